@@ -1,0 +1,57 @@
+import { describeValue, ErrorCode, WalError } from './errors.js';
+
+/** A key or value as callers pass it: bytes, or a string encoded as UTF-8. */
+export type BytesLike = Uint8Array | string;
+
+/**
+ * Normalises a key or value to bytes. Strings are UTF-8 encoded; a Uint8Array
+ * (a Buffer included) is returned as is, not copied.
+ * Anything else throws `WAL_INVALID_ARGUMENT`.
+ */
+export function toBytes(value: unknown, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  throw new WalError(
+    ErrorCode.INVALID_ARGUMENT,
+    `expected ${what} to be a Uint8Array or a string, found ${describeValue(value)}`,
+  );
+}
+
+/** u32 little-endian at `offset`. The caller guarantees 4 bytes are there. */
+export function readU32(buf: Uint8Array, offset: number): number {
+  return (
+    ((buf[offset] as number) |
+      ((buf[offset + 1] as number) << 8) |
+      ((buf[offset + 2] as number) << 16) |
+      ((buf[offset + 3] as number) << 24)) >>>
+    0
+  );
+}
+
+export function writeU32(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value;
+  buf[offset + 1] = value >>> 8;
+  buf[offset + 2] = value >>> 16;
+  buf[offset + 3] = value >>> 24;
+}
+
+/**
+ * u64 little-endian at `offset`, or -1 when it exceeds `Number.MAX_SAFE_INTEGER`
+ * (the caller reports that as corruption).
+ */
+export function readU64(buf: Uint8Array, offset: number): number {
+  const high = readU32(buf, offset + 4);
+  if (high > 0x1fffff) return -1;
+  return high * 0x1_0000_0000 + readU32(buf, offset);
+}
+
+/** Writes a safe non-negative integer as u64 little-endian. */
+export function writeU64(buf: Uint8Array, offset: number, value: number): void {
+  writeU32(buf, offset, value >>> 0);
+  writeU32(buf, offset + 4, Math.floor(value / 0x1_0000_0000));
+}
+
+/** True when `value` is an integer in [0, max]. */
+export function isIndex(value: unknown, max = Number.MAX_SAFE_INTEGER): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
+}
