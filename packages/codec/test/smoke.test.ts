@@ -1,5 +1,5 @@
-import { expect, test } from 'vitest';
 import { decodeAll, encodeRecord } from '@wal/codec';
+import { expect, test } from 'vitest';
 
 test('resolves @wal/codec from source', () => {
   const frame = encodeRecord(0, [{ type: 'delete', key: new Uint8Array() }]);
