@@ -34,6 +34,12 @@ export const VALUE_LENGTH_SIZE = 4;
 /** The smallest valid record: one delete of an empty key. */
 export const MIN_RECORD_BYTES = RECORD_PREFIX_SIZE + OP_HEADER_SIZE;
 
+/**
+ * The unit in which a power loss may lose or zero unsynced data. Torn-write
+ * detection looks for zeroed runs aligned to it (see `looksTorn`).
+ */
+export const SECTOR_SIZE = 512;
+
 /** Default limit on a record's length (the frame's `length` field). */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 

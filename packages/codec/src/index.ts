@@ -18,6 +18,7 @@ export {
   OpKind,
   RECORD_PREFIX_SIZE,
   RecordType,
+  SECTOR_SIZE,
   SEGMENT_HEADER_SIZE,
   SEGMENT_MAGIC,
   VALUE_LENGTH_SIZE,
@@ -59,3 +60,4 @@ export {
   FrameDecoder,
   type FrameDecoderOptions,
 } from './stream-decoder.js';
+export { looksTorn } from './torn-write.js';
