@@ -41,6 +41,7 @@ export {
   encodeFrame,
   encodeRecord,
   frameChecksum,
+  isMaxRecordBytes,
   type PutEntry,
   recordSize,
   type WalEntry,

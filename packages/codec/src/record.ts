@@ -2,7 +2,9 @@ import { isIndex, writeU32, writeU64 } from './bytes.js';
 import {
   DEFAULT_MAX_RECORD_BYTES,
   FRAME_HEADER_SIZE,
+  MAX_RECORD_BYTES_LIMIT,
   MAX_SEQUENCE,
+  MIN_RECORD_BYTES,
   OP_HEADER_SIZE,
   OpKind,
   RECORD_PREFIX_SIZE,
@@ -81,8 +83,24 @@ export function recordSize(ops: readonly WalOp[]): number {
   return size;
 }
 
-/** Throws `WAL_RECORD_TOO_LARGE` when a record of `size` bytes exceeds `maxRecordBytes`. */
+/** True when `value` is a usable `maxRecordBytes`: an integer in [MIN_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT]. */
+export function isMaxRecordBytes(value: unknown): value is number {
+  return isIndex(value, MAX_RECORD_BYTES_LIMIT) && value >= MIN_RECORD_BYTES;
+}
+
+/**
+ * Throws `WAL_RECORD_TOO_LARGE` when a record of `size` bytes exceeds
+ * `maxRecordBytes`, and `WAL_INVALID_ARGUMENT` when `maxRecordBytes` itself is
+ * not an integer in [MIN_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT] (a NaN limit
+ * would otherwise let every record through).
+ */
 export function assertRecordSize(size: number, maxRecordBytes: number): void {
+  if (!isMaxRecordBytes(maxRecordBytes)) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected maxRecordBytes to be an integer in [${MIN_RECORD_BYTES}, ${MAX_RECORD_BYTES_LIMIT}], found ${describeValue(maxRecordBytes)}`,
+    );
+  }
   if (size > maxRecordBytes) {
     throw new WalError(
       ErrorCode.RECORD_TOO_LARGE,
@@ -95,6 +113,7 @@ export function assertRecordSize(size: number, maxRecordBytes: number): void {
  * Encodes `ops` as one frame at `target[offset]` and returns the offset after
  * it. Allocates nothing: many frames can be encoded back to back into one
  * buffer. `recordLength` is `recordSize(ops)`, passed when the caller has it.
+ * Does not check `maxRecordBytes`: call {@link assertRecordSize} first.
  */
 export function encodeFrame(
   target: Uint8Array,
@@ -107,6 +126,12 @@ export function encodeFrame(
     throw new WalError(
       ErrorCode.INVALID_ARGUMENT,
       `expected a first sequence in [0, 2^53 - ${ops.length}], found ${describeValue(firstSequence)}`,
+    );
+  }
+  if (!isIndex(offset)) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected offset to be a non-negative safe integer, found ${describeValue(offset)}`,
     );
   }
   const end = offset + FRAME_HEADER_SIZE + recordLength;
@@ -132,6 +157,14 @@ export function encodeFrame(
       target.set(op.value, p + VALUE_LENGTH_SIZE);
       p += VALUE_LENGTH_SIZE + op.value.length;
     }
+  }
+  // A recordLength that is not recordSize(ops) would leave a frame that
+  // fails on read; refuse it now, while the caller can still be told.
+  if (p !== end) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected recordLength to be recordSize(ops) = ${p - offset - FRAME_HEADER_SIZE}, found ${recordLength}`,
+    );
   }
   writeU32(target, offset + 4, frameChecksum(target, offset, end));
   return end;

@@ -1,8 +1,13 @@
-import { readU32 } from './bytes.js';
-import { DEFAULT_MAX_RECORD_BYTES, FRAME_HEADER_SIZE, MIN_RECORD_BYTES } from './constants.js';
-import { type DamageReason, ErrorCode, WalError } from './errors.js';
+import { isIndex, readU32 } from './bytes.js';
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  FRAME_HEADER_SIZE,
+  MAX_RECORD_BYTES_LIMIT,
+  MIN_RECORD_BYTES,
+} from './constants.js';
+import { type DamageReason, describeValue, ErrorCode, WalError } from './errors.js';
 import { decodeFrameAt } from './frame-decoder.js';
-import type { WalRecord } from './record.js';
+import { isMaxRecordBytes, type WalRecord } from './record.js';
 
 /** What the decoder found at a position of its input. */
 export type DecodeResult =
@@ -68,9 +73,24 @@ export class FrameDecoder {
   #ended = false;
   #damage: OpenDamage | null = null;
 
+  /** Throws `WAL_INVALID_OPTIONS` when an option is out of range. */
   constructor(options: FrameDecoderOptions = {}) {
-    this.#max = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-    this.#base = options.offset ?? 0;
+    const max = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    const offset = options.offset ?? 0;
+    if (!isMaxRecordBytes(max)) {
+      throw new WalError(
+        ErrorCode.INVALID_OPTIONS,
+        `expected maxRecordBytes to be an integer in [${MIN_RECORD_BYTES}, ${MAX_RECORD_BYTES_LIMIT}], found ${describeValue(max)}`,
+      );
+    }
+    if (!isIndex(offset)) {
+      throw new WalError(
+        ErrorCode.INVALID_OPTIONS,
+        `expected offset to be a non-negative safe integer, found ${describeValue(offset)}`,
+      );
+    }
+    this.#max = max;
+    this.#base = offset;
   }
 
   /** File offset of the first byte not yet decoded. */
