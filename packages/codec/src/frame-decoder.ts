@@ -74,7 +74,8 @@ function decodeRecord(buf: Uint8Array, start: number, end: number): FrameResult 
     return damage('bad-sequence', 'expected a first sequence below 2^53, found a larger one');
   }
   if (count === 0) return damage('bad-length', 'expected at least one op, found 0');
-  if (firstSequence + count - 1 > MAX_SEQUENCE) {
+  // Not `firstSequence + count - 1`: above 2^53 that sum rounds back into range.
+  if (count - 1 > MAX_SEQUENCE - firstSequence) {
     return damage(
       'bad-sequence',
       `expected sequences below 2^53, found ${count} ops from ${firstSequence}`,
