@@ -47,8 +47,10 @@ export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
 }
 
 /**
- * Decodes the header at the start of `bytes`. Never throws: anything that is
- * not a valid version-1 header comes back as `bad-header` with a detail.
+ * Decodes the header at the start of `bytes` (bytes after the first 32 are
+ * ignored). Never throws: anything that is not a valid version-1 header comes
+ * back as `bad-header` with a detail. Checks, in order: size, magic, version,
+ * CRC, and that both numbers are below 2^53.
  */
 export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | BadSegmentHeader {
   if (bytes.length < SEGMENT_HEADER_SIZE) {
@@ -59,14 +61,19 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | BadSegme
       return bad(`expected the segment magic 89 57 41 4c 0d 0a 1a 0a, found ${hex(bytes, 0, 8)}`);
     }
   }
+  // The version comes before the CRC: a later version may lay out (and
+  // checksum) its header differently, and should be named as such.
+  const version = readU32(bytes, 8);
   const storedCrc = readU32(bytes, 28);
   const actualCrc = crc32(bytes.subarray(0, 28));
+  if (version !== FORMAT_VERSION) {
+    const damaged = storedCrc === actualCrc ? '' : ' (or a damaged header: its CRC does not match)';
+    return bad(
+      `expected format version ${FORMAT_VERSION}, found unknown version ${version}${damaged}`,
+    );
+  }
   if (storedCrc !== actualCrc) {
     return bad(`expected header CRC ${hex32(actualCrc)}, found ${hex32(storedCrc)}`);
-  }
-  const version = readU32(bytes, 8);
-  if (version !== FORMAT_VERSION) {
-    return bad(`expected format version ${FORMAT_VERSION}, found unknown version ${version}`);
   }
   const segmentNumber = readU64(bytes, 12);
   const firstSequence = readU64(bytes, 20);
