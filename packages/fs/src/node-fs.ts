@@ -13,8 +13,7 @@ const heldInProcess = new Set<string>();
 export const nodeFs: WalFs = {
   open: (p, flags) => fs.openSync(p, flags),
   close: (fd) => fs.closeSync(fd),
-  read: (fd, buffer, offset, length, position) =>
-    fs.readSync(fd, buffer, offset, length, position),
+  read: (fd, buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
   write: (fd, buffer, position) => fs.writeSync(fd, buffer, 0, buffer.length, position),
   writev: (fd, buffers, position) => fs.writevSync(fd, buffers as Uint8Array[], position),
   fdatasync: (fd) => fs.fdatasyncSync(fd),

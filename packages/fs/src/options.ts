@@ -1,0 +1,103 @@
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  ErrorCode,
+  FRAME_HEADER_SIZE,
+  MAX_RECORD_BYTES_LIMIT,
+  MIN_RECORD_BYTES,
+  SEGMENT_HEADER_SIZE,
+  WalError,
+} from '@wal/codec';
+import { z } from 'zod';
+import { nodeFs } from './node-fs.js';
+import type { WalFs } from './wal-fs.js';
+
+/** When appended records are made durable. */
+export type SyncMode = 'always' | 'interval' | 'none';
+
+const WAL_FS_METHODS = [
+  'open',
+  'close',
+  'read',
+  'write',
+  'writev',
+  'fdatasync',
+  'fsyncDir',
+  'ftruncate',
+  'fsize',
+  'stat',
+  'rename',
+  'unlink',
+  'readdir',
+  'mkdirp',
+  'lock',
+] as const satisfies readonly (keyof WalFs)[];
+
+const walFs = z.custom<WalFs>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    WAL_FS_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+  { message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}` },
+);
+
+/** Smallest segment that holds a header and the smallest frame. */
+export const MIN_SEGMENT_BYTES = SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_RECORD_BYTES;
+
+const schema = z.strictObject({
+  dir: z.string().min(1),
+  sync: z.enum(['always', 'interval', 'none']).default('always'),
+  syncIntervalMs: z.int().min(1).max(3_600_000).default(100),
+  maxSegmentBytes: z
+    .int()
+    .min(MIN_SEGMENT_BYTES)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(64 * 1024 * 1024),
+  maxRecordBytes: z
+    .int()
+    .min(MIN_RECORD_BYTES)
+    .max(MAX_RECORD_BYTES_LIMIT)
+    .default(DEFAULT_MAX_RECORD_BYTES),
+  maxSegments: z.int().min(1).optional(),
+  fs: walFs.default(nodeFs),
+});
+
+/** Options for {@link Wal.open}. Only `dir` is required. */
+export interface WalOptions {
+  /** The log's directory. Created if missing. */
+  dir: string;
+  /**
+   * `'always'` (default): a resolved append has been fdatasync'ed.
+   * `'interval'`: synced within `syncIntervalMs`, and on rotate and close.
+   * `'none'`: synced only by `sync()`, rotate and close.
+   * In every mode a resolved append has reached the operating system.
+   */
+  sync?: SyncMode;
+  /** How often `'interval'` syncs, in ms. Default 100. */
+  syncIntervalMs?: number;
+  /** Rotate once the active segment would exceed this many bytes. Default 64 MiB. */
+  maxSegmentBytes?: number;
+  /** Largest record (one put, delete or batch, encoded). Default 16 MiB. */
+  maxRecordBytes?: number;
+  /**
+   * Count-based retention, as in the original: after each rotation, delete
+   * the oldest sealed segments beyond this count. LOSSY: it deletes data that
+   * may not be flushed anywhere else. Prefer `truncateBefore`. Default: unlimited.
+   */
+  maxSegments?: number;
+  /** File-system implementation. Default: `node:fs` (synchronous calls). */
+  fs?: WalFs;
+}
+
+export type ResolvedOptions = z.output<typeof schema>;
+
+/** Validates options before any I/O; throws `WAL_INVALID_OPTIONS` with the zod error as cause. */
+export function parseOptions(input: unknown): ResolvedOptions {
+  const result = schema.safeParse(typeof input === 'string' ? { dir: input } : input);
+  if (result.success) return result.data;
+  const found = result.error.issues
+    .map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`)
+    .join('; ');
+  throw new WalError(ErrorCode.INVALID_OPTIONS, `expected valid Wal options, found ${found}`, {
+    cause: result.error,
+  });
+}
