@@ -52,7 +52,6 @@ function lockDirectory(dir: string): () => void {
       const fd = fs.openSync(file, 'wx');
       try {
         fs.writeSync(fd, me);
-        fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }

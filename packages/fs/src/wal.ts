@@ -185,7 +185,7 @@ export class Wal {
   sync(): Promise<void> {
     return this.#run(() => {
       this.#flush();
-      this.#syncActive();
+      if (this.#dirty) this.#syncActive();
     });
   }
 
@@ -247,7 +247,7 @@ export class Wal {
     try {
       if (!this.#failure) {
         this.#flush();
-        if (!this.#failure) this.#syncActive();
+        if (this.#dirty) this.#syncActive();
       }
     } catch (e) {
       error = e;
@@ -332,7 +332,7 @@ export class Wal {
         }
         this.#write(buffer.subarray(first.start, first.start + bytes));
         if (this.#options.sync === 'always') this.#syncActive();
-        else this.#markDirty();
+        else this.#armSyncTimer();
         for (; i < j; i++) {
           const p = pending[i] as Pending;
           p.resolve(p.firstSequence);
@@ -369,6 +369,7 @@ export class Wal {
       throw error;
     }
     this.#active.size += bytes.length;
+    this.#dirty = true;
   }
 
   // The PostgreSQL lesson: after a failed fdatasync the kernel may have
@@ -386,8 +387,7 @@ export class Wal {
     }
   }
 
-  #markDirty(): void {
-    this.#dirty = true;
+  #armSyncTimer(): void {
     if (this.#options.sync !== 'interval' || this.#syncTimer) return;
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = undefined;
@@ -404,7 +404,7 @@ export class Wal {
   // Seal: the old segment is synced before the next exists, so a durable
   // later segment always implies a complete earlier one.
   #rotate(firstSequence: number): void {
-    this.#syncActive();
+    if (this.#dirty) this.#syncActive();
     const number = this.#active.segmentNumber + 1;
     let created: { fd: number; path: string };
     try {
