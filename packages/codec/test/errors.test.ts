@@ -1,0 +1,110 @@
+import { CorruptionError, describeValue, ErrorCode, WalError } from '@wal/codec';
+import { describe, expect, test } from 'vitest';
+
+describe('WalError', () => {
+  test('the codes are the seven documented strings', () => {
+    expect(Object.values(ErrorCode).sort()).toEqual([
+      'WAL_CLOSED',
+      'WAL_CORRUPTION',
+      'WAL_INVALID_ARGUMENT',
+      'WAL_INVALID_OPTIONS',
+      'WAL_IO_ERROR',
+      'WAL_LOCKED',
+      'WAL_RECORD_TOO_LARGE',
+    ]);
+  });
+
+  test('carries code, message, name and cause', () => {
+    const cause = new Error('EIO');
+    const e = new WalError(ErrorCode.IO_ERROR, 'expected a write, found EIO', { cause });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe('WAL_IO_ERROR');
+    expect(e.message).toBe('expected a write, found EIO');
+    expect(e.name).toBe('WalError');
+    expect(e.cause).toBe(cause);
+    expect(String(e)).toBe('WalError: expected a write, found EIO');
+  });
+
+  test('isInstance: any WalError, or only those with the given code', () => {
+    const e = new WalError(ErrorCode.LOCKED, 'expected no other writer, found pid 42');
+    expect(WalError.isInstance(e)).toBe(true);
+    expect(WalError.isInstance(e, ErrorCode.LOCKED)).toBe(true);
+    expect(WalError.isInstance(e, ErrorCode.CLOSED)).toBe(false);
+    for (const other of [
+      new Error('x'),
+      { code: 'WAL_LOCKED' },
+      null,
+      undefined,
+      'WAL_LOCKED',
+      42,
+    ]) {
+      expect(WalError.isInstance(other)).toBe(false);
+    }
+  });
+
+  test('isInstance recognises an error from another copy of the package', async () => {
+    // A query string makes the module loader evaluate errors.ts a second time:
+    // a distinct class, as a duplicated dependency would give.
+    const specifier: string = '../src/errors.ts?copy';
+    const copy = (await import(/* @vite-ignore */ specifier)) as typeof import('@wal/codec');
+    expect(copy.WalError).not.toBe(WalError);
+    const foreign = new copy.WalError(ErrorCode.CLOSED, 'expected an open log, found it closed');
+    expect(foreign).not.toBeInstanceOf(WalError);
+    expect(WalError.isInstance(foreign)).toBe(true);
+    expect(WalError.isInstance(foreign, ErrorCode.CLOSED)).toBe(true);
+    expect(copy.WalError.isInstance(new WalError(ErrorCode.LOCKED, 'x'), ErrorCode.LOCKED)).toBe(
+      true,
+    );
+  });
+
+  test('isInstance recognises an object branded with the registered symbol', () => {
+    const branded = { [Symbol.for('@wal/codec.WalError')]: true, code: ErrorCode.IO_ERROR };
+    expect(WalError.isInstance(branded)).toBe(true);
+    expect(WalError.isInstance(branded, ErrorCode.IO_ERROR)).toBe(true);
+    expect(WalError.isInstance(branded, ErrorCode.LOCKED)).toBe(false);
+    expect(WalError.isInstance({ [Symbol('@wal/codec.WalError')]: true })).toBe(false);
+  });
+});
+
+describe('CorruptionError', () => {
+  test('is a WAL_CORRUPTION WalError with the damage details', () => {
+    const e = new CorruptionError('expected a valid frame, found checksum-mismatch', {
+      file: 'wal_00000003.log',
+      offset: 64,
+      bytes: 30,
+      reason: 'checksum-mismatch',
+    });
+    expect(WalError.isInstance(e, ErrorCode.CORRUPTION)).toBe(true);
+    expect(e).toBeInstanceOf(WalError);
+    expect(e.name).toBe('CorruptionError');
+    expect([e.file, e.offset, e.bytes, e.reason]).toEqual([
+      'wal_00000003.log',
+      64,
+      30,
+      'checksum-mismatch',
+    ]);
+  });
+
+  test('file is optional', () => {
+    const e = new CorruptionError('x', { offset: 0, bytes: 1, reason: 'zero-fill' });
+    expect(e.file).toBeUndefined();
+  });
+});
+
+describe('describeValue', () => {
+  test.each([
+    [null, 'null'],
+    [undefined, 'undefined'],
+    [[1, 2], 'an array of length 2'],
+    [new Uint8Array(3), 'a Uint8Array of 3 bytes'],
+    [Buffer.alloc(4), 'a Uint8Array of 4 bytes'],
+    [7, 'the number 7'],
+    ['abc', 'a string of length 3'],
+    [new Map(), 'an object (Map)'],
+    [Object.create(null), 'an object (Object)'],
+    [10n, 'bigint'],
+    [() => 0, 'function'],
+  ])('%o is %s', (value, text) => {
+    expect(describeValue(value)).toBe(text);
+  });
+});
