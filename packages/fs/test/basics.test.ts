@@ -1,0 +1,198 @@
+// The Rust original's behaviours (seed/wal.rs), batches and empty values.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { segmentFileName, Wal } from '@wal/fs';
+import { describe, expect, test } from 'vitest';
+import {
+  append,
+  openWal,
+  puts,
+  readEntries,
+  readSegments,
+  segmentNames,
+  tempDir,
+} from './helpers.js';
+
+describe('sequences', () => {
+  test('start at 0 and increase by one, across put, delete and batch', async () => {
+    const wal = await openWal(tempDir());
+    expect(wal.nextSequence).toBe(0);
+    expect(await wal.put('a', '1')).toBe(0);
+    expect(await wal.delete('a')).toBe(1);
+    expect(
+      await wal.batch([
+        { type: 'put', key: 'b', value: '2' },
+        { type: 'delete', key: 'c' },
+      ]),
+    ).toBe(2);
+    expect(await wal.put('d', '4')).toBe(4);
+    expect(wal.nextSequence).toBe(5);
+  });
+
+  test('continue after a reopen, also after a rotation', async () => {
+    const dir = tempDir();
+    const first = await Wal.open(dir);
+    await append(first, puts(3));
+    await first.rotate();
+    await append(first, puts(2, 3));
+    await first.close();
+
+    const second = await openWal(dir);
+    expect(second.nextSequence).toBe(5);
+    expect(second.segmentNumber).toBe(1);
+    await append(second, puts(2, 5));
+    await second.close();
+    expect(readEntries(dir)).toEqual(puts(7));
+  });
+
+  test('a reopened empty log starts at 0 again', async () => {
+    const dir = tempDir();
+    await (await Wal.open(dir)).close();
+    const wal = await openWal(dir);
+    expect(wal.nextSequence).toBe(0);
+    expect(await wal.put('k', 'v')).toBe(0);
+  });
+});
+
+describe('rotation and retention', () => {
+  test('rotate increments the segment number and starts a file named with 8 digits', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    expect(wal.segmentNumber).toBe(0);
+    expect(wal.path).toBe(path.join(dir, 'wal_00000000.log'));
+    await wal.put('a', '1');
+    await wal.rotate();
+    expect(wal.segmentNumber).toBe(1);
+    expect(wal.path).toBe(path.join(dir, segmentFileName(1)));
+    expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE);
+    await wal.rotate();
+    expect(segmentNames(dir)).toEqual(['wal_00000000.log', 'wal_00000001.log', 'wal_00000002.log']);
+  });
+
+  test('truncateBefore removes only sealed segments it covers, never the active one', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    await append(wal, puts(3)); // segment 0: 0..2
+    await wal.rotate();
+    await append(wal, puts(3, 3)); // segment 1: 3..5
+    await wal.rotate();
+    await append(wal, puts(1, 6)); // segment 2 (active): 6
+
+    expect(await wal.truncateBefore(1)).toBe(0); // segment 0 still holds 2
+    expect(await wal.truncateBefore(2)).toBe(1);
+    expect(segmentNames(dir)).toEqual(['wal_00000001.log', 'wal_00000002.log']);
+    expect(await wal.truncateBefore(4)).toBe(0);
+    expect(await wal.truncateBefore(1_000)).toBe(1); // everything, but the active one stays
+    expect(segmentNames(dir)).toEqual(['wal_00000002.log']);
+    expect(await wal.truncateBefore(1_000)).toBe(0);
+
+    await append(wal, puts(1, 7));
+    await wal.close();
+    const reopened = await openWal(dir);
+    expect(reopened.nextSequence).toBe(8);
+    expect(readEntries(dir)).toEqual(puts(2, 6));
+  });
+
+  test('truncateBefore removes empty sealed segments before the covered sequence', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    await wal.rotate(); // segment 0 holds nothing
+    await append(wal, puts(2)); // segment 1: 0..1
+    await wal.rotate();
+    expect(await wal.truncateBefore(0)).toBe(1);
+    expect(segmentNames(dir)).toEqual(['wal_00000001.log', 'wal_00000002.log']);
+  });
+});
+
+describe('sizes', () => {
+  test('segmentSize tracks the bytes written; totalSize is the sum of all segment files', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    const sizeOnDisk = () => fs.statSync(wal.path).size;
+    const sumOnDisk = () =>
+      segmentNames(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
+
+    expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE);
+    expect(await wal.totalSize()).toBe(SEGMENT_HEADER_SIZE);
+    await wal.put('key', 'value');
+    expect(wal.segmentSize).toBe(sizeOnDisk());
+    const one = wal.segmentSize - SEGMENT_HEADER_SIZE;
+    await wal.put('key', 'value');
+    expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE + 2 * one);
+    await wal.rotate();
+    await wal.put('k', 'a longer value than before');
+    expect(wal.segmentSize).toBe(sizeOnDisk());
+    expect(await wal.totalSize()).toBe(sumOnDisk());
+    await wal.close();
+
+    const reopened = await openWal(dir);
+    expect(reopened.segmentSize).toBe(sizeOnDisk());
+    expect(await reopened.totalSize()).toBe(sumOnDisk());
+  });
+});
+
+describe('batches and values', () => {
+  test('a batch is one record with consecutive sequences; resolves to the first', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    await wal.put('before', 'x');
+    const first = await wal.batch([
+      { type: 'put', key: 'a', value: '1' },
+      { type: 'delete', key: 'b' },
+      { type: 'put', key: utf8Buffer('c'), value: new Uint8Array([51]) },
+    ]);
+    expect(first).toBe(1);
+    expect(wal.nextSequence).toBe(4);
+    await wal.close();
+
+    const [segment] = readSegments(dir);
+    const records = segment?.results.map((r) => (r.kind === 'record' ? r.record : r)) ?? [];
+    expect(records).toHaveLength(2); // the batch is one frame: all of it or none after a crash
+    expect(readEntries(dir)).toEqual([
+      { sequence: 0, type: 'put', key: 'before', value: 'x' },
+      { sequence: 1, type: 'put', key: 'a', value: '1' },
+      { sequence: 2, type: 'delete', key: 'b' },
+      { sequence: 3, type: 'put', key: 'c', value: '3' },
+    ]);
+  });
+
+  test('an empty value reads back as a put with an empty value, not as a delete', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    await wal.put('k', 'old');
+    await wal.put('k', '');
+    await wal.batch([{ type: 'put', key: '', value: new Uint8Array(0) }]);
+    await wal.close();
+    const [segment] = readSegments(dir);
+    const entries = segment?.results.flatMap((r) => (r.kind === 'record' ? r.record.entries : []));
+    expect(entries?.map((e) => [e.type, e.value?.length])).toEqual([
+      ['put', 3],
+      ['put', 0],
+      ['put', 0],
+    ]);
+  });
+
+  test('strings are UTF-8; Buffers and Uint8Arrays are written as given', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    await wal.put('ключ', 'värde ✓');
+    await wal.put(Buffer.from([0, 255]), new Uint8Array([1, 2, 3]));
+    await wal.close();
+    const [segment] = readSegments(dir);
+    const entries = segment?.results.flatMap((r) => (r.kind === 'record' ? r.record.entries : []));
+    expect(
+      entries?.map((e) => [
+        Buffer.from(e.key).toString('hex'),
+        Buffer.from(e.value ?? []).toString('hex'),
+      ]),
+    ).toEqual([
+      [Buffer.from('ключ').toString('hex'), Buffer.from('värde ✓').toString('hex')],
+      ['00ff', '010203'],
+    ]);
+  });
+});
+
+function utf8Buffer(s: string): Buffer {
+  return Buffer.from(s, 'utf8');
+}

@@ -1,0 +1,95 @@
+// A WalFs that records every call, tracks open handles and fails calls on
+// demand, wrapping the real node:fs implementation.
+import { nodeFs, type WalFs } from '@wal/fs';
+
+export type Op = keyof WalFs;
+
+export interface Call {
+  op: Op;
+  args: unknown[];
+}
+
+interface Rule {
+  op: Op;
+  when: (args: unknown[]) => boolean;
+  times: number;
+  act: (args: unknown[]) => unknown;
+}
+
+/** An errno-style error, as node:fs throws. */
+export function errno(code: string, syscall = 'write'): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected fault, ${syscall}`), { code, syscall });
+}
+
+export class FaultyFs {
+  readonly calls: Call[] = [];
+  /** Handles opened through this fs and not yet closed: fd -> path. */
+  readonly openHandles = new Map<number, string>();
+  readonly fs: WalFs;
+  #rules: Rule[] = [];
+
+  constructor(base: WalFs = nodeFs) {
+    const wrapped: Record<string, unknown> = {};
+    for (const op of Object.keys(base) as Op[]) {
+      const real = (base[op] as (...a: unknown[]) => unknown).bind(base);
+      wrapped[op] = (...args: unknown[]) => {
+        this.calls.push({ op, args });
+        const rule = this.#rules.find((r) => r.op === op && r.times > 0 && r.when(args));
+        let result: unknown;
+        if (rule) {
+          rule.times--;
+          result = rule.act(args);
+        } else {
+          result = real(...args);
+        }
+        if (op === 'open') this.openHandles.set(result as number, args[0] as string);
+        if (op === 'close') this.openHandles.delete(args[0] as number);
+        return result;
+      };
+    }
+    this.fs = wrapped as unknown as WalFs;
+  }
+
+  /** Makes the next `times` calls of `op` (that match `when`) throw errno `code`. */
+  fail(
+    op: Op,
+    code: string,
+    options: { times?: number; when?: (args: unknown[]) => boolean } = {},
+  ): this {
+    return this.#add(op, options, () => {
+      throw errno(code, op);
+    });
+  }
+
+  /** Makes the next write really write only its first `bytes` bytes and return that. */
+  shortWrite(bytes: number): this {
+    return this.#add('write', {}, (args) => {
+      const [fd, buffer, position] = args as [number, Uint8Array, number];
+      return nodeFs.write(fd, buffer.subarray(0, bytes), position);
+    });
+  }
+
+  /** Removes every pending fault. */
+  heal(): void {
+    this.#rules = [];
+  }
+
+  /** How many calls of `op` were made. */
+  count(op: Op): number {
+    return this.calls.filter((c) => c.op === op).length;
+  }
+
+  /** Index of the first call of `op` at or after `from`, or -1. */
+  indexOf(op: Op, from = 0, when: (args: unknown[]) => boolean = () => true): number {
+    return this.calls.findIndex((c, i) => i >= from && c.op === op && when(c.args));
+  }
+
+  #add(
+    op: Op,
+    options: { times?: number; when?: (args: unknown[]) => boolean },
+    act: (args: unknown[]) => unknown,
+  ): this {
+    this.#rules.push({ op, when: options.when ?? (() => true), times: options.times ?? 1, act });
+    return this;
+  }
+}
