@@ -194,7 +194,6 @@ export class Wal {
     return this.#run(() => {
       this.#flush();
       this.#rotate(this.#nextSequence);
-      this.#applyRetention();
     });
   }
 
@@ -402,7 +401,8 @@ export class Wal {
   }
 
   // Seal: the old segment is synced before the next exists, so a durable
-  // later segment always implies a complete earlier one.
+  // later segment always implies a complete earlier one. Retention runs after
+  // every rotation, the size-triggered ones included, as in the original.
   #rotate(firstSequence: number): void {
     if (this.#dirty) this.#syncActive();
     const number = this.#active.segmentNumber + 1;
@@ -422,6 +422,7 @@ export class Wal {
       fd: created.fd,
       size: SEGMENT_HEADER_SIZE,
     };
+    this.#applyRetention();
   }
 
   #applyRetention(): number {

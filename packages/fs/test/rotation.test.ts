@@ -1,0 +1,155 @@
+// Segments: records never span them, oversized records get their own, new
+// segments carry the right header, and maxSegments retention.
+import { FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { MIN_SEGMENT_BYTES, Wal } from '@wal/fs';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { openWal, readEntries, readSegments, segmentNames, tempDir } from './helpers.js';
+
+// Checks what must hold for any log: headers numbered in order, each header's
+// first sequence is its first record's (or the next segment's, when empty),
+// no damage, and no segment over the limit unless one record alone is.
+function checkSegments(dir: string, maxSegmentBytes: number, nextSequence: number): void {
+  const segments = readSegments(dir);
+  segments.forEach((segment, i) => {
+    expect(segment.header.segmentNumber).toBe(Number(segment.name.slice(4, -4)));
+    if (i > 0) expect(segment.header.segmentNumber).toBe(segments[i - 1]!.header.segmentNumber + 1);
+    expect(segment.results.every((r) => r.kind === 'record')).toBe(true);
+    const first = segment.results[0];
+    const expectedFirst =
+      first?.kind === 'record'
+        ? first.record.firstSequence
+        : (segments[i + 1]?.header.firstSequence ?? nextSequence);
+    expect(segment.header.firstSequence).toBe(expectedFirst);
+    if (segment.results.length > 1) expect(segment.size).toBeLessThanOrEqual(maxSegmentBytes);
+  });
+}
+
+describe('size-based rotation', () => {
+  test('a record never spans segments and every segment stays within maxSegmentBytes', async () => {
+    const dir = tempDir();
+    const maxSegmentBytes = 300;
+    const wal = await openWal({ dir, maxSegmentBytes });
+    const values = Array.from({ length: 40 }, (_, i) => 'v'.repeat((i * 37) % 120));
+    for (const [i, v] of values.entries()) expect(await wal.put(`k${i}`, v)).toBe(i);
+    expect(wal.segmentNumber).toBeGreaterThan(3);
+    checkSegments(dir, maxSegmentBytes, wal.nextSequence);
+    expect(readEntries(dir).map((e) => e.value)).toEqual(values);
+  });
+
+  test('concurrent appends that cross a boundary rotate inside one flush, in order', async () => {
+    const dir = tempDir();
+    const maxSegmentBytes = 1_000;
+    const wal = await openWal({ dir, maxSegmentBytes });
+    const resolved: number[] = [];
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        wal.put(`key${i}`, 'x'.repeat(i % 50)).then((s) => resolved.push(s)),
+      ),
+    );
+    expect(resolved).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(segmentNames(dir).length).toBeGreaterThan(3);
+    checkSegments(dir, maxSegmentBytes, 100);
+    expect(readEntries(dir).map((e) => e.sequence)).toEqual(resolved);
+  });
+
+  test('a record bigger than maxSegmentBytes gets a segment of its own', async () => {
+    const dir = tempDir();
+    const maxSegmentBytes = MIN_SEGMENT_BYTES + 100;
+    const wal = await openWal({ dir, maxSegmentBytes });
+    await wal.put('small', 'a');
+    const big = 'B'.repeat(maxSegmentBytes * 3);
+    await wal.put('big', big);
+    await wal.put('small', 'c');
+    await wal.close();
+    const segments = readSegments(dir);
+    expect(segments.map((s) => s.results.length)).toEqual([1, 1, 1]);
+    expect(segments[1]!.size).toBeGreaterThan(maxSegmentBytes);
+    expect(segments.map((s) => s.header.firstSequence)).toEqual([0, 1, 2]);
+    checkSegments(dir, maxSegmentBytes, 3);
+    const reopened = await openWal({ dir, maxSegmentBytes });
+    expect(reopened.nextSequence).toBe(3);
+    expect(readEntries(dir)[1]?.value).toBe(big);
+  });
+
+  test('a fresh segment is not rotated away from under a record that exactly fills it', async () => {
+    const dir = tempDir();
+    // Header + one frame of a 1-byte key and a 20-byte value, exactly.
+    const frame = FRAME_HEADER_SIZE + 13 + 5 + 1 + 4 + 20;
+    const wal = await openWal({ dir, maxSegmentBytes: SEGMENT_HEADER_SIZE + frame });
+    for (let i = 0; i < 3; i++) await wal.put('k', 'v'.repeat(20));
+    expect(readSegments(dir).map((s) => [s.size, s.results.length])).toEqual([
+      [SEGMENT_HEADER_SIZE + frame, 1],
+      [SEGMENT_HEADER_SIZE + frame, 1],
+      [SEGMENT_HEADER_SIZE + frame, 1],
+    ]);
+  });
+
+  test('property: any append sizes and limit keep the segment invariants across reopen', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: MIN_SEGMENT_BYTES, max: 600 }),
+        fc.array(fc.array(fc.nat({ max: 300 }), { minLength: 1, maxLength: 5 }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (maxSegmentBytes, rounds) => {
+          const dir = tempDir();
+          let expected = 0;
+          for (const round of rounds) {
+            // Sync mode does not change the layout; 'none' keeps the property fast.
+            const wal = await Wal.open({ dir, maxSegmentBytes, sync: 'none' });
+            expect(wal.nextSequence).toBe(expected);
+            await Promise.all(
+              round.map((size, i) => wal.put(`k${expected + i}`, 'z'.repeat(size))),
+            );
+            expected += round.length;
+            await wal.close();
+          }
+          checkSegments(dir, maxSegmentBytes, expected);
+          expect(readEntries(dir).map((e) => e.key)).toEqual(
+            Array.from({ length: expected }, (_, i) => `k${i}`),
+          );
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
+describe('maxSegments retention (lossy)', () => {
+  test('rotate() keeps at most maxSegments files, deleting the oldest', async () => {
+    const dir = tempDir();
+    const wal = await openWal({ dir, maxSegments: 2 });
+    for (let i = 0; i < 4; i++) {
+      await wal.put(`k${i}`, 'v');
+      await wal.rotate();
+    }
+    expect(segmentNames(dir)).toEqual(['wal_00000003.log', 'wal_00000004.log']);
+    expect(readEntries(dir).map((e) => e.sequence)).toEqual([3]);
+  });
+
+  test('size-based rotation applies it too, as in the original', async () => {
+    const dir = tempDir();
+    const wal = await openWal({ dir, maxSegments: 3, maxSegmentBytes: 200 });
+    for (let i = 0; i < 30; i++) await wal.put(`k${i}`, 'v'.repeat(60));
+    expect(wal.segmentNumber).toBeGreaterThan(5);
+    expect(segmentNames(dir)).toHaveLength(3);
+    expect(segmentNames(dir).at(-1)).toBe(`wal_${String(wal.segmentNumber).padStart(8, '0')}.log`);
+  });
+
+  test('cleanup() applies it now; without maxSegments it removes nothing', async () => {
+    const dir = tempDir();
+    const unlimited = await Wal.open(dir);
+    for (let i = 0; i < 4; i++) await unlimited.rotate();
+    expect(await unlimited.cleanup()).toBe(0);
+    await unlimited.close();
+    expect(segmentNames(dir)).toHaveLength(5);
+
+    const limited = await openWal({ dir, maxSegments: 2 });
+    expect(segmentNames(dir)).toHaveLength(5); // opening deletes nothing
+    expect(await limited.cleanup()).toBe(3);
+    expect(segmentNames(dir)).toEqual(['wal_00000003.log', 'wal_00000004.log']);
+    expect(await limited.cleanup()).toBe(0);
+  });
+});
