@@ -193,11 +193,14 @@ function scanLastSegment(
   let expected = segment.firstSequence;
   let damage: Extract<DecodeResult, { kind: 'damage' }> | undefined;
   let followedByFrame = false;
+  // Returns false once a frame is found after damage, which decides the tail
+  // policy. The decoder reports damage only once its extent is known, so the
+  // result after it (now, or after more input) is a frame or nothing.
   const consume = (): boolean => {
     for (const result of decoder) {
       if (result.kind === 'damage') {
         damage = result;
-        return false;
+        continue;
       }
       if (damage) {
         followedByFrame = true;
@@ -219,7 +222,7 @@ function scanLastSegment(
     if (chunk.length === 0) break;
     position += chunk.length;
     decoder.push(chunk);
-    going = consume() || (damage !== undefined && !followedByFrame);
+    going = consume();
   }
   if (going) {
     decoder.end();
