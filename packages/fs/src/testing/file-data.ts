@@ -1,0 +1,114 @@
+const EMPTY = new Uint8Array(0);
+
+/**
+ * One file's bytes, in two layers: what the process sees now (the page
+ * cache) and what is on stable storage (as of the last successful fdatasync).
+ */
+export class FileData {
+  #bytes: Uint8Array = EMPTY;
+  #size = 0;
+  #durable: Uint8Array = EMPTY;
+  // Lowest offset changed since the last sync: below it, both layers agree.
+  #low = Number.POSITIVE_INFINITY;
+  // Where unsynced writes ended: the cut points a crash most likely leaves.
+  #marks: number[] = [];
+  // Ranges a failed fdatasync dropped. The kernel marked those pages clean,
+  // so a later fdatasync that succeeds does not write them (fsyncgate).
+  #lost: [number, number][] = [];
+
+  /** A file whose bytes are all durable (a state after a crash). */
+  static durable(bytes: Uint8Array): FileData {
+    const file = new FileData();
+    file.#bytes = bytes.slice();
+    file.#size = bytes.length;
+    file.#durable = bytes.slice();
+    return file;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The bytes the process sees. A view: copy it before the file changes. */
+  get current(): Uint8Array {
+    return this.#bytes.subarray(0, this.#size);
+  }
+
+  /** The bytes on stable storage. */
+  get durableBytes(): Uint8Array {
+    return this.#durable;
+  }
+
+  /** Length of the prefix no crash can change. */
+  get syncedPrefix(): number {
+    return Math.min(this.#low, this.#size, this.#durable.length);
+  }
+
+  /** True when a crash could leave something other than what the process sees. */
+  get dirty(): boolean {
+    return this.#low !== Number.POSITIVE_INFINITY || this.#durable.length !== this.#size;
+  }
+
+  /** Ends of the writes since the last sync, beyond the synced prefix, ascending. */
+  get writeEnds(): number[] {
+    const from = this.syncedPrefix;
+    return [...new Set(this.#marks)]
+      .filter((m) => m > from && m < this.#size)
+      .sort((a, b) => a - b);
+  }
+
+  read(target: Uint8Array, offset: number, length: number, position: number): number {
+    const n = Math.max(0, Math.min(length, this.#size - position));
+    target.set(this.#bytes.subarray(position, position + n), offset);
+    return n;
+  }
+
+  write(source: Uint8Array, position: number): void {
+    const end = position + source.length;
+    this.#ensure(end);
+    this.#bytes.set(source, position);
+    if (end > this.#size) this.#size = end;
+    this.#low = Math.min(this.#low, position);
+    this.#marks.push(end);
+    // Rewritten pages are dirty again, so a later sync writes them.
+    this.#lost = this.#lost.flatMap(([s, e]) => {
+      const kept: [number, number][] = [];
+      if (s < position) kept.push([s, Math.min(e, position)]);
+      if (e > end) kept.push([Math.max(s, end), e]);
+      return kept;
+    });
+  }
+
+  truncate(length: number): void {
+    if (length > this.#size) this.#ensure(length);
+    else this.#bytes.fill(0, length, this.#size);
+    this.#size = length;
+    this.#low = Math.min(this.#low, length);
+    this.#marks.push(length);
+    this.#lost = this.#lost
+      .map(([s, e]): [number, number] => [s, Math.min(e, length)])
+      .filter(([s, e]) => s < e);
+  }
+
+  sync(): void {
+    const next = this.current.slice();
+    for (const [start, end] of this.#lost) {
+      for (let i = start; i < Math.min(end, next.length); i++) next[i] = this.#durable[i] ?? 0;
+    }
+    this.#durable = next;
+    this.#low = Math.min(Number.POSITIVE_INFINITY, ...this.#lost.map(([start]) => start));
+    this.#marks = [];
+  }
+
+  /** Records a failed fdatasync: what was unsynced is lost to later syncs. */
+  failSync(): void {
+    if (this.dirty) this.#lost.push([this.syncedPrefix, this.#size]);
+  }
+
+  #ensure(length: number): void {
+    if (length <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(length, this.#bytes.length * 2, 256));
+    grown.set(this.#bytes.subarray(0, this.#size));
+    this.#bytes = grown;
+  }
+}
