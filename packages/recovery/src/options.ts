@@ -1,0 +1,95 @@
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  describeValue,
+  ErrorCode,
+  MAX_RECORD_BYTES_LIMIT,
+  MAX_SEQUENCE,
+  MIN_RECORD_BYTES,
+  WalError,
+} from '@wal/codec';
+import { nodeFs, type WalFs } from '@wal/fs';
+import { z } from 'zod';
+
+// Every WalFs method recovery may call; checked up front so a bad `fs`
+// fails as WAL_INVALID_OPTIONS, not as a TypeError halfway through a repair.
+const WAL_FS_METHODS = [
+  'open',
+  'close',
+  'read',
+  'write',
+  'fdatasync',
+  'fsyncDir',
+  'ftruncate',
+  'fsize',
+  'stat',
+  'rename',
+  'readdir',
+  'mkdirp',
+  'lock',
+] as const satisfies readonly (keyof WalFs)[];
+
+const walFs = z.custom<WalFs>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    WAL_FS_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+  { message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}` },
+);
+
+const common = {
+  fs: walFs.default(nodeFs),
+  maxRecordBytes: z
+    .int()
+    .min(MIN_RECORD_BYTES)
+    .max(MAX_RECORD_BYTES_LIMIT)
+    .default(DEFAULT_MAX_RECORD_BYTES),
+};
+
+const scanSchema = z.strictObject({
+  ...common,
+  mode: z
+    .enum(['strict', 'tolerate-tail', 'point-in-time', 'skip-corrupted'])
+    .default('tolerate-tail'),
+  fromSequence: z.int().min(0).max(MAX_SEQUENCE).default(0),
+});
+
+const verifySchema = z.strictObject({
+  ...common,
+  mode: z.enum(['strict', 'tolerate-tail']).default('tolerate-tail'),
+});
+
+const repairSchema = z.strictObject({
+  ...common,
+  dryRun: z.boolean().default(false),
+});
+
+export type ResolvedScanOptions = z.output<typeof scanSchema>;
+export type ResolvedVerifyOptions = z.output<typeof verifySchema>;
+export type ResolvedRepairOptions = z.output<typeof repairSchema>;
+
+export const parseScanOptions = (input: unknown): ResolvedScanOptions =>
+  parse(scanSchema, input, 'scan');
+export const parseVerifyOptions = (input: unknown): ResolvedVerifyOptions =>
+  parse(verifySchema, input, 'verify');
+export const parseRepairOptions = (input: unknown): ResolvedRepairOptions =>
+  parse(repairSchema, input, 'repair');
+
+function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const found = result.error.issues
+    .map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`)
+    .join('; ');
+  throw new WalError(ErrorCode.INVALID_OPTIONS, `expected valid ${what} options, found ${found}`, {
+    cause: result.error,
+  });
+}
+
+/** Checks the path argument; throws `WAL_INVALID_ARGUMENT` when it is not a non-empty string. */
+export function checkPath(value: unknown, what: string): string {
+  if (typeof value === 'string' && value.length > 0) return value;
+  throw new WalError(
+    ErrorCode.INVALID_ARGUMENT,
+    `expected ${what} to be a non-empty path string, found ${describeValue(value)}`,
+  );
+}

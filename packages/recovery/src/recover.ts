@@ -1,0 +1,31 @@
+import type { WalEntry } from '@wal/codec';
+import { scanLog } from './scan.js';
+import type { RecoveryStats, ScanOptions } from './types.js';
+
+/** What {@link recover} returns. */
+export interface RecoverResult {
+  /** Every entry, in sequence order. Keys and values are views into read buffers (see {@link LogScan}). */
+  entries: WalEntry[];
+  /** The sequence a writer would use next: 0 for an empty log. */
+  nextSequence: number;
+  /** The last sequence read, or null when the log holds no entry. */
+  lastSequence: number | null;
+  stats: RecoveryStats;
+}
+
+/**
+ * Recovers every entry of the log in `dir` into memory (the original's
+ * `recover` and `recover_with_stats`). Use {@link scanLog} to stream instead.
+ * Rejects as {@link scanLog} throws.
+ *
+ * ```ts
+ * const { entries, nextSequence, stats } = await recover('./data/wal');
+ * ```
+ */
+export async function recover(dir: string, options?: ScanOptions): Promise<RecoverResult> {
+  const scan = scanLog(dir, options);
+  const entries: WalEntry[] = [];
+  for await (const entry of scan) entries.push(entry);
+  const { stats } = scan;
+  return { entries, nextSequence: stats.nextSequence, lastSequence: stats.lastSequence, stats };
+}
