@@ -46,7 +46,7 @@ function lockDirectory(dir: string): () => void {
   const key = fs.realpathSync(dir);
   if (heldInProcess.has(key)) throw locked(dir, 'this process');
   const file = path.join(key, LOCK_FILE);
-  const me = `${process.pid} ${processStartTime(process.pid) ?? '-'}\n`;
+  const me = `${process.pid} ${processStat(process.pid)?.startTime ?? '-'}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx');
@@ -107,23 +107,28 @@ function readHolder(file: string): Holder | undefined {
   return Number.isInteger(n) && n > 0 ? { pid: n, startTime } : undefined;
 }
 
-// Alive means: the pid exists and, where /proc tells us, it is the same
-// process that wrote the lock (not a later process that reused the pid).
+// Alive means: the pid exists, has not exited (a SIGKILLed process whose
+// parent has not reaped it is a zombie: it holds no files and never writes
+// again) and, where /proc tells us, is the process that wrote the lock (not
+// a later process that reused the pid).
 function isAlive(holder: Holder): boolean {
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  const now = processStartTime(holder.pid);
-  return holder.startTime === '-' || now === undefined || now === holder.startTime;
+  const now = processStat(holder.pid);
+  if (now?.state === 'Z' || now?.state === 'X') return false;
+  return holder.startTime === '-' || now === undefined || now.startTime === holder.startTime;
 }
 
-// Field 22 of /proc/<pid>/stat: start time in clock ticks since boot (Linux only).
-function processStartTime(pid: number): string | undefined {
+// Fields 3 (state) and 22 (start time in clock ticks since boot) of
+// /proc/<pid>/stat (Linux only).
+function processStat(pid: number): { state: string; startTime: string } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', startTime: fields[19] ?? '-' };
   } catch {
     return undefined;
   }

@@ -1,0 +1,143 @@
+// One writer per directory: in this process, in another process, and a lock
+// left behind by a process killed with SIGKILL (reaped or still a zombie).
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LOCK_FILE, Wal } from '@wal/fs';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { openWal, readEntries, rejectsWith, tempDir } from './helpers.js';
+
+const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const fixture = path.join('test', 'fixtures', 'hold-lock.ts');
+const nodeArgs = ['--conditions=@wal/source', '--import', 'tsx', fixture];
+
+// Runs `command`, which starts the fixture on a log; `locked` resolves with the
+// pid of the process holding the lock once it holds it.
+function holdLock(command: string, args: string[]) {
+  const child = spawn(command, args, { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const locked = new Promise<number>((resolve, reject) => {
+    let stdout = '';
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+      const match = /locked (\d+)\n/.exec(stdout);
+      if (match) resolve(Number(match[1]));
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`holder exited (${code}) before locking: ${stderr}`)),
+    );
+  });
+  return { child, locked };
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.on('exit', () => resolve());
+  });
+
+function killWithSigkill(pid: number): void {
+  process.kill(pid, 'SIGKILL');
+}
+
+// /proc/<pid>/stat field 3: 'Z' once a process has exited but not been reaped.
+function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+describe('one writer per directory', () => {
+  test('a second open in this process gets WAL_LOCKED, until the first closes', async () => {
+    const dir = tempDir();
+    const first = await Wal.open(dir);
+    const error = await rejectsWith(Wal.open(dir), 'WAL_LOCKED');
+    expect(error.message).toContain(dir);
+    // Also through another spelling of the same directory.
+    await rejectsWith(Wal.open(path.join(dir, '..', path.basename(dir), '.')), 'WAL_LOCKED');
+    expect(first.state).toBe('open');
+    await first.put('still', 'writable');
+    await first.close();
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+    const second = await openWal(dir);
+    expect(second.nextSequence).toBe(1);
+  });
+
+  test('an open while another process holds the lock gets WAL_LOCKED naming it', async () => {
+    const dir = tempDir();
+    const { child, locked } = holdLock(process.execPath, [...nodeArgs, dir]);
+    const pid = await locked;
+    const error = await rejectsWith(Wal.open(dir), 'WAL_LOCKED');
+    expect(error.message).toContain(`pid ${pid}`);
+
+    child.kill('SIGTERM'); // the holder closes cleanly and releases the lock
+    await exited(child);
+    expect(child.exitCode).toBe(0);
+    const wal = await openWal(dir);
+    expect(wal.nextSequence).toBe(1);
+  });
+
+  test('a holder killed with SIGKILL leaves a lock file that does not block', async () => {
+    const dir = tempDir();
+    const { child, locked } = holdLock(process.execPath, [...nodeArgs, dir]);
+    const pid = await locked;
+    killWithSigkill(pid);
+    await exited(child);
+    expect(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toMatch(new RegExp(`^${pid} `));
+
+    const wal = await openWal(dir);
+    await wal.put('parent', 'after the kill');
+    await wal.close();
+    expect(readEntries(dir).map((e) => e.key)).toEqual(['child', 'parent']);
+  });
+
+  test('a holder killed with SIGKILL and not yet reaped (a zombie) does not block', async () => {
+    const dir = tempDir();
+    // The holder runs in the background of a shell that then becomes `sleep`,
+    // which never reaps it: after SIGKILL it stays a zombie.
+    const { child, locked } = holdLock('sh', [
+      '-c',
+      `"$0" ${nodeArgs.join(' ')} "$1" & exec sleep 600`,
+      process.execPath,
+      dir,
+    ]);
+    const pid = await locked;
+    killWithSigkill(pid);
+    await expect.poll(() => processState(pid)).toBe('Z');
+
+    const wal = await openWal(dir);
+    expect(wal.nextSequence).toBe(1);
+    child.kill('SIGKILL');
+  });
+
+  test('openers racing to take over a stale lock: exactly one wins', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(dir, { recursive: true });
+    // A lock left by a process that is gone (a pid that has exited).
+    const gone = spawn(process.execPath, ['-e', '']);
+    await exited(gone);
+    fs.writeFileSync(path.join(dir, LOCK_FILE), `${gone.pid} 1\n`);
+
+    const racers = Array.from({ length: 4 }, () => holdLock(process.execPath, [...nodeArgs, dir]));
+    const outcomes = await Promise.all(
+      racers.map(({ locked }) =>
+        locked.then(
+          () => 'locked',
+          (error: Error) => (error.message.includes('WAL_LOCKED') ? 'refused' : error.message),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'locked')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(3);
+  });
+});
