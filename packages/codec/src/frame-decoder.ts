@@ -126,9 +126,35 @@ export function findNextFrame(
   maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
 ): number {
   for (let p = from; p + FRAME_HEADER_SIZE <= end; p++) {
+    if (!mayStartFrame(buf, p, end, maxRecordBytes)) continue;
     if (decodeFrameAt(buf, p, end, maxRecordBytes).status === 'record') return p;
   }
   return -1;
+}
+
+/**
+ * False when no valid frame can start at `buf[start]`, judged from the bytes
+ * before `end` without a CRC: the length is out of range, the record type is
+ * not a batch, or the op count is 0 or more than the record can hold. True
+ * when the frame may be valid, or when too few bytes are there to tell.
+ *
+ * The resync scan calls it at every offset of a damaged region. Without it,
+ * each offset whose 4 bytes read as a plausible length would cost a CRC over
+ * up to `maxRecordBytes`; random bytes pass it about once in 10^8.
+ */
+export function mayStartFrame(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  maxRecordBytes: number,
+): boolean {
+  if (end - start < FRAME_HEADER_SIZE) return true;
+  const length = readU32(buf, start);
+  if (length < MIN_RECORD_BYTES || length > maxRecordBytes) return false;
+  if (end - start < FRAME_HEADER_SIZE + RECORD_PREFIX_SIZE) return true;
+  if (buf[start + FRAME_HEADER_SIZE] !== RecordType.Batch) return false;
+  const count = readU32(buf, start + FRAME_HEADER_SIZE + 9);
+  return count >= 1 && count <= (length - RECORD_PREFIX_SIZE) / OP_HEADER_SIZE;
 }
 
 function opOverrun(index: number, count: number): FrameResult {

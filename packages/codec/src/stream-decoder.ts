@@ -6,7 +6,7 @@ import {
   MIN_RECORD_BYTES,
 } from './constants.js';
 import { type DamageReason, describeValue, ErrorCode, WalError } from './errors.js';
-import { decodeFrameAt } from './frame-decoder.js';
+import { decodeFrameAt, mayStartFrame } from './frame-decoder.js';
 import { isMaxRecordBytes, type WalRecord } from './record.js';
 
 /** What the decoder found at a position of its input. */
@@ -66,6 +66,9 @@ const EMPTY = new Uint8Array(0);
 export class FrameDecoder {
   readonly #max: number;
   #buf: Uint8Array = EMPTY;
+  // The input ends at #end: a buffer this decoder allocated (#owned) has room after it.
+  #end = 0;
+  #owned = false;
   #pos = 0;
   #base: number;
   #span: Uint8Array | null = null;
@@ -98,7 +101,10 @@ export class FrameDecoder {
     return this.#span ? this.#spanOffset : this.#base + this.#pos;
   }
 
-  /** Adds input. Chunks are kept by reference, not copied. */
+  /**
+   * Adds input. Chunks are kept by reference; bytes are copied only to join
+   * a frame (or a damaged region) that spans chunks.
+   */
   push(chunk: Uint8Array): void {
     if (this.#ended) {
       throw new WalError(
@@ -108,32 +114,30 @@ export class FrameDecoder {
     }
     if (chunk.length === 0) return;
     if (this.#span) this.#rejoinSpan();
-    const rest = this.#buf.length - this.#pos;
+    const rest = this.#end - this.#pos;
     if (rest === 0) {
-      this.#base += this.#buf.length;
-      this.#buf = chunk;
-      this.#pos = 0;
+      this.#base += this.#end;
+      this.#use(chunk, 0);
+      return;
+    }
+    // Already joining in a buffer of ours with room: add the chunk there.
+    if (this.#owned && this.#buf.length - this.#end >= chunk.length) {
+      this.#append(chunk);
       return;
     }
     // Common case: one frame spans the boundary. Copy only that frame.
     const need = this.#damage ? -1 : this.#spanningFrameSize(chunk, rest);
     if (need > rest && need - rest <= chunk.length) {
       const frame = new Uint8Array(need);
-      frame.set(this.#buf.subarray(this.#pos));
+      frame.set(this.#buf.subarray(this.#pos, this.#end));
       frame.set(chunk.subarray(0, need - rest), rest);
       this.#span = frame;
       this.#spanOffset = this.#base + this.#pos;
-      this.#base += this.#buf.length;
-      this.#buf = chunk;
-      this.#pos = need - rest;
+      this.#base += this.#end;
+      this.#use(chunk, need - rest);
       return;
     }
-    const joined = new Uint8Array(rest + chunk.length);
-    joined.set(this.#buf.subarray(this.#pos));
-    joined.set(chunk, rest);
-    this.#base += this.#pos;
-    this.#buf = joined;
-    this.#pos = 0;
+    this.#append(chunk);
   }
 
   /** Declares the end of input, so a cut-short frame can be reported. */
@@ -153,8 +157,8 @@ export class FrameDecoder {
       this.#rejoinSpan();
     }
     if (this.#damage) return this.#resync();
-    if (this.#pos >= this.#buf.length) return undefined;
-    const r = decodeFrameAt(this.#buf, this.#pos, this.#buf.length, this.#max);
+    if (this.#pos >= this.#end) return undefined;
+    const r = decodeFrameAt(this.#buf, this.#pos, this.#end, this.#max);
     if (r.status === 'record') {
       const offset = this.#base + this.#pos;
       this.#pos += r.size;
@@ -162,7 +166,7 @@ export class FrameDecoder {
     }
     if (r.status === 'incomplete') {
       if (!this.#ended) return undefined;
-      const left = this.#buf.length - this.#pos;
+      const left = this.#end - this.#pos;
       this.#openDamage(
         'truncated',
         `expected a complete frame, found ${left} bytes before the end`,
@@ -193,11 +197,13 @@ export class FrameDecoder {
   #resync(): DecodeResult | undefined {
     const d = this.#damage as OpenDamage;
     const buf = this.#buf;
-    const end = buf.length;
+    const end = this.#end;
     while (this.#pos < end) {
-      const r = decodeFrameAt(buf, this.#pos, end, this.#max);
-      if (r.status === 'record') return this.#closeDamage(d, true);
-      if (r.status === 'incomplete' && !this.#ended) return undefined;
+      if (mayStartFrame(buf, this.#pos, end, this.#max)) {
+        const r = decodeFrameAt(buf, this.#pos, end, this.#max);
+        if (r.status === 'record') return this.#closeDamage(d, true);
+        if (r.status === 'incomplete' && !this.#ended) return undefined;
+      }
       if (buf[this.#pos] !== 0) d.allZero = false;
       this.#pos += 1;
     }
@@ -235,14 +241,37 @@ export class FrameDecoder {
 
   #rejoinSpan(): void {
     const span = this.#span as Uint8Array;
-    const rest = this.#buf.subarray(this.#pos);
-    const joined = new Uint8Array(span.length + rest.length);
-    joined.set(span);
-    joined.set(rest, span.length);
-    this.#buf = joined;
-    this.#base = this.#spanOffset;
-    this.#pos = 0;
     this.#span = null;
+    this.#base = this.#spanOffset;
+    this.#append(span, true);
+  }
+
+  #use(chunk: Uint8Array, pos: number): void {
+    this.#buf = chunk;
+    this.#end = chunk.length;
+    this.#owned = false;
+    this.#pos = pos;
+  }
+
+  // Adds `bytes` after the unconsumed input (before it, with `first`). The
+  // buffer grows geometrically, so a large frame or a damaged region that
+  // arrives in many small chunks costs O(1) copies per byte, not one copy of
+  // everything so far per chunk.
+  #append(bytes: Uint8Array, first = false): void {
+    const rest = this.#end - this.#pos;
+    if (!first && this.#owned && this.#buf.length - this.#end >= bytes.length) {
+      this.#buf.set(bytes, this.#end);
+      this.#end += bytes.length;
+      return;
+    }
+    const joined = new Uint8Array(2 * (rest + bytes.length));
+    joined.set(bytes, first ? 0 : rest);
+    joined.set(this.#buf.subarray(this.#pos, this.#end), first ? bytes.length : 0);
+    if (!first) this.#base += this.#pos;
+    this.#buf = joined;
+    this.#end = rest + bytes.length;
+    this.#owned = true;
+    this.#pos = 0;
   }
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@wal/codec';
 import { describe, expect, test } from 'vitest';
 import {
+  allocations,
   chunkCuts,
   concat,
   decodeSplit,
@@ -19,32 +20,6 @@ import {
   rawFrame,
   sampleLayout,
 } from './helpers.js';
-
-// The largest single allocation `fn` makes through Uint8Array or ArrayBuffer.
-function largestAllocation(fn: () => void): number {
-  const saved = { Uint8Array: globalThis.Uint8Array, ArrayBuffer: globalThis.ArrayBuffer };
-  let largest = 0;
-  const watch = <T extends object>(ctor: T): T =>
-    new Proxy(ctor, {
-      construct(target, args, newTarget) {
-        const [arg] = args;
-        if (typeof arg === 'number') largest = Math.max(largest, arg);
-        if (typeof arg === 'object' && arg !== null && 'length' in arg) {
-          largest = Math.max(largest, Number(arg.length));
-        }
-        return Reflect.construct(target as never, args, newTarget);
-      },
-    });
-  globalThis.Uint8Array = watch(saved.Uint8Array);
-  globalThis.ArrayBuffer = watch(saved.ArrayBuffer);
-  try {
-    fn();
-  } finally {
-    globalThis.Uint8Array = saved.Uint8Array;
-    globalThis.ArrayBuffer = saved.ArrayBuffer;
-  }
-  return largest;
-}
 
 // A record body: type, first sequence (low, high u32), op count, then raw op bytes.
 function body(type: number, seqLow: number, seqHigh: number, count: number, ops: number[]) {
@@ -79,7 +54,7 @@ describe('bad lengths', () => {
   test('a length of 0xFFFFFFFF is bad-length and allocates nothing near its size', () => {
     const damaged = new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5, 6, 7]);
     let results: unknown[] = [];
-    const largest = largestAllocation(() => {
+    const { largest } = allocations(() => {
       results = normalize(decodeAll(concat(before, damaged, after)));
     });
     expect(results[1]).toEqual({
@@ -95,7 +70,7 @@ describe('bad lengths', () => {
     const input = concat(before, new Uint8Array([0xff, 0xff, 0xff, 0x3f, 9, 9, 9, 9]), after);
     const options = { maxRecordBytes: MAX_RECORD_BYTES_LIMIT };
     let results: unknown[] = [];
-    const largest = largestAllocation(() => {
+    const { largest } = allocations(() => {
       results = normalize(decodeSplit(input, chunkCuts(input.length, 1), options));
     });
     expect(results).toEqual(normalize(decodeAll(input)));
@@ -105,7 +80,7 @@ describe('bad lengths', () => {
   test('the allocation probe sees the decoder allocate', () => {
     // A frame split across two pushes is copied into one buffer of its size.
     const frame = encodeRecord(0, [put('k', 'v'.repeat(5000))]);
-    const largest = largestAllocation(() => decodeSplit(frame, [100]));
+    const { largest } = allocations(() => decodeSplit(frame, [100]));
     expect(largest).toBeGreaterThanOrEqual(frame.length);
   });
 

@@ -163,3 +163,33 @@ export function batchArb(maxOps = 6): fc.Arbitrary<Batch> {
         .map((firstSequence) => ({ firstSequence, ops })),
     );
 }
+
+/** The largest and the total size of the Uint8Array and ArrayBuffer allocations `fn` makes. */
+export function allocations(fn: () => void): { largest: number; total: number } {
+  const saved = { Uint8Array: globalThis.Uint8Array, ArrayBuffer: globalThis.ArrayBuffer };
+  const seen = { largest: 0, total: 0 };
+  const watch = <T extends object>(ctor: T): T =>
+    new Proxy(ctor, {
+      construct(target, args, newTarget) {
+        const [arg] = args;
+        const size =
+          typeof arg === 'number'
+            ? arg
+            : typeof arg === 'object' && arg !== null && 'length' in arg
+              ? Number(arg.length)
+              : 0;
+        seen.largest = Math.max(seen.largest, size);
+        seen.total += size;
+        return Reflect.construct(target as never, args, newTarget);
+      },
+    });
+  globalThis.Uint8Array = watch(saved.Uint8Array);
+  globalThis.ArrayBuffer = watch(saved.ArrayBuffer);
+  try {
+    fn();
+  } finally {
+    globalThis.Uint8Array = saved.Uint8Array;
+    globalThis.ArrayBuffer = saved.ArrayBuffer;
+  }
+  return seen;
+}

@@ -9,6 +9,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
+  allocations,
   batchArb,
   chunkCuts,
   concat,
@@ -40,6 +41,12 @@ const inputs: Record<string, Uint8Array> = {
   'a truncated tail': concat(sample, big.subarray(0, 2000)),
   'a frame header cut short': concat(sample, big.subarray(0, 6)),
   'garbage then frames': concat(new Uint8Array(50).fill(0x5a), sample),
+  'frames larger than many chunks, with damage between': concat(
+    encodeRecord(1, [put('k', 'a'.repeat(9000))]),
+    new Uint8Array(300).fill(0xee),
+    encodeRecord(2, [put('k', 'b'.repeat(9000))]),
+    sample,
+  ),
   'a length overrunning into later frames': (() => {
     const f = new Uint8Array(big);
     new DataView(f.buffer).setUint32(0, big.length - 8 + 40, true);
@@ -99,6 +106,40 @@ describe('chunked input gives the same results as one push', () => {
       decoder.end();
       expect(normalize([...decoder])).toEqual(normalize(decodeAll(bytes)));
     }
+  });
+});
+
+describe('copying', () => {
+  test('a large frame pushed in many small chunks is copied O(1) times per byte', () => {
+    const frame = encodeRecord(0, [put('k', 'x'.repeat(1 << 20))]);
+    const { total } = allocations(() => {
+      const results = decodeSplit(frame, chunkCuts(frame.length, 1024));
+      expect(results.map((r) => r.kind)).toEqual(['record']);
+    });
+    // Joining everything so far on every push would allocate ~512 MiB here.
+    expect(total).toBeLessThan(5 * frame.length);
+  });
+
+  test('a large damaged region pushed in small chunks is copied O(1) times per byte', () => {
+    const bytes = concat(new Uint8Array(1 << 20).fill(0xee), sample);
+    const { total } = allocations(() => {
+      const results = decodeSplit(bytes, chunkCuts(bytes.length, 1024));
+      expect(results[0]).toMatchObject({ kind: 'damage', offset: 0, bytes: 1 << 20 });
+    });
+    expect(total).toBeLessThan(5 * bytes.length);
+  });
+
+  test('frames in large chunks are not copied, except the one spanning each boundary', () => {
+    const layout = encodeBatches(
+      Array.from({ length: 2000 }, (_, i) => ({
+        firstSequence: i,
+        ops: [put('k', 'v'.repeat(100))],
+      })),
+    );
+    const { largest } = allocations(() => {
+      decodeSplit(layout.bytes, chunkCuts(layout.bytes.length, 64 * 1024));
+    });
+    expect(largest).toBeLessThan(200);
   });
 });
 
