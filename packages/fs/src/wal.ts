@@ -348,7 +348,9 @@ export class Wal {
 
   // A failed write is cut back off, so the log never holds a half record
   // that a later record follows. If even the cut fails, the writer refuses
-  // everything until reopened (open repairs the tail).
+  // everything until reopened (open repairs the tail). The cut is unsynced
+  // like a write, so the segment stays dirty: sealing it must sync the cut,
+  // or a crash could bring the bytes back in a segment open no longer scans.
   #write(bytes: Uint8Array): void {
     const { fd, path: file, size } = this.#active;
     let done = 0;
@@ -361,7 +363,10 @@ export class Wal {
     } catch (cause) {
       const error = ioError('write', file, cause);
       try {
-        if (done > 0) this.#fs.ftruncate(fd, size);
+        if (done > 0) {
+          this.#fs.ftruncate(fd, size);
+          this.#dirty = true;
+        }
       } catch {
         this.#poison(error);
       }

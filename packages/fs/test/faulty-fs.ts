@@ -10,7 +10,7 @@ export interface Call {
 }
 
 interface Rule {
-  op: Op;
+  op: Op | '*';
   when: (args: unknown[]) => boolean;
   times: number;
   act: (args: unknown[]) => unknown;
@@ -23,7 +23,7 @@ export function errno(code: string, syscall = 'write'): NodeJS.ErrnoException {
 
 export class FaultyFs {
   readonly calls: Call[] = [];
-  /** Handles opened through this fs and not yet closed: fd -> path. */
+  /** Handles opened through this fs and not yet closed: fd -> path (renames followed). */
   readonly openHandles = new Map<number, string>();
   readonly fs: WalFs;
   #rules: Rule[] = [];
@@ -34,25 +34,39 @@ export class FaultyFs {
       const real = (base[op] as (...a: unknown[]) => unknown).bind(base);
       wrapped[op] = (...args: unknown[]) => {
         this.calls.push({ op, args });
-        const rule = this.#rules.find((r) => r.op === op && r.times > 0 && r.when(args));
+        const rule = this.#rules.find(
+          (r) => (r.op === op || r.op === '*') && r.times > 0 && r.when(args),
+        );
         let result: unknown;
         if (rule) {
           rule.times--;
+          // Like close(2), a failing close still releases the handle.
+          if (op === 'close') {
+            real(...args);
+            this.openHandles.delete(args[0] as number);
+          }
           result = rule.act(args);
         } else {
           result = real(...args);
         }
         if (op === 'open') this.openHandles.set(result as number, args[0] as string);
         if (op === 'close') this.openHandles.delete(args[0] as number);
+        if (op === 'rename') {
+          for (const [fd, p] of this.openHandles)
+            if (p === args[0]) this.openHandles.set(fd, args[1] as string);
+        }
         return result;
       };
     }
     this.fs = wrapped as unknown as WalFs;
   }
 
-  /** Makes the next `times` calls of `op` (that match `when`) throw errno `code`. */
+  /**
+   * Makes the next `times` calls of `op` (`'*'`: any op) that match `when`
+   * throw errno `code`.
+   */
   fail(
-    op: Op,
+    op: Op | '*',
     code: string,
     options: { times?: number; when?: (args: unknown[]) => boolean } = {},
   ): this {
@@ -85,7 +99,7 @@ export class FaultyFs {
   }
 
   #add(
-    op: Op,
+    op: Op | '*',
     options: { times?: number; when?: (args: unknown[]) => boolean },
     act: (args: unknown[]) => unknown,
   ): this {
