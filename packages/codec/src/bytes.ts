@@ -28,6 +28,7 @@ export function readU32(buf: Uint8Array, offset: number): number {
   );
 }
 
+/** Writes the low 32 bits of `value` as u32 little-endian at `offset`. */
 export function writeU32(buf: Uint8Array, offset: number, value: number): void {
   buf[offset] = value;
   buf[offset + 1] = value >>> 8;

@@ -27,8 +27,10 @@ export const FRAME_HEADER_SIZE = 8;
 /** record type u8 + first sequence u64 + op count u32. */
 export const RECORD_PREFIX_SIZE = 13;
 
-/** op kind u8 + key length u32; a put adds value length u32. */
+/** op kind u8 + key length u32, in front of every op's key. */
 export const OP_HEADER_SIZE = 5;
+
+/** The value length u32 a put adds after its key. */
 export const VALUE_LENGTH_SIZE = 4;
 
 /** The smallest valid record: one delete of an empty key. */
@@ -57,7 +59,9 @@ export const RecordType = {
 
 /** Op kinds: the first byte of each op inside a record. */
 export const OpKind = {
+  /** Followed by key length, key, value length, value. */
   Put: 1,
+  /** Followed by key length and key only. */
   Delete: 2,
 } as const;
 

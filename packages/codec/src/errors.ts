@@ -34,6 +34,7 @@ export interface WalErrorOptions {
  * was expected and what was found; `cause` holds the underlying error, if any.
  */
 export class WalError extends Error {
+  /** Stable: match on this, never on `message`. */
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: WalErrorOptions) {
@@ -73,9 +74,13 @@ export interface CorruptionDetails {
 
 /** `WAL_CORRUPTION`: the bytes on disk are not a valid log at this point. */
 export class CorruptionError extends WalError {
+  /** The segment file, when known. */
   readonly file: string | undefined;
+  /** Byte offset of the damage within the file. */
   readonly offset: number;
+  /** How many bytes the damage covers. */
   readonly bytes: number;
+  /** Why the bytes are not a valid log, e.g. `checksum-mismatch`. */
   readonly reason: DamageReason;
 
   constructor(message: string, details: CorruptionDetails, options?: WalErrorOptions) {

@@ -83,7 +83,10 @@ export function recordSize(ops: readonly WalOp[]): number {
   return size;
 }
 
-/** True when `value` is a usable `maxRecordBytes`: an integer in [MIN_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT]. */
+/**
+ * True when `value` is a usable `maxRecordBytes`: an integer in
+ * [MIN_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT].
+ */
 export function isMaxRecordBytes(value: unknown): value is number {
   return isIndex(value, MAX_RECORD_BYTES_LIMIT) && value >= MIN_RECORD_BYTES;
 }
@@ -170,7 +173,11 @@ export function encodeFrame(
   return end;
 }
 
-/** Encodes one frame into a new buffer. Checks the size limit first. */
+/**
+ * Encodes one frame into a new buffer. Checks the size limit first: throws
+ * `WAL_RECORD_TOO_LARGE` above `maxRecordBytes`, `WAL_INVALID_ARGUMENT` for
+ * malformed ops or a first sequence whose batch would pass 2^53 - 1.
+ */
 export function encodeRecord(
   firstSequence: number,
   ops: readonly WalOp[],

@@ -30,6 +30,7 @@ export type DecodeResult =
       detail: string;
     };
 
+/** Options for {@link FrameDecoder} and {@link decodeAll}. */
 export interface FrameDecoderOptions {
   /** Largest record length accepted; longer lengths are `bad-length`. Default 16 MiB. */
   maxRecordBytes?: number;
