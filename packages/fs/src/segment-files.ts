@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { io } from './io-error.js';
 import type { WalFs } from './wal-fs.js';
 
 /** Segment files are `wal_<number>.log`, the number zero-padded to at least 8 digits. */
@@ -25,11 +26,12 @@ export interface SegmentFile {
 
 /**
  * The segment files in `dir`, sorted by number. Other files (`.broken`
- * copies, the lock, a `quarantine/` folder) are ignored.
+ * copies, the lock, a `quarantine/` folder) are ignored. Throws
+ * `WAL_IO_ERROR` when the directory cannot be read.
  */
 export function listSegments(fs: WalFs, dir: string): SegmentFile[] {
   const segments: SegmentFile[] = [];
-  for (const name of fs.readdir(dir)) {
+  for (const name of io('read directory', dir, () => fs.readdir(dir))) {
     const segmentNumber = parseSegmentFileName(name);
     if (segmentNumber !== undefined) {
       segments.push({ segmentNumber, name, path: path.join(dir, name) });
@@ -45,7 +47,7 @@ export function listSegments(fs: WalFs, dir: string): SegmentFile[] {
  */
 export function brokenFilePath(fs: WalFs, segmentPath: string): string {
   const dir = path.dirname(segmentPath);
-  const taken = new Set(fs.readdir(dir));
+  const taken = new Set(io('read directory', dir, () => fs.readdir(dir)));
   const base = `${path.basename(segmentPath)}.broken`;
   let name = base;
   for (let i = 1; taken.has(name); i++) name = `${base}.${i}`;
