@@ -60,9 +60,10 @@ const EMPTY = new Uint8Array(0);
  * where a complete frame passes its CRC, and reports the damage once, with the
  * bytes skipped. Decoding then goes on from that frame.
  *
- * Keys and values are views into the pushed chunks (or into a copy made for a
- * frame that spans chunks). They stay valid as long as the caller does not
- * overwrite a chunk it pushed.
+ * Keys and values are views into the pushed chunks, or into the buffer the
+ * decoder joined them into for a frame that spans chunks; never copies per
+ * entry. They stay valid as long as the caller does not overwrite a chunk it
+ * pushed.
  */
 export class FrameDecoder {
   readonly #max: number;
