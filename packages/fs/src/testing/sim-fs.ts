@@ -219,6 +219,8 @@ export class SimFs implements WalFs {
       if (target === norm(from)) return;
       const a = split(norm(from));
       const b = split(target);
+      // Handles follow the file, so later calls name it by its new path.
+      for (const h of this.#handles.values()) if (h.path === norm(from)) h.path = target;
       this.#dirOp({
         kind: 'rename',
         fromDir: a.dir,
@@ -326,6 +328,13 @@ export class SimFs implements WalFs {
     for (const file of this.#files.values()) file.sync();
     this.#durableNs = cloneNamespace(this.#ns);
     this.#pending = [];
+  }
+
+  /** The inode number of `file`: the key of {@link CrashPlan.files}. */
+  inode(file: string): number {
+    const entry = lookup(this.#ns, norm(file));
+    if (entry?.kind !== 'file') throw errnoError(entry ? 'EISDIR' : 'ENOENT', 'stat', file);
+    return entry.ino;
   }
 
   /** A copy of the bytes at `file` as the process sees them. */

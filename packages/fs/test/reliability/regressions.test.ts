@@ -1,0 +1,34 @@
+import { Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
+import { describe, expect, test } from 'vitest';
+import { freshFs, LOG_DIR, recoverEntries, walOptions } from './support/check.js';
+
+// Each test here failed when written: a bug the harness found.
+
+describe('regressions', () => {
+  test('a torn sector that zeroes only the first bytes of a frame header is a torn tail', async () => {
+    const fs = freshFs(new SimFs());
+    const wal = await Wal.open(walOptions(fs));
+    // Header 32 + frame 31 + 445 bytes of value: the next frame starts at 508,
+    // so its 8-byte header straddles the sector boundary at 512.
+    await wal.put('a', new Uint8Array(445).fill(1));
+    let crashed: SimFs | undefined;
+    fs.onOperation = (event) => {
+      if (event.op !== 'write' || crashed) return;
+      // Power loss before the fdatasync: the sector holding bytes 508..511
+      // never reached the disk (zeros); the next sectors did.
+      const ino = fs.inode(`${LOG_DIR}/wal_00000000.log`);
+      crashed = fs.crash({ files: new Map([[ino, { kind: 'torn', length: 606, sector: 0 }]]) });
+    };
+    await Promise.all([wal.put('b', new Uint8Array(40).fill(2)), wal.delete('a')]);
+    await wal.close();
+    const after = crashed as SimFs;
+    const header = after.readFile(`${LOG_DIR}/wal_00000000.log`).subarray(508, 516);
+    expect([...header.subarray(0, 4)]).toEqual([0, 0, 0, 0]);
+    expect(header.subarray(4).some((b) => b !== 0)).toBe(true);
+    expect((await recoverEntries(after)).map((e) => e.sequence)).toEqual([0]);
+    const reopened = await Wal.open(walOptions(after));
+    expect(reopened.nextSequence).toBe(1);
+    await reopened.close();
+  });
+});
