@@ -494,15 +494,35 @@ function normaliseOp(op: unknown, i: number): WalOp {
   );
 }
 
+// Creates `dir` if missing. A new directory's entry, like a new file's, is
+// durable only once its parent is fsynced: fsync the parent of each directory
+// made, top down, or a power loss could take the log (and its synced
+// records) away with the directory.
 function prepareDirectory(fs: WalFs, dir: string): void {
-  let stat: ReturnType<WalFs['stat']> | undefined;
-  try {
-    stat = fs.stat(dir);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw ioError('stat', dir, error);
-  }
+  const stat = statIfExists(fs, dir);
   if (stat && !stat.isDirectory) {
     throw new WalError(ErrorCode.INVALID_ARGUMENT, `expected a directory at ${dir}, found a file`);
   }
-  if (!stat) io('create directory', dir, () => fs.mkdirp(dir));
+  if (stat) return;
+  const made = [dir];
+  for (
+    let d = path.dirname(dir);
+    d !== path.dirname(d) && !statIfExists(fs, d);
+    d = path.dirname(d)
+  )
+    made.push(d);
+  io('create directory', dir, () => fs.mkdirp(dir));
+  for (const d of made.reverse()) {
+    const parent = path.dirname(d);
+    io('fsync directory', parent, () => fs.fsyncDir(parent));
+  }
+}
+
+function statIfExists(fs: WalFs, file: string): ReturnType<WalFs['stat']> | undefined {
+  try {
+    return fs.stat(file);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw ioError('stat', file, error);
+    return undefined;
+  }
 }

@@ -1,0 +1,123 @@
+// Lifecycle: close waits for in-flight appends, calls after close reject
+// with WAL_CLOSED, and `await using` closes the log.
+import fs from 'node:fs';
+import path from 'node:path';
+import { LOCK_FILE, Wal } from '@wal/fs';
+import { describe, expect, test } from 'vitest';
+import { FaultyFs } from './faulty-fs.js';
+import { openWal, puts, readEntries, rejectsWith, tempDir } from './helpers.js';
+
+describe('close', () => {
+  test.each(['always', 'interval', 'none'] as const)(
+    "waits for in-flight appends: they resolve before close does (sync: '%s')",
+    async (sync) => {
+      const dir = tempDir();
+      const faulty = new FaultyFs();
+      const wal = await Wal.open({ dir, sync, fs: faulty.fs, syncIntervalMs: 60_000 });
+      const events: string[] = [];
+      const appends = puts(100).map((e) =>
+        wal.put(e.key, e.value ?? '').then((s) => events.push(`put ${s}`)),
+      );
+      const closed = wal.close().then(() => events.push('close'));
+      await Promise.all([...appends, closed]);
+      expect(events).toEqual([...puts(100).map((e) => `put ${e.sequence}`), 'close']);
+      expect(wal.state).toBe('closed');
+      expect([...faulty.openHandles.values()]).toEqual([]);
+      expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+      // Durable at close in every mode: the last call before close was a sync.
+      const lastSync = faulty.calls.findLastIndex((c) => c.op === 'fdatasync');
+      const lastWrite = faulty.calls.findLastIndex((c) => c.op === 'write');
+      expect(lastSync).toBeGreaterThan(lastWrite);
+      expect(readEntries(dir)).toEqual(puts(100));
+    },
+  );
+
+  test('every call after close rejects with WAL_CLOSED; close again is a no-op', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.put('k', 'v');
+    const closing = wal.close();
+    // Even in the same tick as close(): the log is no longer open.
+    await rejectsWith(wal.put('same', 'tick'), 'WAL_CLOSED');
+    await closing;
+    expect(wal.state).toBe('closed');
+    const calls = [
+      wal.put('k', 'v'),
+      wal.delete('k'),
+      wal.batch([{ type: 'delete', key: 'k' }]),
+      wal.sync(),
+      wal.rotate(),
+      wal.truncateBefore(0),
+      wal.cleanup(),
+      wal.totalSize(),
+    ];
+    for (const call of calls) {
+      const error = await rejectsWith(call, 'WAL_CLOSED');
+      expect(error.message).toContain(dir);
+    }
+    await wal.close();
+    await Promise.all([wal.close(), wal.close()]);
+    expect(readEntries(dir)).toEqual([{ sequence: 0, type: 'put', key: 'k', value: 'v' }]);
+  });
+
+  test('the getters still answer after close', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.put('k', 'v');
+    await wal.close();
+    expect(wal.nextSequence).toBe(1);
+    expect(wal.segmentNumber).toBe(0);
+    expect(wal.path).toBe(path.join(dir, 'wal_00000000.log'));
+    expect(wal.dir).toBe(dir);
+  });
+});
+
+describe('open', () => {
+  test('a relative dir is resolved; the directory (and parents) are created', async () => {
+    const base = tempDir();
+    const relative = path.relative(process.cwd(), path.join(base, 'a', 'b'));
+    const wal = await openWal(relative);
+    expect(wal.dir).toBe(path.join(base, 'a', 'b'));
+    expect(wal.state).toBe('open');
+    expect(wal.repairs).toEqual([]);
+    expect(fs.readdirSync(wal.dir).sort()).toEqual([LOCK_FILE, 'wal_00000000.log']);
+  });
+
+  test('a new directory is made durable: its parent is fsynced before open resolves', async () => {
+    const base = tempDir();
+    const faulty = new FaultyFs();
+    await openWal({ dir: path.join(base, 'a', 'b'), fs: faulty.fs });
+    const made = faulty.indexOf('mkdirp');
+    expect(faulty.indexOf('fsyncDir', made, ([p]) => p === base)).toBeGreaterThan(made);
+    expect(faulty.indexOf('fsyncDir', made, ([p]) => p === path.join(base, 'a'))).toBeGreaterThan(
+      made,
+    );
+  });
+});
+
+describe('await using', () => {
+  test('closes the log and releases the lock at the end of the block', async () => {
+    const dir = tempDir();
+    let escaped: Wal | undefined;
+    {
+      await using wal = await Wal.open(dir);
+      await wal.put('k', 'v');
+      escaped = wal;
+    }
+    expect(escaped?.state).toBe('closed');
+    const again = await openWal(dir);
+    expect(again.nextSequence).toBe(1);
+  });
+
+  test('closes it when the block throws, too', async () => {
+    const dir = tempDir();
+    const fail = async () => {
+      await using wal = await Wal.open(dir);
+      await wal.put('k', 'v');
+      throw new Error('boom');
+    };
+    await expect(fail()).rejects.toThrow('boom');
+    const again = await openWal(dir);
+    expect(again.nextSequence).toBe(1);
+  });
+});
