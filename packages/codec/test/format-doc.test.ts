@@ -61,6 +61,9 @@ describe('docs/format.md', () => {
     expect(Buffer.from(blocks.get('segment-0') as Uint8Array).toString('hex')).toBe(
       Buffer.from(written).toString('hex'),
     );
+    expect(doc).toContain(
+      `The file is ${written.length} (0x${written.length.toString(16)}) bytes.`,
+    );
   });
 
   test('segment 0 decodes back to the records it describes', () => {
