@@ -3,11 +3,17 @@ import {
   CorruptionError,
   type DamageReason,
   type DecodeResult,
+  decodeFrameAt,
+  ErrorCode,
+  FRAME_HEADER_SIZE,
   FrameDecoder,
   isBadSegmentHeader,
   looksTorn,
+  MAX_RECORD_BYTES_LIMIT,
+  readU32,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
+  WalError,
 } from '@wal/codec';
 import { io } from './io-error.js';
 import {
@@ -229,6 +235,9 @@ function scanLastSegment(
     consume();
   }
   if (!damage) return { size: fileSize, nextSequence: expected };
+  if (damage.reason === 'bad-length') {
+    refuseOversizedRecord(fs, fd, segment.path, damage.offset, fileSize, maxRecordBytes);
+  }
 
   if (followedByFrame) {
     const frame = readAt(
@@ -251,6 +260,30 @@ function scanLastSegment(
   }
   cutTail(fs, fd, segment.path, damage.offset, fileSize, damage.reason, repairs);
   return { size: damage.offset, nextSequence: expected };
+}
+
+// A complete frame that passes its CRC but is longer than maxRecordBytes was
+// written under a larger limit. It is an acknowledged record, not damage:
+// refuse to open rather than cut it away as a torn tail.
+function refuseOversizedRecord(
+  fs: WalFs,
+  fd: number,
+  file: string,
+  offset: number,
+  fileSize: number,
+  maxRecordBytes: number,
+): void {
+  const header = readAt(fs, fd, offset, FRAME_HEADER_SIZE, file);
+  if (header.length < FRAME_HEADER_SIZE) return;
+  const length = readU32(header, 0);
+  const end = offset + FRAME_HEADER_SIZE + length;
+  if (length <= maxRecordBytes || length > MAX_RECORD_BYTES_LIMIT || end > fileSize) return;
+  const frame = readAt(fs, fd, offset, end - offset, file);
+  if (decodeFrameAt(frame, 0, frame.length, MAX_RECORD_BYTES_LIMIT).status !== 'record') return;
+  throw new WalError(
+    ErrorCode.RECORD_TOO_LARGE,
+    `expected records of at most ${maxRecordBytes} bytes (maxRecordBytes), found a valid ${length}-byte record in ${file} at offset ${offset}; open the log with maxRecordBytes >= ${length}`,
+  );
 }
 
 // Keep the bytes first, durably; only then cut. A crash in between leaves

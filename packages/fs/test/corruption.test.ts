@@ -137,6 +137,32 @@ describe('open refuses damage that is not a torn tail', () => {
   });
 });
 
+describe('a record longer than the maxRecordBytes it is reopened with', () => {
+  test.each([
+    ['the last record', 0],
+    ['a record other records follow', 2],
+  ])('%s is refused (WAL_RECORD_TOO_LARGE), never cut as a torn tail', async (_, after) => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir); // the default limit, 16 MiB
+    await wal.put('small', 'x');
+    await wal.put('big', 'y'.repeat(5_000));
+    for (let i = 0; i < after; i++) await wal.put(`after${i}`, 'z');
+    await wal.close();
+    const before = snapshot(dir);
+
+    const error = await rejectsWith(
+      Wal.open({ dir, maxRecordBytes: 4_096 }),
+      'WAL_RECORD_TOO_LARGE',
+    );
+    expect(error.message).toContain('maxRecordBytes >= 5025'); // 13 + 5 + 3 + 4 + 5000;
+    expect(snapshot(dir)).toEqual(before);
+    const reopened = await Wal.open({ dir, maxRecordBytes: 8_192 });
+    expect(reopened.repairs).toEqual([]);
+    expect(reopened.nextSequence).toBe(2 + after);
+    await reopened.close();
+  });
+});
+
 describe('what open does not read', () => {
   test('records inside sealed segments are not scanned (recovery reports them), nor changed', async () => {
     // By design open reads every header but scans only the last segment, so
