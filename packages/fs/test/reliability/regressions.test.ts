@@ -31,4 +31,17 @@ describe('regressions', () => {
     expect(reopened.nextSequence).toBe(1);
     await reopened.close();
   });
+
+  test('a log directory created by Wal.open survives power loss once a put is acknowledged', async () => {
+    const fs = new SimFs();
+    fs.mkdirp('/data');
+    fs.syncAll();
+    // Wal.open creates /data/db; its entry in /data is durable only once
+    // /data is fsynced.
+    const wal = await Wal.open({ ...walOptions(fs), dir: '/data/db' });
+    await wal.put('k', 'v');
+    const after = fs.crash();
+    await wal.close();
+    expect(after.readdir('/data')).toEqual(['db']);
+  });
 });

@@ -1,0 +1,166 @@
+import { Wal } from '@wal/fs';
+import type { SimFs } from '@wal/fs/testing';
+import { describe, expect, test } from 'vitest';
+import { describeError, LOG_DIR, walOptions } from './support/check.js';
+import { badReport, nthFault } from './support/faults.js';
+import { allFrames, rot, tearTail, writtenLog } from './support/fixtures.js';
+import { recover, repair, verify } from './support/recovery.js';
+import { settings } from './support/settings.js';
+
+interface Target {
+  name: string;
+  /** The log it starts from: durable, so `crash()` of it is an exact copy. */
+  base: () => Promise<SimFs>;
+  /** Runs it; resolves to what it found, in words (compared with a clean run). */
+  run: (fs: SimFs) => Promise<string>;
+  /** It changes the log: afterwards Wal.open must continue where a clean run left it. */
+  writes: boolean;
+}
+
+const torn = async (): Promise<SimFs> => {
+  const fs = await writtenLog();
+  tearTail(fs);
+  return fs;
+};
+const rotted = async (): Promise<SimFs> => {
+  const fs = await writtenLog();
+  rot(fs, 1);
+  return fs;
+};
+
+const targets: Target[] = [
+  {
+    name: 'Wal.open cutting a torn tail',
+    base: torn,
+    run: async (fs) => {
+      const wal = await Wal.open(walOptions(fs));
+      await wal.close();
+      return `next ${wal.nextSequence}`;
+    },
+    writes: true,
+  },
+  {
+    name: 'recover over a torn tail',
+    base: torn,
+    run: async (fs) => {
+      const { entries, nextSequence } = await recover(LOG_DIR, { fs });
+      return `${entries.length} entries, next ${nextSequence}`;
+    },
+    writes: false,
+  },
+  {
+    name: 'verify of mid-log damage',
+    base: rotted,
+    run: async (fs) => {
+      const r = await verify(LOG_DIR, { fs });
+      return `ok ${r.ok}, ${r.records} records, ${r.corruptions.length} corruptions, next ${r.nextSequence}`;
+    },
+    writes: false,
+  },
+  {
+    name: 'repair of a torn tail',
+    base: torn,
+    run: async (fs) => `next ${(await repair(LOG_DIR, { fs })).nextSequence}`,
+    writes: true,
+  },
+  {
+    name: 'repair of mid-log damage',
+    base: rotted,
+    run: async (fs) => `next ${(await repair(LOG_DIR, { fs })).nextSequence}`,
+    writes: true,
+  },
+];
+
+// Where a clean run leaves the writer: the next sequence after reopening.
+async function writerResumesAt(fs: SimFs): Promise<string> {
+  const wal = await Wal.open(walOptions(fs));
+  await wal.close();
+  return `writer at ${wal.nextSequence}`;
+}
+
+/** Retries `target` on `fs`; a problem in words, or undefined when it ends as a clean run does. */
+async function retryMatches(
+  target: Target,
+  fs: SimFs,
+  expected: string,
+  frames: Set<string>,
+  resumes: string,
+): Promise<string | undefined> {
+  try {
+    const found = await target.run(fs);
+    if (found !== expected) return `retry found "${found}", a clean run "${expected}"`;
+    const lost = [...frames].filter((f) => !allFrames(fs).has(f)).length;
+    if (lost > 0) return `${lost} valid frames deleted or cut`;
+    if (target.writes && (await writerResumesAt(fs)) !== resumes)
+      return 'the writer resumes elsewhere';
+  } catch (error) {
+    return `retry failed: ${describeError(error)}`;
+  }
+  return undefined;
+}
+
+describe.each(targets)('$name', (target) => {
+  test('a fault at any call fails cleanly, loses nothing, and a retry succeeds', async () => {
+    const base = await target.base();
+    const frames = allFrames(base);
+    const clean = base.crash();
+    const expected = await target.run(clean);
+    const resumes = target.writes ? await writerResumesAt(clean) : '';
+    const problems: string[] = [];
+    let runs = 0;
+    for (const mode of ['transient', 'persistent'] as const) {
+      for (let n = 1; ; n++) {
+        const fs = base.crash();
+        const fault = fs.inject(nthFault(n, mode));
+        const error = await target.run(fs).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const first = fault.fired[0];
+        if (!first) break;
+        runs++;
+        const where = `N=${n} ${mode} (${first.op} ${first.path}: ${first.error.code})`;
+        const bad = error ? badReport(error, fault) : first.op === 'close' ? undefined : 'no error';
+        if (bad) problems.push(`${where}: ${bad}`);
+        if (fs.openHandles !== 0 || fs.locks !== 0)
+          problems.push(`${where}: handles or lock leaked`);
+        fs.clearFaults();
+        for (const [what, state] of [
+          ['restart', fs],
+          ['power loss', fs.crash(settings.seed + n)],
+        ] as const) {
+          const problem = await retryMatches(target, state, expected, frames, resumes);
+          if (problem) problems.push(`${where}, then ${what}: ${problem}`);
+        }
+      }
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
+    expect(runs).toBeGreaterThan(5);
+  });
+
+  test('a power loss after any of its calls loses nothing, and a retry succeeds', async () => {
+    const base = await target.base();
+    const frames = allFrames(base);
+    const clean = base.crash();
+    const states: { fs: SimFs; where: string }[] = [];
+    clean.onOperation = (event) => {
+      if (!event.mutating) return;
+      for (let k = 0; k < 3; k++) {
+        states.push({
+          fs: clean.crash(event.index * 3 + k),
+          where: `after call ${event.index} (${event.op})`,
+        });
+      }
+    };
+    const expected = await target.run(clean);
+    clean.onOperation = undefined;
+    const resumes = target.writes ? await writerResumesAt(clean) : '';
+    const problems: string[] = [];
+    for (const { fs, where } of states) {
+      const problem = await retryMatches(target, fs, expected, frames, resumes);
+      if (problem) problems.push(`${where}: ${problem}`);
+    }
+    expect(problems.slice(0, 5)).toEqual([]);
+    if (target.writes) expect(states.length).toBeGreaterThan(0);
+  });
+});
