@@ -244,7 +244,10 @@ export class Wal {
     this.#state = 'closing';
     let error: unknown;
     try {
-      if (!this.#failure) {
+      if (this.#failure) {
+        // Appends queued before the failure: reject them now, not after close.
+        this.#flushSafely();
+      } else {
         this.#flush();
         if (this.#dirty) this.#syncActive();
       }

@@ -94,6 +94,25 @@ describe('a failed fdatasync poisons the writer', () => {
       await wal.close(); // nothing more to promise: close releases without a sync
       await expectReleased(dir, faulty);
     });
+
+    test('failing while an append waits: the append rejects before close resolves', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const dir = tempDir();
+      const faulty = new FaultyFs();
+      const wal = await openWal({ dir, fs: faulty.fs, sync: 'interval', syncIntervalMs: 50 });
+      await wal.put('a', '1');
+      const events: string[] = [];
+      const waiting = wal.put('b', '2').then(
+        () => events.push('put resolved'),
+        (error) => events.push(`put ${error.code}`),
+      );
+      faulty.fail('fdatasync', 'EIO');
+      vi.advanceTimersByTime(50); // the timer's sync fails before the append is written
+      await wal.close().then(() => events.push('closed'));
+      await waiting;
+      expect(events).toEqual(['put WAL_IO_ERROR', 'closed']);
+      await expectReleased(dir, faulty);
+    });
   });
 
   test('close() whose final sync fails rejects, and still releases the lock and handles', async () => {
