@@ -3,9 +3,11 @@ import { FRAME_HEADER_SIZE, MIN_RECORD_BYTES, SECTOR_SIZE } from './constants.js
 
 /**
  * True when a damaged frame looks like a torn write: its header is zeros, or
- * a sector-aligned run of zeros (to the sector's end or the frame's end) lies
- * inside it. That is what a power loss leaves when the file's size reached
- * the disk but some of its unsynced sectors did not.
+ * the part of it that one file sector holds is all zeros. Each part runs from
+ * a sector boundary (or the frame's start) to the next boundary (or the
+ * frame's end), so the unsynced end of a sector the frame starts in counts
+ * too. That is what a power loss leaves when the file's size reached the disk
+ * but some of its unsynced sectors did not: they read as zeros.
  *
  * `frame` holds the damaged frame's bytes from its first byte (at least its
  * header, at most its announced extent; fewer if the file ends first).
@@ -24,10 +26,12 @@ export function looksTorn(frame: Uint8Array, fileOffset: number, maxRecordBytes:
       extent = Math.min(extent, FRAME_HEADER_SIZE + length);
     }
   }
-  const firstSector = Math.ceil(fileOffset / SECTOR_SIZE) * SECTOR_SIZE - fileOffset;
-  // A sector boundary at the frame's very start counts only via the header check above.
-  for (let s = firstSector === 0 ? SECTOR_SIZE : firstSector; s < extent; s += SECTOR_SIZE) {
-    if (isZero(frame, s, Math.min(s + SECTOR_SIZE, extent))) return true;
+  let start = 0;
+  let end = SECTOR_SIZE - (fileOffset % SECTOR_SIZE);
+  while (start < extent) {
+    if (isZero(frame, start, Math.min(end, extent))) return true;
+    start = end;
+    end += SECTOR_SIZE;
   }
   return false;
 }

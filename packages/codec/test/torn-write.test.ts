@@ -36,6 +36,17 @@ describe('looksTorn', () => {
     expect(looksTorn(zeroed(1036, 1208), 500, MAX)).toBe(true);
   });
 
+  test('zeros from the frame start to the first sector boundary look torn', () => {
+    // Regression: a frame at 508 whose bytes 508..511 (the unsynced end of
+    // sector 0) were lost. Its length reads 0 but its CRC survived.
+    const atEnd = zeroed(0, 4);
+    expect(looksTorn(atEnd, 508, MAX)).toBe(true);
+    expect(looksTorn(atEnd, 500, MAX)).toBe(false);
+    // At 506 the boundary is 6 bytes in: zeros must reach it.
+    expect(looksTorn(zeroed(0, 6), 506, MAX)).toBe(true);
+    expect(looksTorn(zeroed(0, 5), 506, MAX)).toBe(false);
+  });
+
   test('a zero run that is not sector-aligned does not', () => {
     expect(looksTorn(zeroed(530, 1036), 500, MAX)).toBe(false);
     expect(looksTorn(zeroed(524, 1030), 500, MAX)).toBe(false);
