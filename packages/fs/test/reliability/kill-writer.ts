@@ -1,0 +1,31 @@
+/**
+ * The writer the SIGKILL loop kills: opens the log in argv[2] and appends
+ * until it is killed, several appends at a time. It prints `open <next>`
+ * once open, and `ack <first> <count>` as each append resolves (stdout is
+ * synchronous on a pipe, so a printed ack reached the parent before the kill).
+ *
+ * Run: node --conditions=@wal/source --import tsx/esm kill-writer.ts <dir>
+ */
+import { Wal } from '@wal/fs';
+import { recordAt } from './support/kill-records.js';
+
+const dir = process.argv[2] as string;
+const wal = await Wal.open({ dir, sync: 'always', maxSegmentBytes: 16 * 1024 });
+process.stdout.write(`open ${wal.nextSequence}\n`);
+for (let group = 0; ; group++) {
+  const appends: Promise<void>[] = [];
+  for (let i = 0; i < 1 + (group % 8); i++) {
+    const first = wal.nextSequence;
+    const ops = recordAt(first);
+    const op = ops[0];
+    const append =
+      ops.length > 1 || !op
+        ? wal.batch(ops)
+        : op.type === 'put'
+          ? wal.put(op.key, op.value)
+          : wal.delete(op.key);
+    appends.push(append.then((seq) => void process.stdout.write(`ack ${seq} ${ops.length}\n`)));
+  }
+  if (group % 50 === 49) appends.push(wal.rotate());
+  await Promise.all(appends);
+}
