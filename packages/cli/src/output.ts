@@ -1,0 +1,98 @@
+import { once } from 'node:events';
+import { styleText } from 'node:util';
+
+/** The streams and environment a command runs with (process's, or a test's). */
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+type Style = Parameters<typeof styleText>[0];
+
+/**
+ * Writes to stdout and stderr. Colour only when the stream is a TTY and
+ * NO_COLOR is unset; the progress line only when stderr is a TTY.
+ */
+export class Output {
+  readonly #io: Io;
+  readonly #colour: { out: boolean; err: boolean };
+  #progressShown = false;
+
+  constructor(io: Io) {
+    this.#io = io;
+    const allowed = io.env.NO_COLOR === undefined && io.env.TERM !== 'dumb';
+    this.#colour = { out: allowed && !!io.stdout.isTTY, err: allowed && !!io.stderr.isTTY };
+  }
+
+  /** Styles text for stdout (plain when colour is off). */
+  style(format: Style, text: string): string {
+    return this.#colour.out ? styleText(format, text) : text;
+  }
+
+  styleErr(format: Style, text: string): string {
+    return this.#colour.err ? styleText(format, text) : text;
+  }
+
+  /** Writes to stdout, waiting when the pipe is full (so dumps stream). */
+  async write(text: string): Promise<void> {
+    this.clearProgress();
+    if (!this.#io.stdout.write(text)) await once(this.#io.stdout, 'drain');
+  }
+
+  line(text = ''): Promise<void> {
+    return this.write(`${text}\n`);
+  }
+
+  error(text: string): void {
+    this.clearProgress();
+    this.#io.stderr.write(`${text}\n`);
+  }
+
+  /** A transient status line on stderr, shown only on a TTY. */
+  progress(text: string): void {
+    if (!this.#io.stderr.isTTY) return;
+    this.#io.stderr.write(`\r\x1b[2K${this.styleErr('dim', text)}`);
+    this.#progressShown = true;
+  }
+
+  clearProgress(): void {
+    if (!this.#progressShown) return;
+    this.#io.stderr.write('\r\x1b[2K');
+    this.#progressShown = false;
+  }
+
+  /** Shows `label` with elapsed seconds while `work` runs. */
+  async withProgress<T>(label: string, work: Promise<T>): Promise<T> {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      this.progress(`${label} ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    }, 200);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+      this.clearProgress();
+    }
+  }
+}
+
+/** Left-aligned text columns, right-aligned numbers. */
+export function formatTable(header: string[], rows: string[][], numeric: boolean[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const cell = (text: string, i: number) =>
+    numeric[i] ? text.padStart(widths[i] as number) : text.padEnd(widths[i] as number);
+  return [header, ...rows].map((r) => r.map(cell).join('  ').trimEnd());
+}
+
+/** 1536 → "1.5 KiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
