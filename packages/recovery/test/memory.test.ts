@@ -1,0 +1,75 @@
+// Constant memory: a 256 MiB log is scanned in a child process whose memory
+// is sampled throughout. Sized to keep this file near 8 s on 2 cores. The
+// same child loading the log whole (the naive reader) is the control: it
+// shows the measurement does see a reader that holds the log.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { encodeFrame, encodeSegmentHeader, recordSize, type WalOp } from '@wal/codec';
+import { segmentFileName } from '@wal/fs';
+import { expect, test } from 'vitest';
+import { tempDir } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const LOG_BYTES = 256 * MiB;
+const SEGMENT_BYTES = 64 * MiB;
+
+// 1 KiB values, 64 MiB segments, written straight to disk a segment at a time.
+function writeBigLog(dir: string): number {
+  const value = new Uint8Array(1024).fill(0x61);
+  let sequence = 0;
+  let total = 0;
+  for (let s = 0; total < LOG_BYTES; s++) {
+    const buf = new Uint8Array(SEGMENT_BYTES);
+    buf.set(encodeSegmentHeader({ segmentNumber: s, firstSequence: sequence }));
+    let p = 32;
+    while (p + 2048 < SEGMENT_BYTES && total + p < LOG_BYTES) {
+      const ops: WalOp[] = [{ type: 'put', key: Buffer.from(`key-${sequence}`), value }];
+      p = encodeFrame(buf, p, sequence++, ops, recordSize(ops));
+    }
+    fs.writeFileSync(path.join(dir, segmentFileName(s)), buf.subarray(0, p));
+    total += p;
+  }
+  return sequence;
+}
+
+interface Measured {
+  entries: number;
+  baselineRss: number;
+  peakRss: number;
+  peakHeap: number;
+  peakBuffers: number;
+}
+
+async function measure(dir: string, how: 'scan' | 'load-all'): Promise<Measured> {
+  const fixture = path.join(import.meta.dirname, 'fixtures', 'scan-memory.ts');
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@wal/source', '--import', 'tsx', fixture, dir, how],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  expect(code).toBe(0);
+  return JSON.parse(out) as Measured;
+}
+
+test('scanning a 256 MiB log keeps memory flat; loading it whole does not', async () => {
+  const dir = tempDir();
+  const entries = writeBigLog(dir);
+  const scan = await measure(dir, 'scan');
+  expect(scan.entries).toBe(entries);
+  // Heap and buffers sampled every 2,000 entries stay far below the log's size...
+  expect(scan.peakHeap + scan.peakBuffers).toBeLessThan(48 * MiB);
+  // ...and so does the process's peak resident memory above its start.
+  expect(scan.peakRss - scan.baselineRss).toBeLessThan(64 * MiB);
+
+  const naive = await measure(dir, 'load-all');
+  expect(naive.entries).toBe(entries);
+  expect(naive.peakRss - naive.baselineRss).toBeGreaterThan(LOG_BYTES);
+}, 60_000);
