@@ -22,4 +22,6 @@ export const settings = {
   kills: count('WAL_KILLS', 50),
   /** fast-check runs of each model-based property. */
   modelRuns: count('WAL_MODEL_RUNS', 100),
+  /** fast-check seed of the model-based tests: new each run unless given, and printed. */
+  modelSeed: count('WAL_MODEL_SEED', Math.floor(Math.random() * 2 ** 31)),
 };
