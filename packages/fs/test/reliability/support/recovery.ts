@@ -1,3 +1,3 @@
 // @wal/fs cannot depend on @wal/recovery (layering goes codec <- fs <-
 // recovery <- memtable), so the harness imports the sibling package's source.
-export { recover, repair, verify } from '../../../../recovery/src/index.js';
+export { readSegment, recover, repair, scanLog, verify } from '../../../../recovery/src/index.js';
