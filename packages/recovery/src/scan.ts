@@ -8,6 +8,7 @@ import type { Corruption, RecoveryMode, RecoveryStats, ScanOptions } from './typ
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const EMPTY: WalEntry[] = [];
+const PAUSE = Symbol('pause');
 
 /**
  * A streaming scan of a log: an async iterable of entries in sequence order,
@@ -66,15 +67,24 @@ export class LogScan implements AsyncIterable<WalEntry> {
     }
     this.#started = performance.now();
     this.#events = this.#walker.walk();
+    const next = (): Promise<IteratorResult<WalEntry>> => {
+      // Fast path: the rest of a batch already decoded.
+      if (this.#i < this.#entries.length) {
+        this.stats.entriesRecovered++;
+        return Promise.resolve({ done: false, value: this.#entries[this.#i++] as WalEntry });
+      }
+      let step: IteratorResult<WalEntry> | typeof PAUSE;
+      try {
+        step = this.#advance();
+      } catch (error) {
+        this.#finish();
+        return Promise.reject(error);
+      }
+      // Between chunks, let timers and I/O run: a long scan must not starve them.
+      return step === PAUSE ? new Promise(setImmediate).then(next) : Promise.resolve(step);
+    };
     return {
-      next: () => {
-        // Fast path: the rest of a batch already decoded.
-        if (this.#i < this.#entries.length) {
-          this.stats.entriesRecovered++;
-          return Promise.resolve({ done: false, value: this.#entries[this.#i++] as WalEntry });
-        }
-        return this.#pull();
-      },
+      next,
       return: async () => {
         this.#finish();
         return DONE;
@@ -82,32 +92,27 @@ export class LogScan implements AsyncIterable<WalEntry> {
     };
   }
 
-  async #pull(): Promise<IteratorResult<WalEntry>> {
+  // Runs the walk synchronously up to the next entry, the end, or a chunk boundary.
+  #advance(): IteratorResult<WalEntry> | typeof PAUSE {
     const events = this.#events as Generator<WalkEvent>;
-    try {
-      while (!this.#done) {
-        const step = events.next();
-        if (step.done) break;
-        const event = step.value;
-        if (event.kind === 'record') {
-          if (this.#stage(event)) {
-            this.stats.entriesRecovered++;
-            return { done: false, value: this.#entries[this.#i++] as WalEntry };
-          }
-        } else if (event.kind === 'read') {
-          // Between chunks, let timers and I/O run: a long scan must not starve them.
-          await new Promise(setImmediate);
-        } else if (event.kind === 'segment') {
-          this.stats.segmentsScanned++;
-        } else if (event.kind === 'damage') {
-          this.#damage(event);
-        } else if (event.kind === 'gap') {
-          this.#gap(event);
+    while (!this.#done) {
+      const step = events.next();
+      if (step.done) break;
+      const event = step.value;
+      if (event.kind === 'record') {
+        if (this.#stage(event)) {
+          this.stats.entriesRecovered++;
+          return { done: false, value: this.#entries[this.#i++] as WalEntry };
         }
+      } else if (event.kind === 'read') {
+        return PAUSE;
+      } else if (event.kind === 'segment') {
+        this.stats.segmentsScanned++;
+      } else if (event.kind === 'damage') {
+        this.#damage(event);
+      } else if (event.kind === 'gap') {
+        this.#gap(event);
       }
-    } catch (error) {
-      this.#finish();
-      throw error;
     }
     this.#finish();
     return DONE;
