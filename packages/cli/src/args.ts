@@ -1,46 +1,52 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-
-/** A mistake in how the command was called: exit code 2. */
-export class UsageError extends Error {
-  override get name(): string {
-    return 'UsageError';
-  }
-}
+import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Options every command accepts. */
+/** Options every command accepts (`--debug` is taken out by `main`, anywhere in argv). */
 export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
-  debug: { type: 'boolean' },
 } as const satisfies Options;
 
 /** Parsed option values: strings and booleans by option name. */
 export type Values = Record<string, string | boolean | undefined>;
 
-/** parseArgs with one positional `<dir>`, turning its errors into usage errors. */
+/**
+ * parseArgs with one positional `<dir>`. It runs non-strict and checks the
+ * tokens itself: strict mode's messages span several lines and talk about
+ * parseArgs, and it refuses `--limit -1` as "ambiguous" where the useful
+ * answer is that -1 is not a count.
+ */
 export function parseCommand(
   command: string,
   argv: string[],
   options: Options,
 ): { dir: string | undefined; values: Values } {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { ...COMMON_OPTIONS, ...options },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${command}: ${(error as Error).message}`);
+  const all: Options = { ...COMMON_OPTIONS, ...options };
+  const { positionals, tokens, values } = parseArgs({
+    args: argv,
+    options: all,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const option = all[token.name];
+    if (!option) throw new UsageError(`${command}: unknown option '${token.rawName}'`);
+    if (option.type === 'boolean' && token.value !== undefined) {
+      throw new UsageError(`${command}: ${token.rawName} takes no value, found '${token.value}'`);
+    }
+    if (option.type === 'string' && token.value === undefined) {
+      throw new UsageError(`${command}: ${token.rawName} needs a value`);
+    }
   }
-  if (parsed.positionals.length > 1) {
+  if (positionals.length > 1) {
     throw new UsageError(
-      `${command}: expected one log directory, found ${parsed.positionals.length} arguments`,
+      `${command}: expected one log directory, found ${positionals.length} arguments (${positionals.join(' ')})`,
     );
   }
-  return { dir: parsed.positionals[0], values: parsed.values as Values };
+  return { dir: positionals[0], values: values as Values };
 }
 
 /** A non-negative integer option, or a usage error naming it. */

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import { WalError } from '@wal/codec';
-import { UsageError } from './args.js';
 import { type Command, Exit } from './command.js';
 import { dump } from './commands/dump.js';
 import { inspect } from './commands/inspect.js';
 import { repair } from './commands/repair.js';
 import { stats } from './commands/stats.js';
 import { verify } from './commands/verify.js';
+import { CommandError, UsageError } from './errors.js';
 import { type Io, Output } from './output.js';
 
 const COMMANDS: Command[] = [inspect, dump, verify, repair, stats];
@@ -21,11 +21,13 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Options:
-  -h, --help     help (also: wal <command> --help)
+  -h, --help     help (also: wal <command> --help, wal help <command>)
   -v, --version  the version
   --debug        stack traces and causes on errors
 
-Exit status: 0 ok, 1 damage found or the operation failed, 2 usage error.`;
+Exit status: 0 ok, 1 damage found or the operation failed, 2 usage error
+(a bad option, or a path that is not a log directory).
+Colour only on a terminal, never with NO_COLOR set.`;
 }
 
 function version(): string {
@@ -36,19 +38,21 @@ function version(): string {
 /** Runs `wal` with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const out = new Output(io);
+  // A global flag: accepted before or after the command.
   const debug = argv.includes('--debug');
-  const [name, ...rest] = argv;
+  const [name, ...rest] = argv.filter((a) => a !== '--debug');
+  const command = COMMANDS.find((c) => c.name === name);
   try {
     if (name === undefined) throw new UsageError('expected a command, found none');
     if (name === '-h' || name === '--help' || name === 'help') {
-      await out.line(help());
+      const topic = COMMANDS.find((c) => c.name === rest[0]);
+      await out.line(topic ? topic.help : help());
       return Exit.OK;
     }
     if (name === '-v' || name === '--version') {
       await out.line(version());
       return Exit.OK;
     }
-    const command = COMMANDS.find((c) => c.name === name);
     if (!command) {
       throw new UsageError(
         `expected a command (${COMMANDS.map((c) => c.name).join(', ')}), found '${name}'`,
@@ -60,23 +64,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     return await command.run(rest, out);
   } catch (error) {
-    out.error(`wal: ${out.styleErr('red', (error as Error).message ?? String(error))}`);
+    // One line, whatever went wrong: the operator's terminal, and scripts
+    // reading stderr, get the message and never a stack (unless --debug).
+    const message = String((error as Error)?.message ?? error).replace(/\s*\n\s*/g, ' ');
+    let hint = '';
     if (error instanceof UsageError) {
-      out.error(
-        `Run 'wal ${name && COMMANDS.some((c) => c.name === name) ? `${name} ` : ''}--help' for usage.`,
-      );
-      return Exit.USAGE;
+      if (error.help) hint = ` (see 'wal ${command ? `${command.name} ` : ''}--help')`;
+    } else if (!debug && !WalError.isInstance(error) && !(error instanceof CommandError)) {
+      hint = ' (run with --debug for details)';
     }
-    if (debug) {
+    out.error(`wal: ${out.styleErr('red', message)}${hint}`);
+    if (debug && !(error instanceof UsageError)) {
       for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
         out.error(String((e as Error).stack ?? e));
       }
-    } else if (
-      !WalError.isInstance(error) &&
-      !(error as Error).message?.includes('permission denied')
-    ) {
-      out.error('(run with --debug for details)');
     }
-    return Exit.FAILED;
+    return error instanceof UsageError ? Exit.USAGE : Exit.FAILED;
   }
 }

@@ -1,7 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseSegmentFileName } from '@wal/fs';
-import { UsageError } from './args.js';
+import { LOCK_FILE, parseSegmentFileName } from '@wal/fs';
+import { QUARANTINE_DIR } from '@wal/recovery';
+import { CommandError, UsageError } from './errors.js';
+
+/**
+ * True for a name only a log directory holds: a segment, a segment's
+ * `.broken` or `.tmp` sibling, the lock, or repair's quarantine folder. A log
+ * whose every segment repair moved aside is still a log: an empty one.
+ */
+function isLogFile(name: string): boolean {
+  if (name === QUARANTINE_DIR || name === LOCK_FILE) return true;
+  return parseSegmentFileName(name.replace(/(\.log)\..*$/, '$1')) !== undefined;
+}
 
 /**
  * Checks that `dir` is a readable directory holding a log, so an operator
@@ -13,19 +24,23 @@ export function checkLogDir(command: string, dir: string | undefined): string {
   let names: string[];
   try {
     if (!fs.statSync(resolved).isDirectory()) {
-      throw new UsageError(`${dir}: expected a log directory, found a file`);
+      throw new UsageError(`${dir}: expected a log directory, found a file`, { help: false });
     }
     names = fs.readdirSync(resolved);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${dir}: no such directory`);
-    if (code === 'ENOTDIR') throw new UsageError(`${dir}: a path component is not a directory`);
-    if (code === 'EACCES' || code === 'EPERM')
-      throw new Error(`${dir}: permission denied`, { cause: error });
+    const fail = (what: string) => new UsageError(`${dir}: ${what}`, { help: false, cause: error });
+    if (code === 'ENOENT') throw fail('no such directory');
+    if (code === 'ENOTDIR') throw fail('a path component is not a directory');
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new CommandError(`${dir}: permission denied (${code})`, { cause: error });
+    }
     throw error;
   }
-  if (!names.some((n) => parseSegmentFileName(n) !== undefined)) {
-    throw new UsageError(`${dir}: expected a log (wal_NNNNNNNN.log files), found none`);
+  if (!names.some(isLogFile)) {
+    throw new UsageError(`${dir}: expected a log (wal_NNNNNNNN.log files), found none`, {
+      help: false,
+    });
   }
   return resolved;
 }

@@ -21,17 +21,18 @@ export class Output {
 
   constructor(io: Io) {
     this.#io = io;
-    const allowed = io.env.NO_COLOR === undefined && io.env.TERM !== 'dumb';
+    // no-color.org: NO_COLOR set to a non-empty value turns colour off.
+    const allowed = !io.env.NO_COLOR && io.env.TERM !== 'dumb';
     this.#colour = { out: allowed && !!io.stdout.isTTY, err: allowed && !!io.stderr.isTTY };
   }
 
   /** Styles text for stdout (plain when colour is off). */
   style(format: Style, text: string): string {
-    return this.#colour.out ? styleText(format, text) : text;
+    return this.#colour.out ? paint(format, text) : text;
   }
 
   styleErr(format: Style, text: string): string {
-    return this.#colour.err ? styleText(format, text) : text;
+    return this.#colour.err ? paint(format, text) : text;
   }
 
   /** Writes to stdout, waiting when the pipe is full (so dumps stream). */
@@ -77,12 +78,29 @@ export class Output {
   }
 }
 
+// The decision is ours, made per stream: by default styleText (Node 20.20,
+// 22.13+) checks process.stdout and process.env instead, which colours stderr
+// by stdout's TTY and ignores the streams a caller passes in.
+function paint(format: Style, text: string): string {
+  return styleText(format, text, { validateStream: false });
+}
+
 /** Left-aligned text columns, right-aligned numbers. */
 export function formatTable(header: string[], rows: string[][], numeric: boolean[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (text: string, i: number) =>
     numeric[i] ? text.padStart(widths[i] as number) : text.padEnd(widths[i] as number);
   return [header, ...rows].map((r) => r.map(cell).join('  ').trimEnd());
+}
+
+/** `path` as one shell word, so a suggested command can be pasted as is. */
+export function shellArg(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
+/** `count(1, 'entry', 'entries')` → "1 entry"; the plural defaults to adding an s. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
 }
 
 /** 1536 → "1.5 KiB". */

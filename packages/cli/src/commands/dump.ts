@@ -3,6 +3,7 @@ import { choiceOption, integerOption, parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { jsonLine, textLine, VALUE_ENCODINGS } from '../entry-format.js';
 import { checkLogDir } from '../log-dir.js';
+import { count } from '../output.js';
 import { MODES } from './modes.js';
 
 const FLUSH_AT = 64 * 1024;
@@ -57,26 +58,39 @@ Options:
     const scan = scanLog(resolved, { mode, fromSequence: from });
     let printed = 0;
     let chunk = '';
-    if (limit > 0) {
-      for await (const entry of scan) {
-        chunk += line(entry, encoding);
-        if (chunk.length >= FLUSH_AT) {
-          await out.write(chunk);
-          chunk = '';
-          out.progress(`dump: ${printed} entries`);
+    try {
+      if (limit > 0) {
+        for await (const entry of scan) {
+          chunk += line(entry, encoding);
+          if (chunk.length >= FLUSH_AT) {
+            await out.write(chunk);
+            chunk = '';
+            out.progress(`dump: ${printed} entries`);
+          }
+          if (++printed >= limit) break;
         }
-        if (++printed >= limit) break;
       }
+    } finally {
+      // At damage the scan throws: the entries before it are still printed.
+      await out.write(chunk);
     }
-    await out.write(chunk);
-    const { tornTail, corruptions, gaps } = scan.stats;
-    if (tornTail)
+    const { tornTail, corruptions, gaps, stoppedAt } = scan.stats;
+    // skip-corrupted lists the torn tail among the corruptions too.
+    const damaged = corruptions.filter(
+      (c) => !(tornTail && c.file === tornTail.file && c.offset === tornTail.offset),
+    );
+    if (stoppedAt) {
       out.error(
-        `note: torn tail in ${tornTail.file} at offset ${tornTail.offset} (${tornTail.bytes} bytes) not shown`,
+        `note: stopped at ${stoppedAt.reason} in ${stoppedAt.file} at offset ${stoppedAt.offset}; later entries not shown (see wal verify)`,
       );
-    if (corruptions.length + gaps.length > 0) {
+    } else if (damaged.length + gaps.length > 0) {
       out.error(
-        `note: skipped ${corruptions.length} damaged regions and ${gaps.length} gaps (see wal verify)`,
+        `note: skipped ${count(damaged.length, 'damaged region')} and ${count(gaps.length, 'gap')} (see wal verify)`,
+      );
+    }
+    if (tornTail) {
+      out.error(
+        `note: torn tail in ${tornTail.file} at offset ${tornTail.offset} (${count(tornTail.bytes, 'byte')}) not shown`,
       );
     }
     return Exit.OK;

@@ -3,7 +3,7 @@ import { type SegmentReport, verify } from '@wal/recovery';
 import { parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { checkLogDir } from '../log-dir.js';
-import { formatBytes, formatTable, type Output } from '../output.js';
+import { count, formatBytes, formatTable, type Output } from '../output.js';
 
 const STATUS: Record<SegmentReport['status'], string> = {
   ok: 'ok',
@@ -53,7 +53,7 @@ Options:
     }
     const bytes = report.segments.reduce((sum, s) => sum + s.bytes, 0);
     await out.line(
-      `total: ${report.segments.length} segments, ${report.records} records, ${report.entries} entries, ${formatBytes(bytes)}; next sequence ${report.nextSequence}`,
+      `total: ${count(report.segments.length, 'segment')}, ${count(report.records, 'record')}, ${count(report.entries, 'entry', 'entries')}, ${formatBytes(bytes)}; next sequence ${report.nextSequence}`,
     );
     return Exit.OK;
   },

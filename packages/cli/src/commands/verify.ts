@@ -3,6 +3,7 @@ import { verify as verifyLog } from '@wal/recovery';
 import { choiceOption, parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { checkLogDir } from '../log-dir.js';
+import { count, shellArg } from '../output.js';
 
 export const verify: Command = {
   name: 'verify',
@@ -57,11 +58,11 @@ Options:
         `${label} ${path.basename(t.file)} offset ${t.offset} bytes ${t.bytes} ${t.reason}${note}`,
       );
     }
-    const summary = `${report.segments.length} segments, ${report.records} records, ${report.entries} entries`;
+    const summary = `${count(report.segments.length, 'segment')}, ${count(report.records, 'record')}, ${count(report.entries, 'entry', 'entries')}`;
     await out.line(
       report.ok
         ? `${out.style('green', 'ok')}: ${summary}`
-        : `${out.style('red', 'damaged')}: ${summary}; run wal repair ${dir} --dry-run to see the fix`,
+        : `${out.style('red', 'damaged')}: ${summary}; run wal repair ${shellArg(dir ?? resolved)} --dry-run to see the fix`,
     );
     return report.ok ? Exit.OK : Exit.FAILED;
   },

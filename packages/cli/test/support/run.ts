@@ -1,0 +1,96 @@
+// Runs `wal` in-process against fake streams, or as a real child process.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '@wal/cli';
+
+/** The repository root, where the `pnpm wal` command runs from. */
+export const ROOT = path.resolve(import.meta.dirname, '../../../..');
+export const BIN = path.join(ROOT, 'packages/cli/src/bin.ts');
+/** Node flags that run the CLI from source, as `pnpm wal` does. */
+export const SOURCE_FLAGS = ['--conditions=@wal/source', '--import', 'tsx'];
+
+/** A stream that keeps what is written to it, optionally posing as a TTY. */
+export class Sink extends Writable {
+  text = '';
+  isTTY?: boolean;
+  /** The most bytes ever queued in the stream: what a writer ignoring backpressure piles up. */
+  peakQueued = 0;
+  readonly slow: boolean;
+
+  constructor(options: { tty?: boolean; highWaterMark?: number; slow?: boolean } = {}) {
+    super({ highWaterMark: options.highWaterMark, decodeStrings: false });
+    if (options.tty) this.isTTY = true;
+    this.slow = options.slow ?? false;
+  }
+
+  override _write(chunk: string | Buffer, _: BufferEncoding, done: (e?: Error) => void): void {
+    this.peakQueued = Math.max(this.peakQueued, this.writableLength);
+    this.text += String(chunk);
+    // A slow reader: the write completes on a later turn of the event loop.
+    if (this.slow) setImmediate(done);
+    else done();
+  }
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Pose stdout and stderr as TTYs. */
+  tty?: boolean | { stdout?: boolean; stderr?: boolean };
+  env?: Record<string, string | undefined>;
+  stdout?: Sink;
+}
+
+/** `main(argv)` with fake streams; the environment is empty unless given. */
+export async function run(argv: string[], options: RunOptions = {}): Promise<Result> {
+  const tty = options.tty ?? false;
+  const stdout = options.stdout ?? new Sink({ tty: typeof tty === 'boolean' ? tty : tty.stdout });
+  const stderr = new Sink({ tty: typeof tty === 'boolean' ? tty : tty.stderr });
+  const code = await main(argv, { stdout, stderr, env: options.env ?? {} });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** `run`, then the stdout parsed as JSON. */
+export async function runJson(argv: string[]): Promise<{ code: number; json: unknown }> {
+  const r = await run(argv);
+  return { code: r.code, json: JSON.parse(r.stdout) };
+}
+
+/** The lines of `text`, without the final newline's empty one. */
+export const lines = (text: string): string[] =>
+  text.split('\n').filter((l, i, a) => l || i < a.length - 1);
+
+export interface ChildResult extends Result {
+  signal: NodeJS.Signals | null;
+}
+
+/** `node <flags> packages/cli/src/bin.ts ...argv` from the repository root. */
+export function runBin(
+  argv: string[],
+  options: { env?: Record<string, string>; uid?: number; gid?: number; node?: string[] } = {},
+): Promise<ChildResult> {
+  const child = spawn(process.execPath, [...(options.node ?? SOURCE_FLAGS), BIN, ...argv], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: undefined, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: options.uid,
+    gid: options.gid,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
+  });
+}
