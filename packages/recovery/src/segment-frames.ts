@@ -1,10 +1,15 @@
 import {
   type DamageReason,
   type DecodeResult,
+  decodeFrameAt,
+  ErrorCode,
   FRAME_HEADER_SIZE,
   FrameDecoder,
   looksTorn,
+  MAX_RECORD_BYTES_LIMIT,
+  readU32,
   SEGMENT_HEADER_SIZE,
+  WalError,
   type WalRecord,
 } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
@@ -61,6 +66,9 @@ export function* readFrames(
           yield result;
           continue;
         }
+        if (result.reason === 'bad-length') {
+          refuseOversizedRecord(fs, fd, file, result.offset, size, maxRecordBytes);
+        }
         const torn = tail && isTornTail(fs, fd, file, result, size, maxRecordBytes);
         if (!torn) {
           yield { ...result, torn };
@@ -109,4 +117,28 @@ function isTornTail(
   if (damage.offset + damage.bytes >= size) return true;
   const length = Math.min(damage.bytes, maxRecordBytes + FRAME_HEADER_SIZE);
   return looksTorn(readAt(fs, fd, file, damage.offset, length), damage.offset, maxRecordBytes);
+}
+
+// An intact frame longer than maxRecordBytes was written under a larger
+// limit: an acknowledged record, not damage. Refuse (as the writer's open
+// does) rather than skip it, or drop it as a torn tail.
+function refuseOversizedRecord(
+  fs: WalFs,
+  fd: number,
+  file: string,
+  offset: number,
+  size: number,
+  maxRecordBytes: number,
+): void {
+  const header = readAt(fs, fd, file, offset, FRAME_HEADER_SIZE);
+  if (header.length < FRAME_HEADER_SIZE) return;
+  const length = readU32(header, 0);
+  const end = offset + FRAME_HEADER_SIZE + length;
+  if (length <= maxRecordBytes || length > MAX_RECORD_BYTES_LIMIT || end > size) return;
+  const frame = readAt(fs, fd, file, offset, end - offset);
+  if (decodeFrameAt(frame, 0, frame.length, MAX_RECORD_BYTES_LIMIT).status !== 'record') return;
+  throw new WalError(
+    ErrorCode.RECORD_TOO_LARGE,
+    `expected records of at most ${maxRecordBytes} bytes (maxRecordBytes), found an intact ${length}-byte record in ${file} at offset ${offset}; read the log with maxRecordBytes >= ${length}`,
+  );
 }

@@ -184,11 +184,20 @@ describe('the streaming contract', () => {
     expect(past).toMatchObject({ entries: [], nextSequence: 13, lastSequence: 12 });
   });
 
-  test('maxRecordBytes below a record length makes it a bad-length', async () => {
-    const { sim } = simLog([[[put('k', 'v'.repeat(200))], [put('a', 'b')]]]);
-    const r = await recover('/wal', { fs: sim, mode: 'skip-corrupted', maxRecordBytes: 100 });
-    expect(r.entries.map((e) => e.sequence)).toEqual([1]);
-    expect(r.stats.corruptions).toMatchObject([{ reason: 'bad-length', offset: 32 }]);
+  test('an intact record above maxRecordBytes is refused in every mode, never dropped as a tail', async () => {
+    const { sim } = simLog([[[put('a', 'b')], [put('k', 'v'.repeat(200))]]]);
+    for (const mode of MODES) {
+      await expect(recover('/wal', { fs: sim, mode, maxRecordBytes: 100 })).rejects.toMatchObject({
+        code: ErrorCode.RECORD_TOO_LARGE,
+        message: expect.stringContaining('maxRecordBytes >= 223'),
+      });
+    }
+    // A damaged length that large is damage, as usual.
+    const bytes = sim.readFile('/wal/wal_00000000.log');
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    sim.writeFile('/wal/wal_00000000.log', bytes);
+    const r = await recover('/wal', { fs: sim, maxRecordBytes: 100 });
+    expect(r.stats.tornTail).toMatchObject({ reason: 'bad-length' });
   });
 });
 
