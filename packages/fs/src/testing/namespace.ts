@@ -9,11 +9,20 @@ export type Namespace = Map<string, Map<string, Entry>>;
 /**
  * A change to directory entries. Each is atomic: after a crash it happened
  * whole or not at all (a journaled file system promises that much, no more).
+ * Unlink and rename name the entry they act on: replayed after a crash that
+ * lost an earlier operation, they act only on that same file.
  */
 export type DirOp =
   | { kind: 'link'; dir: string; name: string; entry: Entry }
-  | { kind: 'unlink'; dir: string; name: string }
-  | { kind: 'rename'; fromDir: string; fromName: string; toDir: string; toName: string };
+  | { kind: 'unlink'; dir: string; name: string; entry: Entry }
+  | {
+      kind: 'rename';
+      fromDir: string;
+      fromName: string;
+      toDir: string;
+      toName: string;
+      entry: Entry;
+    };
 
 export function emptyNamespace(): Namespace {
   return new Map([['/', new Map()]]);
@@ -30,8 +39,8 @@ export function dirsOf(op: DirOp): string[] {
 
 /**
  * Applies `op` to `ns`. Returns false, changing nothing, when it cannot apply
- * (its directory or source is missing): after a crash that dropped an earlier
- * operation, a later one may have nothing to act on.
+ * (its directory is missing, or its file is not there): after a crash that
+ * dropped an earlier operation, a later one may have nothing to act on.
  */
 export function applyDirOp(ns: Namespace, op: DirOp): boolean {
   switch (op.kind) {
@@ -43,18 +52,25 @@ export function applyDirOp(ns: Namespace, op: DirOp): boolean {
       if (op.entry.kind === 'dir' && !ns.has(child)) ns.set(child, new Map());
       return true;
     }
-    case 'unlink':
-      return ns.get(op.dir)?.delete(op.name) ?? false;
+    case 'unlink': {
+      const entries = ns.get(op.dir);
+      if (!same(entries?.get(op.name), op.entry)) return false;
+      return entries?.delete(op.name) ?? false;
+    }
     case 'rename': {
       const from = ns.get(op.fromDir);
       const to = ns.get(op.toDir);
       const entry = from?.get(op.fromName);
-      if (!from || !to || !entry) return false;
+      if (!from || !to || !entry || !same(entry, op.entry)) return false;
       from.delete(op.fromName);
       to.set(op.toName, entry);
       return true;
     }
   }
+}
+
+function same(a: Entry | undefined, b: Entry): boolean {
+  return a?.kind === b.kind && (a.kind === 'dir' || a.ino === (b as { ino: number }).ino);
 }
 
 /** The entry at `file`, or undefined. The root is a directory. */

@@ -227,14 +227,16 @@ export class SimFs implements WalFs {
         fromName: a.name,
         toDir: b.dir,
         toName: b.name,
+        entry: source,
       });
     });
   }
 
   unlink(file: string): void {
     this.#run('unlink', file, () => {
-      if (this.#entry(file, 'unlink').kind === 'dir') throw errnoError('EISDIR', 'unlink', file);
-      this.#dirOp({ kind: 'unlink', ...split(norm(file)) });
+      const entry = this.#entry(file, 'unlink');
+      if (entry.kind === 'dir') throw errnoError('EISDIR', 'unlink', file);
+      this.#dirOp({ kind: 'unlink', ...split(norm(file)), entry });
     });
   }
 
@@ -447,11 +449,13 @@ export class SimFs implements WalFs {
     if (op.kind !== 'rename') return;
     for (let i = index - 1; i >= 0; i--) {
       const earlier = (this.#pending[i] as { op: DirOp }).op;
+      // The operation that put this very file under the rename's source name.
       const created =
-        (earlier.kind === 'link' && earlier.dir === op.fromDir && earlier.name === op.fromName) ||
-        (earlier.kind === 'rename' &&
-          earlier.toDir === op.fromDir &&
-          earlier.toName === op.fromName);
+        sameFile(earlier.entry, op.entry) &&
+        ((earlier.kind === 'link' && earlier.dir === op.fromDir && earlier.name === op.fromName) ||
+          (earlier.kind === 'rename' &&
+            earlier.toDir === op.fromDir &&
+            earlier.toName === op.fromName));
       if (created) {
         this.#markDurable(i);
         return;
@@ -501,4 +505,8 @@ function norm(file: string): string {
 
 function split(p: string): { dir: string; name: string } {
   return { dir: path.posix.dirname(p), name: path.posix.basename(p) };
+}
+
+function sameFile(a: Entry, b: Entry): boolean {
+  return a.kind === 'file' && b.kind === 'file' && a.ino === b.ino;
 }
