@@ -1,0 +1,95 @@
+// A path that is not a log: one line naming the path and the problem, for
+// every command, before anything is read or written.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Exit } from '@wal/cli';
+import { describe, expect, test } from 'vitest';
+import { cleanLog, hashTree, segment, tempDir } from './support/logs.js';
+import { lines, run, runBin } from './support/run.js';
+
+const COMMANDS = ['inspect', 'dump', 'verify', 'repair', 'stats'];
+const isRoot = process.getuid?.() === 0;
+
+async function expectPathError(argv: string[], message: string, code: number = Exit.USAGE) {
+  const r = await run(argv);
+  expect(r.stdout).toBe('');
+  expect(lines(r.stderr)).toEqual([`wal: ${message}`]);
+  expect(r.code).toBe(code);
+}
+
+describe.each(COMMANDS)('%s', (command) => {
+  test('a missing directory', async () => {
+    const dir = path.join(tempDir(), 'nope');
+    await expectPathError([command, dir], `${dir}: no such directory`);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  test('an empty directory', async () => {
+    const dir = tempDir();
+    await expectPathError(
+      [command, dir],
+      `${dir}: expected a log (wal_NNNNNNNN.log files), found none`,
+    );
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a directory of other files', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+    fs.writeFileSync(path.join(dir, 'wal_1.log'), 'too few digits');
+    await expectPathError(
+      [command, dir],
+      `${dir}: expected a log (wal_NNNNNNNN.log files), found none`,
+    );
+  });
+
+  test('a file instead of a directory', async () => {
+    const { dir } = await cleanLog(2);
+    const file = segment(dir, 0);
+    const before = hashTree(dir);
+    await expectPathError([command, file], `${file}: expected a log directory, found a file`);
+    await expectPathError([command, `${file}/x`], `${file}/x: a path component is not a directory`);
+    expect(hashTree(dir)).toEqual(before);
+  });
+});
+
+// As root, chmod denies nothing: the command reads the log. The denial
+// itself is then checked in a child running as nobody.
+describe('a directory without permission', () => {
+  test('in this process: denied unless root', async () => {
+    const { dir } = await cleanLog(2);
+    fs.chmodSync(dir, 0);
+    try {
+      const r = await run(['verify', dir]);
+      if (isRoot) {
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^ok: /);
+      } else {
+        expect(r.code).toBe(Exit.FAILED);
+        expect(lines(r.stderr)).toEqual([`wal: ${dir}: permission denied (EACCES)`]);
+      }
+    } finally {
+      fs.chmodSync(dir, 0o755);
+    }
+  });
+
+  test.runIf(isRoot)('as nobody: the directory, then one unreadable segment', async () => {
+    const { dir } = await cleanLog(2);
+    // nobody must reach the log through its parents.
+    fs.chmodSync(path.dirname(dir), 0o755);
+    fs.chmodSync(dir, 0o700);
+    const asNobody = { uid: 65534, gid: 65534 };
+    const denied = await runBin(['verify', dir], asNobody);
+    expect(denied.stdout).toBe('');
+    expect(lines(denied.stderr)).toEqual([`wal: ${dir}: permission denied (EACCES)`]);
+    expect(denied.code).toBe(Exit.FAILED);
+
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(segment(dir, 0), 0o600);
+    const file = await runBin(['inspect', dir], asNobody);
+    expect(file.stdout).toBe('');
+    expect(lines(file.stderr)).toHaveLength(1);
+    expect(file.stderr).toMatch(/^wal: .*wal_00000000\.log.*EACCES/);
+    expect(file.code).toBe(Exit.FAILED);
+  });
+});
