@@ -34,7 +34,8 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s));
  */
 export async function writeLog(dir: string, count = 40): Promise<Written[]> {
   const written: Written[] = [];
-  const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
+  // sync 'none': a fixture needs no fsync (close still syncs).
+  const wal = await Wal.open({ dir, maxSegmentBytes: 512, sync: 'none' });
   const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
   for (let i = 0; i < count; i++) {
     const [key, value] = [bytes(`key-${i}`), bytes(`value-${i}`)];
@@ -60,6 +61,23 @@ export async function writeLog(dir: string, count = 40): Promise<Written[]> {
 export async function cleanLog(count?: number): Promise<{ dir: string; written: Written[] }> {
   const dir = path.join(tempDir(), 'wal');
   return { dir, written: await writeLog(dir, count) };
+}
+
+/**
+ * A large log written fast: `entries` puts of `valueBytes` each, in batches
+ * of 64, in 16 MiB segments. Returns the bytes on disk.
+ */
+export async function writeBulk(dir: string, entries: number, valueBytes: number): Promise<number> {
+  const wal = await Wal.open({ dir, sync: 'none', maxSegmentBytes: 16 * 1024 * 1024 });
+  const value = new Uint8Array(valueBytes).fill(0x76);
+  for (let i = 0; i < entries; i += 64) {
+    const n = Math.min(64, entries - i);
+    await wal.batch(
+      Array.from({ length: n }, (_, j) => ({ type: 'put' as const, key: `key-${i + j}`, value })),
+    );
+  }
+  await wal.close();
+  return fs.readdirSync(dir).reduce((sum, n) => sum + fs.statSync(path.join(dir, n)).size, 0);
 }
 
 /** Segment numbers in `dir`, in order. */

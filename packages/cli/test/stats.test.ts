@@ -1,0 +1,70 @@
+// wal stats: a recovery scan's figures and speed, as text and --json.
+import { Exit } from '@wal/cli';
+import type { RecoveryStats } from '@wal/recovery';
+import { describe, expect, test } from 'vitest';
+import { cleanLog, flipByte, hashTree, tearTail } from './support/logs.js';
+import { lines, run, runJson } from './support/run.js';
+
+describe('wal stats', () => {
+  test('a clean log: every figure, then the scan speed', async () => {
+    const { dir } = await cleanLog();
+    const before = hashTree(dir);
+    const r = await run(['stats', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(lines(r.stdout)).toEqual([
+      'mode: tolerate-tail',
+      'segments scanned: 5',
+      'entries recovered: 44',
+      expect.stringMatching(/^bytes recovered: \d+ \(\d\.\d KiB\)$/),
+      'damaged regions: 0; bytes skipped: 0',
+      'torn tail: none',
+      'gaps: 0',
+      'last sequence: 43; next sequence: 44',
+      expect.stringMatching(/^scan: \d+\.\d ms, \d+\.\d MB\/s, \d+ entries\/s$/),
+    ]);
+    expect(hashTree(dir)).toEqual(before);
+  });
+
+  test('a torn tail is counted and located', async () => {
+    const { dir } = await cleanLog();
+    const file = tearTail(dir);
+    const r = await run(['stats', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^torn tail: ${file} at offset \\d+, \\d+ bytes$`, 'm'));
+    expect(r.stdout).toMatch(/^entries recovered: 43$/m);
+  });
+
+  test('mid-log damage: exit 1 in tolerate-tail, counted with --mode skip-corrupted', async () => {
+    const { dir } = await cleanLog();
+    flipByte(dir, 1);
+    const tolerant = await run(['stats', dir]);
+    expect(tolerant.code).toBe(Exit.FAILED);
+    expect(tolerant.stdout).toBe('');
+    expect(lines(tolerant.stderr)).toEqual([expect.stringMatching(/^wal: .*checksum-mismatch/)]);
+
+    const skip = await run(['stats', dir, '--mode', 'skip-corrupted']);
+    expect(skip.code).toBe(0);
+    expect(skip.stdout).toMatch(/^damaged regions: 1; bytes skipped: [1-9]\d*$/m);
+    expect(skip.stdout).toMatch(/^entries recovered: 43$/m);
+  });
+
+  test('--json: the recovery stats plus speed', async () => {
+    const { dir } = await cleanLog();
+    const { code, json } = await runJson(['stats', dir, '--json']);
+    expect(code).toBe(0);
+    const stats = json as RecoveryStats & { mbPerSecond: number; entriesPerSecond: number };
+    expect(stats).toMatchObject({
+      mode: 'tolerate-tail',
+      entriesRecovered: 44,
+      segmentsScanned: 5,
+      tornTail: null,
+      corruptions: [],
+      gaps: [],
+      nextSequence: 44,
+      lastSequence: 43,
+    });
+    expect(Number.isFinite(stats.mbPerSecond) && stats.mbPerSecond > 0).toBe(true);
+    expect(Number.isFinite(stats.entriesPerSecond) && stats.entriesPerSecond > 0).toBe(true);
+  });
+});
