@@ -7,6 +7,7 @@ import { run } from './support/run.js';
 
 const ESC = '\x1b[';
 const RED = '\x1b[31m';
+const DIM = '\x1b[2m';
 const CLEAR_LINE = '\r\x1b[2K';
 
 async function damagedLog(): Promise<string> {
@@ -52,7 +53,8 @@ describe('colour', () => {
   test('each stream by its own TTY: an error is red only when stderr is a terminal', async () => {
     const dir = await damagedLog();
     const errTty = await run(['dump', dir], { tty: { stderr: true } });
-    expect(errTty.stderr).toMatch(/^wal: \x1b\[31m.*checksum-mismatch/);
+    expect(errTty.stderr.startsWith(`wal: ${RED}`)).toBe(true);
+    expect(errTty.stderr).toContain('checksum-mismatch');
     expect(errTty.stdout).not.toContain(ESC);
 
     const outTty = await run(['dump', dir], { tty: { stdout: true } });
@@ -77,7 +79,7 @@ describe('progress', () => {
     const r = await run(['dump', dir], { tty: { stderr: true } });
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).toHaveLength(4001);
-    expect(r.stderr).toMatch(/^\r\x1b\[2K\x1b\[2mdump: \d+ entries/);
+    expect(r.stderr.startsWith(`${CLEAR_LINE}${DIM}dump: `)).toBe(true);
     // Every progress line is cleared before the next output, and at the end.
     const shown = r.stderr.split(CLEAR_LINE).filter(Boolean);
     expect(shown.length).toBeGreaterThan(4);
@@ -102,7 +104,7 @@ describe('progress', () => {
       tty: { stderr: true },
       env: { NO_COLOR: '1' },
     });
-    expect(r.stderr).toMatch(/^\r\x1b\[2Kdump: \d+ entries/);
+    expect(r.stderr.startsWith(`${CLEAR_LINE}dump: `)).toBe(true);
     expect(r.stderr.replaceAll(CLEAR_LINE, '')).not.toContain(ESC);
   });
 });
