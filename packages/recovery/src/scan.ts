@@ -4,7 +4,7 @@ import { damageError, gapError } from './errors.js';
 import { LogWalker, type WalkEvent, type WalkSource } from './log-walker.js';
 import { checkPath, parseScanOptions, type ResolvedScanOptions } from './options.js';
 import type { SegmentInfo } from './segments.js';
-import type { Corruption, RecoveryMode, RecoveryStats, ScanOptions } from './types.js';
+import type { Corruption, RecoveryMode, RecoveryStats, ScanOptions, StopPoint } from './types.js';
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const EMPTY: WalEntry[] = [];
@@ -168,14 +168,19 @@ export class LogScan implements AsyncIterable<WalEntry> {
     this.stats.entriesCorrupted++;
   }
 
-  #stop(segment: SegmentInfo, offset: number, reason: string, wholeSegment: boolean): void {
+  #stop(
+    segment: SegmentInfo,
+    offset: number,
+    reason: StopPoint['reason'],
+    wholeSegment: boolean,
+  ): void {
     const stats = this.stats;
     const { segments, index } = this.#walker;
     stats.stoppedAt = {
       segment: segment.segmentNumber,
       file: segment.file,
       offset,
-      reason: reason as NonNullable<RecoveryStats['stoppedAt']>['reason'],
+      reason,
     };
     const later = segments.slice(index + 1);
     stats.bytesUnread = segment.size - offset + later.reduce((sum, s) => sum + s.size, 0);
