@@ -15,7 +15,7 @@ import {
   type SegmentHeader,
   WalError,
 } from '@wal/codec';
-import { io } from './io-error.js';
+import { io, ioError } from './io-error.js';
 import {
   brokenFilePath,
   listSegments,
@@ -29,6 +29,7 @@ import {
   createSegment,
   readAt,
   readSegmentHeader,
+  writeFully,
 } from './segment-io.js';
 import type { WalFs } from './wal-fs.js';
 
@@ -234,7 +235,10 @@ function scanLastSegment(
     decoder.end();
     consume();
   }
-  if (!damage) return { size: fileSize, nextSequence: expected };
+  if (!damage) {
+    syncScanned(fs, fd, segment.path, fileSize);
+    return { size: fileSize, nextSequence: expected };
+  }
   if (damage.reason === 'bad-length') {
     refuseOversizedRecord(fs, fd, segment.path, damage.offset, fileSize, maxRecordBytes);
   }
@@ -284,6 +288,26 @@ function refuseOversizedRecord(
     ErrorCode.RECORD_TOO_LARGE,
     `expected records of at most ${maxRecordBytes} bytes (maxRecordBytes), found a valid ${length}-byte record in ${file} at offset ${offset}; open the log with maxRecordBytes >= ${length}`,
   );
+}
+
+// What was read may still be only in the page cache (a writer killed in
+// 'none' mode, or one whose fdatasync failed): make it durable before
+// anything is appended after it. If that sync fails, its pages may have been
+// marked clean without reaching the disk: write them again, so that the open
+// that retries syncs them instead of appending after a future hole.
+function syncScanned(fs: WalFs, fd: number, file: string, size: number): void {
+  try {
+    fs.fdatasync(fd);
+  } catch (cause) {
+    try {
+      for (let p = SEGMENT_HEADER_SIZE; p < size; p += READ_CHUNK) {
+        writeFully(fs, fd, readAt(fs, fd, p, Math.min(READ_CHUNK, size - p), file), p, file);
+      }
+    } catch {
+      // The open fails either way; this was the best effort.
+    }
+    throw ioError('fdatasync', file, cause);
+  }
 }
 
 // Keep the bytes first, durably; only then cut. A crash in between leaves

@@ -16,7 +16,7 @@ import {
 import { io, ioError } from './io-error.js';
 import { type ActiveSegment, openLog, type SealedSegment, type TailRepair } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
-import { closeQuietly, createSegment } from './segment-io.js';
+import { closeQuietly, createSegment, readAt, writeFully } from './segment-io.js';
 import type { WalFs } from './wal-fs.js';
 
 /** One operation of {@link Wal.batch}. */
@@ -61,6 +61,10 @@ export class Wal {
   #pending: Pending[] = [];
   #flushScheduled = false;
   #dirty = false;
+  /** Bytes of the active segment known to be durable (as of the last successful sync). */
+  #syncedSize: number;
+  /** Bytes of the active segment whose records have been acknowledged. */
+  #ackedSize: number;
   #syncTimer: NodeJS.Timeout | undefined;
 
   /** What opening cut from a torn tail (empty when the log was clean). */
@@ -78,6 +82,8 @@ export class Wal {
     this.#release = release;
     this.#sealed = opened.sealed;
     this.#active = opened.active;
+    this.#syncedSize = opened.active.size;
+    this.#ackedSize = opened.active.size;
     this.#nextSequence = opened.nextSequence;
     this.repairs = opened.repairs;
   }
@@ -335,6 +341,7 @@ export class Wal {
         this.#write(buffer.subarray(first.start, first.start + bytes));
         if (this.#options.sync === 'always') this.#syncActive();
         else this.#armSyncTimer();
+        this.#ackedSize = this.#active.size;
         for (; i < j; i++) {
           const p = pending[i] as Pending;
           p.resolve(p.firstSequence);
@@ -380,17 +387,41 @@ export class Wal {
   }
 
   // The PostgreSQL lesson: after a failed fdatasync the kernel may have
-  // dropped the dirty pages, so a retry that succeeds proves nothing. The
-  // first failure poisons the writer until it is reopened and recovered.
+  // dropped the dirty pages and marked them clean, so a retry that succeeds
+  // proves nothing. The first failure poisons the writer until it is
+  // reopened. The bytes written since the last good sync are cut off: they
+  // stay readable in the page cache but may never reach the disk, and a
+  // reopened writer must not append after them (a power loss would then
+  // leave a hole before acknowledged records).
   #syncActive(): void {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
     this.#dirty = false;
-    const { fd, path: file } = this.#active;
+    const { fd, path: file, size } = this.#active;
     try {
       this.#fs.fdatasync(fd);
     } catch (cause) {
-      throw this.#poison(ioError('fdatasync', file, cause));
+      const error = this.#poison(ioError('fdatasync', file, cause));
+      this.#salvageAfterFailedSync();
+      throw error;
+    }
+    this.#syncedSize = size;
+  }
+
+  // Unacknowledged bytes (the batch whose sync failed) are cut. Acknowledged
+  // ones not yet durable ('none' and 'interval') are written again in place:
+  // their pages may have been marked clean without reaching the disk, and
+  // rewriting makes them dirty, so the next open's fdatasync persists them.
+  #salvageAfterFailedSync(): void {
+    const { fd, path: file, size } = this.#active;
+    try {
+      if (size > this.#ackedSize) this.#fs.ftruncate(fd, this.#ackedSize);
+      const start = this.#syncedSize;
+      const end = this.#ackedSize;
+      if (end > start)
+        writeFully(this.#fs, fd, readAt(this.#fs, fd, start, end - start, file), start, file);
+    } catch {
+      // Already poisoned; the next open's tail scan is what is left.
     }
   }
 
@@ -430,6 +461,8 @@ export class Wal {
       fd: created.fd,
       size: SEGMENT_HEADER_SIZE,
     };
+    this.#syncedSize = SEGMENT_HEADER_SIZE;
+    this.#ackedSize = SEGMENT_HEADER_SIZE;
     this.#applyRetention();
   }
 
@@ -444,14 +477,16 @@ export class Wal {
     return next.firstSequence - 1;
   }
 
-  // Oldest first, so a crash midway leaves a contiguous suffix of segments.
+  // Oldest first, each unlink made durable before the next: directory
+  // operations may reach the disk in any order, and a lost older unlink
+  // behind a kept newer one would leave a gap that blocks recovery.
   #removeSealed(count: number): number {
     for (let k = 0; k < count; k++) {
       const s = this.#sealed[0] as SealedSegment;
       io('remove segment', s.path, () => this.#fs.unlink(s.path));
       this.#sealed.shift();
+      io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
     }
-    if (count > 0) io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
     return count;
   }
 

@@ -48,7 +48,7 @@ export async function reopenAndCheck(
   try {
     wal = await Wal.open(walOptions(fs, extra));
   } catch (error) {
-    throw new InvariantError(`Wal.open failed: ${describeError(error)}`);
+    throw new InvariantError(`Wal.open failed: ${describeError(error)}`, { cause: error });
   }
   const after = await recoverEntries(fs);
   const changed =
