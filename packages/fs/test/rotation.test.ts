@@ -73,6 +73,18 @@ describe('size-based rotation', () => {
     expect(readEntries(dir)[1]?.value).toBe(big);
   });
 
+  test('oversized records in a row, the first in a fresh log: no empty segment between them', async () => {
+    const dir = tempDir();
+    const maxSegmentBytes = MIN_SEGMENT_BYTES + 100;
+    const wal = await openWal({ dir, maxSegmentBytes });
+    const big = 'B'.repeat(maxSegmentBytes * 2);
+    await wal.put('first', big);
+    await wal.put('second', big);
+    await Promise.all([wal.put('third', big), wal.put('fourth', big)]);
+    expect(readSegments(dir).map((s) => s.results.length)).toEqual([1, 1, 1, 1]);
+    checkSegments(dir, maxSegmentBytes, 4);
+  });
+
   test('a fresh segment is not rotated away from under a record that exactly fills it', async () => {
     const dir = tempDir();
     // Header + one frame of a 1-byte key and a 20-byte value, exactly.
