@@ -69,12 +69,19 @@ export interface ChildResult extends Result {
   signal: NodeJS.Signals | null;
 }
 
-/** `node <flags> packages/cli/src/bin.ts ...argv` from the repository root. */
-export function runBin(
-  argv: string[],
-  options: { env?: Record<string, string>; uid?: number; gid?: number; node?: string[] } = {},
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  uid?: number;
+  gid?: number;
+}
+
+/** Runs `command` from the repository root, collecting its output. */
+export function spawnCollect(
+  command: string,
+  args: string[],
+  options: SpawnOptions = {},
 ): Promise<ChildResult> {
-  const child = spawn(process.execPath, [...(options.node ?? SOURCE_FLAGS), BIN, ...argv], {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: undefined, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,4 +100,9 @@ export function runBin(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
   });
+}
+
+/** `node --conditions=@wal/source --import tsx packages/cli/src/bin.ts ...argv`, as `pnpm wal` runs. */
+export function runBin(argv: string[], options?: SpawnOptions): Promise<ChildResult> {
+  return spawnCollect(process.execPath, [...SOURCE_FLAGS, BIN, ...argv], options);
 }

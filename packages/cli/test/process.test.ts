@@ -1,0 +1,77 @@
+// The real command in a child process: exit codes, the bin entry and its
+// shebang, stack traces only with --debug, and `wal dump | head`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { cleanLog, flipByte, tempDir, writeBulk } from './support/logs.js';
+import { BIN, lines, ROOT, runBin, SOURCE_FLAGS, spawnCollect } from './support/run.js';
+
+const PACKAGE = path.join(ROOT, 'packages/cli');
+
+describe('the wal process', () => {
+  test('exit codes 0, 1 and 2', async () => {
+    const { dir } = await cleanLog(2);
+    const [ok, usage] = await Promise.all([
+      runBin(['verify', dir]),
+      runBin(['dump', dir, '--bogus']),
+    ]);
+    expect(ok).toMatchObject({ code: 0, signal: null, stderr: '' });
+    expect(ok.stdout).toBe('ok: 1 segment, 5 records, 6 entries\n');
+    expect(usage).toMatchObject({ code: 2, stdout: '' });
+    expect(lines(usage.stderr)).toEqual([
+      `wal: dump: unknown option '--bogus' (see 'wal dump --help')`,
+    ]);
+
+    flipByte(dir, 0, 40);
+    const damaged = await runBin(['verify', dir]);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stdout).toMatch(/^damaged wal_00000000\.log offset 32 /);
+  });
+
+  test('a failure is one line; --debug adds the stack and its causes', async () => {
+    const { dir } = await cleanLog(2);
+    flipByte(dir, 0, 40);
+    const [plain, debug] = await Promise.all([
+      runBin(['dump', dir]),
+      runBin(['dump', dir, '--debug']),
+    ]);
+    expect(plain.code).toBe(1);
+    expect(lines(plain.stderr)).toEqual([expect.stringMatching(/^wal: .*checksum-mismatch/)]);
+    expect(debug.code).toBe(1);
+    const out = lines(debug.stderr);
+    expect(out[0]).toBe(lines(plain.stderr)[0]);
+    expect(out[1]).toMatch(/^\w+Error: /);
+    expect(out.filter((l) => /^\s+at /.test(l)).length).toBeGreaterThan(0);
+  });
+
+  test('the bin entry: dist/bin.js built from src/bin.ts, run by its shebang', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
+    const build = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'tsconfig.build.json'), 'utf8'));
+    expect(pkg.bin).toEqual({ wal: './dist/bin.js' });
+    expect(build.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
+    const root = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(root.scripts.wal).toBe(`node ${SOURCE_FLAGS.join(' ')} packages/cli/src/bin.ts`);
+
+    const shebang = fs.readFileSync(BIN, 'utf8').split('\n')[0] as string;
+    expect(shebang).toBe('#!/usr/bin/env node');
+    // Run it as the kernel would: the interpreter the shebang names, then the file.
+    const [interpreter, ...args] = shebang.slice(2).split(' ') as [string, ...string[]];
+    const r = await spawnCollect(interpreter, [...args, ...SOURCE_FLAGS, BIN, '--version']);
+    expect(r).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  test('wal dump | head: the closed pipe is success, with nothing on stderr', async () => {
+    const dir = path.join(tempDir(), 'wal');
+    // Far more than a pipe holds, so dump is still writing when head exits.
+    await writeBulk(dir, 20_000, 200);
+    const command = `node ${SOURCE_FLAGS.join(' ')} ${BIN} dump "$1" | head -n 3; exit "\${PIPESTATUS[0]}"`;
+    const r = await spawnCollect('bash', ['-c', command, 'bash', dir]);
+    expect(r.stderr).toBe('');
+    expect(lines(r.stdout)).toEqual([
+      expect.stringMatching(/^0 put "key-0" "v{200}"$/),
+      expect.stringMatching(/^1 put "key-1" /),
+      expect.stringMatching(/^2 put "key-2" /),
+    ]);
+    expect(r.code).toBe(0);
+  });
+});
