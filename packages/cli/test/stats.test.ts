@@ -35,13 +35,20 @@ describe('wal stats', () => {
     expect(r.stdout).toMatch(/^entries recovered: 43$/m);
   });
 
-  test('mid-log damage: exit 1 in tolerate-tail, counted with --mode skip-corrupted', async () => {
+  test('mid-log damage: exit 1 in tolerate-tail; where point-in-time stopped; counted by skip-corrupted', async () => {
     const { dir } = await cleanLog();
     flipByte(dir, 1);
     const tolerant = await run(['stats', dir]);
     expect(tolerant.code).toBe(Exit.FAILED);
     expect(tolerant.stdout).toBe('');
     expect(lines(tolerant.stderr)).toEqual([expect.stringMatching(/^wal: .*checksum-mismatch/)]);
+
+    const pit = await run(['stats', dir, '--mode', 'point-in-time']);
+    expect(pit.code).toBe(0);
+    expect(pit.stdout).toMatch(/^entries recovered: 12$/m);
+    expect(pit.stdout).toMatch(
+      /^stopped at: checksum-mismatch in .*wal_00000001\.log at offset 76; not read from there: \d+ bytes \(3 whole segments\)$/m,
+    );
 
     const skip = await run(['stats', dir, '--mode', 'skip-corrupted']);
     expect(skip.code).toBe(0);

@@ -2,7 +2,7 @@ import { scanLog } from '@wal/recovery';
 import { choiceOption, parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { checkLogDir } from '../log-dir.js';
-import { formatBytes } from '../output.js';
+import { count, formatBytes } from '../output.js';
 import { MODES } from './modes.js';
 
 export const stats: Command = {
@@ -49,6 +49,11 @@ Options:
       `damaged regions: ${s.entriesCorrupted}; bytes skipped: ${s.bytesSkipped}`,
       `torn tail: ${s.tornTail ? `${s.tornTail.file} at offset ${s.tornTail.offset}, ${s.tornTail.bytes} bytes` : 'none'}`,
       `gaps: ${s.gaps.length}`,
+      ...(s.stoppedAt
+        ? [
+            `stopped at: ${s.stoppedAt.reason} in ${s.stoppedAt.file} at offset ${s.stoppedAt.offset}; not read from there: ${count(s.bytesUnread, 'byte')} (${count(s.segmentsUnread, 'whole segment')})`,
+          ]
+        : []),
       `last sequence: ${s.lastSequence ?? 'none'}; next sequence: ${s.nextSequence}`,
       `scan: ${s.durationMs.toFixed(1)} ms, ${speed.mbPerSecond.toFixed(1)} MB/s, ${Math.round(speed.entriesPerSecond)} entries/s`,
     ];
