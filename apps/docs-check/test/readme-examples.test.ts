@@ -51,8 +51,8 @@ function extractExamples(markdown: string): Example[] {
     const body: string[] = [];
     let j = i + 1;
     for (; j < lines.length; j++) {
-      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[j] ?? '');
-      if (close?.[1]?.[0] === fence[0] && (close[1]?.length ?? 0) >= fence.length) break;
+      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[j] ?? '')?.[1] ?? '';
+      if (close[0] === fence[0] && close.length >= fence.length) break;
       body.push((lines[j] ?? '').replace(new RegExp(`^ {0,${indent.length}}`), ''));
     }
     const extension = LANGUAGES[info.toLowerCase()];
