@@ -41,6 +41,7 @@ export interface TailRepair {
   offset: number;
   /** Bytes removed from the segment. */
   bytes: number;
+  /** Why the bytes at `offset` could not be read as a record (`truncated`, `zero-fill`, ...). */
   reason: DamageReason;
   /** The file now holding those bytes; null when there were none to keep. */
   keptIn: string | null;
@@ -48,17 +49,23 @@ export interface TailRepair {
 
 /** A segment before the active one. Its last sequence is the next one's first - 1. */
 export interface SealedSegment {
+  /** The number in the file name and the header. */
   segmentNumber: number;
+  /** Absolute path of the segment file. */
   path: string;
+  /** Sequence of its first record, from its header. */
   firstSequence: number;
 }
 
 /** The segment appends go to. */
 export interface ActiveSegment extends SealedSegment {
+  /** Open handle, read-write. */
   fd: number;
+  /** Bytes in the file, header included: where the next record goes. */
   size: number;
 }
 
+/** A log directory made ready for appending by {@link openLog}. */
 export interface OpenedLog {
   sealed: SealedSegment[];
   active: ActiveSegment;

@@ -88,6 +88,7 @@ export interface WalOptions {
   fs?: WalFs;
 }
 
+/** {@link WalOptions} after validation, with every default filled in. */
 export type ResolvedOptions = z.output<typeof schema>;
 
 /** Validates options before any I/O; throws `WAL_INVALID_OPTIONS` with the zod error as cause. */

@@ -13,6 +13,7 @@
 export interface WalFs {
   /** Opens a file. `'wx'` creates it and fails with EEXIST if it exists. */
   open(path: string, flags: 'r' | 'r+' | 'wx'): number;
+  /** Closes a handle from {@link WalFs.open}. */
   close(fd: number): void;
   /** Reads up to `length` bytes at `position` into `buffer[offset..]`; returns bytes read. */
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
@@ -24,12 +25,15 @@ export interface WalFs {
   fdatasync(fd: number): void;
   /** Makes a directory's entries (created, renamed, deleted files) durable. */
   fsyncDir(path: string): void;
+  /** Cuts (or extends with zeros) an open file to `length` bytes. */
   ftruncate(fd: number, length: number): void;
   /** Size of an open file. */
   fsize(fd: number): number;
   /** What is at `path`; throws ENOENT if nothing. */
   stat(path: string): { size: number; isFile: boolean; isDirectory: boolean };
+  /** Renames a file atomically, replacing `to` if it exists (rename(2)). */
   rename(from: string, to: string): void;
+  /** Removes a file. */
   unlink(path: string): void;
   /** Names in a directory (not paths), in no particular order. */
   readdir(path: string): string[];

@@ -145,6 +145,7 @@ export class Wal {
     return this.#dir;
   }
 
+  /** `'open'` until {@link Wal.close} starts; `'closed'` once it has released everything. */
   get state(): WalState {
     return this.#state;
   }
@@ -195,7 +196,11 @@ export class Wal {
     });
   }
 
-  /** Seals the active segment (synced) and starts the next. */
+  /**
+   * Writes what is pending, seals the active segment (synced), starts the
+   * next, then applies `maxSegments`. Appends rotate by themselves at
+   * `maxSegmentBytes`.
+   */
   rotate(): Promise<void> {
     return this.#run(() => {
       this.#flush();
@@ -268,6 +273,7 @@ export class Wal {
     if (error) throw error;
   }
 
+  /** {@link Wal.close}, for `await using wal = await Wal.open(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
