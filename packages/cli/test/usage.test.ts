@@ -51,6 +51,13 @@ describe('help and version', () => {
     expect(outputs.size).toBe(1);
   });
 
+  test('every help text fits 80 columns', async () => {
+    for (const argv of [['--help'], ...COMMANDS.map((c) => [c, '--help'])]) {
+      const { stdout } = await run(argv);
+      for (const line of lines(stdout)) expect(line.length, line).toBeLessThanOrEqual(80);
+    }
+  });
+
   test('--version prints the package version', async () => {
     const pkg = JSON.parse(
       fs.readFileSync(path.join(import.meta.dirname, '../package.json'), 'utf8'),

@@ -21,10 +21,20 @@ Options:
   --limit N                 print at most N entries
   --format text|json        text (default): "<seq> <type> <key> [value]";
                             json: JSON Lines, one object per entry (for jq)
-  --values utf8|hex|base64  how keys and values are shown (default utf8;
-                            utf8 is lossy for binary data, hex and base64 are exact)
-  --mode MODE               recovery mode: ${MODES.join(', ')} (default tolerate-tail)
-  -h, --help                this help`,
+  --values utf8|hex|base64  how keys and values are shown (default utf8,
+                            lossy for binary data; hex and base64 are exact)
+  --mode MODE               what to do at damage (default tolerate-tail):
+                            tolerate-tail: pass a torn tail (noted), stop
+                            at other damage with exit 1; strict: stop at
+                            any damage, exit 1; point-in-time: stop at
+                            damage, exit 0; skip-corrupted: skip, go on
+  -h, --help                this help
+
+The entries before damage are always printed; notes about a torn tail,
+skipped damage or a stop go to stderr. --from skips whole segments below N
+unread, so damage inside them is not seen.
+
+Exit status: 0 when done, 1 when damage stops the dump, 2 on a usage error.`,
   async run(argv, out) {
     const { dir, values } = parseCommand('dump', argv, {
       from: { type: 'string' },

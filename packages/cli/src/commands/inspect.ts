@@ -20,7 +20,8 @@ export const inspect: Command = {
 
 One row per segment file: number, first-last sequence, records, entries,
 bytes and status (ok, empty, torn tail, damaged, gap), then totals.
-Reads the whole log; changes nothing.
+Reads the whole log, past any damage; changes nothing. Exits 0 whatever it
+finds: use wal verify for a verdict.
 
 Options:
   --json      the full report as JSON

@@ -13,7 +13,10 @@ Makes the log a valid prefix of itself and deletes nothing:
   - a torn tail is cut; its bytes are kept in wal_NNNNNNNN.log.broken;
   - at other damage or a gap, the segment is copied whole into quarantine/
     and cut at the damage, and every later segment is moved to quarantine/.
-Takes the writer lock: stop the writer first.
+Afterwards wal verify is clean and the writer continues from the sequence
+printed. New writes may reuse sequences held in quarantine/: salvage them
+first with wal dump <dir>/quarantine --mode skip-corrupted.
+Takes the writer lock: stop the writer first (exit 1 while it runs).
 
 Options:
   --dry-run   say what would be cut or moved, and change nothing

@@ -15,7 +15,10 @@ entries and bytes recovered, damage skipped, torn tail, gaps, and the scan's
 speed in MB/s and entries/s.
 
 Options:
-  --mode MODE  ${MODES.join(', ')} (default tolerate-tail)
+  --mode MODE  tolerate-tail (default): count a torn tail, stop at other
+               damage with exit 1; strict: stop at any damage, exit 1;
+               point-in-time: stop at damage and say where, exit 0;
+               skip-corrupted: skip damage and count it, exit 0
   --json       the stats as JSON, with mbPerSecond and entriesPerSecond
   -h, --help   this help`,
   async run(argv, out) {
