@@ -90,6 +90,11 @@ describe('wal repair', () => {
         bytes,
       );
     });
+    // The salvage command the help gives: all but the damaged record.
+    const salvage = await run(['dump', path.join(dir, 'quarantine'), '--mode', 'skip-corrupted']);
+    expect(salvage.code).toBe(0);
+    const salvaged = lines(salvage.stdout).map((l) => Number(l.split(' ')[0]));
+    expect(salvaged).toEqual([11, ...Array.from({ length: 31 }, (_, i) => 13 + i)]);
   });
 
   test('a missing segment: the segments after the hole go to quarantine/', async () => {
