@@ -9,13 +9,13 @@
 //      only, so CommonJS resolution is out of scope (Node >= 20.19 can still
 //      require() them), while node16/nodenext ESM and bundler resolution must
 //      find the right types. --no-definitely-typed keeps it off the network.
-// Needs a build (`pnpm build`). Exits 1 on any problem.
+// Builds first (turbo: a no-op when dist/ is up to date). Exits 1 on any problem.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { binMap, exportTargets, formatBytes, packAll, root } from './lib/packages.mjs';
+import { binMap, build, exportTargets, formatBytes, packAll, root } from './lib/packages.mjs';
 
 const run = promisify(execFile);
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -101,6 +101,7 @@ async function tool(command, args) {
 const destination = mkdtempSync(path.join(os.tmpdir(), 'wal-lint-packages-'));
 let failed = false;
 try {
+  console.log(`pnpm build: ${build()}`);
   const packages = packAll(destination);
   const results = await Promise.all(
     packages.map(async (pkg) => ({
@@ -129,7 +130,8 @@ try {
       .split('\n')
       .filter(
         (line) =>
-          line.trim() && !/^(Running publint|Packing files|Linting|All good)/.test(line.trim()),
+          line.trim() &&
+          !/^(Running publint|Unpacking tarball|Packing files|Linting|All good)/.test(line.trim()),
       );
     if (!publint.ok || publintNotes.length > 0) {
       console.log(`     publint${publint.ok ? ' (suggestions)' : ''}:`);
@@ -142,7 +144,7 @@ try {
   }
 } catch (error) {
   failed = true;
-  console.error(error instanceof Error ? (error.stderr ?? error.message) : error);
+  console.error(error instanceof Error ? error.message : error);
 } finally {
   rmSync(destination, { recursive: true, force: true });
 }

@@ -1,8 +1,8 @@
 // pnpm test:consumer: installs the packed packages into fresh npm projects
 // outside the workspace, as a consumer would, and uses them there.
 //
-// Needs a build (`pnpm build`), Node and npm; the network only for the npm
-// registry (zod, crc-32 and @types/node come from there). For each scenario:
+// Builds first (turbo: a no-op when dist/ is up to date). Needs Node and npm,
+// and the network only for the npm registry (zod, crc-32 and @types/node come from there). For each scenario:
 //   - a new project in the OS temp directory with only the picked tarballs as
 //     dependencies (their @wal dependencies come from the tarballs too, through
 //     `overrides`, never from the registry);
@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatBytes, packAll, root } from './lib/packages.mjs';
+import { build, formatBytes, packAll, root } from './lib/packages.mjs';
 
 const SCENARIOS = [
   { name: 'a-codec', title: '(a) @wal/codec alone', picks: ['@wal/codec'], files: ['codec'] },
@@ -127,6 +127,7 @@ try {
   );
   console.log(`test:consumer in ${work}\n`);
 
+  step('pnpm build', build);
   let packages;
   step('pnpm pack every publishable package', () => {
     packages = packAll(path.join(work, 'tarballs'));

@@ -35,20 +35,38 @@ export function publicPackages() {
 
 /** Runs pnpm (the version the root pins) and returns its stdout. */
 export function pnpm(args, options = {}) {
-  return execFileSync('npx', ['-y', pnpmSpec, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 1024 * 1024,
-    ...options,
-  });
+  try {
+    return execFileSync('npx', ['-y', pnpmSpec, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+      ...options,
+    });
+  } catch (error) {
+    const output = `${error.stdout ?? ''}${error.stderr ?? ''}`
+      .split('\n')
+      .filter((line) => !/Unknown (user|env) config/.test(line))
+      .join('\n')
+      .trim();
+    throw new Error(`pnpm ${args.join(' ')} failed (exit ${error.status}):\n${output}`);
+  }
+}
+
+/**
+ * Builds every package (turbo: a no-op when dist/ is up to date), so the
+ * tarballs never hold a stale dist/. Returns turbo's summary line.
+ */
+export function build() {
+  const out = pnpm(['build']);
+  return (out.match(/Tasks:.*$/m)?.[0] ?? '').replace(/\s+/g, ' ').trim();
 }
 
 /**
  * Packs every publishable package into `destination` with `pnpm pack`, which
  * rewrites `workspace:` ranges and runs the `beforePacking` hook of
- * .pnpmfile.cjs (it strips the `@wal/source` condition). Needs a build: the
- * tarballs hold dist/. Returns, per package, the tarball path and what is in it.
+ * .pnpmfile.cjs (it strips the `@wal/source` condition). Needs a build (see
+ * {@link build}): the tarballs hold dist/. Returns, per package, the tarball path and what is in it.
  */
 export function packAll(destination) {
   const packages = publicPackages();
