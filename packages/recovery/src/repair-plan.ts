@@ -53,14 +53,20 @@ export interface RepairPlan {
  * moved to `quarantine/`. A torn tail before that point is cut to a `.broken`
  * file, as the writer's open does.
  */
-export function planRepair(fs: WalFs, dir: string, maxRecordBytes: number): RepairPlan {
+export async function planRepair(
+  fs: WalFs,
+  dir: string,
+  maxRecordBytes: number,
+): Promise<RepairPlan> {
   const walker = new LogWalker(fs, { dir }, maxRecordBytes);
   const actions: RepairAction[] = [];
   const sizes = new Map<string, number>();
   const names = new FreeNames(fs, path.join(dir, QUARANTINE_DIR));
   let stop: { index: number; action: RepairAction } | undefined;
   for (const event of walker.walk()) {
-    if (event.kind === 'damage' && event.torn) {
+    // Between chunks, let timers and I/O run.
+    if (event.kind === 'read') await new Promise(setImmediate);
+    else if (event.kind === 'damage' && event.torn) {
       const { segment, offset, bytes, reason, detail } = event;
       sizes.set(segment.file, segment.size);
       // A file too short for a header is renamed whole, as the writer does.

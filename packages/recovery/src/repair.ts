@@ -55,7 +55,7 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
   if (!isDirectory(fs, resolvedDir)) return result;
   const release = dryRun ? () => {} : lock(fs, resolvedDir);
   try {
-    const plan = planRepair(fs, resolvedDir, maxRecordBytes);
+    const plan = await planRepair(fs, resolvedDir, maxRecordBytes);
     Object.assign(result, {
       actions: plan.actions,
       nextSequence: plan.nextSequence,
