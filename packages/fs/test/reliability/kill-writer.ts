@@ -1,16 +1,18 @@
 /**
- * The writer the SIGKILL loop kills: opens the log in argv[2] and appends
+ * The writer the SIGKILL loop kills: opens the log in argv[2] (with the sync
+ * mode in argv[3], default 'always') and appends
  * until it is killed, several appends at a time. It prints `open <next>`
  * once open, and `ack <first> <count>` as each append resolves (stdout is
  * synchronous on a pipe, so a printed ack reached the parent before the kill).
  *
- * Run: node --conditions=@wal/source --import tsx/esm kill-writer.ts <dir>
+ * Run: node --conditions=@wal/source --import tsx/esm kill-writer.ts <dir> [always|none]
  */
-import { Wal } from '@wal/fs';
+import { type SyncMode, Wal } from '@wal/fs';
 import { recordAt } from './support/kill-records.js';
 
 const dir = process.argv[2] as string;
-const wal = await Wal.open({ dir, sync: 'always', maxSegmentBytes: 16 * 1024 });
+const sync = (process.argv[3] ?? 'always') as SyncMode;
+const wal = await Wal.open({ dir, sync, maxSegmentBytes: 16 * 1024 });
 process.stdout.write(`open ${wal.nextSequence}\n`);
 for (let group = 0; ; group++) {
   const appends: Promise<void>[] = [];
