@@ -12,7 +12,8 @@
 //   - `tsc --noEmit` (the repo's TypeScript, module and moduleResolution
 //     nodenext, skipLibCheck off) over a .ts consumer file with
 //     @ts-expect-error lines, so `any` types would fail it too;
-//   - for the full stack: `npx wal` on the logs the program made.
+//   - for the full stack: `npx wal` on the logs the program made, and the CLI
+//     installed with `npm install -g` into a temp prefix, run by its shebang.
 // Prints what it does, exits 1 on the first failure and keeps the temp
 // directory then (or always, with --keep).
 import { spawnSync } from 'node:child_process';
@@ -253,6 +254,17 @@ try {
       });
       step('npx wal verify (no directory) exits 2', () => {
         sh(dir, 'npx', ['--no', '--', 'wal', 'verify'], 2);
+      });
+      // As `npm install -g` of the CLI would, into a temp prefix: the @wal
+      // tarballs it needs are named together, so npm takes them from there.
+      step('npm install -g of the CLI (temp prefix), then wal verify by its shebang', () => {
+        const prefix = path.join(work, 'global');
+        const tarballs = closure(['@wal/cli'], packages).map((name) => byName.get(name).tarball);
+        sh(work, 'npm', ['install', '-g', '--prefix', prefix, '--loglevel=error', ...tarballs]);
+        const wal = path.join(prefix, 'bin', 'wal');
+        sh(dir, wal, ['verify', 'log']);
+        sh(dir, wal, ['verify', 'damaged'], 1);
+        return `${path.relative(work, wal)} verify: log 0, damaged 1`;
       });
     }
   }
