@@ -46,6 +46,11 @@ export class LogWalker {
   // gap, when any sequence at or above #floor is accepted (resync).
   #expected: number | null = null;
   #floor = 0;
+  // Records of the segment being read must end before the next segment's
+  // first sequence, when its header tells it. After damage this bounds the
+  // resync: a frame found inside a damaged value (a log stored in a log) is
+  // not taken for a record unless its sequences fit between the two.
+  #ceiling = Number.POSITIVE_INFINITY;
   #last: number | null = null;
 
   constructor(fs: WalFs, source: WalkSource, maxRecordBytes: number, fromSequence = 0) {
@@ -129,11 +134,11 @@ export class LogWalker {
     if (gapped) this.#expected = null;
     // Resync on the header unless that would go backwards.
     if (this.#expected === null && first >= this.#floor) this.#expected = first;
+    this.#ceiling = this.#nextFirst(i);
     if (this.#belowFrom(i)) {
-      const next = (this.segments[i + 1]?.header?.firstSequence as number) - 1;
-      if (next >= first) this.#last = next;
-      this.#expected = next + 1;
-      this.#floor = next + 1;
+      if (this.#ceiling > first) this.#last = this.#ceiling - 1;
+      this.#expected = this.#ceiling;
+      this.#floor = this.#ceiling;
       yield { kind: 'skip', segment };
       return;
     }
@@ -156,13 +161,15 @@ export class LogWalker {
   ): WalkEvent {
     const { firstSequence, entries } = event.record;
     const expected = this.#expected;
-    if (expected === null ? firstSequence >= this.#floor : firstSequence === expected) {
+    const fits = firstSequence >= this.#floor && firstSequence + entries.length <= this.#ceiling;
+    if (expected === null ? fits : firstSequence === expected) {
       this.#expected = firstSequence + entries.length;
       this.#floor = this.#expected;
       this.#last = this.#expected - 1;
       return { kind: 'record', segment, ...event };
     }
-    const wanted = expected === null ? `at least ${this.#floor}` : `${expected}`;
+    const bound = this.#ceiling === Number.POSITIVE_INFINITY ? '' : ` and below ${this.#ceiling}`;
+    const wanted = expected === null ? `at least ${this.#floor}${bound}` : `${expected}`;
     this.#expected = null;
     return {
       kind: 'damage',
@@ -175,20 +182,28 @@ export class LogWalker {
     };
   }
 
-  // True when every sequence of segment i is below fromSequence, as told by
-  // the next segment's header (which must directly follow it).
-  #belowFrom(i: number): boolean {
+  // The first sequence of the segment after i, when its header is valid and
+  // it directly follows i; otherwise no bound.
+  #nextFirst(i: number): number {
     const segment = this.segments[i] as SegmentInfo;
     const next = this.segments[i + 1];
-    const first = segment.header?.firstSequence as number;
+    const first = next?.header?.firstSequence;
+    const follows =
+      next?.segmentNumber === segment.segmentNumber + 1 &&
+      next.header?.segmentNumber === next.segmentNumber;
+    return follows && first !== undefined ? first : Number.POSITIVE_INFINITY;
+  }
+
+  // True when every sequence of segment i is below fromSequence, as told by
+  // the next segment's header (#ceiling, set for segment i).
+  #belowFrom(i: number): boolean {
+    const first = this.segments[i]?.header?.firstSequence as number;
+    const next = this.#ceiling;
     return (
       this.#fromSequence > 0 &&
       this.#expected === first &&
-      next?.header != null &&
-      next.segmentNumber === segment.segmentNumber + 1 &&
-      next.header.segmentNumber === next.segmentNumber &&
-      next.header.firstSequence >= first &&
-      next.header.firstSequence <= this.#fromSequence
+      next >= first &&
+      next <= this.#fromSequence
     );
   }
 

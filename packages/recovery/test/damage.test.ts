@@ -2,6 +2,7 @@
 // and reports, and whether the damage counts as a torn tail.
 import {
   CorruptionError,
+  encodeRecord,
   encodeSegmentHeader,
   FRAME_HEADER_SIZE,
   frameChecksum,
@@ -20,6 +21,7 @@ import {
   put,
   puts,
   simLog,
+  utf8,
 } from './helpers.js';
 
 // Replaces segment `i`'s bytes in the SimFs.
@@ -184,6 +186,23 @@ describe('one kind of damage at a time', () => {
     const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
     expect(skip.entries.map((e) => e.sequence)).toEqual([0, 1, 4, 5]);
     expect(skip.stats.gaps).toMatchObject([{ kind: 'foreign', segment: 1 }]);
+  });
+});
+
+describe('false syncs', () => {
+  test('a frame inside a damaged value (a log stored in a log) is not taken for a record', async () => {
+    // Frame 1's value holds a whole frame of another log, with sequence 1000.
+    const inner = encodeRecord(1000, [put('inner', 'not in this log')]);
+    const { sim, log } = simLog([
+      [[put('a', '1')], [{ type: 'put', key: utf8('log'), value: inner }], [put('b', '2')]],
+      [[put('c', '3')]],
+    ]);
+    const host = frame(log, 0, 1);
+    damage(sim, log, 0, (b) => writeU32(b, host.offset, 0xffff_ffff));
+    const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
+    // Its sequence cannot fall between this segment's and the next one's.
+    expect(skip.entries.map((e) => e.sequence)).toEqual([0, 2, 3]);
+    expect(skip.stats.corruptions.map((c) => c.reason)).toContain('bad-sequence');
   });
 });
 
