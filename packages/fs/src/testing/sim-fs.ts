@@ -8,6 +8,7 @@ import {
   crashImage,
   describeCrashPlan,
   enumerateCrashPlans,
+  type FileOutcome,
   randomCrashPlan,
 } from './crash.js';
 import { errnoError } from './errno.js';
@@ -303,6 +304,17 @@ export class SimFs implements WalFs {
     for (const [ino, bytes] of image.files) fs.#files.set(ino, FileData.durable(bytes));
     fs.#nextIno = this.#nextIno;
     return fs;
+  }
+
+  /**
+   * A new file system as the next process sees it after this one was
+   * killed: the operating system kept every written byte and entry, but the
+   * dead process's locks and handles are gone.
+   */
+  kill(): SimFs {
+    const files = new Map<number, FileOutcome>();
+    for (const ino of this.#files.keys()) files.set(ino, { kind: 'keep' });
+    return this.crash({ files, dirOps: this.#pending.map(() => true) });
   }
 
   /** One possible post-crash state, chosen with `random`. */

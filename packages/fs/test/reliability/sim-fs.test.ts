@@ -112,6 +112,17 @@ describe('crash states', () => {
     );
   });
 
+  test('a kill keeps everything written; only the locks and handles go', () => {
+    const fs = withDir();
+    const fd = fs.open('/d/a', 'wx');
+    fs.write(fd, bytes(1, 2), 0);
+    fs.lock('/d');
+    const after = fs.kill();
+    expect(after.readFile('/d/a')).toEqual(bytes(1, 2));
+    expect([after.openHandles, after.locks]).toEqual([0, 0]);
+    expect(after.crash().readdir('/d')).toEqual(['a']);
+  });
+
   test('unsynced data sometimes survives and sometimes does not', () => {
     const fs = withDir();
     const fd = fs.open('/d/a', 'wx');

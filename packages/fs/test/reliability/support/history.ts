@@ -8,7 +8,7 @@ interface Issued {
   value?: Uint8Array;
   /** First sequence of its record: a batch is whole or absent. */
   record: number;
-  /** Its promise resolved: it must survive any crash from now on. */
+  /** Acknowledged as durable: it must survive any crash from now on. */
   acked: boolean;
   /** Recovery returned it: it is on stable storage and must stay. */
   recovered: boolean;
@@ -22,10 +22,17 @@ interface Issued {
  */
 export class History {
   #ops: Issued[] = [];
+  // sync: 'always' makes a resolved append durable; otherwise only a
+  // resolved sync() or rotate() does.
+  readonly #durableOnResolve: boolean;
   // truncateBefore(s) may remove every sequence up to s.
   #latestStart = 0;
   /** Bugs seen while issuing (an acknowledged sequence reused, a wrong resolved value). */
   readonly violations: string[] = [];
+
+  constructor(sync: 'always' | 'none' = 'always') {
+    this.#durableOnResolve = sync === 'always';
+  }
 
   /**
    * Appends `ops` as one record through `wal` (with `put` or `delete` when
@@ -60,7 +67,7 @@ export class History {
       if (this.#ops[first] !== issued[0]) {
         this.violations.push(`sequence ${first} was reused, then acknowledged`);
       }
-      for (const i of issued) i.acked = true;
+      if (this.#durableOnResolve) for (const i of issued) i.acked = true;
       return sequence;
     });
   }
@@ -122,9 +129,14 @@ export class History {
     return undefined;
   }
 
+  /** A sync() or rotate() started when the writer was at `end` resolved: all before it is durable. */
+  durableBefore(end: number): void {
+    for (let i = 0; i < Math.min(end, this.#ops.length); i++) (this.#ops[i] as Issued).acked = true;
+  }
+
   /** A copy frozen at this instant: what had been issued and acknowledged by then. */
   clone(): History {
-    const copy = new History();
+    const copy = new History(this.#durableOnResolve ? 'always' : 'none');
     copy.#ops = this.#ops.map((op) => ({ ...op }));
     copy.#latestStart = this.#latestStart;
     return copy;

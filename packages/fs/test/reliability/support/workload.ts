@@ -65,10 +65,15 @@ export async function runSteps(
 ): Promise<unknown[]> {
   const errors: unknown[] = [];
   for (const step of steps) {
+    const end = wal.nextSequence;
     const calls =
       step.kind === 'append'
         ? step.records.map((r) => history.append(wal, r.ops, r.as))
-        : [step.kind === 'rotate' ? wal.rotate() : wal.sync()];
+        : [
+            (step.kind === 'rotate' ? wal.rotate() : wal.sync()).then(() =>
+              history.durableBefore(end),
+            ),
+          ];
     for (const result of await Promise.allSettled(calls)) {
       if (result.status === 'rejected') errors.push(result.reason);
     }
