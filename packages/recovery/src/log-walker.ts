@@ -177,7 +177,7 @@ export class LogWalker {
       offset: event.offset,
       bytes: event.size,
       reason: 'bad-sequence',
-      detail: `expected a record with sequence ${wanted}, found ${firstSequence} (the frame is intact: written out of order)`,
+      detail: `expected a record with sequence ${wanted}, found ${firstSequence} (an intact frame out of place)`,
       torn: false,
     };
   }
