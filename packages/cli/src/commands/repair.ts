@@ -29,8 +29,7 @@ Options:
     });
     const dryRun = values['dry-run'] === true;
     const resolved = checkLogDir('repair', dir);
-    // No progress line: repair works in one synchronous pass, so a timer could never fire.
-    const result = await repairLog(resolved, { dryRun });
+    const result = await out.withProgress('repair: reading', repairLog(resolved, { dryRun }));
     if (values.json) {
       await out.line(JSON.stringify(result, null, 2));
       return Exit.OK;
