@@ -108,6 +108,7 @@ describe.each(targets)('$name', (target) => {
     const resumes = target.writes ? await writerResumesAt(clean) : '';
     const problems: string[] = [];
     let runs = 0;
+    let failed = 0;
     for (const mode of ['transient', 'persistent'] as const) {
       for (let n = 1; ; n++) {
         const fs = base.crash();
@@ -119,6 +120,7 @@ describe.each(targets)('$name', (target) => {
         const first = fault.fired[0];
         if (!first) break;
         runs++;
+        failed += fault.fired.length;
         const where = `N=${n} ${mode} (${first.op} ${first.path}: ${first.error.code})`;
         const bad = error ? badReport(error, fault) : first.op === 'close' ? undefined : 'no error';
         if (bad) problems.push(`${where}: ${bad}`);
@@ -134,6 +136,9 @@ describe.each(targets)('$name', (target) => {
         }
       }
     }
+    console.info(
+      `faults during ${target.name}: ${runs} runs, ${failed} calls failed, ${problems.length} problems`,
+    );
     expect(problems.slice(0, 5)).toEqual([]);
     expect(runs).toBeGreaterThan(5);
   });
@@ -143,19 +148,21 @@ describe.each(targets)('$name', (target) => {
     const frames = allFrames(base);
     const clean = base.crash();
     const states: { fs: SimFs; where: string }[] = [];
+    // Every interesting state where that is small, else a sample.
     clean.onOperation = (event) => {
       if (!event.mutating) return;
-      for (let k = 0; k < 3; k++) {
-        states.push({
-          fs: clean.crash(event.index * 3 + k),
-          where: `after call ${event.index} (${event.op})`,
-        });
+      const where = `after call ${event.index} (${event.op})`;
+      if (clean.countCrashPlans() <= 64) {
+        for (const plan of clean.crashPlans()) states.push({ fs: clean.crash(plan), where });
+      } else {
+        for (let k = 0; k < 16; k++) states.push({ fs: clean.crash(event.index * 16 + k), where });
       }
     };
     const expected = await target.run(clean);
     clean.onOperation = undefined;
     const resumes = target.writes ? await writerResumesAt(clean) : '';
     const problems: string[] = [];
+    console.info(`power loss during ${target.name}: ${states.length} crash states`);
     for (const { fs, where } of states) {
       const problem = await retryMatches(target, fs, expected, frames, resumes);
       if (problem) problems.push(`${where}: ${problem}`);

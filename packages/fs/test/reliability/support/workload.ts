@@ -6,7 +6,9 @@ import type { History } from './history.js';
 export type Step =
   | { kind: 'append'; records: { as: 'put' | 'delete' | 'batch'; ops: BatchOp[] }[] }
   | { kind: 'rotate' }
-  | { kind: 'sync' };
+  | { kind: 'sync' }
+  /** truncateBefore(nextSequence - 1 - back). */
+  | { kind: 'truncate'; back: number };
 
 /** Small segments, so appends rotate often and records land on both sides of a rotation. */
 export const SMALL_SEGMENTS = 1024;
@@ -14,7 +16,7 @@ export const SMALL_SEGMENTS = 1024;
 /**
  * `count` random steps: puts, deletes and batches issued a few at a time,
  * values from empty to ~900 bytes (so frames straddle 512-byte sectors and
- * segment ends), and now and then a rotation.
+ * segment ends), and now and then a rotation, a sync or a truncateBefore.
  */
 export function makeWorkload(random: Random, count: number): Step[] {
   const steps: Step[] = [];
@@ -22,6 +24,7 @@ export function makeWorkload(random: Random, count: number): Step[] {
     const roll = random();
     if (roll < 0.1) steps.push({ kind: 'rotate' });
     else if (roll < 0.15) steps.push({ kind: 'sync' });
+    else if (roll < 0.2) steps.push({ kind: 'truncate', back: Math.floor(random() * 8) });
     else {
       const records = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
         makeRecord(random),
@@ -66,14 +69,17 @@ export async function runSteps(
   const errors: unknown[] = [];
   for (const step of steps) {
     const end = wal.nextSequence;
-    const calls =
-      step.kind === 'append'
-        ? step.records.map((r) => history.append(wal, r.ops, r.as))
-        : [
-            (step.kind === 'rotate' ? wal.rotate() : wal.sync()).then(() =>
-              history.durableBefore(end),
-            ),
-          ];
+    let calls: Promise<unknown>[];
+    if (step.kind === 'append') calls = step.records.map((r) => history.append(wal, r.ops, r.as));
+    else if (step.kind === 'truncate') {
+      const sequence = Math.max(0, end - 1 - step.back);
+      // Segments may be gone as soon as the call starts.
+      history.truncatedBefore(sequence);
+      calls = [wal.truncateBefore(sequence)];
+    } else {
+      const call = step.kind === 'rotate' ? wal.rotate() : wal.sync();
+      calls = [call.then(() => history.durableBefore(end))];
+    }
     for (const result of await Promise.allSettled(calls)) {
       if (result.status === 'rejected') errors.push(result.reason);
     }
