@@ -22,10 +22,10 @@ import { parseArgs } from 'node:util';
 
 const FILES: Record<string, string[]> = {
   sim: ['sim-fs'],
-  crash: ['crash-loop', 'exhaustive', 'regressions'],
+  crash: ['crash-loop', 'exhaustive', 'regressions', 'guarantees'],
   faults: ['fault-loop', 'recovery-faults'],
   kills: ['kill-loop'],
-  model: ['model', 'bad-input'],
+  model: ['model', 'races', 'bad-input'],
 };
 
 const { values } = parseArgs({
