@@ -47,6 +47,7 @@ async function crashWorkload(
   await runSteps(wal, history, makeWorkload(random, 12));
   await wal.close();
   fs.onOperation = undefined;
+  expect(fs.openHandles).toBe(0);
 
   const failures: string[] = [];
   let states = 0;
@@ -85,6 +86,7 @@ async function secondRound(
   await runSteps(wal, history, makeWorkload(random, 3));
   await wal.close();
   fs.onOperation = undefined;
+  if (fs.openHandles !== 0) throw new InvariantError(`${fs.openHandles} handles leaked`);
   if (!chosen) return;
   try {
     await (await reopenAndCheck(chosen.fs, chosen.history, { sync })).close();
