@@ -3,7 +3,6 @@ import type { WalFs } from '../wal-fs.js';
 import {
   type CrashPlan,
   type CrashPlanOptions,
-  type CrashSource,
   countCrashPlans,
   crashImage,
   describeCrashPlan,
@@ -14,17 +13,8 @@ import {
 import { errnoError } from './errno.js';
 import { Fault, type FaultSpec, type FsOp } from './faults.js';
 import { FileData } from './file-data.js';
-import {
-  applyDirOp,
-  cloneNamespace,
-  type DirOp,
-  dirsOf,
-  type Entry,
-  emptyNamespace,
-  lookup,
-  type Namespace,
-} from './namespace.js';
 import { type Random, randomInt, seededRandom } from './random.js';
+import { norm, split, Volume } from './volume.js';
 
 export interface SimFsOptions {
   /**
@@ -80,11 +70,7 @@ export class SimFs implements WalFs {
   onOperation: ((event: OperationEvent) => void) | undefined;
 
   readonly #options: SimFsOptions;
-  #ns: Namespace = emptyNamespace();
-  #durableNs: Namespace = emptyNamespace();
-  #pending: { op: DirOp; durable: boolean }[] = [];
-  readonly #files = new Map<number, FileData>();
-  #nextIno = 1;
+  #volume = new Volume();
   readonly #handles = new Map<number, Handle>();
   #nextFd = 100;
   readonly #locks = new Set<string>();
@@ -116,14 +102,11 @@ export class SimFs implements WalFs {
       file,
       () => {
         const p = norm(file);
-        const parent = this.#dir(path.posix.dirname(p), 'open');
-        const entry = parent.get(path.posix.basename(p));
+        const entry = this.#volume.dir(path.posix.dirname(p), 'open').get(path.posix.basename(p));
         let ino: number;
         if (flags === 'wx') {
           if (entry) throw errnoError('EEXIST', 'open', file);
-          ino = this.#nextIno++;
-          this.#files.set(ino, new FileData());
-          this.#dirOp({ kind: 'link', ...split(p), entry: { kind: 'file', ino } });
+          ino = this.#volume.create(p);
         } else {
           if (!entry) throw errnoError('ENOENT', 'open', file);
           if (entry.kind === 'dir') throw errnoError('EISDIR', 'open', file);
@@ -171,18 +154,17 @@ export class SimFs implements WalFs {
       'fdatasync',
       this.#pathOf(fd),
       () => this.#file(this.#handle(fd, 'fdatasync')).sync(),
-      () => this.#files.get(this.#handles.get(fd)?.ino ?? 0)?.failSync(),
+      () => {
+        const h = this.#handles.get(fd);
+        if (h) this.#volume.file(h.ino).failSync();
+      },
     );
   }
 
   fsyncDir(dir: string): void {
     this.#run('fsyncDir', dir, () => {
-      const p = norm(dir);
-      this.#dir(p, 'fsync');
-      this.#pending.forEach((pending, i) => {
-        if (dirsOf(pending.op).includes(p)) this.#markDurable(i);
-      });
-      this.#fold();
+      this.#volume.dir(dir, 'fsync');
+      this.#volume.fsyncDir(dir);
     });
   }
 
@@ -202,27 +184,27 @@ export class SimFs implements WalFs {
 
   stat(file: string): { size: number; isFile: boolean; isDirectory: boolean } {
     return this.#run('stat', file, () => {
-      const entry = this.#entry(file, 'stat');
+      const entry = this.#volume.entry(file, 'stat');
       if (entry.kind === 'dir') return { size: 4096, isFile: false, isDirectory: true };
-      return { size: this.#files.get(entry.ino)?.size ?? 0, isFile: true, isDirectory: false };
+      return { size: this.#volume.file(entry.ino).size, isFile: true, isDirectory: false };
     });
   }
 
   rename(from: string, to: string): void {
     this.#run('rename', from, () => {
-      const source = this.#entry(from, 'rename');
+      const source = this.#volume.entry(from, 'rename');
       if (source.kind === 'dir') throw errnoError('ENOTSUP', 'rename', from);
       const target = norm(to);
-      const existing = this.#dir(path.posix.dirname(target), 'rename').get(
-        path.posix.basename(target),
-      );
+      const existing = this.#volume
+        .dir(path.posix.dirname(target), 'rename')
+        .get(path.posix.basename(target));
       if (existing?.kind === 'dir') throw errnoError('EISDIR', 'rename', to);
       if (target === norm(from)) return;
       const a = split(norm(from));
       const b = split(target);
       // Handles follow the file, so later calls name it by its new path.
       for (const h of this.#handles.values()) if (h.path === norm(from)) h.path = target;
-      this.#dirOp({
+      this.#volume.change({
         kind: 'rename',
         fromDir: a.dir,
         fromName: a.name,
@@ -235,14 +217,14 @@ export class SimFs implements WalFs {
 
   unlink(file: string): void {
     this.#run('unlink', file, () => {
-      const entry = this.#entry(file, 'unlink');
+      const entry = this.#volume.entry(file, 'unlink');
       if (entry.kind === 'dir') throw errnoError('EISDIR', 'unlink', file);
-      this.#dirOp({ kind: 'unlink', ...split(norm(file)), entry });
+      this.#volume.change({ kind: 'unlink', ...split(norm(file)), entry });
     });
   }
 
   readdir(dir: string): string[] {
-    return this.#run('readdir', dir, () => [...this.#dir(norm(dir), 'scandir').keys()]);
+    return this.#run('readdir', dir, () => [...this.#volume.dir(dir, 'scandir').keys()]);
   }
 
   mkdirp(dir: string): void {
@@ -250,11 +232,12 @@ export class SimFs implements WalFs {
       let current = '/';
       for (const name of norm(dir).split('/').filter(Boolean)) {
         const next = path.posix.join(current, name);
-        const entry = this.#ns.get(current)?.get(name);
+        const entry = this.#volume.dir(current, 'mkdir').get(name);
         if (entry?.kind === 'file') {
           throw errnoError(next === norm(dir) ? 'EEXIST' : 'ENOTDIR', 'mkdir', dir);
         }
-        if (!entry) this.#dirOp({ kind: 'link', dir: current, name, entry: { kind: 'dir' } });
+        if (!entry)
+          this.#volume.change({ kind: 'link', dir: current, name, entry: { kind: 'dir' } });
         current = next;
       }
     });
@@ -263,7 +246,7 @@ export class SimFs implements WalFs {
   lock(dir: string): () => void {
     return this.#run('lock', dir, () => {
       const p = norm(dir);
-      this.#dir(p, 'lock');
+      this.#volume.dir(p, 'lock');
       if (this.#locks.has(p)) {
         throw Object.assign(new Error(`${dir} is locked by this process`), { code: 'ELOCKED' });
       }
@@ -299,10 +282,7 @@ export class SimFs implements WalFs {
     const chosen = typeof plan === 'number' ? this.randomCrashPlan(seededRandom(plan)) : plan;
     const image = crashImage(this.#crashSource(), chosen);
     const fs = new SimFs(this.#options);
-    fs.#ns = image.ns;
-    fs.#durableNs = cloneNamespace(image.ns);
-    for (const [ino, bytes] of image.files) fs.#files.set(ino, FileData.durable(bytes));
-    fs.#nextIno = this.#nextIno;
+    fs.#volume = Volume.fromImage(image, this.#volume.nextIno);
     return fs;
   }
 
@@ -313,8 +293,8 @@ export class SimFs implements WalFs {
    */
   kill(): SimFs {
     const files = new Map<number, FileOutcome>();
-    for (const ino of this.#files.keys()) files.set(ino, { kind: 'keep' });
-    return this.crash({ files, dirOps: this.#pending.map(() => true) });
+    for (const ino of this.#volume.inodes) files.set(ino, { kind: 'keep' });
+    return this.crash({ files, dirOps: new Array(this.#volume.unsyncedDirOps).fill(true) });
   }
 
   /** One possible post-crash state, chosen with `random`. */
@@ -339,23 +319,17 @@ export class SimFs implements WalFs {
 
   /** Makes every written byte and directory entry durable (a clean `sync`). */
   syncAll(): void {
-    for (const file of this.#files.values()) file.sync();
-    this.#durableNs = cloneNamespace(this.#ns);
-    this.#pending = [];
+    this.#volume.syncAll();
   }
 
   /** The inode number of `file`: the key of {@link CrashPlan.files}. */
   inode(file: string): number {
-    const entry = lookup(this.#ns, norm(file));
-    if (entry?.kind !== 'file') throw errnoError(entry ? 'EISDIR' : 'ENOENT', 'stat', file);
-    return entry.ino;
+    return this.#fileEntry(file).ino;
   }
 
   /** A copy of the bytes at `file` as the process sees them. */
   readFile(file: string): Uint8Array {
-    const entry = lookup(this.#ns, norm(file));
-    if (entry?.kind !== 'file') throw errnoError(entry ? 'EISDIR' : 'ENOENT', 'open', file);
-    return (this.#files.get(entry.ino) as FileData).current.slice();
+    return this.#volume.file(this.#fileEntry(file).ino).current.slice();
   }
 
   /**
@@ -364,38 +338,18 @@ export class SimFs implements WalFs {
    */
   writeFile(file: string, bytes: Uint8Array): void {
     const p = norm(file);
-    const parent = this.#ns.get(path.posix.dirname(p));
-    if (!parent) throw errnoError('ENOENT', 'open', file);
-    const ino = this.#nextIno++;
-    this.#files.set(ino, FileData.durable(bytes));
-    this.#dirOp({ kind: 'link', ...split(p), entry: { kind: 'file', ino } });
-    (this.#pending.at(-1) as { durable: boolean }).durable = true;
-    this.#fold();
+    this.#volume.dir(path.posix.dirname(p), 'open');
+    this.#volume.create(p, FileData.durable(bytes));
+    this.#volume.settleLast();
   }
 
   /** Every file and directory as the process sees them, by path (directories map to null). */
   snapshot(): Map<string, Uint8Array | null> {
-    const out = new Map<string, Uint8Array | null>();
-    for (const [dir, entries] of this.#ns) {
-      for (const [name, entry] of entries) {
-        const p = path.posix.join(dir, name);
-        out.set(
-          p,
-          entry.kind === 'dir' ? null : (this.#files.get(entry.ino) as FileData).current.slice(),
-        );
-      }
-    }
-    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return this.#volume.snapshot();
   }
 
-  #crashSource(): CrashSource {
-    return {
-      durableNs: this.#durableNs,
-      pending: this.#pending,
-      files: this.#files,
-      currentNs: this.#ns,
-      dirOrder: this.#options.dirOrder ?? 'any',
-    };
+  #crashSource() {
+    return this.#volume.crashSource(this.#options.dirOrder ?? 'any');
   }
 
   #run<T>(
@@ -439,42 +393,6 @@ export class SimFs implements WalFs {
     this.#handles.delete(fd);
   }
 
-  // Moves the durable operations at the front into the durable namespace.
-  #fold(): void {
-    while (this.#pending[0]?.durable) {
-      applyDirOp(this.#durableNs, (this.#pending.shift() as { op: DirOp }).op);
-    }
-  }
-
-  #dirOp(op: DirOp): void {
-    applyDirOp(this.#ns, op);
-    this.#pending.push({ op, durable: false });
-  }
-
-  // A durable rename needs its source to exist after the crash, so the
-  // operation that created the source becomes durable with it.
-  #markDurable(index: number): void {
-    const pending = this.#pending[index];
-    if (!pending || pending.durable) return;
-    pending.durable = true;
-    const { op } = pending;
-    if (op.kind !== 'rename') return;
-    for (let i = index - 1; i >= 0; i--) {
-      const earlier = (this.#pending[i] as { op: DirOp }).op;
-      // The operation that put this very file under the rename's source name.
-      const created =
-        sameFile(earlier.entry, op.entry) &&
-        ((earlier.kind === 'link' && earlier.dir === op.fromDir && earlier.name === op.fromName) ||
-          (earlier.kind === 'rename' &&
-            earlier.toDir === op.fromDir &&
-            earlier.toName === op.fromName));
-      if (created) {
-        this.#markDurable(i);
-        return;
-      }
-    }
-  }
-
   #handle(fd: number, syscall: string): Handle {
     const h = this.#handles.get(fd);
     if (!h) throw errnoError('EBADF', syscall);
@@ -485,40 +403,13 @@ export class SimFs implements WalFs {
     return this.#handles.get(fd)?.path ?? `fd ${fd}`;
   }
 
+  #fileEntry(file: string): { ino: number } {
+    const entry = this.#volume.entry(file, 'open');
+    if (entry.kind === 'dir') throw errnoError('EISDIR', 'open', file);
+    return entry;
+  }
+
   #file(h: Handle): FileData {
-    return this.#files.get(h.ino) as FileData;
+    return this.#volume.file(h.ino);
   }
-
-  // The entries of directory `dir`, or the error a real file system gives.
-  #dir(dir: string, syscall: string): Map<string, Entry> {
-    const entry = this.#entry(dir, syscall);
-    if (entry.kind !== 'dir') throw errnoError('ENOTDIR', syscall, dir);
-    return this.#ns.get(norm(dir)) as Map<string, Entry>;
-  }
-
-  #entry(file: string, syscall: string): Entry {
-    const p = norm(file);
-    let current = '/';
-    for (const name of p.split('/').filter(Boolean)) {
-      const parent = this.#ns.get(current);
-      if (!parent) throw errnoError('ENOTDIR', syscall, file);
-      const entry = parent.get(name);
-      if (!entry) throw errnoError('ENOENT', syscall, file);
-      current = path.posix.join(current, name);
-      if (entry.kind === 'file' && current !== p) throw errnoError('ENOTDIR', syscall, file);
-    }
-    return lookup(this.#ns, p) as Entry;
-  }
-}
-
-function norm(file: string): string {
-  return path.posix.resolve('/', file);
-}
-
-function split(p: string): { dir: string; name: string } {
-  return { dir: path.posix.dirname(p), name: path.posix.basename(p) };
-}
-
-function sameFile(a: Entry, b: Entry): boolean {
-  return a.kind === 'file' && b.kind === 'file' && a.ino === b.ino;
 }
