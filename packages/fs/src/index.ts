@@ -1,3 +1,4 @@
+export { io, ioError } from './io-error.js';
 export { LOCK_FILE, nodeFs } from './node-fs.js';
 export type { ActiveSegment, SealedSegment, TailRepair } from './open-log.js';
 export { MIN_SEGMENT_BYTES, type SyncMode, type WalOptions } from './options.js';
@@ -8,6 +9,6 @@ export {
   type SegmentFile,
   segmentFileName,
 } from './segment-files.js';
-export { CREATING_SUFFIX } from './segment-io.js';
+export { CREATING_SUFFIX, closeQuietly, readAt, writeFully } from './segment-io.js';
 export { type BatchOp, Wal, type WalState } from './wal.js';
 export type { WalFs } from './wal-fs.js';

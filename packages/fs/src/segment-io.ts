@@ -70,7 +70,10 @@ export function writeFully(
   }
 }
 
-/** Reads exactly `length` bytes at `position` (fewer only at end of file). */
+/**
+ * Reads `length` bytes at `position` into a new buffer (fewer only at end of
+ * file). A new buffer each time: decoded keys and values are views into it.
+ */
 export function readAt(
   fs: WalFs,
   fd: number,

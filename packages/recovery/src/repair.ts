@@ -119,8 +119,8 @@ function copyDurably(fs: WalFs, source: string, start: number, end: number, targ
     const output = io('create', target, () => fs.open(target, 'wx'));
     try {
       for (let p = start; p < end; p += READ_CHUNK_BYTES) {
-        const bytes = readAt(fs, input, source, p, Math.min(READ_CHUNK_BYTES, end - p));
-        writeFully(fs, output, target, bytes, p - start);
+        const bytes = readAt(fs, input, p, Math.min(READ_CHUNK_BYTES, end - p), source);
+        writeFully(fs, output, bytes, p - start, target);
       }
       io('fdatasync', target, () => fs.fdatasync(output));
     } finally {

@@ -85,7 +85,7 @@ export function* readFrames(
       return false;
     };
     for (let position = SEGMENT_HEADER_SIZE; position < size; ) {
-      const chunk = readAt(fs, fd, file, position, Math.min(READ_CHUNK_BYTES, size - position));
+      const chunk = readAt(fs, fd, position, Math.min(READ_CHUNK_BYTES, size - position), file);
       if (chunk.length === 0) {
         size = position; // Cut by someone else since we opened it: it ends here.
         segment.size = size;
@@ -116,7 +116,7 @@ function isTornTail(
 ): boolean {
   if (damage.offset + damage.bytes >= size) return true;
   const length = Math.min(damage.bytes, maxRecordBytes + FRAME_HEADER_SIZE);
-  return looksTorn(readAt(fs, fd, file, damage.offset, length), damage.offset, maxRecordBytes);
+  return looksTorn(readAt(fs, fd, damage.offset, length, file), damage.offset, maxRecordBytes);
 }
 
 // An intact frame longer than maxRecordBytes was written under a larger
@@ -130,12 +130,12 @@ function refuseOversizedRecord(
   size: number,
   maxRecordBytes: number,
 ): void {
-  const header = readAt(fs, fd, file, offset, FRAME_HEADER_SIZE);
+  const header = readAt(fs, fd, offset, FRAME_HEADER_SIZE, file);
   if (header.length < FRAME_HEADER_SIZE) return;
   const length = readU32(header, 0);
   const end = offset + FRAME_HEADER_SIZE + length;
   if (length <= maxRecordBytes || length > MAX_RECORD_BYTES_LIMIT || end > size) return;
-  const frame = readAt(fs, fd, file, offset, end - offset);
+  const frame = readAt(fs, fd, offset, end - offset, file);
   if (decodeFrameAt(frame, 0, frame.length, MAX_RECORD_BYTES_LIMIT).status !== 'record') return;
   throw new WalError(
     ErrorCode.RECORD_TOO_LARGE,

@@ -62,7 +62,7 @@ function readInfo(fs: WalFs, file: string, segmentNumber: number | null): Segmen
   const fd = io('open', file, () => fs.open(file, 'r'));
   try {
     const size = io('stat', file, () => fs.fsize(fd));
-    const decoded = decodeSegmentHeader(readAt(fs, fd, file, 0, SEGMENT_HEADER_SIZE));
+    const decoded = decodeSegmentHeader(readAt(fs, fd, 0, SEGMENT_HEADER_SIZE, file));
     const header = isBadSegmentHeader(decoded) ? null : decoded;
     return {
       segmentNumber: segmentNumber ?? header?.segmentNumber ?? 0,
