@@ -8,7 +8,7 @@ import { segmentFileName } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { recover, scanLog, verify } from '@wal/recovery';
 import { expect, test } from 'vitest';
-import { keyOf, valueOf } from './fixtures/content.js';
+import { contentOf, keyOf } from './fixtures/content.js';
 import { collect, hex, hookedFs, type Plain, plain, put, tempDir, utf8 } from './helpers.js';
 
 // Entries must be sequences 0..n-1, each with the content written for it.
@@ -23,7 +23,7 @@ const written = (s: number): Plain => ({
   sequence: s,
   type: 'put',
   key: hex(utf8(keyOf(s))),
-  value: hex(utf8(valueOf(s))),
+  value: hex(utf8(contentOf(s))),
 });
 
 test('a writer interleaved with every read: each scan sees a prefix, never corruption', async () => {
@@ -49,7 +49,7 @@ test('a writer interleaved with every read: each scan sees a prefix, never corru
   };
   for (let s = 0; s < 60; s++) {
     if (s % 7 === 0) rotate(s);
-    const ops: WalOp[] = [put(keyOf(s), valueOf(s))];
+    const ops: WalOp[] = [put(keyOf(s), contentOf(s))];
     const frame = encodeRecord(s, ops);
     for (let p = 0; p < frame.length; ) {
       const piece = frame.subarray(p, p + 1 + ((s * 31 + p) % 97));
