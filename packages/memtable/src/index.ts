@@ -1,1 +1,6 @@
-export {};
+export { ENTRY_OVERHEAD_BYTES, Memtable } from './memtable.js';
+export {
+  DEFAULT_MAX_SIZE_BYTES,
+  type MemtableOptions,
+  type ResolvedMemtableOptions,
+} from './options.js';

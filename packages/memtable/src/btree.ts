@@ -1,0 +1,163 @@
+import {
+  Branch,
+  copyPrefixes,
+  fitSkip,
+  insertAt,
+  insertKey,
+  Leaf,
+  lowerBound,
+  NODE_CAPACITY,
+  type Node,
+  splitPoint,
+  upperBound,
+} from './node.js';
+
+/**
+ * An insert-only B+-tree keyed by latin1 strings (every char below 256).
+ *
+ * A memtable never removes a key (a delete is a tombstone value) until it is
+ * cleared, so the tree has no delete path. Values must not be `undefined`,
+ * which `get` and `set` use for "absent".
+ */
+export class BTree<V> {
+  #root: Node<V> = new Leaf<V>([], [], null);
+  /** Branch levels above the leaves. */
+  #height = 0;
+  #size = 0;
+  /** Bumped whenever a key is added (positions shift) or the tree is cleared, so cursors re-seek. */
+  #version = 0;
+  // The descent path of the last insert: each branch, the child taken, and the
+  // branch's fences (see `node.ts`). Reused to avoid allocating per call.
+  readonly #path: Branch<V>[] = [];
+  readonly #pathIndex: number[] = [];
+  readonly #pathLower: (string | undefined)[] = [];
+  readonly #pathUpper: (string | undefined)[] = [];
+
+  /** Keys held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The value stored under `key`, or undefined. */
+  get(key: string): V | undefined {
+    const leaf = this.#leafFor(key);
+    const i = lowerBound(leaf, key);
+    return leaf.keys[i] === key ? leaf.values[i] : undefined;
+  }
+
+  /** Stores `value` under `key`. Returns the value it replaced, or undefined for a new key. */
+  set(key: string, value: V): V | undefined {
+    let node = this.#root;
+    let lower: string | undefined;
+    let upper: string | undefined;
+    for (let depth = 0; depth < this.#height; depth++) {
+      const branch = node as Branch<V>;
+      const i = upperBound(branch, key);
+      this.#path[depth] = branch;
+      this.#pathIndex[depth] = i;
+      this.#pathLower[depth] = lower;
+      this.#pathUpper[depth] = upper;
+      if (i > 0) lower = branch.keys[i - 1];
+      if (i < branch.keys.length) upper = branch.keys[i];
+      node = branch.children[i] as Node<V>;
+    }
+    const leaf = node as Leaf<V>;
+    const i = lowerBound(leaf, key);
+    if (leaf.keys[i] === key) {
+      const previous = leaf.values[i];
+      leaf.values[i] = value;
+      return previous;
+    }
+    insertKey(leaf, i, key);
+    insertAt(leaf.values, i, value);
+    this.#size++;
+    this.#version++;
+    if (leaf.keys.length > NODE_CAPACITY) this.#splitLeaf(leaf, i, lower, upper);
+    return undefined;
+  }
+
+  /** The leaf and index of the first key >= `key`, or of the first key when `key` is undefined. */
+  seek(key: string | undefined): { leaf: Leaf<V>; index: number } {
+    if (key === undefined) {
+      let node = this.#root;
+      for (let h = this.#height; h > 0; h--) node = (node as Branch<V>).children[0] as Node<V>;
+      return { leaf: node as Leaf<V>, index: 0 };
+    }
+    const leaf = this.#leafFor(key);
+    return { leaf, index: lowerBound(leaf, key) };
+  }
+
+  /** Drops every key. */
+  clear(): void {
+    this.#root = new Leaf<V>([], [], null);
+    this.#height = 0;
+    this.#size = 0;
+    this.#version++;
+    this.#path.length = 0;
+    this.#pathIndex.length = 0;
+    this.#pathLower.length = 0;
+    this.#pathUpper.length = 0;
+  }
+
+  /** The leaf whose range holds `key`. */
+  #leafFor(key: string): Leaf<V> {
+    let node = this.#root;
+    for (let h = this.#height; h > 0; h--) {
+      const branch = node as Branch<V>;
+      node = branch.children[upperBound(branch, key)] as Node<V>;
+    }
+    return node as Leaf<V>;
+  }
+
+  /** Splits an overfull leaf whose fences are `lower` and `upper`. */
+  #splitLeaf(
+    leaf: Leaf<V>,
+    inserted: number,
+    lower: string | undefined,
+    upper: string | undefined,
+  ): void {
+    const at = splitPoint(leaf.keys.length, inserted, upper === undefined);
+    const right = new Leaf(leaf.keys.splice(at), leaf.values.splice(at), leaf.next, leaf.skip);
+    copyPrefixes(right, leaf, at);
+    const separator = right.keys[0] as string;
+    leaf.next = right;
+    fitSkip(leaf, lower, separator);
+    fitSkip(right, separator, upper);
+    this.#addChild(this.#height - 1, separator, right);
+  }
+
+  /** Adds `child`, whose smallest key is `separator`, to the branch at `depth` of the insert path. */
+  #addChild(depth: number, separator: string, child: Node<V>): void {
+    if (depth < 0) {
+      const root = new Branch<V>([], [this.#root, child]);
+      insertKey(root, 0, separator);
+      this.#root = root;
+      this.#height++;
+      return;
+    }
+    const branch = this.#path[depth] as Branch<V>;
+    const i = this.#pathIndex[depth] as number;
+    insertKey(branch, i, separator);
+    insertAt(branch.children, i + 1, child);
+    if (branch.keys.length <= NODE_CAPACITY) return;
+    // The separator at the split point moves up; the keys on either side stay in their halves.
+    const lower = this.#pathLower[depth];
+    const upper = this.#pathUpper[depth];
+    const at = splitPoint(branch.keys.length, i, upper === undefined);
+    const up = branch.keys[at] as string;
+    const right = new Branch(
+      branch.keys.splice(at + 1),
+      branch.children.splice(at + 1),
+      branch.skip,
+    );
+    copyPrefixes(right, branch, at + 1);
+    branch.keys.length = at;
+    fitSkip(branch, lower, up);
+    fitSkip(right, up, upper);
+    this.#addChild(depth - 1, up, right);
+  }
+}

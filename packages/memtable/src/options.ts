@@ -1,0 +1,45 @@
+import { describeValue, ErrorCode, WalError } from '@wal/codec';
+
+/** Default flush threshold: 64 MiB, as RocksDB's `write_buffer_size`. */
+export const DEFAULT_MAX_SIZE_BYTES = 64 * 1024 * 1024;
+
+/** Options for {@link Memtable}. */
+export interface MemtableOptions {
+  /**
+   * `shouldFlush()` turns true once `sizeBytes` reaches this. A positive safe
+   * integer; default 64 MiB. The table never refuses writes beyond it.
+   */
+  maxSizeBytes?: number;
+}
+
+/** {@link MemtableOptions} with the defaults filled in. */
+export interface ResolvedMemtableOptions {
+  maxSizeBytes: number;
+}
+
+const KNOWN = new Set(['maxSizeBytes']);
+
+/**
+ * Validates options; throws `WAL_INVALID_OPTIONS`. Unknown keys are refused,
+ * as in the other @wal packages, so a misspelt option is not silently ignored.
+ */
+export function parseOptions(input: unknown): ResolvedMemtableOptions {
+  if (input === undefined) return { maxSizeBytes: DEFAULT_MAX_SIZE_BYTES };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalid(`options: expected an object, found ${describeValue(input)}`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN.has(key)) throw invalid(`${key}: unknown option`);
+  }
+  const { maxSizeBytes = DEFAULT_MAX_SIZE_BYTES } = input as MemtableOptions;
+  if (!Number.isSafeInteger(maxSizeBytes) || maxSizeBytes < 1) {
+    throw invalid(
+      `maxSizeBytes: expected a positive safe integer, found ${describeValue(maxSizeBytes)}`,
+    );
+  }
+  return { maxSizeBytes };
+}
+
+function invalid(found: string): WalError {
+  return new WalError(ErrorCode.INVALID_OPTIONS, `expected valid Memtable options, found ${found}`);
+}
