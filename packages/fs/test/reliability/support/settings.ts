@@ -21,7 +21,7 @@ export const settings = {
   /** SIGKILLs the kill loop delivers. */
   kills: count('WAL_KILLS', 50),
   /** fast-check runs of each model-based property. */
-  modelRuns: count('WAL_MODEL_RUNS', 100),
+  modelRuns: count('WAL_MODEL_RUNS', 300),
   /** fast-check seed of the model-based tests: new each run unless given, and printed. */
   modelSeed: count('WAL_MODEL_SEED', Math.floor(Math.random() * 2 ** 31)),
 };
