@@ -4,8 +4,9 @@
  * Every phase returns a checksum: `put` the number of keys held, `get` and
  * `iterate` the sum of the values read (value i is stored under key i).
  */
+import { createRequire } from 'node:module';
 import { OrderedMap } from 'js-sdsl';
-import SortedBTree from 'sorted-btree';
+import type SortedBTreeModule from 'sorted-btree';
 import { BTree } from '../src/btree.js';
 import { Cursor } from '../src/cursor.js';
 import { Memtable } from '../src/index.js';
@@ -32,12 +33,16 @@ export interface Contestant {
   prepare(keys: readonly string[], probes: readonly string[]): Phases;
 }
 
+// sorted-btree is CommonJS with its class on `exports.default`. Node's ESM
+// import and vitest's disagree on what the default import is; require() does not.
+const sortedBTreeModule: typeof SortedBTreeModule = createRequire(import.meta.url)('sorted-btree');
+
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const sortedBTree: Contestant = {
   name: 'sorted-btree',
   prepare(keys, probes) {
-    const tree = new SortedBTree.default<string, number>(undefined, compareStrings);
+    const tree = new sortedBTreeModule.default<string, number>(undefined, compareStrings);
     return {
       put() {
         for (let i = 0; i < keys.length; i++) tree.set(keys[i] as string, i);
