@@ -37,6 +37,8 @@ interface Pending {
 }
 
 const INITIAL_BUFFER = 64 * 1024;
+// A buffer grown past this for one large group is dropped after it.
+const RETAINED_BUFFER = 4 * 1024 * 1024;
 
 /**
  * A durable, segmented write-ahead log. One writer per directory.
@@ -359,6 +361,7 @@ export class Wal {
       throw error;
     } finally {
       this.#bufferEnd = 0;
+      if (this.#buffer.length > RETAINED_BUFFER) this.#buffer = new Uint8Array(INITIAL_BUFFER);
     }
   }
 
