@@ -15,7 +15,10 @@
  * `skip` moves the numbers past it so they still tell keys apart.
  */
 
-/** Most keys a node holds before it splits. Measured: 128 beats 32, 64 and 256. */
+/**
+ * Most keys a node holds before it splits. Measured on 1M keys: 128 puts
+ * fastest; 256 gets about 5% faster but puts slower; 64 is slower at both.
+ */
 export const NODE_CAPACITY = 128;
 
 /** Key bytes folded into a prefix number: 6 bytes fit a double exactly. */
