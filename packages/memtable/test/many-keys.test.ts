@@ -1,7 +1,7 @@
 // Enough keys for a tree several levels deep, from key families that stress
 // its different paths: random keys, ascending and descending runs (splits at
 // the right and left edges), long shared prefixes (nodes that skip many
-// bytes) and keys that are prefixes of one another (zero padding).
+// bytes), long keys and keys that are prefixes of one another (zero padding).
 import { Memtable } from '@wal/memtable';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
@@ -40,6 +40,8 @@ function generator(seed: number) {
     },
     () => Buffer.concat([Buffer.alloc(next() % 24, 0x61), bytes(next() % 4, [0, 1, 0x61, 0xff])]),
     () => Buffer.concat([Buffer.from('table/'), bytes(2), Buffer.alloc(next() % 3)]),
+    // Long keys (30 to 69 bytes) sharing 30 bytes.
+    () => Buffer.concat([Buffer.alloc(30, 0x6b), bytes(next() % 40)]),
   ];
   return { next, key: () => (families[next() % families.length] as () => Buffer)() };
 }
