@@ -4,3 +4,4 @@ export {
   type MemtableOptions,
   type ResolvedMemtableOptions,
 } from './options.js';
+export { type ReplayOptions, type ReplayResult, replay } from './replay.js';

@@ -27,6 +27,9 @@ export const ENTRY_OVERHEAD_BYTES = 160;
 /** A stored value; `null` is a tombstone. */
 type Stored = Uint8Array | null;
 
+/** Package-internal: how `replay` hands over its staging table (see `Memtable[absorb]`). */
+export const absorb = Symbol('Memtable.absorb');
+
 /**
  * A sorted in-memory table of the latest value, or tombstone, for each key:
  * the state a write-ahead log protects, rebuilt by replaying the log.
@@ -42,13 +45,15 @@ type Stored = Uint8Array | null;
 export class Memtable {
   /** The flush threshold; see {@link Memtable.shouldFlush}. */
   readonly maxSizeBytes: number;
-  readonly #tree = new BTree<Stored>();
+  #tree = new BTree<Stored>();
   #sizeBytes = 0;
-  #lastSequence: number | null = null;
+  #lastSequence: number | null;
 
   /** Throws `WAL_INVALID_OPTIONS` for bad options. */
   constructor(options?: MemtableOptions) {
-    this.maxSizeBytes = parseOptions(options).maxSizeBytes;
+    const resolved = parseOptions(options);
+    this.maxSizeBytes = resolved.maxSizeBytes;
+    this.#lastSequence = resolved.lastSequence;
   }
 
   /**
@@ -171,6 +176,25 @@ export class Memtable {
   clear(): void {
     this.#tree.clear();
     this.#sizeBytes = 0;
+  }
+
+  /**
+   * Takes over everything `staging` holds (newer than this table's
+   * contents) and its `lastSequence`, leaving `staging` empty. Bytes move,
+   * they are not copied again; into an empty table the whole tree moves.
+   */
+  [absorb](staging: Memtable): void {
+    if (this.#tree.size === 0) {
+      this.#tree = staging.#tree;
+      this.#sizeBytes = staging.#sizeBytes;
+      staging.#tree = new BTree<Stored>();
+      staging.#sizeBytes = 0;
+    } else {
+      const cursor = new Cursor(staging.#tree, undefined);
+      while (cursor.next()) this.#set(cursor.key, cursor.value ?? null);
+      staging.clear();
+    }
+    this.#lastSequence = staging.#lastSequence;
   }
 
   #set(key: string, value: Stored): void {

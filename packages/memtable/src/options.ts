@@ -1,4 +1,4 @@
-import { describeValue, ErrorCode, WalError } from '@wal/codec';
+import { describeValue, ErrorCode, isIndex, WalError } from '@wal/codec';
 
 /** Default flush threshold: 64 MiB, as RocksDB's `write_buffer_size`. */
 export const DEFAULT_MAX_SIZE_BYTES = 64 * 1024 * 1024;
@@ -10,34 +10,46 @@ export interface MemtableOptions {
    * integer; default 64 MiB. The table never refuses writes beyond it.
    */
   maxSizeBytes?: number;
+  /**
+   * The sequence the table already holds everything up to, for a table
+   * restored from a checkpoint: replay then skips entries at or below it.
+   * A non-negative safe integer, or null (default) for none.
+   */
+  lastSequence?: number | null;
 }
 
 /** {@link MemtableOptions} with the defaults filled in. */
 export interface ResolvedMemtableOptions {
   maxSizeBytes: number;
+  lastSequence: number | null;
 }
 
-const KNOWN = new Set(['maxSizeBytes']);
+const KNOWN = new Set(['maxSizeBytes', 'lastSequence']);
 
 /**
  * Validates options; throws `WAL_INVALID_OPTIONS`. Unknown keys are refused,
  * as in the other @wal packages, so a misspelt option is not silently ignored.
  */
 export function parseOptions(input: unknown): ResolvedMemtableOptions {
-  if (input === undefined) return { maxSizeBytes: DEFAULT_MAX_SIZE_BYTES };
+  if (input === undefined) return { maxSizeBytes: DEFAULT_MAX_SIZE_BYTES, lastSequence: null };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw invalid(`options: expected an object, found ${describeValue(input)}`);
   }
   for (const key of Object.keys(input)) {
     if (!KNOWN.has(key)) throw invalid(`${key}: unknown option`);
   }
-  const { maxSizeBytes = DEFAULT_MAX_SIZE_BYTES } = input as MemtableOptions;
+  const { maxSizeBytes = DEFAULT_MAX_SIZE_BYTES, lastSequence = null } = input as MemtableOptions;
   if (!Number.isSafeInteger(maxSizeBytes) || maxSizeBytes < 1) {
     throw invalid(
       `maxSizeBytes: expected a positive safe integer, found ${describeValue(maxSizeBytes)}`,
     );
   }
-  return { maxSizeBytes };
+  if (lastSequence !== null && !isIndex(lastSequence)) {
+    throw invalid(
+      `lastSequence: expected null or a non-negative safe integer, found ${describeValue(lastSequence)}`,
+    );
+  }
+  return { maxSizeBytes, lastSequence };
 }
 
 function invalid(found: string): WalError {
