@@ -6,8 +6,12 @@ import type { BatchOp } from '@wal/fs';
  * what was written: the record starting at `first` and its ops.
  */
 export function recordAt(first: number): BatchOp[] {
-  const count = first % 5 === 3 ? 2 + (first % 3) : 1;
-  return Array.from({ length: count }, (_, i) => opAt(first + i));
+  return Array.from({ length: recordLength(first) }, (_, i) => opAt(first + i));
+}
+
+/** How many ops the record starting at `first` holds. */
+export function recordLength(first: number): number {
+  return first % 5 === 3 ? 2 + (first % 3) : 1;
 }
 
 function opAt(sequence: number): BatchOp {
@@ -18,9 +22,9 @@ function opAt(sequence: number): BatchOp {
   return { type: 'put', key, value };
 }
 
-/** Sequences where records start, from 0 up to `end`; true when `end` is one. */
-export function isRecordBoundary(end: number): boolean {
+/** The first sequence of the record holding `sequence` (records start at 0 and follow each other). */
+export function recordStart(sequence: number): number {
   let first = 0;
-  while (first < end) first += recordAt(first).length;
-  return first === end;
+  while (first + recordLength(first) <= sequence) first += recordLength(first);
+  return first;
 }
