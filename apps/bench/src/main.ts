@@ -3,14 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { listSegments, nodeFs } from '@wal/fs';
 import { codecThroughput } from './cases/codec.js';
 import { classicLevel, sqlite } from './cases/peers-durable.js';
-import { naiveWal, rawFdatasync, writevBandwidth } from './cases/physical.js';
+import { naiveWal, rawFdatasync, sequentialRead, writevBandwidth } from './cases/physical.js';
+import { memtableCompare, readPath, writeLog } from './cases/read-path.js';
 import { walWrites } from './cases/wal-writes.js';
 import { interleave, randomBytes, removeDir, type SliceCase, tempDir } from './harness.js';
 import { ensurePeers } from './peers.js';
 import { barChart, machineFacts, type Row, table, targetTable } from './report.js';
-import { checkTargets } from './targets.js';
+import { checkTargets, targets as targetList } from './targets.js';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, md: { type: 'boolean', default: false } },
@@ -64,7 +66,39 @@ log('bandwidth and codec');
 add([await writevBandwidth(rounds, quick ? 64e6 : 256e6)]);
 for (const size of [100, 1024]) add(await codecThroughput(size, quick ? 50_000 : 200_000, rounds));
 
-const targets = checkTargets(rows);
+const logMiB = quick ? 64 : 256;
+for (const size of [100, 1024]) {
+  const dir = tempDir('log');
+  try {
+    log(`read path: writing a ${logMiB} MiB log of ${size} B values`);
+    await writeLog(dir, logMiB, size);
+    const segment = listSegments(nodeFs, dir)[0];
+    if (segment) add([await sequentialRead(rounds, segment.path)]);
+    log('read path: scan, naive reader, replay (child processes)');
+    const label = `(${size === 100 ? '100 B' : '1 KiB'} values)`;
+    const results = readPath(dir, label, rounds);
+    const naive = `naive reader: whole files into an array ${label}`;
+    for (const r of results) {
+      const sameUnit = results.find((x) => x.name === naive && x.unit === r.unit);
+      rows.push(
+        r.name !== naive && sameUnit && r.unit !== 'peak RSS MiB' ? { ...r, baseline: naive } : r,
+      );
+    }
+  } finally {
+    removeDir(dir);
+  }
+}
+
+const memtableKeys = quick ? 200_000 : 1_000_000;
+log(`memtable: ${memtableKeys} random 16-byte keys`);
+const maps = memtableCompare(memtableKeys, quick ? 2 : 3);
+for (const r of maps) {
+  const op = r.name.match(/, (put|get|iterate) /)?.[1];
+  const base = maps.find((m) => m.name.includes('sorted-btree') && m.name.includes(`, ${op} `));
+  rows.push(base && base !== r ? { ...r, baseline: base.name } : r);
+}
+
+const targets = checkTargets(rows, targetList(memtableKeys));
 const output = [table(rows), '', targetTable(targets)].join('\n');
 process.stdout.write(`${output}\n`);
 

@@ -36,10 +36,13 @@ export function table(rows: Row[]): string {
 }
 
 export function targetTable(targets: TargetResult[]): string {
-  const lines = ['| # | target | ratio | needed | verdict |', '|---|---|---:|---:|---|'];
+  const lines = ['| # | target | measured | needed | verdict |', '|---|---|---:|---:|---|'];
   for (const t of targets) {
-    const ratio = t.ratio === undefined ? 'n/a' : `${t.ratio.toFixed(2)}x`;
-    lines.push(`| ${t.id} | ${t.what} | ${ratio} | >= ${t.min}x | ${t.pass ? 'PASS' : 'FAIL'} |`);
+    const excess = t.maxExcess !== undefined;
+    const got =
+      t.ratio === undefined ? 'n/a' : excess ? `+${t.ratio.toFixed(1)}` : `${t.ratio.toFixed(2)}x`;
+    const needed = excess ? `<= +${t.maxExcess}` : `>= ${t.min}x`;
+    lines.push(`| ${t.id} | ${t.what} | ${got} | ${needed} | ${t.pass ? 'PASS' : 'FAIL'} |`);
   }
   return lines.join('\n');
 }

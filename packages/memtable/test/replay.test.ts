@@ -204,13 +204,13 @@ describe('replay', () => {
               if (o.type === 'put') t.put(o.key, o.value);
               else t.delete(o.key);
             }
-          logged.forEach((o, sequence) =>
+          for (const [sequence, o] of logged.entries()) {
             model.apply(
               o.type === 'put'
                 ? { sequence, type: 'put', key: Buffer.from(o.key), value: Buffer.from(o.value) }
                 : { sequence, type: 'delete', key: Buffer.from(o.key) },
-            ),
-          );
+            );
+          }
           await replay(dir, table);
           expect(dump(table)).toEqual(dump(model));
           expect(table.sizeBytes).toBe(model.sizeBytes);
