@@ -2,7 +2,7 @@ import type { WalEntry } from '@wal/codec';
 import { Wal, type WalOptions } from '@wal/fs';
 import type { SimFs } from '@wal/fs/testing';
 import type { History } from './history.js';
-import { recover } from './recovery.js';
+import { Memtable, recover, replay } from './recovery.js';
 import { SMALL_SEGMENTS } from './workload.js';
 
 export const LOG_DIR = '/db';
@@ -32,7 +32,8 @@ export async function recoverEntries(fs: SimFs): Promise<WalEntry[]> {
 
 /**
  * The invariant after a crash (or a fault): recovery succeeds and returns a
- * prefix of the history holding every acknowledged op; `Wal.open` succeeds,
+ * prefix of the history holding every acknowledged op, and replay into a
+ * Memtable gives the table those entries make; `Wal.open` succeeds,
  * cuts nothing recovery returned, and continues where recovery ended.
  * Returns the reopened writer; throws InvariantError on a violation.
  */
@@ -42,7 +43,7 @@ export async function reopenAndCheck(
   extra: Partial<WalOptions> = {},
 ): Promise<Wal> {
   const before = await recoverEntries(fs);
-  const violation = history.check(before);
+  const violation = history.check(before) ?? (await replayMismatch(fs, before));
   if (violation) throw new InvariantError(violation);
   let wal: Wal;
   try {
@@ -60,6 +61,40 @@ export async function reopenAndCheck(
     throw new InvariantError(changed);
   }
   return wal;
+}
+
+/**
+ * Replays the log into a fresh Memtable and compares it with the table the
+ * recovered entries (already checked against the history) make: every key's
+ * value or tombstone, and the last sequence. A mismatch in words, or undefined.
+ */
+async function replayMismatch(
+  fs: SimFs,
+  entries: readonly WalEntry[],
+): Promise<string | undefined> {
+  const expected = new Map<string, Uint8Array | undefined>();
+  for (const e of entries) expected.set(Buffer.from(e.key).toString('hex'), e.value);
+  const table = new Memtable();
+  try {
+    await replay(LOG_DIR, table, { fs, mode: 'tolerate-tail' });
+  } catch (error) {
+    return `replay failed: ${describeError(error)}`;
+  }
+  const last = entries.at(-1)?.sequence ?? null;
+  if (table.lastSequence !== last)
+    return `replay ended at ${table.lastSequence}, recovery at ${last}`;
+  if (table.size !== expected.size)
+    return `replay holds ${table.size} keys, expected ${expected.size}`;
+  for (const [key, value] of expected) {
+    const found = table.get(Buffer.from(key, 'hex'));
+    const same =
+      value === undefined
+        ? found === undefined
+        : found !== undefined && Buffer.from(found).equals(value);
+    if (!same)
+      return `replay gives key ${key} ${found === undefined ? 'no value' : 'another value'}`;
+  }
+  return undefined;
 }
 
 export function describeError(error: unknown): string {
