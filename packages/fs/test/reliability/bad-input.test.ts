@@ -3,7 +3,15 @@ import { type BatchOp, Wal, type WalOptions } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { freshFs, LOG_DIR, walOptions } from './support/check.js';
-import { readSegment, recover, repair, scanLog, verify } from './support/recovery.js';
+import {
+  Memtable,
+  readSegment,
+  recover,
+  repair,
+  replay,
+  scanLog,
+  verify,
+} from './support/recovery.js';
 
 // One table over every public entry point: each bad input gets its
 // documented code, and nothing on disk changes.
@@ -185,6 +193,53 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
   ],
   ['repair of a file', ErrorCode.INVALID_ARGUMENT, (s) => repair(FILE, { fs: s.fs })],
   ['repair while a writer holds the log', ErrorCode.LOCKED, (s) => repair(LOG_DIR, { fs: s.fs })],
+  // The memtable and replay.
+  [
+    'new Memtable({ maxSizeBytes: NaN })',
+    ErrorCode.INVALID_OPTIONS,
+    async () => new Memtable({ maxSizeBytes: Number.NaN }),
+  ],
+  [
+    'new Memtable({ lastSequence: -1 })',
+    ErrorCode.INVALID_OPTIONS,
+    async () => new Memtable({ lastSequence: -1 }),
+  ],
+  [
+    'new Memtable with an unknown option key',
+    ErrorCode.INVALID_OPTIONS,
+    async () => new Memtable({ maxSize: 1 } as never),
+  ],
+  [
+    'Memtable put(42, v)',
+    ErrorCode.INVALID_ARGUMENT,
+    async () => new Memtable().put(42 as never, 'v'),
+  ],
+  ['Memtable get(null)', ErrorCode.INVALID_ARGUMENT, async () => new Memtable().get(null as never)],
+  [
+    'replay of a file',
+    ErrorCode.INVALID_ARGUMENT,
+    (s) => replay(FILE, new Memtable(), { fs: s.fs }),
+  ],
+  [
+    'replay into something not a Memtable',
+    ErrorCode.INVALID_ARGUMENT,
+    (s) => replay(LOG_DIR, {} as never, { fs: s.fs }),
+  ],
+  [
+    'replay with fromSequence (not one of its options)',
+    ErrorCode.INVALID_OPTIONS,
+    (s) => replay(LOG_DIR, new Memtable(), { fs: s.fs, fromSequence: 1 } as never),
+  ],
+  [
+    'replay with an unknown mode',
+    ErrorCode.INVALID_OPTIONS,
+    (s) => replay(LOG_DIR, new Memtable(), { fs: s.fs, mode: 'lenient' as never }),
+  ],
+  [
+    'replay of foreign files',
+    ErrorCode.CORRUPTION,
+    (s) => replay(FOREIGN, new Memtable(), { fs: s.fs }),
+  ],
 ];
 
 describe('bad input', () => {
