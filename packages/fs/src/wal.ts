@@ -8,16 +8,15 @@ import {
   FRAME_HEADER_SIZE,
   isIndex,
   recordSize,
-  SEGMENT_HEADER_SIZE,
   toBytes,
   WalError,
   type WalOp,
 } from '@wal/codec';
-import { io, ioError } from './io-error.js';
-import { type ActiveSegment, openLog, type SealedSegment, type TailRepair } from './open-log.js';
+import { ioError } from './io-error.js';
+import { openLog, type TailRepair } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
-import { closeQuietly, createSegment, readAt, writeFully } from './segment-io.js';
-import type { WalFs } from './wal-fs.js';
+import { prepareDirectory } from './prepare-directory.js';
+import { SegmentLog } from './segment-log.js';
 
 /** One operation of {@link Wal.batch}. */
 export type BatchOp =
@@ -49,12 +48,10 @@ const RETAINED_BUFFER = 4 * 1024 * 1024;
  * order. See {@link WalOptions} for what a resolved promise means per mode.
  */
 export class Wal {
-  readonly #fs: WalFs;
   readonly #options: ResolvedOptions;
   readonly #dir: string;
   readonly #release: () => void;
-  readonly #sealed: SealedSegment[];
-  #active: ActiveSegment;
+  readonly #log: SegmentLog;
   #state: WalState = 'open';
   #failure: WalError | undefined;
   #nextSequence: number;
@@ -62,30 +59,24 @@ export class Wal {
   #bufferEnd = 0;
   #pending: Pending[] = [];
   #flushScheduled = false;
-  #dirty = false;
-  /** Bytes of the active segment known to be durable (as of the last successful sync). */
-  #syncedSize: number;
-  /** Bytes of the active segment whose records have been acknowledged. */
-  #ackedSize: number;
   #syncTimer: NodeJS.Timeout | undefined;
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailRepair[];
 
   private constructor(
-    fs: WalFs,
     options: ResolvedOptions,
     release: () => void,
     opened: ReturnType<typeof openLog>,
   ) {
-    this.#fs = fs;
     this.#options = options;
     this.#dir = options.dir;
     this.#release = release;
-    this.#sealed = opened.sealed;
-    this.#active = opened.active;
-    this.#syncedSize = opened.active.size;
-    this.#ackedSize = opened.active.size;
+    this.#log = new SegmentLog(options.fs, options.dir, opened, {
+      maxSegmentBytes: options.maxSegmentBytes,
+      maxSegments: options.maxSegments,
+      poison: (error) => this.#poison(error),
+    });
     this.#nextSequence = opened.nextSequence;
     this.repairs = opened.repairs;
   }
@@ -115,7 +106,7 @@ export class Wal {
     }
     try {
       const opened = openLog(fs, dir, resolved.maxRecordBytes);
-      return new Wal(fs, { ...resolved, dir }, release, opened);
+      return new Wal({ ...resolved, dir }, release, opened);
     } catch (error) {
       release();
       throw error;
@@ -129,17 +120,17 @@ export class Wal {
 
   /** Number of the active segment. */
   get segmentNumber(): number {
-    return this.#active.segmentNumber;
+    return this.#log.active.segmentNumber;
   }
 
   /** Bytes written to the active segment, header included. */
   get segmentSize(): number {
-    return this.#active.size;
+    return this.#log.active.size;
   }
 
   /** Path of the active segment file. */
   get path(): string {
-    return this.#active.path;
+    return this.#log.active.path;
   }
 
   /** The log's directory (absolute). */
@@ -194,7 +185,7 @@ export class Wal {
   sync(): Promise<void> {
     return this.#run(() => {
       this.#flush();
-      if (this.#dirty) this.#syncActive();
+      if (this.#log.dirty) this.#syncNow();
     });
   }
 
@@ -206,7 +197,7 @@ export class Wal {
   rotate(): Promise<void> {
     return this.#run(() => {
       this.#flush();
-      this.#rotate(this.#nextSequence);
+      this.#log.rotate(this.#nextSequence);
     });
   }
 
@@ -223,9 +214,7 @@ export class Wal {
           `expected a sequence (a non-negative safe integer), found ${describeValue(sequence)}`,
         );
       }
-      let n = 0;
-      while (n < this.#sealed.length && this.#lastSequenceOf(n) <= sequence) n++;
-      return this.#removeSealed(n);
+      return this.#log.truncateBefore(sequence);
     });
   }
 
@@ -234,17 +223,12 @@ export class Wal {
    * removed. LOSSY: see {@link WalOptions.maxSegments}.
    */
   cleanup(): Promise<number> {
-    return this.#run(() => this.#applyRetention());
+    return this.#run(() => this.#log.applyRetention());
   }
 
   /** Bytes of all segment files, the active one included. */
   totalSize(): Promise<number> {
-    return this.#run(() => {
-      let total = this.#active.size;
-      for (const s of this.#sealed)
-        total += io('stat segment', s.path, () => this.#fs.stat(s.path)).size;
-      return total;
-    });
+    return this.#run(() => this.#log.totalSize());
   }
 
   /**
@@ -262,13 +246,13 @@ export class Wal {
         this.#flushSafely();
       } else {
         this.#flush();
-        if (this.#dirty) this.#syncActive();
+        if (this.#log.dirty) this.#syncNow();
       }
     } catch (e) {
       error = e;
     } finally {
       clearTimeout(this.#syncTimer);
-      closeQuietly(this.#fs, this.#active.fd);
+      this.#log.close();
       this.#release();
       this.#state = 'closed';
     }
@@ -332,24 +316,17 @@ export class Wal {
       if (this.#failure) throw this.#failure;
       while (i < pending.length) {
         const first = pending[i] as Pending;
-        if (
-          this.#active.size > SEGMENT_HEADER_SIZE &&
-          this.#active.size + first.size > this.#options.maxSegmentBytes
-        ) {
-          this.#rotate(first.firstSequence);
-        }
+        if (this.#log.needsRotation(first.size)) this.#log.rotate(first.firstSequence);
         let j = i + 1;
         let bytes = first.size;
-        while (j < pending.length) {
-          const next = (pending[j] as Pending).size;
-          if (this.#active.size + bytes + next > this.#options.maxSegmentBytes) break;
-          bytes += next;
+        while (j < pending.length && bytes + (pending[j] as Pending).size <= this.#log.room) {
+          bytes += (pending[j] as Pending).size;
           j++;
         }
-        this.#write(buffer.subarray(first.start, first.start + bytes));
-        if (this.#options.sync === 'always') this.#syncActive();
+        this.#log.write(buffer.subarray(first.start, first.start + bytes));
+        if (this.#options.sync === 'always') this.#syncNow();
         else this.#armSyncTimer();
-        this.#ackedSize = this.#active.size;
+        this.#log.acknowledge();
         for (; i < j; i++) {
           const p = pending[i] as Pending;
           p.resolve(p.firstSequence);
@@ -365,138 +342,24 @@ export class Wal {
     }
   }
 
-  // A failed write is cut back off, so the log never holds a half record
-  // that a later record follows. If even the cut fails, the writer refuses
-  // everything until reopened (open repairs the tail). The cut is unsynced
-  // like a write, so the segment stays dirty: sealing it must sync the cut,
-  // or a crash could bring the bytes back in a segment open no longer scans.
-  #write(bytes: Uint8Array): void {
-    const { fd, path: file, size } = this.#active;
-    let done = 0;
-    try {
-      while (done < bytes.length) {
-        const n = this.#fs.write(fd, bytes.subarray(done), size + done);
-        if (n <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
-        done += n;
-      }
-    } catch (cause) {
-      const error = ioError('write', file, cause);
-      try {
-        if (done > 0) {
-          this.#fs.ftruncate(fd, size);
-          this.#dirty = true;
-        }
-      } catch {
-        this.#poison(error);
-      }
-      throw error;
-    }
-    this.#active.size += bytes.length;
-    this.#dirty = true;
-  }
-
-  // The PostgreSQL lesson: after a failed fdatasync the kernel may have
-  // dropped the dirty pages and marked them clean, so a retry that succeeds
-  // proves nothing. The first failure poisons the writer until it is
-  // reopened. The bytes written since the last good sync are cut off: they
-  // stay readable in the page cache but may never reach the disk, and a
-  // reopened writer must not append after them (a power loss would then
-  // leave a hole before acknowledged records).
-  #syncActive(): void {
+  #syncNow(): void {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
-    this.#dirty = false;
-    const { fd, path: file, size } = this.#active;
-    try {
-      this.#fs.fdatasync(fd);
-    } catch (cause) {
-      const error = this.#poison(ioError('fdatasync', file, cause));
-      this.#salvageAfterFailedSync();
-      throw error;
-    }
-    this.#syncedSize = size;
-  }
-
-  // Unacknowledged bytes (the batch whose sync failed) are cut. Acknowledged
-  // ones not yet durable ('none' and 'interval') are written again in place:
-  // their pages may have been marked clean without reaching the disk, and
-  // rewriting makes them dirty, so the next open's fdatasync persists them.
-  #salvageAfterFailedSync(): void {
-    const { fd, path: file, size } = this.#active;
-    try {
-      if (size > this.#ackedSize) this.#fs.ftruncate(fd, this.#ackedSize);
-      const start = this.#syncedSize;
-      const end = this.#ackedSize;
-      if (end > start)
-        writeFully(this.#fs, fd, readAt(this.#fs, fd, start, end - start, file), start, file);
-    } catch {
-      // Already poisoned; the next open's tail scan is what is left.
-    }
+    this.#log.sync();
   }
 
   #armSyncTimer(): void {
     if (this.#options.sync !== 'interval' || this.#syncTimer) return;
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = undefined;
-      if (!this.#dirty || this.#state !== 'open' || this.#failure) return;
+      if (!this.#log.dirty || this.#state !== 'open' || this.#failure) return;
       try {
-        this.#syncActive();
+        this.#log.sync();
       } catch {
         // Poisoned: the next call reports it.
       }
     }, this.#options.syncIntervalMs);
     this.#syncTimer.unref();
-  }
-
-  // Seal: the old segment is synced before the next exists, so a durable
-  // later segment always implies a complete earlier one. Retention runs after
-  // every rotation, the size-triggered ones included, as in the original.
-  #rotate(firstSequence: number): void {
-    if (this.#dirty) this.#syncActive();
-    const number = this.#active.segmentNumber + 1;
-    let created: { fd: number; path: string };
-    try {
-      created = createSegment(this.#fs, this.#dir, number, firstSequence);
-    } catch (error) {
-      throw this.#poison(error as WalError);
-    }
-    closeQuietly(this.#fs, this.#active.fd);
-    const { segmentNumber, path: sealedPath, firstSequence: sealedFirst } = this.#active;
-    this.#sealed.push({ segmentNumber, path: sealedPath, firstSequence: sealedFirst });
-    this.#active = {
-      segmentNumber: number,
-      path: created.path,
-      firstSequence,
-      fd: created.fd,
-      size: SEGMENT_HEADER_SIZE,
-    };
-    this.#syncedSize = SEGMENT_HEADER_SIZE;
-    this.#ackedSize = SEGMENT_HEADER_SIZE;
-    this.#applyRetention();
-  }
-
-  #applyRetention(): number {
-    const max = this.#options.maxSegments;
-    if (max === undefined) return 0;
-    return this.#removeSealed(Math.max(0, this.#sealed.length + 1 - max));
-  }
-
-  #lastSequenceOf(index: number): number {
-    const next = this.#sealed[index + 1] ?? this.#active;
-    return next.firstSequence - 1;
-  }
-
-  // Oldest first, each unlink made durable before the next: directory
-  // operations may reach the disk in any order, and a lost older unlink
-  // behind a kept newer one would leave a gap that blocks recovery.
-  #removeSealed(count: number): number {
-    for (let k = 0; k < count; k++) {
-      const s = this.#sealed[0] as SealedSegment;
-      io('remove segment', s.path, () => this.#fs.unlink(s.path));
-      this.#sealed.shift();
-      io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
-    }
-    return count;
   }
 
   #run<T>(operation: () => T): Promise<T> {
@@ -539,37 +402,4 @@ function normaliseOp(op: unknown, i: number): WalOp {
     ErrorCode.INVALID_ARGUMENT,
     `expected ops[${i}].type to be 'put' or 'delete', found ${describeValue(type)}`,
   );
-}
-
-// Creates `dir` if missing. A new directory's entry, like a new file's, is
-// durable only once its parent is fsynced: fsync the parent of each directory
-// made, top down, or a power loss could take the log (and its synced
-// records) away with the directory.
-function prepareDirectory(fs: WalFs, dir: string): void {
-  const stat = statIfExists(fs, dir);
-  if (stat && !stat.isDirectory) {
-    throw new WalError(ErrorCode.INVALID_ARGUMENT, `expected a directory at ${dir}, found a file`);
-  }
-  if (stat) return;
-  const made = [dir];
-  for (
-    let d = path.dirname(dir);
-    d !== path.dirname(d) && !statIfExists(fs, d);
-    d = path.dirname(d)
-  )
-    made.push(d);
-  io('create directory', dir, () => fs.mkdirp(dir));
-  for (const d of made.reverse()) {
-    const parent = path.dirname(d);
-    io('fsync directory', parent, () => fs.fsyncDir(parent));
-  }
-}
-
-function statIfExists(fs: WalFs, file: string): ReturnType<WalFs['stat']> | undefined {
-  try {
-    return fs.stat(file);
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw ioError('stat', file, error);
-    return undefined;
-  }
 }
