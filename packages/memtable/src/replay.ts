@@ -1,3 +1,4 @@
+import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
 import { absorb, Memtable } from './memtable.js';
 
@@ -31,6 +32,19 @@ export async function replay(
   table: Memtable,
   options: ReplayOptions = {},
 ): Promise<ReplayResult> {
+  if (!(table instanceof Memtable)) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected table to be a Memtable, found ${describeValue(table)}`,
+    );
+  }
+  if (typeof options === 'object' && options !== null && 'fromSequence' in options) {
+    // The table's lastSequence says where replay starts; a second say would conflict.
+    throw new WalError(
+      ErrorCode.INVALID_OPTIONS,
+      'expected replay options without fromSequence (replay starts after table.lastSequence), found fromSequence',
+    );
+  }
   const staging = new Memtable({
     maxSizeBytes: table.maxSizeBytes,
     lastSequence: table.lastSequence,
