@@ -75,7 +75,7 @@ for (const size of [100, 1024]) {
     const segment = listSegments(nodeFs, dir)[0];
     if (segment) add([await sequentialRead(rounds, segment.path)]);
     log('read path: scan, naive reader, replay (child processes)');
-    const label = `(${size === 100 ? '100 B' : '1 KiB'} values)`;
+    const label = `${size === 100 ? '100 B' : '1 KiB'} values`;
     const results = readPath(dir, label, rounds);
     const naive = `naive reader: whole files into an array ${label}`;
     for (const r of results) {
