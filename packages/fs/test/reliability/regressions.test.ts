@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { freshFs, LOG_DIR, recoverEntries, reopenAndCheck, walOptions } from './support/check.js';
 import { History } from './support/history.js';
 
-// Each test here failed when written: a bug the harness found.
+// Each test here is a bug the harness found, and fails on the code before its fix.
 
 describe('regressions', () => {
   test('a torn sector that zeroes only the first bytes of a frame header is a torn tail', async () => {
