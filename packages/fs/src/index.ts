@@ -10,5 +10,6 @@ export {
   segmentFileName,
 } from './segment-files.js';
 export { CREATING_SUFFIX, closeQuietly, readAt, writeFully } from './segment-io.js';
+export { type Damage, isTornTail, refuseOversizedRecord } from './tail-policy.js';
 export { type BatchOp, Wal, type WalState } from './wal.js';
 export type { WalFs } from './wal-fs.js';

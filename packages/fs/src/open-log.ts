@@ -2,18 +2,10 @@ import path from 'node:path';
 import {
   CorruptionError,
   type DamageReason,
-  type DecodeResult,
-  decodeFrameAt,
-  ErrorCode,
-  FRAME_HEADER_SIZE,
   FrameDecoder,
   isBadSegmentHeader,
-  looksTorn,
-  MAX_RECORD_BYTES_LIMIT,
-  readU32,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
-  WalError,
 } from '@wal/codec';
 import { io, ioError } from './io-error.js';
 import {
@@ -31,6 +23,7 @@ import {
   readSegmentHeader,
   writeFully,
 } from './segment-io.js';
+import { type Damage, isTornTail, refuseOversizedRecord } from './tail-policy.js';
 import type { WalFs } from './wal-fs.js';
 
 /** What opening cut from the end of the log, and where the bytes were kept. */
@@ -205,8 +198,7 @@ function scanLastSegment(
   const fileSize = io('stat segment', segment.path, () => fs.fsize(fd));
   const decoder = new FrameDecoder({ maxRecordBytes, offset: SEGMENT_HEADER_SIZE });
   let expected = segment.firstSequence;
-  let damage: Extract<DecodeResult, { kind: 'damage' }> | undefined;
-  let followedByFrame = false;
+  let damage: Damage | undefined;
   // Returns false once a frame is found after damage, which decides the tail
   // policy. The decoder reports damage only once its extent is known, so the
   // result after it (now, or after more input) is a frame or nothing.
@@ -216,10 +208,7 @@ function scanLastSegment(
         damage = result;
         continue;
       }
-      if (damage) {
-        followedByFrame = true;
-        return false;
-      }
+      if (damage) return false;
       const { firstSequence, entries } = result.record;
       if (firstSequence !== expected) {
         const detail = `expected a record with sequence ${expected}, found ${firstSequence}`;
@@ -250,51 +239,11 @@ function scanLastSegment(
     refuseOversizedRecord(fs, fd, segment.path, damage.offset, fileSize, maxRecordBytes);
   }
 
-  if (followedByFrame) {
-    const frame = readAt(
-      fs,
-      fd,
-      damage.offset,
-      Math.min(damage.bytes, maxRecordBytes + 8),
-      segment.path,
-    );
-    if (!looksTorn(frame, damage.offset, maxRecordBytes)) {
-      throw corruption(
-        dir,
-        segment.path,
-        damage.offset,
-        damage.bytes,
-        damage.reason,
-        damage.detail,
-      );
-    }
+  if (!isTornTail(fs, fd, segment.path, damage, fileSize, maxRecordBytes)) {
+    throw corruption(dir, segment.path, damage.offset, damage.bytes, damage.reason, damage.detail);
   }
   cutTail(fs, fd, segment.path, damage.offset, fileSize, damage.reason, repairs);
   return { size: damage.offset, nextSequence: expected };
-}
-
-// A complete frame that passes its CRC but is longer than maxRecordBytes was
-// written under a larger limit. It is an acknowledged record, not damage:
-// refuse to open rather than cut it away as a torn tail.
-function refuseOversizedRecord(
-  fs: WalFs,
-  fd: number,
-  file: string,
-  offset: number,
-  fileSize: number,
-  maxRecordBytes: number,
-): void {
-  const header = readAt(fs, fd, offset, FRAME_HEADER_SIZE, file);
-  if (header.length < FRAME_HEADER_SIZE) return;
-  const length = readU32(header, 0);
-  const end = offset + FRAME_HEADER_SIZE + length;
-  if (length <= maxRecordBytes || length > MAX_RECORD_BYTES_LIMIT || end > fileSize) return;
-  const frame = readAt(fs, fd, offset, end - offset, file);
-  if (decodeFrameAt(frame, 0, frame.length, MAX_RECORD_BYTES_LIMIT).status !== 'record') return;
-  throw new WalError(
-    ErrorCode.RECORD_TOO_LARGE,
-    `expected records of at most ${maxRecordBytes} bytes (maxRecordBytes), found a valid ${length}-byte record in ${file} at offset ${offset}; open the log with maxRecordBytes >= ${length}`,
-  );
 }
 
 // What was read may still be only in the page cache (a writer killed in

@@ -1,18 +1,5 @@
-import {
-  type DamageReason,
-  type DecodeResult,
-  decodeFrameAt,
-  ErrorCode,
-  FRAME_HEADER_SIZE,
-  FrameDecoder,
-  looksTorn,
-  MAX_RECORD_BYTES_LIMIT,
-  readU32,
-  SEGMENT_HEADER_SIZE,
-  WalError,
-  type WalRecord,
-} from '@wal/codec';
-import type { WalFs } from '@wal/fs';
+import { type DamageReason, FrameDecoder, SEGMENT_HEADER_SIZE, type WalRecord } from '@wal/codec';
+import { isTornTail, refuseOversizedRecord, type WalFs } from '@wal/fs';
 import { closeQuietly, io, readAt } from './io.js';
 import type { SegmentInfo } from './segments.js';
 
@@ -101,44 +88,4 @@ export function* readFrames(
   } finally {
     closeQuietly(fs, fd);
   }
-}
-
-// The decoder reports a region up to the next valid frame, or to the end of
-// input: reaching `size` means no valid frame follows. The damaged frame's
-// bytes are read the way the writer reads them, capped at the largest frame.
-function isTornTail(
-  fs: WalFs,
-  fd: number,
-  file: string,
-  damage: Extract<DecodeResult, { kind: 'damage' }>,
-  size: number,
-  maxRecordBytes: number,
-): boolean {
-  if (damage.offset + damage.bytes >= size) return true;
-  const length = Math.min(damage.bytes, maxRecordBytes + FRAME_HEADER_SIZE);
-  return looksTorn(readAt(fs, fd, damage.offset, length, file), damage.offset, maxRecordBytes);
-}
-
-// An intact frame longer than maxRecordBytes was written under a larger
-// limit: an acknowledged record, not damage. Refuse (as the writer's open
-// does) rather than skip it, or drop it as a torn tail.
-function refuseOversizedRecord(
-  fs: WalFs,
-  fd: number,
-  file: string,
-  offset: number,
-  size: number,
-  maxRecordBytes: number,
-): void {
-  const header = readAt(fs, fd, offset, FRAME_HEADER_SIZE, file);
-  if (header.length < FRAME_HEADER_SIZE) return;
-  const length = readU32(header, 0);
-  const end = offset + FRAME_HEADER_SIZE + length;
-  if (length <= maxRecordBytes || length > MAX_RECORD_BYTES_LIMIT || end > size) return;
-  const frame = readAt(fs, fd, offset, end - offset, file);
-  if (decodeFrameAt(frame, 0, frame.length, MAX_RECORD_BYTES_LIMIT).status !== 'record') return;
-  throw new WalError(
-    ErrorCode.RECORD_TOO_LARGE,
-    `expected records of at most ${maxRecordBytes} bytes (maxRecordBytes), found an intact ${length}-byte record in ${file} at offset ${offset}; read the log with maxRecordBytes >= ${length}`,
-  );
 }
