@@ -34,5 +34,18 @@ if (mode === 'scan') {
   entries = all.length;
 }
 const seconds = (performance.now() - start) / 1000;
-const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+const maxRssMiB = peakRssMiB();
 process.stdout.write(JSON.stringify({ entries, bytes, seconds, maxRssMiB }));
+
+// VmHWM is this address space's peak RSS. getrusage's maxRSS is not: Linux
+// carries it over exec from the forking parent, so a child would report the
+// bench's own size.
+function peakRssMiB(): number {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kib) return Number(kib) / 1024;
+  } catch {
+    // Not Linux.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
