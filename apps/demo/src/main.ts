@@ -3,7 +3,7 @@ import { runDemo } from './demo.js';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '28' },
     seed: { type: 'string' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -18,7 +18,7 @@ Crash-recovery demo: a writer appends with sync: 'always' and is killed with
 SIGKILL at a random moment, round after round, on the same store; after each
 kill the state is rebuilt and checked against what was acknowledged.
 
-  --rounds N  rounds to run (default 16, about half a minute)
+  --rounds N  rounds to run (default 28, about half a minute)
   --seed S    seed for the workload and kill times (default: random; printed)
   --dir D     the store's directory (default: a fresh temp dir)
   --keep      keep the directory at the end
