@@ -82,11 +82,12 @@ export function barChart(title: string, rows: Row[]): string {
     return [
       `<text x="${label - 8}" y="${y + 13}" text-anchor="end">${esc(r.name)}</text>`,
       `<rect x="${label}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colour}"/>`,
-      `<text x="${label + w + 6}" y="${y + 13}">${fmt(r.median)}</text>`,
+      `<text x="${(label + w + 6).toFixed(1)}" y="${y + 13}">${fmt(r.median)}</text>`,
     ].join('');
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
     ...bars,
