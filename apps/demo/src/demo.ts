@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { seededRandom } from '@wal/fs/testing';
 import { checkRound, Model, type RoundCheck } from './check.js';
 import { appendTornFrame, flipByteInCopy, showTornTail, type TornFrame } from './damage.js';
 import { runWriter } from './round.js';
 import { Store, walDir } from './store.js';
-import { prng } from './workload.js';
 
 export interface DemoOptions {
   rounds: number;
@@ -33,7 +33,7 @@ export interface DemoResult {
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const log = options.log ?? (() => {});
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wal-demo-'));
-  const random = prng(options.seed);
+  const random = seededRandom(options.seed);
   const model = new Model(options.seed);
   const tearRound = Math.min(1, options.rounds - 1);
   const flipRound = options.rounds - 1;

@@ -1,4 +1,5 @@
 import type { BatchOp } from '@wal/fs';
+import { seededRandom } from '@wal/fs/testing';
 
 /** One entry as the writer issues it; a batch issues several with consecutive sequences. */
 export interface IssuedOp {
@@ -11,18 +12,6 @@ export interface IssuedOp {
 /** One call the writer makes: a put, a delete, or an atomic batch. */
 export type Call = { kind: 'put' | 'delete' | 'batch'; ops: IssuedOp[] };
 
-/** mulberry32: small, fast, and the same on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const KEYS = 64;
 
 /**
@@ -31,7 +20,7 @@ const KEYS = 64;
  * writer takes calls in this order, and sequences are assigned in call order.
  */
 export function* calls(seed: number, round: number): Generator<Call> {
-  const random = prng((seed * 1_000_003 + round) >>> 0);
+  const random = seededRandom((seed * 1_000_003 + round) >>> 0);
   const key = () => `k${String(Math.floor(random() * KEYS)).padStart(3, '0')}`;
   const value = () => {
     if (random() < 0.1) return '';

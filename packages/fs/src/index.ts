@@ -12,4 +12,4 @@ export {
 export { CREATING_SUFFIX, closeQuietly, readAt, writeFully } from './segment-io.js';
 export { type Damage, isTornTail, refuseOversizedRecord } from './tail-policy.js';
 export { type BatchOp, Wal, type WalState } from './wal.js';
-export type { WalFs } from './wal-fs.js';
+export { isWalFs, WAL_FS_METHODS, type WalFs } from './wal-fs.js';

@@ -9,36 +9,14 @@ import {
 } from '@wal/codec';
 import { z } from 'zod';
 import { nodeFs } from './node-fs.js';
-import type { WalFs } from './wal-fs.js';
+import { isWalFs, WAL_FS_METHODS, type WalFs } from './wal-fs.js';
 
 /** When appended records are made durable. */
 export type SyncMode = 'always' | 'interval' | 'none';
 
-const WAL_FS_METHODS = [
-  'open',
-  'close',
-  'read',
-  'write',
-  'writev',
-  'fdatasync',
-  'fsyncDir',
-  'ftruncate',
-  'fsize',
-  'stat',
-  'rename',
-  'unlink',
-  'readdir',
-  'mkdirp',
-  'lock',
-] as const satisfies readonly (keyof WalFs)[];
-
-const walFs = z.custom<WalFs>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    WAL_FS_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
-  { message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}` },
-);
+const walFs = z.custom<WalFs>(isWalFs, {
+  message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}`,
+});
 
 /** Smallest segment that holds a header and the smallest frame. */
 export const MIN_SEGMENT_BYTES = SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_RECORD_BYTES;

@@ -46,3 +46,31 @@ export interface WalFs {
    */
   lock(dir: string): () => void;
 }
+
+/** Every method a {@link WalFs} has. */
+export const WAL_FS_METHODS = [
+  'open',
+  'close',
+  'read',
+  'write',
+  'writev',
+  'fdatasync',
+  'fsyncDir',
+  'ftruncate',
+  'fsize',
+  'stat',
+  'rename',
+  'unlink',
+  'readdir',
+  'mkdirp',
+  'lock',
+] as const satisfies readonly (keyof WalFs)[];
+
+/** True when `value` has every method of a {@link WalFs} (for option validation). */
+export function isWalFs(value: unknown): value is WalFs {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    WAL_FS_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
+}

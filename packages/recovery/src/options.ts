@@ -7,34 +7,14 @@ import {
   MIN_RECORD_BYTES,
   WalError,
 } from '@wal/codec';
-import { nodeFs, type WalFs } from '@wal/fs';
+import { isWalFs, nodeFs, WAL_FS_METHODS, type WalFs } from '@wal/fs';
 import { z } from 'zod';
 
 // Every WalFs method recovery may call; checked up front so a bad `fs`
 // fails as WAL_INVALID_OPTIONS, not as a TypeError halfway through a repair.
-const WAL_FS_METHODS = [
-  'open',
-  'close',
-  'read',
-  'write',
-  'fdatasync',
-  'fsyncDir',
-  'ftruncate',
-  'fsize',
-  'stat',
-  'rename',
-  'readdir',
-  'mkdirp',
-  'lock',
-] as const satisfies readonly (keyof WalFs)[];
-
-const walFs = z.custom<WalFs>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    WAL_FS_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
-  { message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}` },
-);
+const walFs = z.custom<WalFs>(isWalFs, {
+  message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}`,
+});
 
 const common = {
   fs: walFs.default(nodeFs),
