@@ -52,6 +52,8 @@ export function machineFacts(tmp: string): string[] {
   let filesystem = 'unknown';
   try {
     filesystem = execFileSync('stat', ['-f', '-c', '%T', tmp], { encoding: 'utf8' }).trim();
+    // statfs cannot tell ext4 from ext2/3: they share a magic number.
+    if (filesystem === 'ext2/ext3') filesystem = 'ext2/ext3/ext4';
   } catch {
     // Not Linux: leave it unknown.
   }
