@@ -128,3 +128,44 @@ export function keyFor(i: number): Buffer {
   key.writeUInt32BE(i >>> 0, 12);
   return key;
 }
+
+/** How a write case drives its store: puts at a concurrency, or batches of `batch` puts. */
+export interface WriteMode {
+  concurrency: number;
+  batch?: number;
+}
+
+/** `put x16` or `batch(100)`, for case names. */
+export function describeWrites(mode: WriteMode): string {
+  return mode.batch ? `batch(${mode.batch})` : `put x${mode.concurrency}`;
+}
+
+/**
+ * Drives a store for about `ms` with fresh 16-byte keys and `value`, through
+ * `put` or `batch` as `mode` says; returns entries written.
+ */
+export function driveWrites(
+  mode: WriteMode,
+  ms: number,
+  value: Uint8Array,
+  store: {
+    put(key: Uint8Array, value: Uint8Array): Promise<unknown>;
+    batch(ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[]): Promise<unknown>;
+  },
+): Promise<number> {
+  const size = mode.batch;
+  if (size) {
+    return concurrently(mode.concurrency, ms, size, () =>
+      store.batch(
+        Array.from({ length: size }, () => ({
+          type: 'put' as const,
+          key: keyFor(nextKey++),
+          value,
+        })),
+      ),
+    );
+  }
+  return concurrently(mode.concurrency, ms, 1, () => store.put(keyFor(nextKey++), value));
+}
+
+let nextKey = 0;

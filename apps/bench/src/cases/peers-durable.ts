@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  concurrently,
+  describeWrites,
+  driveWrites,
   keyFor,
   randomBytes,
   removeDir,
   type SliceCase,
   tempDir,
+  type WriteMode,
 } from '../harness.js';
 import { peer } from '../peers.js';
 
@@ -21,17 +23,12 @@ interface Level {
 }
 
 /** classic-level (LevelDB and its own log): puts at a concurrency, or batches of 100. */
-export function classicLevel(
-  valueBytes: number,
-  mode: { concurrency: number; sync: boolean; batch?: number },
-): SliceCase {
+export function classicLevel(valueBytes: number, mode: WriteMode & { sync: boolean }): SliceCase {
   let dir = '';
   let db: Level;
   const value = randomBytes(valueBytes, 3);
-  let i = 0;
-  const what = mode.batch ? `batch(${mode.batch})` : `put x${mode.concurrency}`;
   return {
-    name: `classic-level: ${what}, sync:${mode.sync} (${valueBytes} B)`,
+    name: `classic-level: ${describeWrites(mode)}, sync:${mode.sync} (${valueBytes} B)`,
     async setup() {
       dir = tempDir('level');
       const { ClassicLevel } = peer<{ ClassicLevel: new (p: string, o: object) => Level }>(
@@ -43,20 +40,11 @@ export function classicLevel(
       });
       await db.open();
     },
-    run(ms) {
-      const size = mode.batch;
-      if (size) {
-        return concurrently(mode.concurrency, ms, size, () =>
-          db.batch(
-            Array.from({ length: size }, () => ({ type: 'put' as const, key: keyFor(i++), value })),
-            { sync: mode.sync },
-          ),
-        );
-      }
-      return concurrently(mode.concurrency, ms, 1, () =>
-        db.put(keyFor(i++), value, { sync: mode.sync }),
-      );
-    },
+    run: (ms) =>
+      driveWrites(mode, ms, value, {
+        put: (k, v) => db.put(k, v, { sync: mode.sync }),
+        batch: (ops) => db.batch(ops, { sync: mode.sync }),
+      }),
     async teardown() {
       await db.close();
       removeDir(dir);
