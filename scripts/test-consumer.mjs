@@ -207,17 +207,8 @@ try {
 
     const typeFiles = scenario.files.map((file) => `${file}.ts`);
     if (scenario.cli) {
-      // Skipped only while @wal/memtable is the empty placeholder it started as.
-      const types = readFileSync(
-        path.join(dir, 'node_modules/@wal/memtable/dist/index.d.ts'),
-        'utf8',
-      );
-      if (/^\s*export\s*\{\s*\};?\s*(\/\/#.*)?\s*$/.test(types)) {
-        console.log('  SKIP memtable.ts: @wal/memtable exports nothing yet');
-      } else {
-        copyFileSync(path.join(sourceDir, 'memtable.ts'), path.join(dir, 'memtable.ts'));
-        typeFiles.push('memtable.ts');
-      }
+      copyFileSync(path.join(sourceDir, 'memtable.ts'), path.join(dir, 'memtable.ts'));
+      typeFiles.push('memtable.ts');
     }
     const tsconfig = {
       compilerOptions: {

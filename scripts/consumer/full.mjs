@@ -54,21 +54,14 @@ for (const entry of entries) {
 }
 assert.deepEqual([...recovered].sort(), [...model].sort());
 
-// Replay into a Memtable. Skipped only while @wal/memtable is still the
-// empty placeholder it started as; once it exports anything, Memtable and
-// replay must be there.
-let replayed = 'skipped: @wal/memtable exports nothing yet';
-if (Object.keys(memtable).length > 0) {
-  assert.equal(typeof memtable.Memtable, 'function', '@wal/memtable exports Memtable');
-  assert.equal(typeof memtable.replay, 'function', '@wal/memtable exports replay');
-  const table = new memtable.Memtable({ maxSizeBytes: 64 * 1024 * 1024 });
-  const result = await memtable.replay('log', table);
-  assert.equal(result.nextSequence, 303);
-  assert.equal(table.lastSequence, 302);
-  for (const [key, value] of model) assert.equal(text(table.get(key)), value, key);
-  assert.equal(table.get('key:0'), undefined);
-  replayed = `replayed ${result.applied} entries into a Memtable`;
-}
+// Replay into a Memtable.
+const table = new memtable.Memtable({ maxSizeBytes: 64 * 1024 * 1024 });
+const result = await memtable.replay('log', table);
+assert.equal(result.nextSequence, 303);
+assert.equal(table.lastSequence, 302);
+for (const [key, value] of model) assert.equal(text(table.get(key)), value, key);
+assert.equal(table.get('key:0'), undefined);
+const replayed = `replayed ${result.applied} entries into a Memtable`;
 
 // A damaged copy: one byte flipped in the middle of the first segment.
 cpSync('log', 'damaged', { recursive: true });
