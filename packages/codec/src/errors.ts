@@ -1,17 +1,45 @@
 /** Stable error codes. They never change once released. */
 export const ErrorCode = {
+  /** The bytes on disk are not a valid log at some point ({@link CorruptionError}). */
   CORRUPTION: 'WAL_CORRUPTION',
+  /** A record is larger than `maxRecordBytes`. */
   RECORD_TOO_LARGE: 'WAL_RECORD_TOO_LARGE',
+  /** A call's argument is not what it accepts. */
   INVALID_ARGUMENT: 'WAL_INVALID_ARGUMENT',
+  /** An options object is not what the call accepts; nothing was done. */
   INVALID_OPTIONS: 'WAL_INVALID_OPTIONS',
+  /** A file-system call failed; `cause` holds it. The log is as it was, or as the message says. */
   IO_ERROR: 'WAL_IO_ERROR',
+  /** Another writer holds the log's lock. */
   LOCKED: 'WAL_LOCKED',
+  /** The writer is closing or closed. */
   CLOSED: 'WAL_CLOSED',
+  /** The writer failed (a sync failed, or a failed write could not be undone): reopen the log. */
+  FAILED: 'WAL_FAILED',
+  /** The log directory (or file) does not exist. */
+  NOT_FOUND: 'WAL_NOT_FOUND',
+  /** The next sequence would pass `MAX_SEQUENCE`. */
+  SEQUENCE_EXHAUSTED: 'WAL_SEQUENCE_EXHAUSTED',
+  /** A reader asked for sequences that retention already deleted. */
+  TRUNCATED: 'WAL_TRUNCATED',
+  /** The log's sequences end at or below a checkpoint that claims later ones. */
+  SEQUENCE_REWOUND: 'WAL_SEQUENCE_REWOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Short, stable reasons a region of a log could not be decoded. */
+/**
+ * Short, stable reasons a region of a log is damaged:
+ * - `truncated`: a frame cut short by the end of the file;
+ * - `checksum-mismatch`: a frame's CRC does not hold;
+ * - `bad-length`: a length field out of range, or ops that do not fill their record;
+ * - `unknown-type`: a record or op type this version does not know;
+ * - `zero-fill`: zero bytes where a frame should be;
+ * - `bad-header`: a segment header that is missing, invalid, from another log, or not the file's;
+ * - `bad-sequence`: an intact frame or segment whose sequences do not continue the log;
+ * - `bad-seal`: a segment that should be sealed and is not, or whose seal disagrees with it;
+ * - `missing-segment`: segment numbers skip.
+ */
 export type DamageReason =
   | 'truncated'
   | 'checksum-mismatch'
@@ -19,7 +47,24 @@ export type DamageReason =
   | 'unknown-type'
   | 'zero-fill'
   | 'bad-header'
-  | 'bad-sequence';
+  | 'bad-sequence'
+  | 'bad-seal'
+  | 'missing-segment';
+
+/** A damaged region of a log: the one shape every package reports damage in. */
+export interface Damage {
+  /** Path of the segment file. */
+  file: string;
+  /** Segment number (from the file name). */
+  segment: number;
+  /** Offset of the first damaged byte in the file. */
+  offset: number;
+  /** Length of the region: to the next valid frame, or to the end of the file. */
+  bytes: number;
+  reason: DamageReason;
+  /** What was expected and what was found. */
+  detail: string;
+}
 
 // A registered symbol, so `isInstance` works across duplicate copies of this package.
 const brand = Symbol.for('@wal/codec.WalError');
@@ -61,34 +106,29 @@ export class WalError extends Error {
   }
 }
 
-/** Where damage was found, and why. */
-export interface CorruptionDetails {
-  /** The segment file, when known. */
-  file?: string;
-  /** Byte offset of the damage within the file. */
-  offset: number;
-  /** How many bytes the damage covers (to the next valid frame or end of file). */
-  bytes: number;
-  reason: DamageReason;
-}
-
 /** `WAL_CORRUPTION`: the bytes on disk are not a valid log at this point. */
 export class CorruptionError extends WalError {
-  /** The segment file, when known. */
-  readonly file: string | undefined;
-  /** Byte offset of the damage within the file. */
-  readonly offset: number;
-  /** How many bytes the damage covers. */
-  readonly bytes: number;
-  /** Why the bytes are not a valid log, e.g. `checksum-mismatch`. */
-  readonly reason: DamageReason;
+  /** Where, and why. */
+  readonly damage: Damage;
 
-  constructor(message: string, details: CorruptionDetails, options?: WalErrorOptions) {
+  constructor(message: string, damage: Damage, options?: WalErrorOptions) {
     super(ErrorCode.CORRUPTION, message, options);
-    this.file = details.file;
-    this.offset = details.offset;
-    this.bytes = details.bytes;
-    this.reason = details.reason;
+    this.damage = damage;
+  }
+
+  /** The segment file. */
+  get file(): string {
+    return this.damage.file;
+  }
+
+  /** Byte offset of the damage within the file. */
+  get offset(): number {
+    return this.damage.offset;
+  }
+
+  /** Why the bytes are not a valid log, e.g. `checksum-mismatch`. */
+  get reason(): DamageReason {
+    return this.damage.reason;
   }
 
   override get name(): string {
@@ -96,13 +136,17 @@ export class CorruptionError extends WalError {
   }
 }
 
-/** Describes a value for an error message: its type, and its size where that helps. */
+/** Describes a value for an error message: its type, and its size or content where that helps. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (value instanceof Uint8Array) return `a Uint8Array of ${value.length} bytes`;
   if (typeof value === 'number') return `the number ${value}`;
-  if (typeof value === 'string') return `a string of length ${value.length}`;
+  if (typeof value === 'string') {
+    return value.length <= 40
+      ? `the string ${JSON.stringify(value)}`
+      : `a string of length ${value.length}`;
+  }
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
   return typeof value;
 }

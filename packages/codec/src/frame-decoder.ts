@@ -1,25 +1,56 @@
 import { readU32, readU64 } from './bytes.js';
 import {
-  DEFAULT_MAX_RECORD_BYTES,
+  BATCH_COUNT_OFFSET,
+  BATCH_FIRST_SEQUENCE_OFFSET,
+  BATCH_PREFIX_SIZE,
+  FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
+  HOLE_FIRST_SEQUENCE_OFFSET,
+  HOLE_INCIDENT_OFFSET,
+  HOLE_NEXT_SEQUENCE_OFFSET,
+  HOLE_RECORD_SIZE,
+  MARK_NEXT_SEQUENCE_OFFSET,
+  MARK_RECORD_SIZE,
   MAX_SEQUENCE,
   MIN_RECORD_BYTES,
   OP_HEADER_SIZE,
   OpKind,
-  RECORD_PREFIX_SIZE,
+  RECORD_SYNCED_OFFSET,
   RecordType,
+  SEAL_BYTES_OFFSET,
+  SEAL_NEXT_SEQUENCE_OFFSET,
+  SEAL_RECORD_SIZE,
+  SEAL_RECORDS_OFFSET,
+  SEGMENT_HEADER_SIZE,
   VALUE_LENGTH_SIZE,
 } from './constants.js';
 import type { DamageReason } from './errors.js';
-import { frameChecksum, type WalEntry, type WalRecord } from './record.js';
+import { frameChecksum, type Hole, type Seal, type WalEntry } from './record.js';
+
+/** A record as decoded from a frame. Every type carries the writer's `synced` watermark. */
+export type DecodedRecord =
+  | { type: 'batch'; synced: number; firstSequence: number; entries: WalEntry[] }
+  | ({ type: 'seal'; synced: number } & Seal)
+  | ({ type: 'hole'; synced: number } & Hole)
+  | { type: 'mark'; synced: number; nextSequence: number };
 
 /** The outcome of decoding one frame in place. */
 export type FrameResult =
-  | { status: 'record'; size: number; record: WalRecord }
-  | { status: 'incomplete' }
-  | { status: 'damage'; reason: DamageReason; detail: string };
+  | { kind: 'frame'; size: number; record: DecodedRecord }
+  | { kind: 'incomplete' }
+  | { kind: 'damage'; reason: DamageReason; detail: string };
 
-const INCOMPLETE: FrameResult = { status: 'incomplete' };
+/** What decoding a frame needs besides its bytes. */
+export interface FrameReadContext {
+  /** Largest record length accepted: the segment header's `maxRecordBytes`. */
+  maxRecordBytes: number;
+  /** `saltSeed(header.salt)`. */
+  seed: number;
+  /** File offset of the frame's first byte. */
+  frameOffset: number;
+}
+
+const INCOMPLETE: FrameResult = { kind: 'incomplete' };
 
 /**
  * Decodes the frame that starts at `buf[start]`, looking no further than `end`.
@@ -28,6 +59,8 @@ const INCOMPLETE: FrameResult = { status: 'incomplete' };
  * announces, extends past `end`: the caller decides whether more bytes can
  * come. The length is checked against `maxRecordBytes` before anything else,
  * so a damaged length is never an allocation or an out-of-bounds read.
+ * The CRC covers the segment's salt, so a frame from another segment (or a
+ * frame stored inside a value) does not validate here.
  *
  * Keys and values are views into `buf`, not copies.
  */
@@ -35,54 +68,109 @@ export function decodeFrameAt(
   buf: Uint8Array,
   start: number,
   end: number,
-  maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
+  context: FrameReadContext,
 ): FrameResult {
   if (end - start < FRAME_HEADER_SIZE) return INCOMPLETE;
   const length = readU32(buf, start);
-  const storedCrc = readU32(buf, start + 4);
+  const storedCrc = readU32(buf, start + FRAME_CRC_OFFSET);
   if (length === 0 && storedCrc === 0) {
     return damage('zero-fill', 'expected a frame header, found zero bytes');
   }
-  if (length < MIN_RECORD_BYTES || length > maxRecordBytes) {
+  if (length < MIN_RECORD_BYTES || length > context.maxRecordBytes) {
     return damage(
       'bad-length',
-      `expected a record length in [${MIN_RECORD_BYTES}, ${maxRecordBytes}], found ${length}`,
+      `expected a record length in [${MIN_RECORD_BYTES}, ${context.maxRecordBytes}], found ${length}`,
     );
   }
   const recordEnd = start + FRAME_HEADER_SIZE + length;
   if (recordEnd > end) return INCOMPLETE;
-  const actualCrc = frameChecksum(buf, start, recordEnd);
+  const actualCrc = frameChecksum(buf, start, recordEnd, context.seed);
   if (actualCrc !== storedCrc) {
     return damage(
       'checksum-mismatch',
       `expected CRC ${hex32(storedCrc)} (stored), found ${hex32(actualCrc)} (computed)`,
     );
   }
-  return decodeRecord(buf, start + FRAME_HEADER_SIZE, recordEnd);
+  return decodeRecord(buf, start + FRAME_HEADER_SIZE, recordEnd, context.frameOffset);
 }
 
 // The record passed its CRC, so damage found here was written that way:
-// a bug or a foreign writer, not a torn write.
-function decodeRecord(buf: Uint8Array, start: number, end: number): FrameResult {
+// a bug or a foreign writer, not a torn write or bit rot.
+function decodeRecord(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  frameOffset: number,
+): FrameResult {
   const type = buf[start] as number;
-  if (type !== RecordType.Batch) {
-    return damage('unknown-type', `expected record type ${RecordType.Batch}, found ${type}`);
-  }
-  const firstSequence = readU64(buf, start + 1);
-  const count = readU32(buf, start + 9);
-  if (firstSequence < 0) {
-    return damage('bad-sequence', 'expected a first sequence below 2^53, found a larger one');
-  }
-  if (count === 0) return damage('bad-length', 'expected at least one op, found 0');
-  // Not `firstSequence + count - 1`: above 2^53 that sum rounds back into range.
-  if (count - 1 > MAX_SEQUENCE - firstSequence) {
+  const length = end - start;
+  const synced = readU32(buf, start + RECORD_SYNCED_OFFSET);
+  if (synced < SEGMENT_HEADER_SIZE || synced > frameOffset) {
     return damage(
       'bad-sequence',
-      `expected sequences below 2^53, found ${count} ops from ${firstSequence}`,
+      `expected a synced watermark in [${SEGMENT_HEADER_SIZE}, ${frameOffset}] (the frame's offset), found ${synced}`,
     );
   }
-  const entries: WalEntry[] = [];
-  let p = start + RECORD_PREFIX_SIZE;
+  const size = length + FRAME_HEADER_SIZE;
+  if (type === RecordType.Batch) return decodeBatch(buf, start, end, synced);
+  if (type === RecordType.Seal) {
+    if (length !== SEAL_RECORD_SIZE) return sizeMismatch('seal', SEAL_RECORD_SIZE, length);
+    const nextSequence = readU64(buf, start + SEAL_NEXT_SEQUENCE_OFFSET);
+    const bytes = readU32(buf, start + SEAL_BYTES_OFFSET);
+    if (nextSequence < 0) return tooLarge('next sequence');
+    if (bytes !== frameOffset + size) {
+      return damage(
+        'bad-seal',
+        `expected a seal to give the segment's length as ${frameOffset + size} (where it ends), found ${bytes}`,
+      );
+    }
+    const records = readU32(buf, start + SEAL_RECORDS_OFFSET);
+    return { kind: 'frame', size, record: { type: 'seal', synced, nextSequence, records, bytes } };
+  }
+  if (type === RecordType.Hole) {
+    if (length !== HOLE_RECORD_SIZE) return sizeMismatch('hole', HOLE_RECORD_SIZE, length);
+    const firstSequence = readU64(buf, start + HOLE_FIRST_SEQUENCE_OFFSET);
+    const nextSequence = readU64(buf, start + HOLE_NEXT_SEQUENCE_OFFSET);
+    if (firstSequence < 0 || nextSequence < 0) return tooLarge('hole sequence');
+    if (nextSequence <= firstSequence) {
+      return damage(
+        'bad-sequence',
+        `expected a hole to end after it starts (${firstSequence}), found ${nextSequence}`,
+      );
+    }
+    const incident = readU32(buf, start + HOLE_INCIDENT_OFFSET);
+    const record = { type: 'hole' as const, synced, firstSequence, nextSequence, incident };
+    return { kind: 'frame', size, record };
+  }
+  if (type === RecordType.Mark) {
+    if (length !== MARK_RECORD_SIZE) return sizeMismatch('mark', MARK_RECORD_SIZE, length);
+    const nextSequence = readU64(buf, start + MARK_NEXT_SEQUENCE_OFFSET);
+    if (nextSequence < 0) return tooLarge('next sequence');
+    return { kind: 'frame', size, record: { type: 'mark', synced, nextSequence } };
+  }
+  return damage('unknown-type', `expected a record type from 1 to 4, found ${type}`);
+}
+
+function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number): FrameResult {
+  if (end - start < BATCH_PREFIX_SIZE) {
+    return damage(
+      'bad-length',
+      `expected a batch of at least ${BATCH_PREFIX_SIZE} bytes, found ${end - start}`,
+    );
+  }
+  const firstSequence = readU64(buf, start + BATCH_FIRST_SEQUENCE_OFFSET);
+  const count = readU32(buf, start + BATCH_COUNT_OFFSET);
+  if (firstSequence < 0) return tooLarge('first sequence');
+  if (count === 0) return damage('bad-length', 'expected at least one op, found 0');
+  // Not `firstSequence + count`: above 2^53 that sum rounds back into range.
+  if (count > MAX_SEQUENCE - firstSequence) {
+    return damage(
+      'bad-sequence',
+      `expected sequences below 2^53 - 1, found ${count} ops from ${firstSequence}`,
+    );
+  }
+  const entries: WalEntry[] = new Array(count);
+  let p = start + BATCH_PREFIX_SIZE;
   for (let i = 0; i < count; i++) {
     if (end - p < OP_HEADER_SIZE) return opOverrun(i, count);
     const kind = buf[p] as number;
@@ -97,10 +185,10 @@ function decodeRecord(buf: Uint8Array, start: number, end: number): FrameResult 
       const valueLength = readU32(buf, p);
       p += VALUE_LENGTH_SIZE;
       if (valueLength > end - p) return opOverrun(i, count);
-      entries.push({ sequence, type: 'put', key, value: buf.subarray(p, p + valueLength) });
+      entries[i] = { sequence, type: 'put', key, value: buf.subarray(p, p + valueLength) };
       p += valueLength;
     } else if (kind === OpKind.Delete) {
-      entries.push({ sequence, type: 'delete', key });
+      entries[i] = { sequence, type: 'delete', key };
     } else {
       return damage('unknown-type', `expected op kind 1 or 2, found ${kind} in op ${i}`);
     }
@@ -112,35 +200,18 @@ function decodeRecord(buf: Uint8Array, start: number, end: number): FrameResult 
     );
   }
   const size = end - start + FRAME_HEADER_SIZE;
-  return { status: 'record', size, record: { firstSequence, entries } };
-}
-
-/**
- * The offset of the next valid frame in `buf[from..end)`, or -1. A candidate
- * whose record would extend past `end` is not valid.
- */
-export function findNextFrame(
-  buf: Uint8Array,
-  from: number,
-  end: number,
-  maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
-): number {
-  for (let p = from; p + FRAME_HEADER_SIZE <= end; p++) {
-    if (!mayStartFrame(buf, p, end, maxRecordBytes)) continue;
-    if (decodeFrameAt(buf, p, end, maxRecordBytes).status === 'record') return p;
-  }
-  return -1;
+  return { kind: 'frame', size, record: { type: 'batch', synced, firstSequence, entries } };
 }
 
 /**
  * False when no valid frame can start at `buf[start]`, judged from the bytes
  * before `end` without a CRC: the length is out of range, the record type is
- * not a batch, or the op count is 0 or more than the record can hold. True
+ * unknown, or a batch's op count is 0 or more than the record can hold. True
  * when the frame may be valid, or when too few bytes are there to tell.
  *
  * The resync scan calls it at every offset of a damaged region. Without it,
  * each offset whose 4 bytes read as a plausible length would cost a CRC over
- * up to `maxRecordBytes`; random bytes pass it about once in 10^8.
+ * up to `maxRecordBytes`.
  */
 export function mayStartFrame(
   buf: Uint8Array,
@@ -151,18 +222,32 @@ export function mayStartFrame(
   if (end - start < FRAME_HEADER_SIZE) return true;
   const length = readU32(buf, start);
   if (length < MIN_RECORD_BYTES || length > maxRecordBytes) return false;
-  if (end - start < FRAME_HEADER_SIZE + RECORD_PREFIX_SIZE) return true;
-  if (buf[start + FRAME_HEADER_SIZE] !== RecordType.Batch) return false;
-  const count = readU32(buf, start + FRAME_HEADER_SIZE + 9);
-  return count >= 1 && count <= (length - RECORD_PREFIX_SIZE) / OP_HEADER_SIZE;
+  if (end - start <= FRAME_HEADER_SIZE) return true;
+  const type = buf[start + FRAME_HEADER_SIZE] as number;
+  if (type === RecordType.Seal) return length === SEAL_RECORD_SIZE;
+  if (type === RecordType.Hole) return length === HOLE_RECORD_SIZE;
+  if (type === RecordType.Mark) return length === MARK_RECORD_SIZE;
+  if (type !== RecordType.Batch) return false;
+  if (length < BATCH_PREFIX_SIZE + OP_HEADER_SIZE) return false;
+  if (end - start < FRAME_HEADER_SIZE + BATCH_PREFIX_SIZE) return true;
+  const count = readU32(buf, start + FRAME_HEADER_SIZE + BATCH_COUNT_OFFSET);
+  return count >= 1 && count <= (length - BATCH_PREFIX_SIZE) / OP_HEADER_SIZE;
 }
 
 function opOverrun(index: number, count: number): FrameResult {
   return damage('bad-length', `expected ${count} ops inside the record, op ${index} overruns it`);
 }
 
+function sizeMismatch(what: string, expected: number, found: number): FrameResult {
+  return damage('bad-length', `expected a ${what} record of ${expected} bytes, found ${found}`);
+}
+
+function tooLarge(field: string): FrameResult {
+  return damage('bad-sequence', `expected a ${field} below 2^53, found a larger one`);
+}
+
 function damage(reason: DamageReason, detail: string): FrameResult {
-  return { status: 'damage', reason, detail };
+  return { kind: 'damage', reason, detail };
 }
 
 function hex32(n: number): string {

@@ -7,46 +7,41 @@ export {
   writeU32,
   writeU64,
 } from './bytes.js';
-export {
-  DEFAULT_MAX_RECORD_BYTES,
-  FORMAT_VERSION,
-  FRAME_HEADER_SIZE,
-  MAX_RECORD_BYTES_LIMIT,
-  MAX_SEQUENCE,
-  MIN_RECORD_BYTES,
-  OP_HEADER_SIZE,
-  OpKind,
-  RECORD_PREFIX_SIZE,
-  RecordType,
-  SECTOR_SIZE,
-  SEGMENT_HEADER_SIZE,
-  SEGMENT_MAGIC,
-  VALUE_LENGTH_SIZE,
-  ZLIB_CRC_MIN_BYTES,
-} from './constants.js';
+export * from './constants.js';
 export { crc32, crc32Small, crc32Zlib } from './crc32.js';
 export {
-  type CorruptionDetails,
   CorruptionError,
+  type Damage,
   type DamageReason,
   describeValue,
   ErrorCode,
   WalError,
   type WalErrorOptions,
 } from './errors.js';
-export { decodeFrameAt, type FrameResult, findNextFrame } from './frame-decoder.js';
 export {
-  assertRecordSize,
+  type DecodedRecord,
+  decodeFrameAt,
+  type FrameReadContext,
+  type FrameResult,
+  mayStartFrame,
+} from './frame-decoder.js';
+export { assertRecordSize, isMaxRecordBytes } from './limits.js';
+export {
   type DeleteEntry,
-  encodeFrame,
-  encodeRecord,
+  encodeBatch,
+  encodeBatchFrame,
+  encodeHoleFrame,
+  encodeMarkFrame,
+  encodeSealFrame,
+  type FrameContext,
   frameChecksum,
-  isMaxRecordBytes,
+  type Hole,
   type PutEntry,
   recordSize,
+  type Seal,
+  saltSeed,
   type WalEntry,
   type WalOp,
-  type WalRecord,
 } from './record.js';
 export {
   type BadSegmentHeader,
@@ -56,9 +51,11 @@ export {
   type SegmentHeader,
 } from './segment-header.js';
 export {
+  type DecodedDamage,
+  type DecodedFrame,
   type DecodeResult,
   decodeAll,
   FrameDecoder,
   type FrameDecoderOptions,
+  sequencesOf,
 } from './stream-decoder.js';
-export { looksTorn } from './torn-write.js';

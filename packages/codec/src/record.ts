@@ -1,18 +1,31 @@
 import { isIndex, writeU32, writeU64 } from './bytes.js';
 import {
+  BATCH_COUNT_OFFSET,
+  BATCH_FIRST_SEQUENCE_OFFSET,
+  BATCH_PREFIX_SIZE,
   DEFAULT_MAX_RECORD_BYTES,
+  FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
-  MAX_RECORD_BYTES_LIMIT,
+  HOLE_FIRST_SEQUENCE_OFFSET,
+  HOLE_INCIDENT_OFFSET,
+  HOLE_NEXT_SEQUENCE_OFFSET,
+  HOLE_RECORD_SIZE,
+  MARK_NEXT_SEQUENCE_OFFSET,
+  MARK_RECORD_SIZE,
   MAX_SEQUENCE,
-  MIN_RECORD_BYTES,
   OP_HEADER_SIZE,
   OpKind,
-  RECORD_PREFIX_SIZE,
+  RECORD_SYNCED_OFFSET,
   RecordType,
+  SEAL_BYTES_OFFSET,
+  SEAL_NEXT_SEQUENCE_OFFSET,
+  SEAL_RECORD_SIZE,
+  SEAL_RECORDS_OFFSET,
   VALUE_LENGTH_SIZE,
 } from './constants.js';
 import { crc32 } from './crc32.js';
 import { describeValue, ErrorCode, WalError } from './errors.js';
+import { assertRecordSize } from './limits.js';
 
 /** One operation of a batch, as the writer encodes it. */
 export type WalOp =
@@ -35,18 +48,20 @@ export interface DeleteEntry {
   value?: undefined;
 }
 
-/** One operation read back from the log, with its sequence number. */
+/** One operation read back from the log, with its sequence number: the one entry shape. */
 export type WalEntry = PutEntry | DeleteEntry;
 
-/** A decoded record: an atomic batch of entries with consecutive sequences. */
-export interface WalRecord {
-  firstSequence: number;
-  entries: WalEntry[];
+/** Where a frame goes: the segment's salt and the writer's synced watermark. */
+export interface FrameContext {
+  /** The segment header's salt. */
+  salt: number;
+  /** Bytes of the segment durable when the frame is written (at most the frame's offset). */
+  synced: number;
 }
 
 /**
- * The length of the record (the frame's `length` field) that `ops` encode to.
- * Validates the ops' shapes; throws `WAL_INVALID_ARGUMENT` on a bad one.
+ * The length of the batch record (the frame's `length` field) that `ops`
+ * encode to. Validates the ops' shapes; throws `WAL_INVALID_ARGUMENT` on a bad one.
  */
 export function recordSize(ops: readonly WalOp[]): number {
   if (!Array.isArray(ops) || ops.length === 0) {
@@ -55,7 +70,7 @@ export function recordSize(ops: readonly WalOp[]): number {
       `expected a non-empty array of ops, found ${describeValue(ops)}`,
     );
   }
-  let size = RECORD_PREFIX_SIZE;
+  let size = BATCH_PREFIX_SIZE;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as WalOp;
     if (!(op?.key instanceof Uint8Array)) {
@@ -84,72 +99,30 @@ export function recordSize(ops: readonly WalOp[]): number {
 }
 
 /**
- * True when `value` is a usable `maxRecordBytes`: an integer in
- * [MIN_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT].
+ * Encodes `ops` as one batch frame at `target[offset]` and returns the
+ * offset after it. Allocates nothing, so many frames can be encoded back to
+ * back into one buffer. `recordLength` is `recordSize(ops)`, passed when the
+ * caller has it. Does not check `maxRecordBytes`: call `assertRecordSize` first.
  */
-export function isMaxRecordBytes(value: unknown): value is number {
-  return isIndex(value, MAX_RECORD_BYTES_LIMIT) && value >= MIN_RECORD_BYTES;
-}
-
-/**
- * Throws `WAL_RECORD_TOO_LARGE` when a record of `size` bytes exceeds
- * `maxRecordBytes`, and `WAL_INVALID_ARGUMENT` when `maxRecordBytes` itself is
- * not an integer in [MIN_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT] (a NaN limit
- * would otherwise let every record through).
- */
-export function assertRecordSize(size: number, maxRecordBytes: number): void {
-  if (!isMaxRecordBytes(maxRecordBytes)) {
-    throw new WalError(
-      ErrorCode.INVALID_ARGUMENT,
-      `expected maxRecordBytes to be an integer in [${MIN_RECORD_BYTES}, ${MAX_RECORD_BYTES_LIMIT}], found ${describeValue(maxRecordBytes)}`,
-    );
-  }
-  if (size > maxRecordBytes) {
-    throw new WalError(
-      ErrorCode.RECORD_TOO_LARGE,
-      `expected a record of at most ${maxRecordBytes} bytes (maxRecordBytes), found ${size} bytes`,
-    );
-  }
-}
-
-/**
- * Encodes `ops` as one frame at `target[offset]` and returns the offset after
- * it. Allocates nothing: many frames can be encoded back to back into one
- * buffer. `recordLength` is `recordSize(ops)`, passed when the caller has it.
- * Does not check `maxRecordBytes`: call {@link assertRecordSize} first.
- */
-export function encodeFrame(
+export function encodeBatch(
   target: Uint8Array,
   offset: number,
+  context: FrameContext,
   firstSequence: number,
   ops: readonly WalOp[],
   recordLength: number = recordSize(ops),
 ): number {
-  if (!isIndex(firstSequence, MAX_SEQUENCE - ops.length + 1)) {
+  if (!isIndex(firstSequence, MAX_SEQUENCE - ops.length)) {
     throw new WalError(
       ErrorCode.INVALID_ARGUMENT,
-      `expected a first sequence in [0, 2^53 - ${ops.length}], found ${describeValue(firstSequence)}`,
+      `expected a first sequence in [0, 2^53 - 1 - ${ops.length}], found ${describeValue(firstSequence)}`,
     );
   }
-  if (!isIndex(offset)) {
-    throw new WalError(
-      ErrorCode.INVALID_ARGUMENT,
-      `expected offset to be a non-negative safe integer, found ${describeValue(offset)}`,
-    );
-  }
-  const end = offset + FRAME_HEADER_SIZE + recordLength;
-  if (end > target.length) {
-    throw new WalError(
-      ErrorCode.INVALID_ARGUMENT,
-      `expected ${end - offset} bytes of room at offset ${offset}, found ${target.length - offset}`,
-    );
-  }
-  writeU32(target, offset, recordLength);
+  const end = begin(target, offset, recordLength, RecordType.Batch, context);
   let p = offset + FRAME_HEADER_SIZE;
-  target[p] = RecordType.Batch;
-  writeU64(target, p + 1, firstSequence);
-  writeU32(target, p + 9, ops.length);
-  p += RECORD_PREFIX_SIZE;
+  writeU64(target, p + BATCH_FIRST_SEQUENCE_OFFSET, firstSequence);
+  writeU32(target, p + BATCH_COUNT_OFFSET, ops.length);
+  p += BATCH_PREFIX_SIZE;
   for (const op of ops) {
     target[p] = op.type === 'put' ? OpKind.Put : OpKind.Delete;
     writeU32(target, p + 1, op.key.length);
@@ -169,16 +142,16 @@ export function encodeFrame(
       `expected recordLength to be recordSize(ops) = ${p - offset - FRAME_HEADER_SIZE}, found ${recordLength}`,
     );
   }
-  writeU32(target, offset + 4, frameChecksum(target, offset, end));
-  return end;
+  return finish(target, offset, end, context.salt);
 }
 
 /**
- * Encodes one frame into a new buffer. Checks the size limit first: throws
- * `WAL_RECORD_TOO_LARGE` above `maxRecordBytes`, `WAL_INVALID_ARGUMENT` for
- * malformed ops or a first sequence whose batch would pass 2^53 - 1.
+ * Encodes one batch frame into a new buffer. Checks the size limit first:
+ * throws `WAL_RECORD_TOO_LARGE` above `maxRecordBytes`, `WAL_INVALID_ARGUMENT`
+ * for malformed ops or a first sequence whose batch would pass `MAX_SEQUENCE`.
  */
-export function encodeRecord(
+export function encodeBatchFrame(
+  context: FrameContext,
   firstSequence: number,
   ops: readonly WalOp[],
   maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
@@ -186,15 +159,154 @@ export function encodeRecord(
   const length = recordSize(ops);
   assertRecordSize(length, maxRecordBytes);
   const out = new Uint8Array(FRAME_HEADER_SIZE + length);
-  encodeFrame(out, 0, firstSequence, ops, length);
+  encodeBatch(out, 0, context, firstSequence, ops, length);
+  return out;
+}
+
+/** The fields of a seal record. */
+export interface Seal {
+  /** The sequence after the segment's last entry (its first sequence when it holds none). */
+  nextSequence: number;
+  /** Batch and hole records in the segment. */
+  records: number;
+  /** The segment's length in bytes, the seal frame included. */
+  bytes: number;
+}
+
+/** Encodes a seal frame: the last bytes of a sealed segment. */
+export function encodeSealFrame(context: FrameContext, seal: Seal): Uint8Array {
+  checkSequence('nextSequence', seal.nextSequence);
+  checkU32('records', seal.records);
+  checkU32('bytes', seal.bytes);
+  const out = new Uint8Array(FRAME_HEADER_SIZE + SEAL_RECORD_SIZE);
+  const end = begin(out, 0, SEAL_RECORD_SIZE, RecordType.Seal, context);
+  writeU64(out, FRAME_HEADER_SIZE + SEAL_NEXT_SEQUENCE_OFFSET, seal.nextSequence);
+  writeU32(out, FRAME_HEADER_SIZE + SEAL_RECORDS_OFFSET, seal.records);
+  writeU32(out, FRAME_HEADER_SIZE + SEAL_BYTES_OFFSET, seal.bytes);
+  finish(out, 0, end, context.salt);
+  return out;
+}
+
+/** The fields of a hole record. */
+export interface Hole {
+  /** The first sequence lost. */
+  firstSequence: number;
+  /** The sequence after the last one lost (greater than `firstSequence`). */
+  nextSequence: number;
+  /** The repair incident (`quarantine/<incident>/`) that kept the lost bytes. */
+  incident: number;
+}
+
+/** Encodes a hole frame: sequences repair found lost. */
+export function encodeHoleFrame(context: FrameContext, hole: Hole): Uint8Array {
+  checkSequence('firstSequence', hole.firstSequence);
+  checkSequence('nextSequence', hole.nextSequence);
+  checkU32('incident', hole.incident);
+  if (hole.nextSequence <= hole.firstSequence) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected nextSequence above firstSequence ${hole.firstSequence}, found ${hole.nextSequence}`,
+    );
+  }
+  const out = new Uint8Array(FRAME_HEADER_SIZE + HOLE_RECORD_SIZE);
+  const end = begin(out, 0, HOLE_RECORD_SIZE, RecordType.Hole, context);
+  writeU64(out, FRAME_HEADER_SIZE + HOLE_FIRST_SEQUENCE_OFFSET, hole.firstSequence);
+  writeU64(out, FRAME_HEADER_SIZE + HOLE_NEXT_SEQUENCE_OFFSET, hole.nextSequence);
+  writeU32(out, FRAME_HEADER_SIZE + HOLE_INCIDENT_OFFSET, hole.incident);
+  finish(out, 0, end, context.salt);
   return out;
 }
 
 /**
- * The frame's CRC-32: over the 4 length bytes, then the record.
- * `start` is the frame's first byte, `end` the byte after its record.
+ * Encodes a mark frame into `target` at `offset` (a new buffer when
+ * `target` is omitted): no entries, just the writer's `synced` watermark and
+ * next sequence, so that damage before it reads as bit rot, not a torn write.
  */
-export function frameChecksum(buf: Uint8Array, start: number, end: number): number {
-  const lengthCrc = crc32(buf.subarray(start, start + 4));
+export function encodeMarkFrame(
+  context: FrameContext,
+  nextSequence: number,
+  target: Uint8Array = new Uint8Array(FRAME_HEADER_SIZE + MARK_RECORD_SIZE),
+  offset = 0,
+): Uint8Array {
+  checkSequence('nextSequence', nextSequence);
+  const end = begin(target, offset, MARK_RECORD_SIZE, RecordType.Mark, context);
+  writeU64(target, offset + FRAME_HEADER_SIZE + MARK_NEXT_SEQUENCE_OFFSET, nextSequence);
+  finish(target, offset, end, context.salt);
+  return target;
+}
+
+// Writes the frame's length, the record's type and synced; returns the frame's end.
+function begin(
+  target: Uint8Array,
+  offset: number,
+  recordLength: number,
+  type: number,
+  context: FrameContext,
+): number {
+  if (!isIndex(offset)) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected offset to be a non-negative safe integer, found ${describeValue(offset)}`,
+    );
+  }
+  checkU32('salt', context.salt);
+  checkU32('synced', context.synced);
+  const end = offset + FRAME_HEADER_SIZE + recordLength;
+  if (end > target.length) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected ${end - offset} bytes of room at offset ${offset}, found ${target.length - offset}`,
+    );
+  }
+  writeU32(target, offset, recordLength);
+  target[offset + FRAME_HEADER_SIZE] = type;
+  writeU32(target, offset + FRAME_HEADER_SIZE + RECORD_SYNCED_OFFSET, context.synced);
+  return end;
+}
+
+function finish(target: Uint8Array, offset: number, end: number, salt: number): number {
+  writeU32(target, offset + FRAME_CRC_OFFSET, frameChecksum(target, offset, end, saltSeed(salt)));
+  return end;
+}
+
+let lastSalt = -1;
+let lastSeed = 0;
+const saltBytes = new Uint8Array(4);
+
+/** CRC-32 of the salt's 4 little-endian bytes: where every frame CRC of its segment starts. */
+export function saltSeed(salt: number): number {
+  if (salt !== lastSalt) {
+    writeU32(saltBytes, 0, salt);
+    lastSeed = crc32(saltBytes);
+    lastSalt = salt;
+  }
+  return lastSeed;
+}
+
+/**
+ * A frame's CRC-32: over the segment's salt, the 4 length bytes, then the
+ * record. `seed` is {@link saltSeed} of the salt; `start` is the frame's
+ * first byte, `end` the byte after its record.
+ */
+export function frameChecksum(buf: Uint8Array, start: number, end: number, seed: number): number {
+  const lengthCrc = crc32(buf.subarray(start, start + 4), seed);
   return crc32(buf.subarray(start + FRAME_HEADER_SIZE, end), lengthCrc);
+}
+
+function checkSequence(field: string, value: number): void {
+  if (!isIndex(value, MAX_SEQUENCE)) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected ${field} to be a sequence in [0, 2^53 - 1], found ${describeValue(value)}`,
+    );
+  }
+}
+
+function checkU32(field: string, value: number): void {
+  if (!isIndex(value, 0xffff_ffff)) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected ${field} to be a u32, found ${describeValue(value)}`,
+    );
+  }
 }

@@ -1,24 +1,34 @@
 import { isIndex, readU32, readU64, writeU32, writeU64 } from './bytes.js';
-import { FORMAT_VERSION, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC } from './constants.js';
+import {
+  FORMAT_VERSION,
+  HEADER_CRC_OFFSET,
+  HEADER_FIRST_SEQUENCE_OFFSET,
+  HEADER_LOG_ID_OFFSET,
+  HEADER_MAX_RECORD_BYTES_OFFSET,
+  HEADER_SALT_OFFSET,
+  HEADER_SEGMENT_OFFSET,
+  HEADER_VERSION_OFFSET,
+  LOG_ID_SIZE,
+  MAX_SEQUENCE,
+  SEGMENT_HEADER_SIZE,
+  SEGMENT_MAGIC,
+} from './constants.js';
 import { crc32 } from './crc32.js';
 import { describeValue, ErrorCode, WalError } from './errors.js';
+import { isMaxRecordBytes } from './limits.js';
 
-/**
- * The fixed 32-byte header at the start of every segment file.
- *
- * | offset | size | field           |
- * |--------|------|-----------------|
- * | 0      | 8    | magic           |
- * | 8      | 4    | version (u32)   |
- * | 12     | 8    | segment number  |
- * | 20     | 8    | first sequence  |
- * | 28     | 4    | header CRC-32 of bytes 0..28 |
- */
+/** The fixed header at the start of every segment file (see docs/format.md). */
 export interface SegmentHeader {
-  /** The number in the file name, `wal_<number>.log`. */
-  segmentNumber: number;
-  /** The sequence of the first record this segment holds (or will hold). */
+  /** The number in the file name, `wal_<segment>.log`. */
+  segment: number;
+  /** The sequence of the segment's first entry (or of the next one written to it). */
   firstSequence: number;
+  /** Random per segment; every frame CRC of the segment covers it. */
+  salt: number;
+  /** The record limit the segment was written under; readers use it. */
+  maxRecordBytes: number;
+  /** The log's identity, 16 lowercase hex digits: the same in every segment of one log. */
+  logId: string;
 }
 
 /** A header that could not be decoded, with what was expected and what was found. */
@@ -27,30 +37,38 @@ export interface BadSegmentHeader {
   detail: string;
 }
 
-/** Encodes a segment header into a new 32-byte buffer. */
+const LOG_ID = /^[0-9a-f]{16}$/;
+
+/** Encodes a segment header into a new {@link SEGMENT_HEADER_SIZE}-byte buffer. */
 export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
-  for (const field of ['segmentNumber', 'firstSequence'] as const) {
-    if (!isIndex(header[field])) {
-      throw new WalError(
-        ErrorCode.INVALID_ARGUMENT,
-        `expected ${field} to be a non-negative safe integer, found ${describeValue(header[field])}`,
-      );
-    }
+  const { segment, firstSequence, salt, maxRecordBytes, logId } = header;
+  if (!isIndex(segment)) throw invalid('segment', 'a non-negative safe integer', segment);
+  if (!isIndex(firstSequence, MAX_SEQUENCE)) {
+    throw invalid('firstSequence', 'a non-negative safe integer', firstSequence);
+  }
+  if (!isIndex(salt, 0xffff_ffff)) throw invalid('salt', 'a u32', salt);
+  if (!isMaxRecordBytes(maxRecordBytes))
+    throw invalid('maxRecordBytes', 'a record limit', maxRecordBytes);
+  if (typeof logId !== 'string' || !LOG_ID.test(logId)) {
+    throw invalid('logId', '16 lowercase hex digits', logId);
   }
   const out = new Uint8Array(SEGMENT_HEADER_SIZE);
   out.set(SEGMENT_MAGIC, 0);
-  writeU32(out, 8, FORMAT_VERSION);
-  writeU64(out, 12, header.segmentNumber);
-  writeU64(out, 20, header.firstSequence);
-  writeU32(out, 28, crc32(out.subarray(0, 28)));
+  writeU32(out, HEADER_VERSION_OFFSET, FORMAT_VERSION);
+  writeU32(out, HEADER_SALT_OFFSET, salt);
+  writeU64(out, HEADER_SEGMENT_OFFSET, segment);
+  writeU64(out, HEADER_FIRST_SEQUENCE_OFFSET, firstSequence);
+  writeU32(out, HEADER_MAX_RECORD_BYTES_OFFSET, maxRecordBytes);
+  out.set(Buffer.from(logId, 'hex'), HEADER_LOG_ID_OFFSET);
+  writeU32(out, HEADER_CRC_OFFSET, crc32(out.subarray(0, HEADER_CRC_OFFSET)));
   return out;
 }
 
 /**
- * Decodes the header at the start of `bytes` (bytes after the first 32 are
- * ignored). Never throws: anything that is not a valid version-1 header comes
- * back as `bad-header` with a detail. Checks, in order: size, magic, version,
- * CRC, and that both numbers are below 2^53.
+ * Decodes the header at the start of `bytes` (bytes after it are ignored).
+ * Never throws: anything that is not a valid header of this version comes
+ * back as `bad-header` with a detail. Checks, in order: size, magic,
+ * version, CRC, then the fields' ranges.
  */
 export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | BadSegmentHeader {
   if (bytes.length < SEGMENT_HEADER_SIZE) {
@@ -61,26 +79,34 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | BadSegme
       return bad(`expected the segment magic 89 57 41 4c 0d 0a 1a 0a, found ${hex(bytes, 0, 8)}`);
     }
   }
-  // The version comes before the CRC: a later version may lay out (and
+  // The version comes before the CRC: another version may lay out (and
   // checksum) its header differently, and should be named as such.
-  const version = readU32(bytes, 8);
-  const storedCrc = readU32(bytes, 28);
-  const actualCrc = crc32(bytes.subarray(0, 28));
+  const version = readU32(bytes, HEADER_VERSION_OFFSET);
+  const storedCrc = readU32(bytes, HEADER_CRC_OFFSET);
+  const actualCrc = crc32(bytes.subarray(0, HEADER_CRC_OFFSET));
   if (version !== FORMAT_VERSION) {
     const damaged = storedCrc === actualCrc ? '' : ' (or a damaged header: its CRC does not match)';
-    return bad(
-      `expected format version ${FORMAT_VERSION}, found unknown version ${version}${damaged}`,
-    );
+    return bad(`expected format version ${FORMAT_VERSION}, found version ${version}${damaged}`);
   }
   if (storedCrc !== actualCrc) {
     return bad(`expected header CRC ${hex32(actualCrc)}, found ${hex32(storedCrc)}`);
   }
-  const segmentNumber = readU64(bytes, 12);
-  const firstSequence = readU64(bytes, 20);
-  if (segmentNumber < 0 || firstSequence < 0) {
-    return bad('expected segment number and first sequence below 2^53, found a larger value');
+  const segment = readU64(bytes, HEADER_SEGMENT_OFFSET);
+  const firstSequence = readU64(bytes, HEADER_FIRST_SEQUENCE_OFFSET);
+  if (segment < 0 || firstSequence < 0) {
+    return bad('expected a segment number and first sequence below 2^53, found a larger value');
   }
-  return { segmentNumber, firstSequence };
+  const maxRecordBytes = readU32(bytes, HEADER_MAX_RECORD_BYTES_OFFSET);
+  if (!isMaxRecordBytes(maxRecordBytes)) {
+    return bad(`expected a max record bytes field in range, found ${maxRecordBytes}`);
+  }
+  return {
+    segment,
+    firstSequence,
+    salt: readU32(bytes, HEADER_SALT_OFFSET),
+    maxRecordBytes,
+    logId: hex(bytes, HEADER_LOG_ID_OFFSET, HEADER_LOG_ID_OFFSET + LOG_ID_SIZE, ''),
+  };
 }
 
 /** Narrows a decode result to the failure case. */
@@ -94,8 +120,17 @@ function bad(detail: string): BadSegmentHeader {
   return { reason: 'bad-header', detail };
 }
 
-function hex(bytes: Uint8Array, start: number, end: number): string {
-  return Array.from(bytes.subarray(start, end), (b) => b.toString(16).padStart(2, '0')).join(' ');
+function invalid(field: string, expected: string, found: unknown): WalError {
+  return new WalError(
+    ErrorCode.INVALID_ARGUMENT,
+    `expected ${field} to be ${expected}, found ${describeValue(found)}`,
+  );
+}
+
+function hex(bytes: Uint8Array, start: number, end: number, separator = ' '): string {
+  return Array.from(bytes.subarray(start, end), (b) => b.toString(16).padStart(2, '0')).join(
+    separator,
+  );
 }
 
 function hex32(n: number): string {

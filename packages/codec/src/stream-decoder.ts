@@ -3,39 +3,63 @@ import {
   DEFAULT_MAX_RECORD_BYTES,
   FRAME_HEADER_SIZE,
   MAX_RECORD_BYTES_LIMIT,
+  MAX_SEQUENCE,
+  MIN_BATCH_BYTES,
   MIN_RECORD_BYTES,
+  SEGMENT_HEADER_SIZE,
 } from './constants.js';
 import { type DamageReason, describeValue, ErrorCode, WalError } from './errors.js';
-import { decodeFrameAt, mayStartFrame } from './frame-decoder.js';
-import { isMaxRecordBytes, type WalRecord } from './record.js';
+import {
+  type DecodedRecord,
+  decodeFrameAt,
+  type FrameReadContext,
+  mayStartFrame,
+} from './frame-decoder.js';
+import { isMaxRecordBytes } from './limits.js';
+import { saltSeed } from './record.js';
+
+/** A frame the decoder accepted, at its file offset. */
+export interface DecodedFrame {
+  kind: 'frame';
+  /** File offset of the frame's first byte. */
+  offset: number;
+  /** Frame size in bytes, header included. */
+  size: number;
+  record: DecodedRecord;
+}
+
+/** A damaged region, as the decoder sees it (the segment layer adds `file` and `segment`). */
+export interface DecodedDamage {
+  kind: 'damage';
+  /** File offset of the first damaged byte. */
+  offset: number;
+  /** Damaged bytes: up to the next accepted frame, or to the end of input. */
+  bytes: number;
+  reason: DamageReason;
+  /** What was expected and what was found. */
+  detail: string;
+  /** The sequence the segment expected where the damage starts. */
+  nextSequence: number;
+}
 
 /** What the decoder found at a position of its input. */
-export type DecodeResult =
-  | {
-      kind: 'record';
-      /** File offset of the frame's first byte. */
-      offset: number;
-      /** Frame size in bytes, header included. */
-      size: number;
-      record: WalRecord;
-    }
-  | {
-      kind: 'damage';
-      /** File offset of the first damaged byte. */
-      offset: number;
-      /** Damaged bytes: up to the next valid frame, or to the end of input. */
-      bytes: number;
-      reason: DamageReason;
-      /** What was expected and what was found. */
-      detail: string;
-    };
+export type DecodeResult = DecodedFrame | DecodedDamage;
 
-/** Options for {@link FrameDecoder} and {@link decodeAll}. */
+/** Options for {@link FrameDecoder} and {@link decodeAll}: what the segment header says. */
 export interface FrameDecoderOptions {
-  /** Largest record length accepted; longer lengths are `bad-length`. Default 16 MiB. */
+  /** The segment header's salt: every frame's CRC covers it. */
+  salt: number;
+  /** The segment header's first sequence: the first frame must continue from it. */
+  firstSequence: number;
+  /** Largest record length accepted (the header's); longer lengths are `bad-length`. Default 16 MiB. */
   maxRecordBytes?: number;
-  /** File offset of the first byte pushed (the segment header size, usually). Default 0. */
+  /** File offset of the first byte pushed. Default `SEGMENT_HEADER_SIZE`. */
   offset?: number;
+  /**
+   * Sequences this segment cannot reach (a seal's next sequence, or the next
+   * segment's first): after damage, a frame is accepted only below it. Default: none.
+   */
+  ceiling?: number;
 }
 
 interface OpenDamage {
@@ -43,22 +67,31 @@ interface OpenDamage {
   reason: DamageReason;
   detail: string;
   allZero: boolean;
+  nextSequence: number;
 }
 
 const EMPTY = new Uint8Array(0);
 
 /**
- * An incremental frame decoder. Push chunks of any size, call `end()` at end
- * of input, and pull results with `next()` until it returns `undefined`.
+ * An incremental decoder of one segment's frames (the bytes after its
+ * header). Push chunks of any size, call `end()` at end of input, and pull
+ * results with `next()` until it returns `undefined`.
  *
- * Tail policy: a frame cut short by the end of input is `truncated` (or
- * `zero-fill` when every byte left is zero). The decoder does not decide
- * whether that is a crash or corruption; the caller knows whether this was the
- * last segment.
+ * A frame is accepted only when its CRC holds (salted with the segment's
+ * salt) and its sequences continue the segment exactly: the first frame
+ * starts at the header's first sequence, and each next one where the
+ * previous ended. An intact frame that does not continue is `bad-sequence`
+ * damage. After a seal nothing may follow (`bad-seal`).
  *
- * After damage it resyncs: it scans forward byte by byte for the next offset
- * where a complete frame passes its CRC, and reports the damage once, with the
- * bytes skipped. Decoding then goes on from that frame.
+ * After damage it resyncs: it scans forward byte by byte for the next
+ * offset where a complete frame passes its CRC and lies at or above the
+ * sequence the damage interrupted (and below `ceiling`), and reports the
+ * damage once, with the bytes skipped. Decoding then goes on from that frame.
+ *
+ * It does not decide whether damage is a crash or corruption: that takes the
+ * frames after it and knowing whether this is the last segment (the
+ * segment layer's tail rule). A frame cut short by the end of input is
+ * `truncated` (`zero-fill` when every byte left is zero).
  *
  * Keys and values are views into the pushed chunks, or into the buffer the
  * decoder joined them into for a frame that spans chunks; never copies per
@@ -67,6 +100,8 @@ const EMPTY = new Uint8Array(0);
  */
 export class FrameDecoder {
   readonly #max: number;
+  readonly #seed: number;
+  readonly #ceiling: number;
   #buf: Uint8Array = EMPTY;
   // The input ends at #end: a buffer this decoder allocated (#owned) has room after it.
   #end = 0;
@@ -76,31 +111,52 @@ export class FrameDecoder {
   #span: Uint8Array | null = null;
   #spanOffset = 0;
   #ended = false;
+  #sealed = false;
   #damage: OpenDamage | null = null;
+  #expected: number;
+  readonly #context: FrameReadContext;
 
   /** Throws `WAL_INVALID_OPTIONS` when an option is out of range. */
-  constructor(options: FrameDecoderOptions = {}) {
-    const max = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-    const offset = options.offset ?? 0;
+  constructor(options: FrameDecoderOptions) {
+    const { salt, firstSequence } = options ?? {};
+    const max = options?.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    const offset = options?.offset ?? SEGMENT_HEADER_SIZE;
+    const ceiling = options?.ceiling ?? Number.POSITIVE_INFINITY;
     if (!isMaxRecordBytes(max)) {
-      throw new WalError(
-        ErrorCode.INVALID_OPTIONS,
-        `expected maxRecordBytes to be an integer in [${MIN_RECORD_BYTES}, ${MAX_RECORD_BYTES_LIMIT}], found ${describeValue(max)}`,
+      throw invalid(
+        'maxRecordBytes',
+        `an integer in [${MIN_BATCH_BYTES}, ${MAX_RECORD_BYTES_LIMIT}]`,
+        max,
       );
     }
-    if (!isIndex(offset)) {
-      throw new WalError(
-        ErrorCode.INVALID_OPTIONS,
-        `expected offset to be a non-negative safe integer, found ${describeValue(offset)}`,
-      );
+    if (!isIndex(offset)) throw invalid('offset', 'a non-negative safe integer', offset);
+    if (!isIndex(salt, 0xffff_ffff)) throw invalid('salt', 'a u32', salt);
+    if (!isIndex(firstSequence, MAX_SEQUENCE))
+      throw invalid('firstSequence', 'a sequence', firstSequence);
+    if (ceiling !== Number.POSITIVE_INFINITY && !isIndex(ceiling, MAX_SEQUENCE)) {
+      throw invalid('ceiling', 'a sequence', ceiling);
     }
     this.#max = max;
+    this.#seed = saltSeed(salt);
+    this.#ceiling = ceiling;
     this.#base = offset;
+    this.#expected = firstSequence;
+    this.#context = { maxRecordBytes: max, seed: this.#seed, frameOffset: 0 };
   }
 
   /** File offset of the first byte not yet decoded. */
   get offset(): number {
     return this.#span ? this.#spanOffset : this.#base + this.#pos;
+  }
+
+  /** The sequence the next accepted frame must start at (after damage: at least). */
+  get nextSequence(): number {
+    return this.#damage ? this.#damage.nextSequence : this.#expected;
+  }
+
+  /** True once a seal was accepted: the segment ends there. */
+  get sealed(): boolean {
+    return this.#sealed;
   }
 
   /**
@@ -151,22 +207,38 @@ export class FrameDecoder {
   next(): DecodeResult | undefined {
     if (this.#span) {
       const span = this.#span;
-      const r = decodeFrameAt(span, 0, span.length, this.#max);
-      if (r.status === 'record') {
+      this.#context.frameOffset = this.#spanOffset;
+      const r = decodeFrameAt(span, 0, span.length, this.#context);
+      if (r.kind === 'frame' && this.#fits(r.record, true)) {
         this.#span = null;
-        return { kind: 'record', offset: this.#spanOffset, size: r.size, record: r.record };
+        return this.#accept(this.#spanOffset, r.size, r.record);
       }
       this.#rejoinSpan();
     }
     if (this.#damage) return this.#resync();
     if (this.#pos >= this.#end) return undefined;
-    const r = decodeFrameAt(this.#buf, this.#pos, this.#end, this.#max);
-    if (r.status === 'record') {
-      const offset = this.#base + this.#pos;
-      this.#pos += r.size;
-      return { kind: 'record', offset, size: r.size, record: r.record };
+    if (this.#sealed) {
+      if (!this.#ended) return undefined;
+      this.#openDamage(
+        'bad-seal',
+        `expected the segment to end at its seal, found ${this.#end - this.#pos} more bytes`,
+      );
+      this.#pos = this.#end;
+      return this.#closeDamage(this.#damage as unknown as OpenDamage, false);
     }
-    if (r.status === 'incomplete') {
+    const offset = this.#base + this.#pos;
+    this.#context.frameOffset = offset;
+    const r = decodeFrameAt(this.#buf, this.#pos, this.#end, this.#context);
+    if (r.kind === 'frame') {
+      if (this.#fits(r.record, true)) {
+        this.#pos += r.size;
+        return this.#accept(offset, r.size, r.record);
+      }
+      this.#openDamage(
+        'bad-sequence',
+        `expected a record continuing at sequence ${this.#expected}, found ${describeRecord(r.record)} (an intact frame out of place)`,
+      );
+    } else if (r.kind === 'incomplete') {
       if (!this.#ended) return undefined;
       const left = this.#end - this.#pos;
       this.#openDamage(
@@ -184,27 +256,44 @@ export class FrameDecoder {
     for (let r = this.next(); r; r = this.next()) yield r;
   }
 
+  // Exact: the record starts where the segment is. After damage: at or above
+  // the interrupted sequence, and below the ceiling.
+  #fits(record: DecodedRecord, exact: boolean): boolean {
+    const floor = this.#damage ? this.#damage.nextSequence : this.#expected;
+    const { first, next } = sequencesOf(record);
+    if (exact && !this.#damage) return first === floor;
+    return first >= floor && next <= this.#ceiling;
+  }
+
+  #accept(offset: number, size: number, record: DecodedRecord): DecodedFrame {
+    this.#expected = sequencesOf(record).next;
+    if (record.type === 'seal') this.#sealed = true;
+    return { kind: 'frame', offset, size, record };
+  }
+
   #openDamage(reason: DamageReason, detail: string): void {
     this.#damage = {
       offset: this.#base + this.#pos,
       reason,
       detail,
       allZero: this.#buf[this.#pos] === 0,
+      nextSequence: this.#expected,
     };
     this.#pos += 1;
   }
 
-  // Looks for the next valid frame. Waits for input while a candidate could
-  // still complete; reports the damaged region once its extent is known.
+  // Looks for the next acceptable frame. Waits for input while a candidate
+  // could still complete; reports the damaged region once its extent is known.
   #resync(): DecodeResult | undefined {
     const d = this.#damage as OpenDamage;
     const buf = this.#buf;
     const end = this.#end;
     while (this.#pos < end) {
       if (mayStartFrame(buf, this.#pos, end, this.#max)) {
-        const r = decodeFrameAt(buf, this.#pos, end, this.#max);
-        if (r.status === 'record') return this.#closeDamage(d, true);
-        if (r.status === 'incomplete' && !this.#ended) return undefined;
+        this.#context.frameOffset = this.#base + this.#pos;
+        const r = decodeFrameAt(buf, this.#pos, end, this.#context);
+        if (r.kind === 'frame' && this.#fits(r.record, false)) return this.#closeDamage(d, true);
+        if (r.kind === 'incomplete' && !this.#ended) return undefined;
       }
       if (buf[this.#pos] !== 0) d.allZero = false;
       this.#pos += 1;
@@ -212,7 +301,7 @@ export class FrameDecoder {
     return this.#ended ? this.#closeDamage(d, false) : undefined;
   }
 
-  #closeDamage(d: OpenDamage, found: boolean): DecodeResult {
+  #closeDamage(d: OpenDamage, found: boolean): DecodedDamage {
     this.#damage = null;
     let reason = d.reason;
     if (d.allZero) reason = 'zero-fill';
@@ -225,6 +314,7 @@ export class FrameDecoder {
       bytes,
       reason,
       detail: `${d.detail}; ${bytes} bytes ${where}`,
+      nextSequence: d.nextSequence,
     };
   }
 
@@ -277,10 +367,36 @@ export class FrameDecoder {
   }
 }
 
-/** Decodes a complete buffer (the bytes after a segment header, typically). */
-export function decodeAll(bytes: Uint8Array, options: FrameDecoderOptions = {}): DecodeResult[] {
+/** Decodes a complete buffer: the bytes after a segment header, typically. */
+export function decodeAll(bytes: Uint8Array, options: FrameDecoderOptions): DecodeResult[] {
   const decoder = new FrameDecoder(options);
   decoder.push(bytes);
   decoder.end();
   return [...decoder];
+}
+
+/** The sequences a record covers: from `first` up to (not including) `next`. */
+export function sequencesOf(record: DecodedRecord): { first: number; next: number } {
+  switch (record.type) {
+    case 'batch':
+      return { first: record.firstSequence, next: record.firstSequence + record.entries.length };
+    case 'hole':
+      return { first: record.firstSequence, next: record.nextSequence };
+    default:
+      return { first: record.nextSequence, next: record.nextSequence };
+  }
+}
+
+function describeRecord(record: DecodedRecord): string {
+  const { first, next } = sequencesOf(record);
+  return record.type === 'batch' || record.type === 'hole'
+    ? `a ${record.type} of sequences ${first} to ${next - 1}`
+    : `a ${record.type} at sequence ${first}`;
+}
+
+function invalid(field: string, expected: string, found: unknown): WalError {
+  return new WalError(
+    ErrorCode.INVALID_OPTIONS,
+    `expected ${field} to be ${expected}, found ${describeValue(found)}`,
+  );
 }
