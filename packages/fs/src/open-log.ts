@@ -1,61 +1,51 @@
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import {
   CorruptionError,
-  type DamageReason,
-  FrameDecoder,
-  isBadSegmentHeader,
+  type Damage,
+  ErrorCode,
+  MAX_SEQUENCE,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
+  WalError,
 } from '@wal/codec';
-import { io, ioError } from './io-error.js';
-import {
-  brokenFilePath,
-  listSegments,
-  parseSegmentFileName,
-  type SegmentFile,
-} from './segment-files.js';
-import {
-  CREATING_SUFFIX,
-  closeQuietly,
-  copyRangeDurably,
-  createSegment,
-  readAt,
-  readSegmentHeader,
-  writeFully,
-} from './segment-io.js';
-import { type Damage, isTornTail, refuseOversizedRecord } from './tail-policy.js';
+import { syncDirectoryState } from './prepare-directory.js';
+import { checkChain } from './segments/chain.js';
+import { createSegment, removeUnfinishedSegments } from './segments/create.js';
+import { brokenFilePath, copyRangeDurably, truncateDurably } from './segments/durable.js';
+import { readFrames } from './segments/frames.js';
+import { readSegmentInfo, type SegmentInfo } from './segments/info.js';
+import { closeQuietly, io, ioError, readAt, writeFully } from './segments/io.js';
+import { listSegmentFiles, readNames } from './segments/list.js';
 import type { WalFs } from './wal-fs.js';
 
-/** What opening cut from the end of the log, and where the bytes were kept. */
-export interface TailRepair {
-  /** The segment file that was cut (or set aside whole). */
-  segment: string;
-  /** Offset of the cut. */
-  offset: number;
-  /** Bytes removed from the segment. */
-  bytes: number;
-  /** Why the bytes at `offset` could not be read as a record (`truncated`, `zero-fill`, ...). */
-  reason: DamageReason;
-  /** The file now holding those bytes; null when there were none to keep. */
-  keptIn: string | null;
+/** What opening cut from a torn tail: the damage, and the file now holding its bytes. */
+export interface TailCut extends Damage {
+  /** The `.broken` file beside the segment that keeps the cut bytes. */
+  keptIn: string;
 }
 
-/** A segment before the active one. Its last sequence is the next one's first - 1. */
+/** A sealed segment: its last sequence is its seal's next sequence, minus one. */
 export interface SealedSegment {
-  /** The number in the file name and the header. */
-  segmentNumber: number;
-  /** Absolute path of the segment file. */
-  path: string;
-  /** Sequence of its first record, from its header. */
+  segment: number;
+  file: string;
   firstSequence: number;
+  /** From its seal. */
+  nextSequence: number;
 }
 
 /** The segment appends go to. */
-export interface ActiveSegment extends SealedSegment {
+export interface ActiveSegment {
+  segment: number;
+  file: string;
+  header: SegmentHeader;
   /** Open handle, read-write. */
   fd: number;
-  /** Bytes in the file, header included: where the next record goes. */
+  /** Bytes in the file, header included: where the next frame goes. */
   size: number;
+  /** Batch and hole records in it (a seal counts them). */
+  records: number;
+  /** True when its last frame is a mark: a close needs no new one. */
+  marked: boolean;
 }
 
 /** A log directory made ready for appending by {@link openLog}. */
@@ -63,187 +53,121 @@ export interface OpenedLog {
   sealed: SealedSegment[];
   active: ActiveSegment;
   nextSequence: number;
-  repairs: TailRepair[];
+  repairs: TailCut[];
 }
 
-const READ_CHUNK = 1024 * 1024;
+/** Random header fields for a new segment of the log `logId`. */
+export function newHeader(
+  logId: string,
+  segment: number,
+  firstSequence: number,
+  maxRecordBytes: number,
+): SegmentHeader {
+  return { segment, firstSequence, salt: randomBytes(4).readUInt32LE(0), maxRecordBytes, logId };
+}
 
 /**
- * Brings a log directory to a state where appending is safe: reads every
- * header, scans only the last segment, and cuts a torn tail (keeping the cut
- * bytes in a `.broken` file) so new records never follow garbage.
- *
- * Tail policy, shared with @wal/recovery's `tolerate-tail`: in the last
- * segment, damage is a torn tail when no valid frame follows it, or when it
- * looks like a torn write (zeroed sectors), since frames after a torn write
- * were never synced. Any other damage refuses with `WAL_CORRUPTION`.
+ * Brings a log directory to a state where appending is safe, before
+ * anything is acknowledged:
+ * - removes unfinished segment creations (`.tmp` files);
+ * - checks every segment's header and every sealed segment's seal and the
+ *   chain between them with two small reads per segment, refusing any break
+ *   with `WAL_CORRUPTION` naming the file;
+ * - scans only the last segment, applying the tail rule of the segment
+ *   layer: a torn tail is cut (its bytes kept in a `.broken` file), damage
+ *   in synced data refuses;
+ * - makes what it scanned durable, and the directory and its entry in the parent.
  */
-export function openLog(fs: WalFs, dir: string, maxRecordBytes: number): OpenedLog {
-  const repairs: TailRepair[] = [];
-  removeUnfinishedSegments(fs, dir);
-  const files = listSegments(fs, dir);
-  const headers = files.map((f) => readSegmentHeader(fs, f.path));
-  setAsideTornCreation(fs, dir, files, headers, repairs);
-
-  if (files.length === 0) {
-    const { fd, path: file } = createSegment(fs, dir, 0, 0);
-    const active = {
-      segmentNumber: 0,
-      path: file,
-      firstSequence: 0,
+export async function openLog(fs: WalFs, dir: string, maxRecordBytes: number): Promise<OpenedLog> {
+  await removeUnfinishedSegments(fs, dir, await readNames(fs, dir));
+  const files = await listSegmentFiles(fs, dir);
+  const infos: SegmentInfo[] = [];
+  for (const f of files) infos.push(await readSegmentInfo(fs, f.file, f.segment));
+  const broken = checkChain(infos)[0];
+  if (broken) throw corruption(dir, broken.damage);
+  const repairs: TailCut[] = [];
+  const sealed = infos.slice(0, -1).map(toSealed);
+  const last = infos.at(-1);
+  let active: ActiveSegment;
+  let nextSequence: number;
+  if (!last || last.seal) {
+    // A new log, or a rotation that sealed the last segment and crashed
+    // before the next one existed.
+    if (last) sealed.push(toSealed(last));
+    nextSequence = last?.seal?.nextSequence ?? 0;
+    const logId = last?.header?.logId ?? randomBytes(8).toString('hex');
+    const header = newHeader(logId, last ? last.segment + 1 : 0, nextSequence, maxRecordBytes);
+    const { fd, file } = await createSegment(fs, dir, header);
+    active = {
+      segment: header.segment,
+      file,
+      header,
       fd,
       size: SEGMENT_HEADER_SIZE,
+      records: 0,
+      marked: false,
     };
-    return { sealed: [], active, nextSequence: 0, repairs };
+  } else {
+    const fd = await io('open segment', last.file, () => fs.open(last.file, 'r+'));
+    try {
+      const scanned = await scanLast(fs, dir, fd, last, repairs);
+      nextSequence = scanned.nextSequence;
+      active = {
+        segment: last.segment,
+        file: last.file,
+        header: last.header as SegmentHeader,
+        fd,
+        ...scanned.state,
+      };
+    } catch (error) {
+      await closeQuietly(fs, fd);
+      throw error;
+    }
   }
-
-  const sealed = files.map((file, i) => checkHeader(dir, file, headers[i]?.header, files[i - 1]));
-  const last = sealed.pop() as SealedSegment;
-  const fd = io('open segment', last.path, () => fs.open(last.path, 'r+'));
   try {
-    const { size, nextSequence } = scanLastSegment(fs, dir, fd, last, maxRecordBytes, repairs);
-    return { sealed, active: { ...last, fd, size }, nextSequence, repairs };
+    await syncDirectoryState(fs, dir);
   } catch (error) {
-    closeQuietly(fs, fd);
+    await closeQuietly(fs, active.fd);
     throw error;
   }
+  return { sealed, active, nextSequence, repairs };
 }
 
-function removeUnfinishedSegments(fs: WalFs, dir: string): void {
-  for (const name of io('read directory', dir, () => fs.readdir(dir))) {
-    if (!name.endsWith(CREATING_SUFFIX)) continue;
-    if (parseSegmentFileName(name.slice(0, -CREATING_SUFFIX.length)) === undefined) continue;
-    // Its rename never happened, so it never held a record.
-    const file = path.join(dir, name);
-    io('remove unfinished segment', file, () => fs.unlink(file));
-  }
-}
-
-// A last segment shorter than a header is a creation that did not finish
-// (not by this writer, which renames only after the header is durable).
-// It holds no records: keep its bytes aside and drop it.
-function setAsideTornCreation(
-  fs: WalFs,
-  dir: string,
-  files: SegmentFile[],
-  headers: { size: number }[],
-  repairs: TailRepair[],
-): void {
-  const last = files.at(-1);
-  const size = headers.at(-1)?.size ?? SEGMENT_HEADER_SIZE;
-  if (!last || size >= SEGMENT_HEADER_SIZE) return;
-  if (last.segmentNumber > 0 && files.length === 1) {
-    throw corruption(
-      dir,
-      last.path,
-      0,
-      size,
-      'bad-header',
-      'expected a segment header, found a file too short to hold one and no earlier segment to continue from',
-    );
-  }
-  let keptIn: string | null = null;
-  if (size > 0) {
-    keptIn = brokenFilePath(fs, last.path);
-    const target = keptIn;
-    io('set aside segment', last.path, () => fs.rename(last.path, target));
-  } else {
-    io('remove empty segment', last.path, () => fs.unlink(last.path));
-  }
-  io('fsync directory', dir, () => fs.fsyncDir(dir));
-  repairs.push({ segment: last.path, offset: 0, bytes: size, reason: 'bad-header', keptIn });
-  files.pop();
-  headers.pop();
-}
-
-function checkHeader(
-  dir: string,
-  file: SegmentFile,
-  header: SegmentHeader | { reason: 'bad-header'; detail: string } | undefined,
-  previous: SegmentFile | undefined,
-): SealedSegment {
-  if (!header || isBadSegmentHeader(header)) {
-    throw corruption(
-      dir,
-      file.path,
-      0,
-      SEGMENT_HEADER_SIZE,
-      'bad-header',
-      header?.detail ?? 'no header',
-    );
-  }
-  if (header.segmentNumber !== file.segmentNumber) {
-    const detail = `expected segment number ${file.segmentNumber} (from the file name), found ${header.segmentNumber}`;
-    throw corruption(dir, file.path, 0, SEGMENT_HEADER_SIZE, 'bad-header', detail);
-  }
-  if (previous && previous.segmentNumber + 1 !== file.segmentNumber) {
-    const detail = `expected segment ${previous.segmentNumber + 1} after ${previous.name}, found ${file.name}`;
-    throw corruption(dir, file.path, 0, 0, 'bad-sequence', detail);
-  }
+function toSealed(info: SegmentInfo): SealedSegment {
+  const header = info.header as SegmentHeader;
+  const nextSequence = info.seal?.nextSequence ?? MAX_SEQUENCE;
   return {
-    segmentNumber: file.segmentNumber,
-    path: file.path,
+    segment: info.segment,
+    file: info.file,
     firstSequence: header.firstSequence,
+    nextSequence,
   };
 }
 
-function scanLastSegment(
+async function scanLast(
   fs: WalFs,
   dir: string,
   fd: number,
-  segment: SealedSegment,
-  maxRecordBytes: number,
-  repairs: TailRepair[],
-): { size: number; nextSequence: number } {
-  const fileSize = io('stat segment', segment.path, () => fs.fsize(fd));
-  const decoder = new FrameDecoder({ maxRecordBytes, offset: SEGMENT_HEADER_SIZE });
-  let expected = segment.firstSequence;
-  let damage: Damage | undefined;
-  // Returns false once a frame is found after damage, which decides the tail
-  // policy. The decoder reports damage only once its extent is known, so the
-  // result after it (now, or after more input) is a frame or nothing.
-  const consume = (): boolean => {
-    for (const result of decoder) {
-      if (result.kind === 'damage') {
-        damage = result;
-        continue;
-      }
-      if (damage) return false;
-      const { firstSequence, entries } = result.record;
-      if (firstSequence !== expected) {
-        const detail = `expected a record with sequence ${expected}, found ${firstSequence}`;
-        throw corruption(dir, segment.path, result.offset, result.size, 'bad-sequence', detail);
-      }
-      expected += entries.length;
+  info: SegmentInfo,
+  repairs: TailCut[],
+): Promise<{ nextSequence: number; state: Pick<ActiveSegment, 'size' | 'records' | 'marked'> }> {
+  let records = 0;
+  let marked = false;
+  for await (const event of readFrames(fs, info, { last: true })) {
+    if (event.kind === 'frame') {
+      const { type } = event.record;
+      if (type === 'batch' || type === 'hole') records++;
+      marked = type === 'mark';
+    } else if (event.kind === 'damage') {
+      if (!event.torn) throw corruption(dir, event.damage);
+      const keptIn = await cutTail(fs, fd, event.damage, info.size);
+      repairs.push({ ...event.damage, keptIn });
+    } else {
+      if (event.dataEnd === event.size) await syncScanned(fs, fd, info.file, event.size);
+      return { nextSequence: event.nextSequence, state: { size: event.dataEnd, records, marked } };
     }
-    return true;
-  };
-  let position = SEGMENT_HEADER_SIZE;
-  let going = true;
-  while (going && position < fileSize) {
-    const chunk = readAt(fs, fd, position, Math.min(READ_CHUNK, fileSize - position), segment.path);
-    if (chunk.length === 0) break;
-    position += chunk.length;
-    decoder.push(chunk);
-    going = consume();
   }
-  if (going) {
-    decoder.end();
-    consume();
-  }
-  if (!damage) {
-    syncScanned(fs, fd, segment.path, fileSize);
-    return { size: fileSize, nextSequence: expected };
-  }
-  if (damage.reason === 'bad-length') {
-    refuseOversizedRecord(fs, fd, segment.path, damage.offset, fileSize, maxRecordBytes);
-  }
-
-  if (!isTornTail(fs, fd, segment.path, damage, fileSize, maxRecordBytes)) {
-    throw corruption(dir, segment.path, damage.offset, damage.bytes, damage.reason, damage.detail);
-  }
-  cutTail(fs, fd, segment.path, damage.offset, fileSize, damage.reason, repairs);
-  return { size: damage.offset, nextSequence: expected };
+  throw new Error('unreachable: readFrames ends with an end event');
 }
 
 // What was read may still be only in the page cache (a writer killed in
@@ -251,49 +175,39 @@ function scanLastSegment(
 // anything is appended after it. If that sync fails, its pages may have been
 // marked clean without reaching the disk: write them again, so that the open
 // that retries syncs them instead of appending after a future hole.
-function syncScanned(fs: WalFs, fd: number, file: string, size: number): void {
+async function syncScanned(fs: WalFs, fd: number, file: string, size: number): Promise<void> {
   try {
-    fs.fdatasync(fd);
+    await fs.fdatasync(fd);
   } catch (cause) {
+    const error = ioError('fdatasync', file, cause);
     try {
-      for (let p = SEGMENT_HEADER_SIZE; p < size; p += READ_CHUNK) {
-        writeFully(fs, fd, readAt(fs, fd, p, Math.min(READ_CHUNK, size - p), file), p, file);
+      for (let p = SEGMENT_HEADER_SIZE; p < size; p += 1024 * 1024) {
+        const bytes = await readAt(fs, fd, p, Math.min(1024 * 1024, size - p), file);
+        await writeFully(fs, fd, bytes, p, file);
       }
-    } catch {
-      // The open fails either way; this was the best effort.
+    } catch (rewrite) {
+      throw new WalError(
+        ErrorCode.IO_ERROR,
+        `${error.message}; rewriting the scanned bytes so that a retry syncs them failed too: ${(rewrite as Error).message}`,
+        { cause: new AggregateError([cause, rewrite]) },
+      );
     }
-    throw ioError('fdatasync', file, cause);
+    throw error;
   }
 }
 
 // Keep the bytes first, durably; only then cut. A crash in between leaves
 // the damage in place for the next open to cut again (into a new .broken).
-function cutTail(
-  fs: WalFs,
-  fd: number,
-  file: string,
-  offset: number,
-  fileSize: number,
-  reason: DamageReason,
-  repairs: TailRepair[],
-): void {
-  const keptIn = brokenFilePath(fs, file);
-  copyRangeDurably(fs, fd, file, offset, fileSize, keptIn);
-  io('truncate', file, () => fs.ftruncate(fd, offset));
-  io('fdatasync', file, () => fs.fdatasync(fd));
-  repairs.push({ segment: file, offset, bytes: fileSize - offset, reason, keptIn });
+async function cutTail(fs: WalFs, fd: number, damage: Damage, size: number): Promise<string> {
+  const keptIn = await brokenFilePath(fs, damage.file);
+  await copyRangeDurably(fs, fd, damage.file, damage.offset, size, keptIn);
+  await truncateDurably(fs, fd, damage.file, damage.offset);
+  return keptIn;
 }
 
-function corruption(
-  dir: string,
-  file: string,
-  offset: number,
-  bytes: number,
-  reason: DamageReason,
-  detail: string,
-): CorruptionError {
+function corruption(dir: string, damage: Damage): CorruptionError {
   return new CorruptionError(
-    `${file} at offset ${offset}: ${detail} (${reason}); the damage is not a torn tail, so the log was not opened. Inspect it with \`wal verify ${dir}\` and cut it with \`wal repair ${dir}\``,
-    { file, offset, bytes, reason },
+    `${damage.file} at offset ${damage.offset}: ${damage.detail} (${damage.reason}); it is not a torn tail, so the log was not opened. Inspect it with \`wal verify ${dir}\`; \`wal repair ${dir}\` sets the damage aside and keeps every intact record`,
+    damage,
   );
 }

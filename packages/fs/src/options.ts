@@ -3,7 +3,9 @@ import {
   ErrorCode,
   FRAME_HEADER_SIZE,
   MAX_RECORD_BYTES_LIMIT,
-  MIN_RECORD_BYTES,
+  MAX_SEGMENT_BYTES_LIMIT,
+  MIN_BATCH_BYTES,
+  SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
   WalError,
 } from '@wal/codec';
@@ -18,8 +20,9 @@ const walFs = z.custom<WalFs>(isWalFs, {
   message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}`,
 });
 
-/** Smallest segment that holds a header and the smallest frame. */
-export const MIN_SEGMENT_BYTES = SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_RECORD_BYTES;
+/** Smallest segment that holds a header, the smallest batch frame and a seal. */
+export const MIN_SEGMENT_BYTES =
+  SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_BATCH_BYTES + SEAL_FRAME_SIZE;
 
 const schema = z.strictObject({
   dir: z.string().min(1),
@@ -28,11 +31,11 @@ const schema = z.strictObject({
   maxSegmentBytes: z
     .int()
     .min(MIN_SEGMENT_BYTES)
-    .max(Number.MAX_SAFE_INTEGER)
+    .max(MAX_SEGMENT_BYTES_LIMIT)
     .default(64 * 1024 * 1024),
   maxRecordBytes: z
     .int()
-    .min(MIN_RECORD_BYTES)
+    .min(MIN_BATCH_BYTES)
     .max(MAX_RECORD_BYTES_LIMIT)
     .default(DEFAULT_MAX_RECORD_BYTES),
   maxSegments: z.int().min(1).optional(),
@@ -52,17 +55,22 @@ export interface WalOptions {
   sync?: SyncMode;
   /** How often `'interval'` syncs, in ms. Default 100. */
   syncIntervalMs?: number;
-  /** Rotate once the active segment would exceed this many bytes. Default 64 MiB. */
+  /**
+   * Rotate once the active segment would exceed this many bytes (its seal
+   * included). Default 64 MiB, at most 2 GiB. A record larger than this gets
+   * a segment of its own.
+   */
   maxSegmentBytes?: number;
   /** Largest record (one put, delete or batch, encoded). Default 16 MiB. */
   maxRecordBytes?: number;
   /**
-   * Count-based retention, as in the original: after each rotation, delete
-   * the oldest sealed segments beyond this count. LOSSY: it deletes data that
-   * may not be flushed anywhere else. Prefer `truncateBefore`. Default: unlimited.
+   * Count-based retention (as the Rust WAL @wal replaces had it): after each
+   * rotation, delete the oldest sealed segments beyond this count. LOSSY: it
+   * deletes data that may not be flushed anywhere else. Prefer
+   * `truncateThrough`. Default: unlimited.
    */
   maxSegments?: number;
-  /** File-system implementation. Default: `node:fs` (synchronous calls). */
+  /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
   fs?: WalFs;
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ErrorCode, WalError } from '@wal/codec';
-import { io, ioError } from './io-error.js';
+import { errnoOf, io, ioError } from './segments/io.js';
 import type { WalFs } from './wal-fs.js';
 
 /**
@@ -10,32 +10,51 @@ import type { WalFs } from './wal-fs.js';
  * parent is fsynced: the parent of each directory made is fsynced, top down,
  * or a power loss could take the log (and its synced records) away with it.
  */
-export function prepareDirectory(fs: WalFs, dir: string): void {
-  const stat = statIfExists(fs, dir);
+export async function prepareDirectory(fs: WalFs, dir: string): Promise<void> {
+  const stat = await statIfExists(fs, dir);
   if (stat && !stat.isDirectory) {
     throw new WalError(ErrorCode.INVALID_ARGUMENT, `expected a directory at ${dir}, found a file`);
   }
   if (stat) return;
   const made = [dir];
-  for (
-    let d = path.dirname(dir);
-    d !== path.dirname(d) && !statIfExists(fs, d);
-    d = path.dirname(d)
-  ) {
+  for (let d = path.dirname(dir); d !== path.dirname(d) && !(await statIfExists(fs, d)); ) {
     made.push(d);
+    d = path.dirname(d);
   }
-  io('create directory', dir, () => fs.mkdirp(dir));
+  await io('create directory', dir, () => fs.mkdirp(dir));
   for (const d of made.reverse()) {
     const parent = path.dirname(d);
-    io('fsync directory', parent, () => fs.fsyncDir(parent));
+    await io('fsync directory', parent, () => fs.fsyncDir(parent));
   }
 }
 
-function statIfExists(fs: WalFs, file: string): ReturnType<WalFs['stat']> | undefined {
+/**
+ * Makes the directory state open relies on durable before anything is
+ * acknowledged: the log directory's entries (segments an earlier writer
+ * created or removed, whose directory fsync failed or never ran because it
+ * was killed), and its own entry in its parent. A parent this process may
+ * not open (EACCES) cannot be fsynced by anyone here and is skipped.
+ */
+export async function syncDirectoryState(fs: WalFs, dir: string): Promise<void> {
+  await io('fsync directory', dir, () => fs.fsyncDir(dir));
+  const parent = path.dirname(dir);
+  if (parent === dir) return;
   try {
-    return fs.stat(file);
+    await fs.fsyncDir(parent);
   } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw ioError('stat', file, error);
+    const code = errnoOf(error);
+    if (code !== 'EACCES' && code !== 'EPERM') throw ioError('fsync directory', parent, error);
+  }
+}
+
+async function statIfExists(
+  fs: WalFs,
+  file: string,
+): Promise<Awaited<ReturnType<WalFs['stat']>> | undefined> {
+  try {
+    return await fs.stat(file);
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT') throw ioError('stat', file, error);
     return undefined;
   }
 }

@@ -1,11 +1,25 @@
-import { SEGMENT_HEADER_SIZE, type WalError } from '@wal/codec';
-import { io, ioError } from './io-error.js';
+import {
+  encodeMarkFrame,
+  encodeSealFrame,
+  SEAL_FRAME_SIZE,
+  SEGMENT_HEADER_SIZE,
+  type SegmentHeader,
+  WalError,
+} from '@wal/codec';
 import type { ActiveSegment, OpenedLog, SealedSegment } from './open-log.js';
-import { closeQuietly, createSegment, readAt, writeFully } from './segment-io.js';
+import { createSegment } from './segments/create.js';
+import {
+  closeQuietly,
+  errnoOf,
+  io,
+  ioError,
+  noProgress,
+  readAt,
+  writeFully,
+} from './segments/io.js';
 import type { WalFs } from './wal-fs.js';
 
 interface SegmentLogOptions {
-  maxSegmentBytes: number;
   maxSegments: number | undefined;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
@@ -14,7 +28,8 @@ interface SegmentLogOptions {
 /**
  * The log on disk as the writer sees it: the sealed segments and the active
  * one, and how much of the active one is written, acknowledged and durable.
- * Every write, sync, rotation and deletion of segments happens here.
+ * Every write, sync, seal, rotation and deletion of segments happens here.
+ * Callers run one operation at a time (the writer serialises them).
  */
 export class SegmentLog {
   readonly #fs: WalFs;
@@ -43,24 +58,19 @@ export class SegmentLog {
     return this.#active;
   }
 
+  /** Bytes of the active segment durable as of the last successful sync: frames carry it as `synced`. */
+  get syncedSize(): number {
+    return this.#syncedSize;
+  }
+
   /** True when bytes were written (or cut) since the last sync. */
   get dirty(): boolean {
     return this.#dirty;
   }
 
-  /**
-   * True when a frame of `size` bytes must start a new segment: it would
-   * overflow the active one, which already holds a record. A frame larger than
-   * `maxSegmentBytes` so gets a segment of its own.
-   */
-  needsRotation(size: number): boolean {
-    const used = this.#active.size;
-    return used > SEGMENT_HEADER_SIZE && used + size > this.#options.maxSegmentBytes;
-  }
-
-  /** Bytes that still fit in the active segment (negative once it is over). */
-  get room(): number {
-    return this.#options.maxSegmentBytes - this.#active.size;
+  /** The sequence the oldest segment starts at. */
+  get firstSequence(): number {
+    return (this.#sealed[0] ?? this.#active.header).firstSequence;
   }
 
   // A failed write is cut back off, so the log never holds a half record
@@ -68,22 +78,22 @@ export class SegmentLog {
   // everything until reopened (open repairs the tail). The cut is unsynced
   // like a write, so the segment stays dirty: sealing it must sync the cut,
   // or a crash could bring the bytes back in a segment open no longer scans.
-  /** Appends `bytes` to the active segment. */
-  write(bytes: Uint8Array): void {
-    const { fd, path: file, size } = this.#active;
+  /** Appends `bytes`, holding `records` batch records, to the active segment. */
+  async write(bytes: Uint8Array, records: number): Promise<void> {
+    const { fd, file, size } = this.#active;
     let done = 0;
     try {
       while (done < bytes.length) {
-        const n = this.#fs.write(fd, bytes.subarray(done), size + done);
-        if (n <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+        const n = await this.#fs.write(fd, bytes.subarray(done), size + done);
+        if (n <= 0) throw noProgress();
         done += n;
       }
     } catch (cause) {
       const error = ioError('write', file, cause);
       try {
         if (done > 0) {
-          this.#fs.ftruncate(fd, size);
           this.#dirty = true;
+          await this.#fs.ftruncate(fd, size);
         }
       } catch {
         this.#options.poison(error);
@@ -91,6 +101,8 @@ export class SegmentLog {
       throw error;
     }
     this.#active.size += bytes.length;
+    this.#active.records += records;
+    this.#active.marked = false;
     this.#dirty = true;
   }
 
@@ -104,110 +116,166 @@ export class SegmentLog {
   // proves nothing. The first failure poisons the writer until it is
   // reopened, and what was written since the last good sync is salvaged.
   /** fdatasyncs the active segment. */
-  sync(): void {
+  async sync(): Promise<void> {
     this.#dirty = false;
-    const { fd, path: file, size } = this.#active;
+    const { fd, file, size } = this.#active;
     try {
-      this.#fs.fdatasync(fd);
+      await this.#fs.fdatasync(fd);
     } catch (cause) {
-      const error = this.#options.poison(ioError('fdatasync', file, cause));
-      this.#salvageAfterFailedSync();
-      throw error;
+      const error = ioError('fdatasync', file, cause);
+      const salvage = await this.#salvageAfterFailedSync();
+      throw this.#options.poison(
+        salvage === undefined
+          ? error
+          : new WalError(
+              error.code,
+              `${error.message}; the salvage of acknowledged bytes failed too (${salvage.message}): they may be lost on power loss`,
+              { cause: new AggregateError([cause, salvage]) },
+            ),
+      );
     }
     this.#syncedSize = size;
   }
 
-  // Unacknowledged bytes (the batch whose sync failed) are cut. Acknowledged
+  // Unacknowledged bytes (the group whose sync failed) are cut. Acknowledged
   // ones not yet durable ('none' and 'interval') are written again in place:
   // their pages may have been marked clean without reaching the disk, and
   // rewriting makes them dirty, so the next open's fdatasync persists them
-  // instead of a reopened writer appending after a future hole.
-  #salvageAfterFailedSync(): void {
-    const { fd, path: file, size } = this.#active;
+  // instead of a reopened writer appending after a future hole. Resolves to
+  // the error that stopped it, if any: the caller reports it, loudly.
+  async #salvageAfterFailedSync(): Promise<Error | undefined> {
+    const { fd, file, size } = this.#active;
     try {
-      if (size > this.#ackedSize) this.#fs.ftruncate(fd, this.#ackedSize);
+      if (size > this.#ackedSize) {
+        await io('truncate', file, () => this.#fs.ftruncate(fd, this.#ackedSize));
+        this.#active.size = this.#ackedSize;
+      }
       const start = this.#syncedSize;
       const end = this.#ackedSize;
       if (end > start) {
-        writeFully(this.#fs, fd, readAt(this.#fs, fd, start, end - start, file), start, file);
+        const bytes = await readAt(this.#fs, fd, start, end - start, file);
+        await writeFully(this.#fs, fd, bytes, start, file);
       }
-    } catch {
-      // Already poisoned; the next open's tail scan is what is left.
+      return undefined;
+    } catch (error) {
+      return error as Error;
     }
   }
 
-  // Seal: the old segment is synced before the next exists, so a durable
-  // later segment always implies a complete earlier one. Retention runs after
-  // every rotation, the size-triggered ones included, as in the original.
-  /** Seals the active segment and starts the next, whose first record will be `firstSequence`. */
-  rotate(firstSequence: number): void {
-    if (this.#dirty) this.sync();
-    const number = this.#active.segmentNumber + 1;
-    let created: { fd: number; path: string };
+  /**
+   * Writes a mark after everything written so far and syncs it: every frame
+   * before it is then provably durable, so damage there reads as bit rot,
+   * never as a torn write. Used at close. No-op when the last frame is a mark.
+   */
+  async mark(nextSequence: number): Promise<void> {
+    if (this.#active.marked) {
+      if (this.#dirty) await this.sync();
+      return;
+    }
+    if (this.#dirty) await this.sync();
+    const frame = encodeMarkFrame(
+      { salt: this.#active.header.salt, synced: this.#syncedSize },
+      nextSequence,
+    );
+    await this.write(frame, 0);
+    this.acknowledge();
+    this.#active.marked = true;
+    await this.sync();
+  }
+
+  // Seal: the old segment ends with a seal and is synced before the next
+  // exists, so a durable later segment always implies a complete earlier one.
+  /**
+   * Seals the active segment (its next sequence is `nextSequence`) and starts
+   * the one `header` describes, then applies `maxSegments`. A failure poisons
+   * the writer: open finishes a rotation that sealed the segment.
+   */
+  async rotate(nextSequence: number, header: SegmentHeader): Promise<void> {
+    const active = this.#active;
     try {
-      created = createSegment(this.#fs, this.#dir, number, firstSequence);
+      const seal = encodeSealFrame(
+        { salt: active.header.salt, synced: this.#syncedSize },
+        { nextSequence, records: active.records, bytes: active.size + SEAL_FRAME_SIZE },
+      );
+      await this.write(seal, 0);
+      this.acknowledge();
+      await this.sync();
     } catch (error) {
       throw this.#options.poison(error as WalError);
     }
-    closeQuietly(this.#fs, this.#active.fd);
-    const { segmentNumber, path, firstSequence: sealedFirst } = this.#active;
-    this.#sealed.push({ segmentNumber, path, firstSequence: sealedFirst });
+    let created: { fd: number; file: string };
+    try {
+      created = await createSegment(this.#fs, this.#dir, header);
+    } catch (error) {
+      throw this.#options.poison(error as WalError);
+    }
+    await closeQuietly(this.#fs, active.fd);
+    this.#sealed.push({
+      segment: active.segment,
+      file: active.file,
+      firstSequence: active.header.firstSequence,
+      nextSequence,
+    });
     this.#active = {
-      segmentNumber: number,
-      path: created.path,
-      firstSequence,
+      segment: header.segment,
+      file: created.file,
+      header,
       fd: created.fd,
       size: SEGMENT_HEADER_SIZE,
+      records: 0,
+      marked: false,
     };
     this.#syncedSize = SEGMENT_HEADER_SIZE;
     this.#ackedSize = SEGMENT_HEADER_SIZE;
-    this.applyRetention();
+    await this.dropExcessSegments();
   }
 
-  /** Deletes sealed segments whose last sequence is <= `sequence`; returns how many. */
-  truncateBefore(sequence: number): number {
+  /** Deletes sealed segments whose last sequence is <= `sequence`; resolves to how many. */
+  truncateThrough(sequence: number): Promise<number> {
     let n = 0;
-    while (n < this.#sealed.length && this.#lastSequenceOf(n) <= sequence) n++;
+    while (
+      n < this.#sealed.length &&
+      (this.#sealed[n] as SealedSegment).nextSequence - 1 <= sequence
+    )
+      n++;
     return this.#removeSealed(n);
   }
 
-  /** Deletes the oldest sealed segments beyond `maxSegments`; returns how many. */
-  applyRetention(): number {
+  /** Deletes the oldest sealed segments beyond `maxSegments`; resolves to how many. */
+  dropExcessSegments(): Promise<number> {
     const max = this.#options.maxSegments;
-    if (max === undefined) return 0;
+    if (max === undefined) return Promise.resolve(0);
     return this.#removeSealed(Math.max(0, this.#sealed.length + 1 - max));
   }
 
   /** Bytes of all segment files, the active one included. */
-  totalSize(): number {
+  async totalSize(): Promise<number> {
     let total = this.#active.size;
     for (const s of this.#sealed) {
-      total += io('stat segment', s.path, () => this.#fs.stat(s.path)).size;
+      total += (await io('stat segment', s.file, () => this.#fs.stat(s.file))).size;
     }
     return total;
   }
 
   /** Closes the active segment's handle (ignoring errors: close must release it). */
-  close(): void {
-    closeQuietly(this.#fs, this.#active.fd);
-  }
-
-  // A sealed segment's last sequence is the next one's first, minus one:
-  // known from the headers, without reading a record.
-  #lastSequenceOf(index: number): number {
-    const next = this.#sealed[index + 1] ?? this.#active;
-    return next.firstSequence - 1;
+  close(): Promise<void> {
+    return closeQuietly(this.#fs, this.#active.fd);
   }
 
   // Oldest first, each unlink made durable before the next: directory
   // operations may reach the disk in any order, and a lost older unlink
-  // behind a kept newer one would leave a gap that blocks recovery.
-  #removeSealed(count: number): number {
+  // behind a kept newer one would leave a gap that blocks recovery. A
+  // segment already gone (removed from outside) counts as removed.
+  async #removeSealed(count: number): Promise<number> {
     for (let k = 0; k < count; k++) {
       const s = this.#sealed[0] as SealedSegment;
-      io('remove segment', s.path, () => this.#fs.unlink(s.path));
+      try {
+        await this.#fs.unlink(s.file);
+      } catch (error) {
+        if (errnoOf(error) !== 'ENOENT') throw ioError('remove segment', s.file, error);
+      }
       this.#sealed.shift();
-      io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
+      await io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
     }
     return count;
   }

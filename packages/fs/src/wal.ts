@@ -4,96 +4,148 @@ import {
   type BytesLike,
   describeValue,
   ErrorCode,
-  encodeFrame,
+  encodeBatch,
+  encodeMarkFrame,
   FRAME_HEADER_SIZE,
   isIndex,
+  MARK_RECORD_SIZE,
+  MAX_SEQUENCE,
   recordSize,
+  SEAL_FRAME_SIZE,
+  SEGMENT_HEADER_SIZE,
+  type SegmentHeader,
   toBytes,
   WalError,
   type WalOp,
 } from '@wal/codec';
-import { ioError } from './io-error.js';
-import { openLog, type TailRepair } from './open-log.js';
+import { newHeader, openLog, type TailCut } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
 import { SegmentLog } from './segment-log.js';
+import { ioError } from './segments/io.js';
 
 /** One operation of {@link Wal.batch}. */
 export type BatchOp =
   | { type: 'put'; key: BytesLike; value: BytesLike }
   | { type: 'delete'; key: BytesLike };
 
-/** The writer's lifecycle. `opening` is internal to {@link Wal.open}. */
-export type WalState = 'open' | 'closing' | 'closed';
+/**
+ * The writer's lifecycle. `failed`: a sync failed (or a failed write could
+ * not be undone); every call rejects with `WAL_FAILED` until the log is
+ * closed and reopened.
+ */
+export type WalState = 'open' | 'failed' | 'closing' | 'closed';
 
 interface Pending {
   firstSequence: number;
-  count: number;
-  start: number;
-  size: number;
   resolve: (sequence: number) => void;
   reject: (error: unknown) => void;
 }
 
+// Records appended together, written with one write and synced with one
+// fdatasync. Frames are encoded as they are appended, for the segment they
+// will land in: its salt, and its synced watermark as known then.
+interface Group {
+  kind: 'group';
+  segment: number;
+  salt: number;
+  synced: number;
+  firstSequence: number;
+  nextSequence: number;
+  buffer: Uint8Array;
+  end: number;
+  records: number;
+  pending: Pending[];
+}
+
+interface Control {
+  kind: 'control';
+  run: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Rotation {
+  kind: 'rotate';
+  header: SegmentHeader;
+}
+
+type Job = Group | Control | Rotation;
+
+// Where new frames go: the last segment jobs queued so far will write to.
+interface Tail {
+  segment: number;
+  salt: number;
+  maxRecordBytes: number;
+  /** Bytes it will hold once every queued job is written. */
+  size: number;
+}
+
+const MARK_FRAME_SIZE = FRAME_HEADER_SIZE + MARK_RECORD_SIZE;
 const INITIAL_BUFFER = 64 * 1024;
-// A buffer grown past this for one large group is dropped after it.
+// A buffer grown past this for one large group is not kept for reuse.
 const RETAINED_BUFFER = 4 * 1024 * 1024;
 
 /**
  * A durable, segmented write-ahead log. One writer per directory.
  *
- * Appends are queued and written together (group commit): every record
- * pending when the writer runs goes out in one write and, with
- * `sync: 'always'`, one fdatasync. Disk order = sequence order = resolution
- * order. See {@link WalOptions} for what a resolved promise means per mode.
+ * Appends are queued and written together (group commit): the records
+ * appended while one group is written and synced form the next group, which
+ * goes out in one write and, with `sync: 'always'`, one fdatasync as soon as
+ * the previous one returns. Every write and sync runs off the main thread.
+ * Disk order = sequence order = resolution order, and a group's promises
+ * resolve only after its own sync. See {@link WalOptions} for what a
+ * resolved promise means per mode.
  */
 export class Wal {
   readonly #options: ResolvedOptions;
   readonly #dir: string;
-  readonly #release: () => void;
+  readonly #release: () => Promise<void>;
   readonly #log: SegmentLog;
   #state: WalState = 'open';
   #failure: WalError | undefined;
   #nextSequence: number;
-  #buffer = new Uint8Array(INITIAL_BUFFER);
-  #bufferEnd = 0;
-  #pending: Pending[] = [];
-  #flushScheduled = false;
+  #tail: Tail;
+  #jobs: Job[] = [];
+  #running = false;
+  #idle: (() => void) | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
+  #spare: Uint8Array[] = [];
 
   /** What opening cut from a torn tail (empty when the log was clean). */
-  readonly repairs: readonly TailRepair[];
+  readonly repairs: readonly TailCut[];
 
   private constructor(
     options: ResolvedOptions,
-    release: () => void,
-    opened: ReturnType<typeof openLog>,
+    release: () => Promise<void>,
+    opened: Awaited<ReturnType<typeof openLog>>,
   ) {
     this.#options = options;
     this.#dir = options.dir;
     this.#release = release;
     this.#log = new SegmentLog(options.fs, options.dir, opened, {
-      maxSegmentBytes: options.maxSegmentBytes,
       maxSegments: options.maxSegments,
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
+    this.#tail = this.#tailOfActive();
     this.repairs = opened.repairs;
   }
 
   /**
    * Opens (or creates) the log in `options.dir`, taking the directory's
    * writer lock. Options are validated before any I/O. A torn tail is cut
-   * (see {@link Wal.repairs}); damage elsewhere refuses with `WAL_CORRUPTION`.
+   * (see {@link Wal.repairs}); damage anywhere else refuses with
+   * `WAL_CORRUPTION`, naming the file and offset.
    */
   static async open(options: string | WalOptions): Promise<Wal> {
     const resolved = parseOptions(options);
     const { fs } = resolved;
     const dir = path.resolve(resolved.dir);
-    prepareDirectory(fs, dir);
-    let release: () => void;
+    await prepareDirectory(fs, dir);
+    let release: () => Promise<void>;
     try {
-      release = fs.lock(dir);
+      release = await fs.lock(dir);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ELOCKED') {
         throw new WalError(
@@ -105,10 +157,10 @@ export class Wal {
       throw ioError('lock', dir, error);
     }
     try {
-      const opened = openLog(fs, dir, resolved.maxRecordBytes);
+      const opened = await openLog(fs, dir, resolved.maxRecordBytes);
       return new Wal({ ...resolved, dir }, release, opened);
     } catch (error) {
-      release();
+      await release();
       throw error;
     }
   }
@@ -118,9 +170,14 @@ export class Wal {
     return this.#nextSequence;
   }
 
+  /** The log's identity: the same in every segment header, 16 hex digits. */
+  get logId(): string {
+    return this.#log.active.header.logId;
+  }
+
   /** Number of the active segment. */
-  get segmentNumber(): number {
-    return this.#log.active.segmentNumber;
+  get segment(): number {
+    return this.#log.active.segment;
   }
 
   /** Bytes written to the active segment, header included. */
@@ -129,8 +186,8 @@ export class Wal {
   }
 
   /** Path of the active segment file. */
-  get path(): string {
-    return this.#log.active.path;
+  get file(): string {
+    return this.#log.active.file;
   }
 
   /** The log's directory (absolute). */
@@ -138,9 +195,14 @@ export class Wal {
     return this.#dir;
   }
 
-  /** `'open'` until {@link Wal.close} starts; `'closed'` once it has released everything. */
+  /** See {@link WalState}. */
   get state(): WalState {
     return this.#state;
+  }
+
+  /** Why the writer failed (`state: 'failed'`), or undefined. Its `cause` is the I/O error. */
+  get failure(): WalError | undefined {
+    return this.#failure;
   }
 
   /** Appends a put. Resolves to its sequence. An empty value is a value, not a delete. */
@@ -183,9 +245,8 @@ export class Wal {
 
   /** Writes everything appended so far and fdatasyncs it, in every mode. */
   sync(): Promise<void> {
-    return this.#run(() => {
-      this.#flush();
-      if (this.#log.dirty) this.#syncNow();
+    return this.#control(async () => {
+      if (this.#log.dirty) await this.#syncNow();
     });
   }
 
@@ -195,65 +256,70 @@ export class Wal {
    * `maxSegmentBytes`.
    */
   rotate(): Promise<void> {
-    return this.#run(() => {
-      this.#flush();
-      this.#log.rotate(this.#nextSequence);
-    });
+    try {
+      this.#assertWritable();
+      this.#queueRotation();
+      return this.#control(async () => {});
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
-   * Deletes sealed segments whose last sequence is <= `sequence`, oldest
-   * first; never the active one. Resolves to how many were removed. This is
-   * the safe way to reclaim space once entries are flushed elsewhere.
+   * Deletes every sealed segment whose entries all have sequences <=
+   * `sequence`, oldest first; never the active one. Resolves to how many
+   * were removed. This is the safe way to reclaim space once entries are
+   * flushed elsewhere (a memtable checkpoint, say).
    */
-  truncateBefore(sequence: number): Promise<number> {
-    return this.#run(() => {
-      if (!isIndex(sequence)) {
-        throw new WalError(
+  truncateThrough(sequence: number): Promise<number> {
+    if (!isIndex(sequence)) {
+      return Promise.reject(
+        new WalError(
           ErrorCode.INVALID_ARGUMENT,
           `expected a sequence (a non-negative safe integer), found ${describeValue(sequence)}`,
-        );
-      }
-      return this.#log.truncateBefore(sequence);
-    });
+        ),
+      );
+    }
+    return this.#control(() => this.#log.truncateThrough(sequence));
   }
 
   /**
-   * Applies `maxSegments` retention now; resolves to how many segments were
-   * removed. LOSSY: see {@link WalOptions.maxSegments}.
+   * Applies `maxSegments` now; resolves to how many segments were deleted.
+   * LOSSY: see {@link WalOptions.maxSegments}.
    */
-  cleanup(): Promise<number> {
-    return this.#run(() => this.#log.applyRetention());
+  dropExcessSegments(): Promise<number> {
+    return this.#control(() => this.#log.dropExcessSegments());
   }
 
   /** Bytes of all segment files, the active one included. */
   totalSize(): Promise<number> {
-    return this.#run(() => this.#log.totalSize());
+    return this.#control(() => this.#log.totalSize());
   }
 
   /**
-   * Writes and syncs what is pending, then closes the file and releases the
-   * lock. Appends already made resolve (or reject) before close resolves.
-   * After a fault it still releases the lock and every handle.
+   * Writes and syncs what is pending, ends the active segment with a mark
+   * (so that every frame is provably durable), closes the file and releases
+   * the lock. Appends already made resolve (or reject) before close
+   * resolves. A failed writer still releases the lock and every handle.
    */
   async close(): Promise<void> {
-    if (this.#state !== 'open') return;
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    const failed = this.#state === 'failed';
     this.#state = 'closing';
     let error: unknown;
     try {
-      if (this.#failure) {
-        // Appends queued before the failure: reject them now, not after close.
-        this.#flushSafely();
+      if (failed) {
+        this.#rejectQueued(this.#failedError());
       } else {
-        this.#flush();
-        if (this.#log.dirty) this.#syncNow();
+        await this.#enqueueControl(() => this.#log.mark(this.#nextSequence));
       }
+      await this.#drained();
     } catch (e) {
       error = e;
     } finally {
       clearTimeout(this.#syncTimer);
-      this.#log.close();
-      this.#release();
+      await this.#log.close();
+      await this.#release();
       this.#state = 'closed';
     }
     if (error) throw error;
@@ -268,136 +334,265 @@ export class Wal {
     this.#assertWritable();
     const length = recordSize(ops);
     assertRecordSize(length, this.#options.maxRecordBytes);
-    const size = FRAME_HEADER_SIZE + length;
-    this.#reserve(size);
     const firstSequence = this.#nextSequence;
-    const start = this.#bufferEnd;
-    this.#bufferEnd = encodeFrame(this.#buffer, start, firstSequence, ops, length);
-    this.#nextSequence += ops.length;
-    const promise = new Promise<number>((resolve, reject) => {
-      this.#pending.push({ firstSequence, count: ops.length, start, size, resolve, reject });
-    });
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flushSafely());
+    if (ops.length > MAX_SEQUENCE - firstSequence) {
+      throw new WalError(
+        ErrorCode.SEQUENCE_EXHAUSTED,
+        `expected ${ops.length} more sequences below 2^53 - 1, found the next sequence at ${firstSequence}: the log cannot take more entries`,
+      );
     }
+    const group = this.#groupFor(FRAME_HEADER_SIZE + length, length);
+    const end = group.end + FRAME_HEADER_SIZE + length;
+    if (end > group.buffer.length) group.buffer = this.#grow(group.buffer, group.end, end);
+    encodeBatch(group.buffer, group.end, group, firstSequence, ops, length);
+    group.end = end;
+    group.records++;
+    this.#nextSequence += ops.length;
+    group.nextSequence = this.#nextSequence;
+    const promise = new Promise<number>((resolve, reject) => {
+      group.pending.push({ firstSequence, resolve, reject });
+    });
+    this.#schedule();
     return promise;
   }
 
-  #reserve(size: number): void {
-    const needed = this.#bufferEnd + size;
-    if (needed <= this.#buffer.length) return;
-    const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
-    grown.set(this.#buffer.subarray(0, this.#bufferEnd));
-    this.#buffer = grown;
-  }
-
-  #flushSafely(): void {
-    try {
-      this.#flush();
-    } catch {
-      // #flush rejected every pending append with the error already.
+  // The open group the frame goes into, rotating first when it would not fit
+  // the tail segment (a segment holding a frame, and its seal, stays within
+  // maxSegmentBytes; a frame larger than that gets a segment of its own).
+  #groupFor(size: number, length: number): Group {
+    const tail = this.#tail;
+    const last = this.#jobs.at(-1);
+    const open = last?.kind === 'group' && last.segment === tail.segment ? last : undefined;
+    const extra = open ? 0 : MARK_FRAME_SIZE;
+    const fits =
+      length <= tail.maxRecordBytes &&
+      (tail.size === SEGMENT_HEADER_SIZE ||
+        tail.size + extra + size + SEAL_FRAME_SIZE <= this.#options.maxSegmentBytes);
+    if (open && fits) {
+      tail.size += size;
+      return open;
     }
+    if (!fits) this.#queueRotation();
+    const t = this.#tail;
+    const synced =
+      t.segment === this.#log.active.segment ? this.#log.syncedSize : SEGMENT_HEADER_SIZE;
+    const group: Group = {
+      kind: 'group',
+      segment: t.segment,
+      salt: t.salt,
+      synced,
+      firstSequence: this.#nextSequence,
+      nextSequence: this.#nextSequence,
+      buffer: this.#spare.pop() ?? new Uint8Array(INITIAL_BUFFER),
+      end: MARK_FRAME_SIZE,
+      records: 0,
+      pending: [],
+    };
+    t.size += MARK_FRAME_SIZE + size;
+    this.#jobs.push(group);
+    return group;
   }
 
-  // Writes every pending record, rotating where a record would not fit, and
-  // resolves each segment's records once they are as durable as the mode
-  // promises. On failure, rejects what is not durable and rolls the sequence
-  // back to the first rejected record (nothing after it was written).
-  #flush(): void {
-    this.#flushScheduled = false;
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    const buffer = this.#buffer;
-    let i = 0;
+  #queueRotation(): void {
+    const { logId } = this.#log.active.header;
+    const header = newHeader(
+      logId,
+      this.#tail.segment + 1,
+      this.#nextSequence,
+      this.#options.maxRecordBytes,
+    );
+    this.#jobs.push({ kind: 'rotate', header });
+    this.#tail = {
+      segment: header.segment,
+      salt: header.salt,
+      maxRecordBytes: header.maxRecordBytes,
+      size: SEGMENT_HEADER_SIZE,
+    };
+  }
+
+  #tailOfActive(): Tail {
+    const { segment, header, size } = this.#log.active;
+    return { segment, salt: header.salt, maxRecordBytes: header.maxRecordBytes, size };
+  }
+
+  #grow(buffer: Uint8Array, used: number, needed: number): Uint8Array {
+    const grown = new Uint8Array(Math.max(needed, buffer.length * 2));
+    grown.set(buffer.subarray(0, used));
+    return grown;
+  }
+
+  #control<T>(run: () => Promise<T>): Promise<T> {
     try {
-      // Poisoned (by the interval timer's sync) after these were queued.
-      if (this.#failure) throw this.#failure;
-      while (i < pending.length) {
-        const first = pending[i] as Pending;
-        if (this.#log.needsRotation(first.size)) this.#log.rotate(first.firstSequence);
-        let j = i + 1;
-        let bytes = first.size;
-        while (j < pending.length && bytes + (pending[j] as Pending).size <= this.#log.room) {
-          bytes += (pending[j] as Pending).size;
-          j++;
-        }
-        this.#log.write(buffer.subarray(first.start, first.start + bytes));
-        if (this.#options.sync === 'always') this.#syncNow();
-        else this.#armSyncTimer();
-        this.#log.acknowledge();
-        for (; i < j; i++) {
-          const p = pending[i] as Pending;
-          p.resolve(p.firstSequence);
-        }
-      }
+      this.#assertWritable();
+      return this.#enqueueControl(run);
     } catch (error) {
-      this.#nextSequence = (pending[i] as Pending).firstSequence;
-      for (; i < pending.length; i++) (pending[i] as Pending).reject(error);
-      throw error;
-    } finally {
-      this.#bufferEnd = 0;
-      if (this.#buffer.length > RETAINED_BUFFER) this.#buffer = new Uint8Array(INITIAL_BUFFER);
+      return Promise.reject(error);
     }
   }
 
-  #syncNow(): void {
+  #enqueueControl<T>(run: () => Promise<T>): Promise<T> {
+    const promise = new Promise<T>((resolve, reject) => {
+      this.#jobs.push({ kind: 'control', run, resolve: resolve as (v: unknown) => void, reject });
+    });
+    this.#schedule();
+    return promise;
+  }
+
+  #schedule(): void {
+    if (this.#running) return;
+    this.#running = true;
+    // One turn of the event loop lets appends made together join one group.
+    setImmediate(() => void this.#runJobs());
+  }
+
+  // Runs jobs one at a time, in order. While one group is written and
+  // synced, appends fill the next.
+  async #runJobs(): Promise<void> {
+    while (this.#jobs.length > 0) {
+      const job = this.#jobs.shift() as Job;
+      try {
+        if (this.#failure) throw this.#failedError();
+        if (job.kind === 'group') await this.#writeGroup(job);
+        else if (job.kind === 'rotate')
+          await this.#log.rotate(job.header.firstSequence, job.header);
+        else job.resolve(await job.run());
+      } catch (error) {
+        const reported = this.#failure ? this.#failedError() : error;
+        this.#fail(job, reported);
+        this.#rejectQueued(reported);
+      }
+    }
+    this.#running = false;
+    this.#idle?.();
+  }
+
+  async #writeGroup(group: Group): Promise<void> {
+    const log = this.#log;
+    let start = MARK_FRAME_SIZE;
+    // The frames were encoded with the synced watermark known then; a later
+    // sync is announced by a mark in front, so damage below it reads as rot.
+    if (log.syncedSize > group.synced) {
+      const context = { salt: group.salt, synced: log.syncedSize };
+      encodeMarkFrame(context, group.firstSequence, group.buffer, 0);
+      start = 0;
+    }
+    await log.write(group.buffer.subarray(start, group.end), group.records);
+    // The tail's size counted a mark in front of every group.
+    if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;
+    if (this.#options.sync === 'always') await this.#syncNow();
+    else this.#armSyncTimer();
+    log.acknowledge();
+    for (const p of group.pending) p.resolve(p.firstSequence);
+    this.#recycle(group);
+  }
+
+  #recycle(group: Group): void {
+    if (group.buffer.length <= RETAINED_BUFFER && this.#spare.length < 2)
+      this.#spare.push(group.buffer);
+  }
+
+  #fail(job: Job, error: unknown): void {
+    if (job.kind === 'group') {
+      for (const p of job.pending) p.reject(error);
+      this.#recycle(job);
+      this.#rollBack(job.firstSequence);
+    } else if (job.kind === 'control') {
+      job.reject(error);
+    } else {
+      this.#rollBack(job.header.firstSequence);
+    }
+  }
+
+  // After a failed job nothing queued behind it is written: every queued
+  // append is rejected, and sequences go back to the first one not written.
+  #rejectQueued(error: unknown): void {
+    const jobs = this.#jobs;
+    this.#jobs = [];
+    for (const job of jobs) this.#fail(job, error);
+  }
+
+  #rollBack(sequence: number): void {
+    if (sequence < this.#nextSequence) this.#nextSequence = sequence;
+    this.#tail = this.#tailOfActive();
+  }
+
+  #drained(): Promise<void> {
+    if (!this.#running && this.#jobs.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idle = () => {
+        this.#idle = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async #syncNow(): Promise<void> {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
-    this.#log.sync();
+    await this.#log.sync();
   }
 
   #armSyncTimer(): void {
     if (this.#options.sync !== 'interval' || this.#syncTimer) return;
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = undefined;
-      if (!this.#log.dirty || this.#state !== 'open' || this.#failure) return;
-      try {
-        this.#log.sync();
-      } catch {
-        // Poisoned: the next call reports it.
-      }
+      if (this.#state !== 'open') return;
+      // Poisoned or not, the next call reports it.
+      this.#enqueueControl(async () => {
+        if (this.#log.dirty) await this.#syncNow();
+      }).catch(() => undefined);
     }, this.#options.syncIntervalMs);
     this.#syncTimer.unref();
   }
 
-  #run<T>(operation: () => T): Promise<T> {
-    try {
-      this.#assertWritable();
-      return Promise.resolve(operation());
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
   #assertWritable(): void {
-    if (this.#state !== 'open') {
+    if (this.#state === 'closing' || this.#state === 'closed') {
       throw new WalError(
         ErrorCode.CLOSED,
         `expected an open log, found it ${this.#state} (${this.#dir})`,
       );
     }
-    if (this.#failure) {
-      throw new WalError(
-        ErrorCode.IO_ERROR,
-        `expected a healthy log, found an earlier I/O failure; reopen ${this.#dir} to recover: ${this.#failure.message}`,
-        { cause: this.#failure },
-      );
-    }
+    if (this.#failure) throw this.#failedError();
+  }
+
+  #failedError(): WalError {
+    const failure = this.#failure as WalError;
+    return new WalError(
+      ErrorCode.FAILED,
+      `expected a healthy writer, found it failed: ${failure.message}; close it and reopen ${this.#dir} to recover`,
+      { cause: failure },
+    );
   }
 
   #poison(error: WalError): WalError {
-    this.#failure ??= error;
+    if (!this.#failure) {
+      this.#failure = error;
+      if (this.#state === 'open') this.#state = 'failed';
+    }
     return error;
   }
 }
 
 function normaliseOp(op: unknown, i: number): WalOp {
-  const { type, key, value } = (op ?? {}) as { type?: unknown; key?: unknown; value?: unknown };
-  if (type === 'put')
+  if (typeof op !== 'object' || op === null) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected ops[${i}] to be an op object, found ${describeValue(op)}`,
+    );
+  }
+  const { type, key, value } = op as { type?: unknown; key?: unknown; value?: unknown };
+  if (type === 'put') {
     return { type, key: toBytes(key, `ops[${i}].key`), value: toBytes(value, `ops[${i}].value`) };
-  if (type === 'delete') return { type, key: toBytes(key, `ops[${i}].key`) };
+  }
+  if (type === 'delete') {
+    if ('value' in op) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected ops[${i}], a delete, to have no value, found ${describeValue(value)}`,
+      );
+    }
+    return { type, key: toBytes(key, `ops[${i}].key`) };
+  }
   throw new WalError(
     ErrorCode.INVALID_ARGUMENT,
     `expected ops[${i}].type to be 'put' or 'delete', found ${describeValue(type)}`,

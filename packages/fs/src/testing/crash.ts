@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { SECTOR_SIZE } from '@wal/codec';
 import type { FileData } from './file-data.js';
 import {
   applyDirOp,
@@ -11,6 +10,9 @@ import {
   reachableInodes,
 } from './namespace.js';
 import { type Random, randomInt } from './random.js';
+
+/** The unit in which a power loss may lose or zero unsynced data. */
+export const SECTOR_SIZE = 512;
 
 /** What a crash leaves of one file's unsynced suffix (the bytes after its synced prefix). */
 export type FileOutcome =

@@ -13,7 +13,6 @@ export const FAULT_CODES: Readonly<Record<FsOp, readonly ErrnoCode[]>> = {
   close: ['EIO'],
   read: ['EIO'],
   write: ['ENOSPC', 'EIO'],
-  writev: ['ENOSPC', 'EIO'],
   fdatasync: ['EIO', 'ENOSPC'],
   fsyncDir: ['EIO'],
   ftruncate: ['EIO', 'EACCES'],

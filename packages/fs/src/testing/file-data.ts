@@ -25,6 +25,18 @@ export class FileData {
     return file;
   }
 
+  /** An independent copy: both layers, and what is pending between them. */
+  clone(): FileData {
+    const copy = new FileData();
+    copy.#bytes = this.#bytes.slice();
+    copy.#size = this.#size;
+    copy.#durable = this.#durable.slice();
+    copy.#low = this.#low;
+    copy.#marks = [...this.#marks];
+    copy.#lost = this.#lost.map(([s, e]): [number, number] => [s, e]);
+    return copy;
+  }
+
   get size(): number {
     return this.#size;
   }

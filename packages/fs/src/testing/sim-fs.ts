@@ -7,7 +7,6 @@ import {
   crashImage,
   describeCrashPlan,
   enumerateCrashPlans,
-  type FileOutcome,
   randomCrashPlan,
 } from './crash.js';
 import { errnoError } from './errno.js';
@@ -47,7 +46,6 @@ interface Handle {
 
 const MUTATING: ReadonlySet<FsOp> = new Set<FsOp>([
   'write',
-  'writev',
   'fdatasync',
   'fsyncDir',
   'ftruncate',
@@ -96,7 +94,7 @@ export class SimFs implements WalFs {
     return this.#locks.size;
   }
 
-  open(file: string, flags: 'r' | 'r+' | 'wx'): number {
+  open(file: string, flags: 'r' | 'r+' | 'wx+'): Promise<number> {
     return this.#run(
       'open',
       file,
@@ -104,7 +102,7 @@ export class SimFs implements WalFs {
         const p = norm(file);
         const entry = this.#volume.dir(path.posix.dirname(p), 'open').get(path.posix.basename(p));
         let ino: number;
-        if (flags === 'wx') {
+        if (flags === 'wx+') {
           if (entry) throw errnoError('EEXIST', 'open', file);
           ino = this.#volume.create(p);
         } else {
@@ -113,17 +111,17 @@ export class SimFs implements WalFs {
           ino = entry.ino;
         }
         const fd = this.#nextFd++;
-        this.#handles.set(fd, { ino, path: p, readable: flags !== 'wx', writable: flags !== 'r' });
+        this.#handles.set(fd, { ino, path: p, readable: true, writable: flags !== 'r' });
         return fd;
       },
       undefined,
-      flags === 'wx',
+      flags === 'wx+',
     );
   }
 
-  close(fd: number): void {
+  close(fd: number): Promise<void> {
     // Linux releases the descriptor even when close reports an error.
-    this.#run(
+    return this.#run(
       'close',
       this.#pathOf(fd),
       () => this.#release(fd),
@@ -131,7 +129,13 @@ export class SimFs implements WalFs {
     );
   }
 
-  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+  read(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<number> {
     return this.#run('read', this.#pathOf(fd), () => {
       const h = this.#handle(fd, 'read');
       if (!h.readable) throw errnoError('EBADF', 'read', h.path);
@@ -139,18 +143,12 @@ export class SimFs implements WalFs {
     });
   }
 
-  write(fd: number, buffer: Uint8Array, position: number): number {
+  write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
     return this.#run('write', this.#pathOf(fd), () => this.#write(fd, buffer, position, 'write'));
   }
 
-  writev(fd: number, buffers: readonly Uint8Array[], position: number): number {
-    return this.#run('writev', this.#pathOf(fd), () =>
-      this.#write(fd, Buffer.concat(buffers), position, 'writev'),
-    );
-  }
-
-  fdatasync(fd: number): void {
-    this.#run(
+  fdatasync(fd: number): Promise<void> {
+    return this.#run(
       'fdatasync',
       this.#pathOf(fd),
       () => this.#file(this.#handle(fd, 'fdatasync')).sync(),
@@ -161,15 +159,15 @@ export class SimFs implements WalFs {
     );
   }
 
-  fsyncDir(dir: string): void {
-    this.#run('fsyncDir', dir, () => {
+  fsyncDir(dir: string): Promise<void> {
+    return this.#run('fsyncDir', dir, () => {
       this.#volume.dir(dir, 'fsync');
       this.#volume.fsyncDir(dir);
     });
   }
 
-  ftruncate(fd: number, length: number): void {
-    this.#run('ftruncate', this.#pathOf(fd), () => {
+  ftruncate(fd: number, length: number): Promise<void> {
+    return this.#run('ftruncate', this.#pathOf(fd), () => {
       const h = this.#handle(fd, 'ftruncate');
       if (!h.writable || !Number.isInteger(length) || length < 0) {
         throw errnoError('EINVAL', 'ftruncate', h.path);
@@ -178,11 +176,11 @@ export class SimFs implements WalFs {
     });
   }
 
-  fsize(fd: number): number {
+  fsize(fd: number): Promise<number> {
     return this.#run('fsize', this.#pathOf(fd), () => this.#file(this.#handle(fd, 'fstat')).size);
   }
 
-  stat(file: string): { size: number; isFile: boolean; isDirectory: boolean } {
+  stat(file: string): Promise<{ size: number; isFile: boolean; isDirectory: boolean }> {
     return this.#run('stat', file, () => {
       const entry = this.#volume.entry(file, 'stat');
       if (entry.kind === 'dir') return { size: 4096, isFile: false, isDirectory: true };
@@ -190,8 +188,8 @@ export class SimFs implements WalFs {
     });
   }
 
-  rename(from: string, to: string): void {
-    this.#run('rename', from, () => {
+  rename(from: string, to: string): Promise<void> {
+    return this.#run('rename', from, () => {
       const source = this.#volume.entry(from, 'rename');
       if (source.kind === 'dir') throw errnoError('ENOTSUP', 'rename', from);
       const target = norm(to);
@@ -215,20 +213,20 @@ export class SimFs implements WalFs {
     });
   }
 
-  unlink(file: string): void {
-    this.#run('unlink', file, () => {
+  unlink(file: string): Promise<void> {
+    return this.#run('unlink', file, () => {
       const entry = this.#volume.entry(file, 'unlink');
       if (entry.kind === 'dir') throw errnoError('EISDIR', 'unlink', file);
       this.#volume.change({ kind: 'unlink', ...split(norm(file)), entry });
     });
   }
 
-  readdir(dir: string): string[] {
+  readdir(dir: string): Promise<string[]> {
     return this.#run('readdir', dir, () => [...this.#volume.dir(dir, 'scandir').keys()]);
   }
 
-  mkdirp(dir: string): void {
-    this.#run('mkdirp', dir, () => {
+  mkdirp(dir: string): Promise<void> {
+    return this.#run('mkdirp', dir, () => {
       let current = '/';
       for (const name of norm(dir).split('/').filter(Boolean)) {
         const next = path.posix.join(current, name);
@@ -243,7 +241,7 @@ export class SimFs implements WalFs {
     });
   }
 
-  lock(dir: string): () => void {
+  lock(dir: string): Promise<() => Promise<void>> {
     return this.#run('lock', dir, () => {
       const p = norm(dir);
       this.#volume.dir(p, 'lock');
@@ -251,7 +249,7 @@ export class SimFs implements WalFs {
         throw Object.assign(new Error(`${dir} is locked by this process`), { code: 'ELOCKED' });
       }
       this.#locks.add(p);
-      return () => {
+      return async () => {
         this.#locks.delete(p);
       };
     });
@@ -288,13 +286,15 @@ export class SimFs implements WalFs {
 
   /**
    * A new file system as the next process sees it after this one was
-   * killed: the operating system kept every written byte and entry, but the
-   * dead process's locks and handles are gone.
+   * killed: the operating system keeps every written byte and directory
+   * entry in its page cache, still no more durable than it was. A later
+   * {@link SimFs.crash} of it loses what neither process synced. The dead
+   * process's locks and handles are gone.
    */
   kill(): SimFs {
-    const files = new Map<number, FileOutcome>();
-    for (const ino of this.#volume.inodes) files.set(ino, { kind: 'keep' });
-    return this.crash({ files, dirOps: new Array(this.#volume.unsyncedDirOps).fill(true) });
+    const fs = new SimFs(this.#options);
+    fs.#volume = this.#volume.clone();
+    return fs;
   }
 
   /** One possible post-crash state, chosen with `random`. */
@@ -352,12 +352,28 @@ export class SimFs implements WalFs {
     return this.#volume.crashSource(this.#options.dirOrder ?? 'any');
   }
 
+  // The call takes effect at once (a crash taken at its event sees it); the
+  // caller learns the outcome a microtask later, as from the thread pool.
   #run<T>(
     op: FsOp,
     file: string,
     body: () => T,
     onFault?: () => void,
     mutating = MUTATING.has(op),
+  ): Promise<T> {
+    try {
+      return Promise.resolve(this.#runNow(op, file, body, onFault, mutating));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #runNow<T>(
+    op: FsOp,
+    file: string,
+    body: () => T,
+    onFault: (() => void) | undefined,
+    mutating: boolean,
   ): T {
     const index = ++this.#operations;
     let error: Error | undefined;

@@ -49,6 +49,17 @@ export class Volume {
     return volume;
   }
 
+  /** An independent copy, page cache and pending directory operations included. */
+  clone(): Volume {
+    const copy = new Volume();
+    copy.#ns = cloneNamespace(this.#ns);
+    copy.#durableNs = cloneNamespace(this.#durableNs);
+    copy.#pending = this.#pending.map((p) => ({ ...p }));
+    for (const [ino, file] of this.#files) copy.#files.set(ino, file.clone());
+    copy.#nextIno = this.#nextIno;
+    return copy;
+  }
+
   get nextIno(): number {
     return this.#nextIno;
   }

@@ -1,0 +1,191 @@
+import {
+  type Damage,
+  type DecodedDamage,
+  type DecodedRecord,
+  FrameDecoder,
+  SEGMENT_HEADER_SIZE,
+  type SegmentHeader,
+} from '@wal/codec';
+import type { WalFs } from '../wal-fs.js';
+import type { SegmentInfo } from './info.js';
+import { closeQuietly, io, readAt } from './io.js';
+
+/** Bytes per read. Each read gets a new buffer, which the entries decoded from it pin. */
+export const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** What reading one segment produces, in file order. */
+export type FrameEvent =
+  /** An accepted frame: its sequences continue the segment. */
+  | { kind: 'frame'; offset: number; size: number; record: DecodedRecord }
+  /**
+   * A damaged region. `torn`: a torn write at the end of the last segment
+   * (see the tail rule below); the segment's frames end at it, and nothing
+   * after it is read.
+   */
+  | { kind: 'damage'; damage: Damage; nextSequence: number; torn: boolean }
+  /** The segment is read. `dataEnd`: the end of its last accepted frame. */
+  | { kind: 'end'; size: number; dataEnd: number; nextSequence: number; sealed: boolean };
+
+/** Options of {@link readFrames}. */
+export interface ReadFramesOptions {
+  /** True for the log's last segment: the only one the tail rule may cut. */
+  last: boolean;
+  /** Sequences the segment cannot reach: a frame found after damage must end below it. */
+  ceiling?: number;
+  /** Read no further than this many bytes of the file (default: its size when opened). */
+  size?: number;
+}
+
+/**
+ * Streams the frames of one segment (its header must be valid), from after
+ * the header to the size the file had when opened: a writer may be
+ * appending, and a frame it is halfway through comes out as a torn tail.
+ *
+ * The tail rule, decided by write order and never by byte content:
+ * - damage in a segment that is not the last is corruption: it was synced
+ *   before the next segment was created;
+ * - damage at offset D in the last segment is a torn write when no frame
+ *   after it says it was written after D was durable (its `synced` > D).
+ *   Such frames were written in the same unsynced window as the damage, so a
+ *   power loss may have kept them and lost it: they were never acknowledged
+ *   as durable, and the tail from D to the end is cut.
+ * - otherwise it is bit rot in synced data: corruption, never cut.
+ * A segment that is not the last must end with its seal (`bad-seal`).
+ */
+export async function* readFrames(
+  fs: WalFs,
+  info: SegmentInfo,
+  options: ReadFramesOptions,
+): AsyncGenerator<FrameEvent> {
+  const header = info.header as SegmentHeader;
+  const { file, segment } = info;
+  const fd = await io('open segment', file, () => fs.open(file, 'r'));
+  try {
+    const size = options.size ?? (await io('stat segment', file, () => fs.fsize(fd)));
+    const decoder = newDecoder(header, SEGMENT_HEADER_SIZE, options.ceiling);
+    let dataEnd = SEGMENT_HEADER_SIZE;
+    let damagedToEnd = false;
+    let position = SEGMENT_HEADER_SIZE;
+    for (let ended = false; !ended; ) {
+      if (position < size) {
+        const chunk = await readAt(
+          fs,
+          fd,
+          position,
+          Math.min(READ_CHUNK_BYTES, size - position),
+          file,
+        );
+        position += chunk.length;
+        decoder.push(chunk);
+        if (chunk.length === 0) position = size; // cut by someone else since: it ends here
+      }
+      if (position >= size) {
+        decoder.end();
+        ended = true;
+      }
+      for (const result of decoder) {
+        if (result.kind === 'frame') {
+          dataEnd = result.offset + result.size;
+          yield result;
+          continue;
+        }
+        const torn =
+          options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
+        const damage = toDamage(info, result, torn ? size - result.offset : result.bytes);
+        if (torn && damage.bytes !== result.bytes) {
+          damage.detail = `${result.detail}; no later frame was written after it was durable, so it is a torn write and the tail runs to the end of the file`;
+        }
+        yield { kind: 'damage', damage, nextSequence: result.nextSequence, torn };
+        damagedToEnd = result.offset + result.bytes >= size;
+        if (torn) {
+          yield {
+            kind: 'end',
+            size,
+            dataEnd: result.offset,
+            nextSequence: result.nextSequence,
+            sealed: false,
+          };
+          return;
+        }
+      }
+    }
+    if (!options.last && !decoder.sealed && !damagedToEnd) {
+      const damage: Damage = {
+        file,
+        segment,
+        offset: dataEnd,
+        bytes: size - dataEnd,
+        reason: 'bad-seal',
+        detail: `expected the segment to end with a seal (a later segment exists), found none after its last frame at ${dataEnd}: it was cut short`,
+      };
+      yield { kind: 'damage', damage, nextSequence: decoder.nextSequence, torn: false };
+    }
+    yield {
+      kind: 'end',
+      size,
+      dataEnd,
+      nextSequence: decoder.nextSequence,
+      sealed: decoder.sealed,
+    };
+  } finally {
+    await closeQuietly(fs, fd);
+  }
+}
+
+/**
+ * True when a frame after the damage was written once the damaged bytes
+ * were durable: its `synced` watermark is past the damage's offset. Reads
+ * the rest of the segment once, without keeping what it decodes.
+ */
+async function writtenAfterDurable(
+  fs: WalFs,
+  fd: number,
+  info: SegmentInfo,
+  damage: DecodedDamage,
+  size: number,
+  ceiling: number | undefined,
+): Promise<boolean> {
+  const header = info.header as SegmentHeader;
+  const start = damage.offset + 1;
+  const decoder = newDecoder({ ...header, firstSequence: damage.nextSequence }, start, ceiling);
+  for (let position = start; ; ) {
+    const done = position >= size;
+    if (done) decoder.end();
+    else {
+      const chunk = await readAt(
+        fs,
+        fd,
+        position,
+        Math.min(READ_CHUNK_BYTES, size - position),
+        info.file,
+      );
+      position = chunk.length === 0 ? size : position + chunk.length;
+      decoder.push(chunk);
+    }
+    for (const result of decoder) {
+      if (result.kind === 'frame' && result.record.synced > damage.offset) return true;
+    }
+    if (done) return false;
+  }
+}
+
+function newDecoder(header: SegmentHeader, offset: number, ceiling: number | undefined) {
+  return new FrameDecoder({
+    salt: header.salt,
+    firstSequence: header.firstSequence,
+    maxRecordBytes: header.maxRecordBytes,
+    offset,
+    ...(ceiling === undefined ? {} : { ceiling }),
+  });
+}
+
+function toDamage(info: SegmentInfo, d: DecodedDamage, bytes: number): Damage {
+  return {
+    file: info.file,
+    segment: info.segment,
+    offset: d.offset,
+    bytes,
+    reason: d.reason,
+    detail: d.detail,
+  };
+}

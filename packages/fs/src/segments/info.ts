@@ -1,0 +1,67 @@
+import {
+  decodeFrameAt,
+  decodeSegmentHeader,
+  isBadSegmentHeader,
+  SEAL_FRAME_SIZE,
+  SEGMENT_HEADER_SIZE,
+  type Seal,
+  type SegmentHeader,
+  saltSeed,
+} from '@wal/codec';
+import type { WalFs } from '../wal-fs.js';
+import { closeQuietly, io, readAt } from './io.js';
+
+/** A segment file, its header and its seal: what two small reads tell, before any frame. */
+export interface SegmentInfo {
+  /** From the file name (from the header for a lone file whose name has none). */
+  segment: number;
+  /** Path of the file. */
+  file: string;
+  /** Bytes in the file when it was looked at. */
+  size: number;
+  /** Null when the file is too short for a header or the header is invalid. */
+  header: SegmentHeader | null;
+  /** Why `header` is null; empty otherwise. */
+  headerDetail: string;
+  /** The seal its last bytes hold, or null: the segment was not sealed (or the seal is damaged). */
+  seal: Seal | null;
+}
+
+/** Reads a segment file's header and, when it has one, the seal at its end. */
+export async function readSegmentInfo(
+  fs: WalFs,
+  file: string,
+  segment: number | null,
+): Promise<SegmentInfo> {
+  const fd = await io('open segment', file, () => fs.open(file, 'r'));
+  try {
+    const size = await io('stat segment', file, () => fs.fsize(fd));
+    const decoded = decodeSegmentHeader(await readAt(fs, fd, 0, SEGMENT_HEADER_SIZE, file));
+    const header = isBadSegmentHeader(decoded) ? null : decoded;
+    let seal: Seal | null = null;
+    if (header && size >= SEGMENT_HEADER_SIZE + SEAL_FRAME_SIZE) {
+      const frameOffset = size - SEAL_FRAME_SIZE;
+      const bytes = await readAt(fs, fd, frameOffset, SEAL_FRAME_SIZE, file);
+      const context = {
+        maxRecordBytes: header.maxRecordBytes,
+        seed: saltSeed(header.salt),
+        frameOffset,
+      };
+      const r = decodeFrameAt(bytes, 0, bytes.length, context);
+      if (r.kind === 'frame' && r.record.type === 'seal') {
+        const { nextSequence, records, bytes: length } = r.record;
+        seal = { nextSequence, records, bytes: length };
+      }
+    }
+    return {
+      segment: segment ?? header?.segment ?? 0,
+      file,
+      size,
+      header,
+      headerDetail: isBadSegmentHeader(decoded) ? decoded.detail : '',
+      seal,
+    };
+  } finally {
+    await closeQuietly(fs, fd);
+  }
+}
