@@ -114,6 +114,8 @@ export class FrameDecoder {
   #sealed = false;
   #damage: OpenDamage | null = null;
   #expected: number;
+  // After damage, the frame the resync found: accepted at or above this floor.
+  #resumeAt: number | null = null;
   readonly #context: FrameReadContext;
 
   /** Throws `WAL_INVALID_OPTIONS` when an option is out of range. */
@@ -259,14 +261,15 @@ export class FrameDecoder {
   // Exact: the record starts where the segment is. After damage: at or above
   // the interrupted sequence, and below the ceiling.
   #fits(record: DecodedRecord, exact: boolean): boolean {
-    const floor = this.#damage ? this.#damage.nextSequence : this.#expected;
+    const floor = this.#damage?.nextSequence ?? this.#resumeAt;
     const { first, next } = sequencesOf(record);
-    if (exact && !this.#damage) return first === floor;
-    return first >= floor && next <= this.#ceiling;
+    if (exact && floor === null) return first === this.#expected;
+    return first >= (floor ?? this.#expected) && next <= this.#ceiling;
   }
 
   #accept(offset: number, size: number, record: DecodedRecord): DecodedFrame {
     this.#expected = sequencesOf(record).next;
+    this.#resumeAt = null;
     if (record.type === 'seal') this.#sealed = true;
     return { kind: 'frame', offset, size, record };
   }
@@ -303,6 +306,7 @@ export class FrameDecoder {
 
   #closeDamage(d: OpenDamage, found: boolean): DecodedDamage {
     this.#damage = null;
+    if (found) this.#resumeAt = d.nextSequence;
     let reason = d.reason;
     if (d.allZero) reason = 'zero-fill';
     else if (reason === 'zero-fill' || (reason === 'truncated' && found)) reason = 'bad-length';
