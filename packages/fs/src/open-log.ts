@@ -154,10 +154,11 @@ async function scanLast(
   let records = 0;
   let marked = false;
   for await (const event of readFrames(fs, info, { last: true })) {
-    if (event.kind === 'frame') {
-      const { type } = event.record;
-      if (type === 'batch' || type === 'hole') records++;
-      marked = type === 'mark';
+    if (event.kind === 'frames') {
+      for (const { record } of event.frames) {
+        if (record.type === 'batch' || record.type === 'hole') records++;
+        marked = record.type === 'mark';
+      }
     } else if (event.kind === 'damage') {
       if (!event.torn) throw corruption(dir, event.damage);
       const keptIn = await cutTail(fs, fd, event.damage, info.size);

@@ -1,35 +1,47 @@
-import { CorruptionError, type DamageReason } from '@wal/codec';
-import type { Corruption, Gap, RecoveryMode } from './types.js';
+import path from 'node:path';
+import { CorruptionError, type Damage, ErrorCode, WalError } from '@wal/codec';
+import type { WalFs } from '@wal/fs';
+import { listSegmentFiles, readSegmentInfo, type SegmentInfo } from '@wal/fs/segments';
+import type { RecoveryMode } from './types.js';
+import type { WalkSource } from './walker.js';
 
 /** The `WAL_CORRUPTION` a scan throws at damage its mode does not accept. */
 export function damageError(
-  dir: string,
+  _dir: string,
   mode: RecoveryMode,
-  damage: Corruption,
+  damage: Damage,
   torn: boolean,
 ): CorruptionError {
   const hint = torn
-    ? `it is a torn tail (what a crash leaves), which '${mode}' mode refuses: recover with mode 'tolerate-tail' to drop it, or cut it with \`wal repair ${dir}\``
-    : stopHint(dir, mode);
-  const { file, offset, bytes, reason } = damage;
-  return new CorruptionError(`${file} at offset ${offset}: ${damage.detail} (${reason}); ${hint}`, {
-    file,
-    offset,
-    bytes,
-    reason,
-  });
+    ? `it is a torn tail (what a crash leaves), which '${mode}' mode refuses: recover with mode 'tolerate-tail' to drop it, or open the log with Wal.open, which cuts it`
+    : `the log cannot be read past it in '${mode}' mode. See every problem with verify(), set the damage aside with repair() (it keeps every byte and every intact record), or read what is intact with mode 'point-in-time' or 'skip-corrupted'`;
+  const { file, offset, reason, detail } = damage;
+  return new CorruptionError(`${file} at offset ${offset}: ${detail} (${reason}); ${hint}`, damage);
 }
 
-/** The `WAL_CORRUPTION` a scan throws at a gap between segments. */
-export function gapError(dir: string, mode: RecoveryMode, gap: Gap): CorruptionError {
-  const reason: DamageReason =
-    gap.kind === 'swapped' || gap.kind === 'foreign' ? 'bad-header' : 'bad-sequence';
-  return new CorruptionError(
-    `${gap.file}: ${gap.detail} (a ${gap.kind} segment); ${stopHint(dir, mode)}`,
-    { file: gap.file, offset: 0, bytes: gap.bytes, reason },
+/**
+ * `WAL_TRUNCATED`: a segment the reader needed was deleted by retention
+ * while it read. It never silently reads on from a later sequence.
+ */
+export async function truncatedError(
+  fs: WalFs,
+  source: WalkSource,
+  info: SegmentInfo,
+  requested: number,
+  cause: unknown,
+): Promise<WalError> {
+  let earliest: number | null = null;
+  if ('dir' in source) {
+    const first = (await listSegmentFiles(fs, source.dir))[0];
+    if (first)
+      earliest =
+        (await readSegmentInfo(fs, first.file, first.segment)).header?.firstSequence ?? null;
+  }
+  const now =
+    earliest === null ? 'no segment is left' : `the earliest sequence left is ${earliest}`;
+  return new WalError(
+    ErrorCode.TRUNCATED,
+    `expected ${path.basename(info.file)} to hold sequence ${requested}, found it deleted while reading (retention removed it); ${now}`,
+    { cause },
   );
-}
-
-function stopHint(dir: string, mode: RecoveryMode): string {
-  return `the log cannot be read past it in '${mode}' mode. See every problem with \`wal verify ${dir}\`, cut the damage with \`wal repair ${dir}\` (it keeps every cut byte), or read what is intact with mode 'point-in-time' or 'skip-corrupted'`;
 }

@@ -1,21 +1,23 @@
 export { type RecoverResult, recover } from './recover.js';
-export { type RepairOptions, type RepairResult, repair } from './repair.js';
-export { QUARANTINE_DIR, type RepairAction } from './repair-plan.js';
+export {
+  MANIFEST_FILE,
+  QUARANTINE_DIR,
+  type RepairOptions,
+  type RepairResult,
+  repair,
+} from './repair.js';
+export type { RepairAction, SequenceRange } from './repair-plan.js';
 export { LogScan, readSegment, scanLog } from './scan.js';
-export { READ_CHUNK_BYTES } from './segment-frames.js';
 export type {
   CommonOptions,
-  Corruption,
-  Gap,
+  Damage,
+  HoleFound,
   RecoveryMode,
   RecoveryStats,
   ScanOptions,
-  StopPoint,
-  TornTail,
   WalEntry,
 } from './types.js';
 export {
-  type Damage,
   type SegmentReport,
   type VerifyOptions,
   type VerifyReport,

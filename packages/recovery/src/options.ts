@@ -1,12 +1,4 @@
-import {
-  DEFAULT_MAX_RECORD_BYTES,
-  describeValue,
-  ErrorCode,
-  MAX_RECORD_BYTES_LIMIT,
-  MAX_SEQUENCE,
-  MIN_RECORD_BYTES,
-  WalError,
-} from '@wal/codec';
+import { describeValue, ErrorCode, MAX_SEQUENCE, WalError } from '@wal/codec';
 import { isWalFs, nodeFs, WAL_FS_METHODS, type WalFs } from '@wal/fs';
 import { z } from 'zod';
 
@@ -16,21 +8,23 @@ const walFs = z.custom<WalFs>(isWalFs, {
   message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}`,
 });
 
-const common = {
-  fs: walFs.default(nodeFs),
-  maxRecordBytes: z
-    .int()
-    .min(MIN_RECORD_BYTES)
-    .max(MAX_RECORD_BYTES_LIMIT)
-    .default(DEFAULT_MAX_RECORD_BYTES),
-};
+const common = { fs: walFs.default(nodeFs) };
+const sequence = z.int().min(0).max(MAX_SEQUENCE);
 
 const scanSchema = z.strictObject({
   ...common,
   mode: z
     .enum(['strict', 'tolerate-tail', 'point-in-time', 'skip-corrupted'])
     .default('tolerate-tail'),
-  fromSequence: z.int().min(0).max(MAX_SEQUENCE).default(0),
+  fromSequence: sequence.default(0),
+  toSequence: sequence.optional(),
+  limit: z.int().min(0).optional(),
+  signal: z
+    .custom<AbortSignal>((v) => v instanceof AbortSignal, {
+      message: 'expected an AbortSignal',
+    })
+    .optional(),
+  ifMissing: z.enum(['error', 'empty']).default('error'),
 });
 
 const verifySchema = z.strictObject({

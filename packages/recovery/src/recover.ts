@@ -14,9 +14,8 @@ export interface RecoverResult {
 }
 
 /**
- * Recovers every entry of the log in `dir` into memory (the original's
- * `recover` and `recover_with_stats`). Use {@link scanLog} to stream instead.
- * Rejects as {@link scanLog} throws.
+ * Recovers every entry of the log in `dir` into memory. Use
+ * {@link scanLog} to stream instead. Rejects as {@link scanLog} throws.
  *
  * ```ts
  * const { entries, nextSequence, stats } = await recover('./data/wal');
@@ -25,7 +24,9 @@ export interface RecoverResult {
 export async function recover(dir: string, options?: ScanOptions): Promise<RecoverResult> {
   const scan = scanLog(dir, options);
   const entries: WalEntry[] = [];
-  for await (const entry of scan) entries.push(entry);
+  for await (const batch of scan.batches()) {
+    for (const entry of batch) entries.push(entry);
+  }
   const { stats } = scan;
   return { entries, nextSequence: stats.nextSequence, lastSequence: stats.lastSequence, stats };
 }

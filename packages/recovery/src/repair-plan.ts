@@ -1,155 +1,298 @@
 import path from 'node:path';
-import { brokenFilePath, type WalFs } from '@wal/fs';
-import { io, isDirectory } from './io.js';
-import { LogWalker } from './log-walker.js';
-import type { SegmentInfo } from './segments.js';
+import {
+  type Damage,
+  HEADER_FIRST_SEQUENCE_OFFSET,
+  HEADER_MAX_RECORD_BYTES_OFFSET,
+  HEADER_SALT_OFFSET,
+  isMaxRecordBytes,
+  MAX_RECORD_BYTES_LIMIT,
+  readU32,
+  SEGMENT_HEADER_SIZE,
+  type SegmentHeader,
+  sequencesOf,
+} from '@wal/codec';
+import type { WalFs } from '@wal/fs';
+import {
+  closeQuietly,
+  io,
+  readAt,
+  readFrames,
+  type SegmentInfo,
+  segmentFileName,
+} from '@wal/fs/segments';
+import { LogWalker } from './walker.js';
 
-/** Folder beside the segments where repair keeps segments it takes out of the log. */
-export const QUARANTINE_DIR = 'quarantine';
-
-/** One step of a repair. Every byte it takes out of the log is kept in `keptIn`. */
-export interface RepairAction {
-  /**
-   * `cut`: the segment is truncated at `offset`. `move`: the whole segment
-   * is renamed out of the log (`offset` is 0).
-   */
-  action: 'cut' | 'move';
-  /** The segment file acted on. */
-  file: string;
-  offset: number;
-  /** Bytes taken out of the log. */
-  bytes: number;
-  /**
-   * `torn-tail`: the end of the last segment a crash left unfinished.
-   * `damage`: damage elsewhere. `gap`: a missing, swapped, foreign or
-   * out-of-sequence segment. `after-damage`: a later segment, intact but
-   * beyond the valid prefix.
-   */
-  cause: 'torn-tail' | 'damage' | 'gap' | 'after-damage';
-  /** The damage reason or gap kind that caused it. */
-  reason: string;
-  detail: string;
-  /**
-   * Where the bytes are kept: a `.broken` file beside the segment for a torn
-   * tail (the cut bytes only); for anything else a file in `quarantine/`
-   * holding the whole original segment, so the cut bytes keep their offsets
-   * and `quarantine/` can itself be read with `scanLog(..., { mode: 'skip-corrupted' })`.
-   */
-  keptIn: string;
+/** Sequences from `firstSequence` up to (not including) `nextSequence`. */
+export interface SequenceRange {
+  firstSequence: number;
+  nextSequence: number;
 }
 
+/** One step of a repair. Every byte it takes out of the log is kept in the incident folder. */
+export interface RepairAction {
+  /**
+   * `rebuild`: the segment is rewritten from its intact records, with a hole
+   * record where sequences were lost, and sealed unless it is the last.
+   * `remove`: the file is not part of the log (another log's, or misnamed).
+   * `create`: a segment made to fill a missing number or to carry the
+   * sequence floor, holding only a hole.
+   */
+  action: 'rebuild' | 'remove' | 'create';
+  /** The segment file acted on. */
+  file: string;
+  segment: number;
+  /** The copy of the file as it was, in the incident folder; null for `create`. */
+  keptIn: string | null;
+  /** The damage that called for it (empty for a floor or gap segment). */
+  damage: Damage[];
+  /** Sequences recorded as lost by this step's hole records. */
+  lost: SequenceRange[];
+}
+
+/** A segment as the planned log will hold it. */
+export interface PlannedSegment {
+  segment: number;
+  file: string;
+  /** Where to read its records: the original file, with a header to read it by; null for `create`. */
+  source: { info: SegmentInfo; header: SegmentHeader } | null;
+  firstSequence: number;
+  /** Its next sequence once rebuilt (a hole fills up to it). */
+  nextSequence: number;
+  sealed: boolean;
+}
+
+/** What repair will do, worked out without changing anything. */
 export interface RepairPlan {
+  logId: string;
   actions: RepairAction[];
-  /** Sizes of the files acted on, when the plan was made (a cut copies `[0, size)` or `[offset, size)`). */
-  sizes: Map<string, number>;
+  /** The segments to write, in order (the `rebuild` and `create` actions). */
+  writes: PlannedSegment[];
   nextSequence: number;
   lastSequence: number | null;
 }
 
-/**
- * Works out what repair does, without changing anything. The valid prefix
- * ends at the first damage that is not a torn tail, or at the first gap:
- * that segment is cut there (or moved, for a gap) and every later segment is
- * moved to `quarantine/`. A torn tail before that point is cut to a `.broken`
- * file, as the writer's open does.
- */
-export async function planRepair(
-  fs: WalFs,
-  dir: string,
-  maxRecordBytes: number,
-): Promise<RepairPlan> {
-  const walker = new LogWalker(fs, { dir }, maxRecordBytes);
-  const actions: RepairAction[] = [];
-  const sizes = new Map<string, number>();
-  const names = new FreeNames(fs, path.join(dir, QUARANTINE_DIR));
-  let stop: { index: number; action: RepairAction } | undefined;
-  for (const event of walker.walk()) {
-    // Between chunks, let timers and I/O run.
-    if (event.kind === 'read') await new Promise(setImmediate);
-    else if (event.kind === 'damage' && event.torn) {
-      const { segment, offset, bytes, reason, detail } = event;
-      sizes.set(segment.file, segment.size);
-      // A file too short for a header is renamed whole, as the writer does.
-      const action = offset === 0 ? 'move' : 'cut';
-      const keptIn = io('list', dir, () => brokenFilePath(fs, segment.file));
-      actions.push({
-        action,
-        file: segment.file,
-        offset,
-        bytes,
-        cause: 'torn-tail',
-        reason,
-        detail,
-        keptIn,
-      });
-    } else if (event.kind === 'damage') {
-      const { segment, offset, reason, detail } = event;
-      sizes.set(segment.file, segment.size);
-      const keptIn = names.take(segment.file);
-      const bytes = segment.size - offset;
-      const action: RepairAction = {
-        action: 'cut',
-        file: segment.file,
-        offset,
-        bytes,
-        cause: 'damage',
-        reason,
-        detail,
-        keptIn,
-      };
-      stop = { index: walker.index + 1, action };
-      break;
-    } else if (event.kind === 'gap') {
-      const { file, kind, detail } = event.gap;
-      const { size } = event.segment;
-      const action: RepairAction = {
-        action: 'move',
-        file,
-        offset: 0,
-        bytes: size,
-        cause: 'gap',
-        reason: kind,
-        detail,
-        keptIn: names.take(file),
-      };
-      stop = { index: walker.index + 1, action };
-      break;
-    }
-  }
-  if (stop) {
-    actions.push(stop.action);
-    for (const segment of walker.segments.slice(stop.index) as SegmentInfo[]) {
-      actions.push({
-        action: 'move',
-        file: segment.file,
-        offset: 0,
-        bytes: segment.size,
-        cause: 'after-damage',
-        reason: stop.action.reason,
-        detail: `after the ${stop.action.cause} in ${path.basename(stop.action.file)}`,
-        keptIn: names.take(segment.file),
-      });
-    }
-  }
-  return { actions, sizes, nextSequence: walker.nextSequence, lastSequence: walker.lastSequence };
+// What a first read found in one segment file.
+interface Survey {
+  info: SegmentInfo;
+  /** The header to read its frames by (a salvaged one for a damaged header), or null: not ours. */
+  header: SegmentHeader | null;
+  salvaged: boolean;
+  damage: Damage[];
+  torn: boolean;
+  /** Sequence ranges of its intact batch and hole records, merged. */
+  ranges: SequenceRange[];
+  lastEntry: number | null;
 }
 
-// Names in quarantine/: `wal_N.log`, then `wal_N.log.1`, `.2`... so an earlier
-// repair's copies are never overwritten.
-class FreeNames {
-  readonly #dir: string;
-  readonly #taken: Set<string>;
-
-  constructor(fs: WalFs, dir: string) {
-    this.#dir = dir;
-    this.#taken = new Set(isDirectory(fs, dir) ? io('list', dir, () => fs.readdir(dir)) : []);
+/**
+ * Works out a repair, changing nothing. The rule: never rewind a sequence
+ * and never discard an intact record. Each damaged segment is rebuilt from
+ * its intact records, with a hole record for every run of sequences lost;
+ * intact segments stay as they are; a file that is not part of the log is
+ * set aside; missing segment numbers are filled with hole segments; and if
+ * the log ever held a sequence beyond where it now ends, a hole carries the
+ * next sequence past it.
+ */
+export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | null> {
+  const walker = new LogWalker(fs, { dir });
+  const surveys = new Map<SegmentInfo, Survey>();
+  const surveyOf = (info: SegmentInfo): Survey => {
+    let s = surveys.get(info);
+    if (!s) {
+      s = {
+        info,
+        header: info.header,
+        salvaged: false,
+        damage: [],
+        torn: false,
+        ranges: [],
+        lastEntry: null,
+      };
+      surveys.set(info, s);
+    }
+    return s;
+  };
+  for await (const event of walker.walk()) {
+    const s = surveyOf(event.info);
+    if (event.kind === 'frames') {
+      for (const { record } of event.frames) addRange(s, record);
+    } else if (event.kind === 'damage') {
+      s.damage.push(event.damage);
+      if (event.torn) s.torn = true;
+      if (event.damage.reason === 'bad-header') s.header = null;
+    }
   }
-
-  take(file: string): string {
-    const base = path.basename(file);
-    let name = base;
-    for (let i = 1; this.#taken.has(name); i++) name = `${base}.${i}`;
-    this.#taken.add(name);
-    return path.join(this.#dir, name);
+  const infos = walker.segments;
+  if (infos.length === 0) return null;
+  const logId = commonLogId(infos);
+  for (const info of infos) {
+    const s = surveyOf(info);
+    if (s.header === null && info.header === null) await salvageHeader(fs, s, logId);
   }
+  return decide(dir, logId, infos.map(surveyOf), walker.highestNextSequence);
+}
+
+function addRange(s: Survey, record: Parameters<typeof sequencesOf>[0]): void {
+  if (record.type !== 'batch' && record.type !== 'hole') return;
+  const { first, next } = sequencesOf(record);
+  const last = s.ranges.at(-1);
+  if (last && last.nextSequence === first) last.nextSequence = next;
+  else s.ranges.push({ firstSequence: first, nextSequence: next });
+  if (record.type === 'batch') s.lastEntry = next - 1;
+}
+
+// A header that fails its checks may still hold the salt its frames were
+// written with: read them by it. The first sequence comes from the frames.
+async function salvageHeader(fs: WalFs, s: Survey, logId: string): Promise<void> {
+  const { info } = s;
+  if (info.size < SEGMENT_HEADER_SIZE) return;
+  const fd = await io('open', info.file, () => fs.open(info.file, 'r'));
+  let raw: Uint8Array;
+  try {
+    raw = await readAt(fs, fd, 0, SEGMENT_HEADER_SIZE, info.file);
+  } finally {
+    await closeQuietly(fs, fd);
+  }
+  const max = readU32(raw, HEADER_MAX_RECORD_BYTES_OFFSET);
+  const header: SegmentHeader = {
+    segment: info.segment,
+    // Any sequence: the resync takes the first intact frame's.
+    firstSequence: 0,
+    salt: readU32(raw, HEADER_SALT_OFFSET),
+    maxRecordBytes: isMaxRecordBytes(max) ? max : MAX_RECORD_BYTES_LIMIT,
+    logId,
+  };
+  const stated = readU32(raw, HEADER_FIRST_SEQUENCE_OFFSET);
+  const probe = { ...info, header: { ...header, firstSequence: stated }, seal: null };
+  for await (const event of readFrames(fs, probe, { last: false })) {
+    if (event.kind === 'frames') for (const { record } of event.frames) addRange(s, record);
+  }
+  if (s.ranges.length > 0) {
+    s.header = { ...header, firstSequence: (s.ranges[0] as SequenceRange).firstSequence };
+    s.salvaged = true;
+  }
+}
+
+function decide(dir: string, logId: string, surveys: Survey[], highest: number): RepairPlan {
+  const actions: RepairAction[] = [];
+  const writes: PlannedSegment[] = [];
+  const add = (
+    write: PlannedSegment,
+    action: RepairAction['action'],
+    s: Survey | null,
+    lost: SequenceRange[],
+  ) => {
+    writes.push(write);
+    const damage = s?.damage ?? [];
+    actions.push({ action, file: write.file, segment: write.segment, keptIn: null, damage, lost });
+  };
+  for (const s of surveys) {
+    if (s.header !== null) continue;
+    const { file, segment } = s.info;
+    actions.push({ action: 'remove', file, segment, keptIn: null, damage: s.damage, lost: [] });
+  }
+  const kept = surveys.filter((s) => s.header !== null);
+  let expected = kept[0]?.header?.firstSequence ?? 0;
+  let lastEntry: number | null = null;
+  kept.forEach((s, k) => {
+    const header = s.header as SegmentHeader;
+    const { segment, file } = s.info;
+    // Missing numbers before it become hole segments up to where it starts.
+    const previous = kept[k - 1]?.info.segment;
+    for (let n = (previous ?? segment) + 1; n < segment; n++) {
+      const start = Math.max(expected, firstOf(s));
+      const lost = gaps([], expected, start);
+      add(hole(dir, n, expected, start, true), 'create', null, lost);
+      expected = start;
+    }
+    const isLast = k === kept.length - 1;
+    const rebuild =
+      s.salvaged ||
+      s.damage.some((d) => d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
+      s.ranges.length > 1 ||
+      (s.ranges[0] !== undefined && s.ranges[0].firstSequence !== header.firstSequence) ||
+      header.firstSequence !== expected ||
+      (!isLast && s.info.seal === null) ||
+      (isLast && s.info.seal === null && highest > endOf(s, expected));
+    if (!rebuild) {
+      expected = endOf(s, expected);
+    } else {
+      // A next segment left as it is says where this one must end.
+      const next = kept[k + 1];
+      const end = Math.max(expected, s.ranges.at(-1)?.nextSequence ?? expected);
+      const follows =
+        next?.info.segment === segment + 1 && next.header ? next.header.firstSequence : end;
+      const target = Math.max(end, isLast ? highest : follows);
+      const sealed = !isLast || s.info.seal !== null;
+      const write = {
+        segment,
+        file,
+        source: { info: s.info, header },
+        firstSequence: expected,
+        nextSequence: target,
+        sealed,
+      };
+      add(write, 'rebuild', s, gaps(s.ranges, expected, target));
+      expected = target;
+    }
+    if (s.lastEntry !== null) lastEntry = Math.max(lastEntry ?? -1, s.lastEntry);
+  });
+  // The floor: the log once held sequences up to `highest` (in a sealed
+  // last segment's seal, say), so the writer goes on above them.
+  if (expected < highest) {
+    const n = (kept.at(-1)?.info.segment ?? -1) + 1;
+    add(hole(dir, n, expected, highest, false), 'create', null, gaps([], expected, highest));
+    expected = highest;
+  }
+  return { logId, actions, writes, nextSequence: expected, lastSequence: lastEntry };
+}
+
+function hole(
+  dir: string,
+  segment: number,
+  first: number,
+  next: number,
+  sealed: boolean,
+): PlannedSegment {
+  const file = path.join(dir, segmentFileName(segment));
+  return { segment, file, source: null, firstSequence: first, nextSequence: next, sealed };
+}
+
+function firstOf(s: Survey): number {
+  return s.ranges[0]?.firstSequence ?? s.header?.firstSequence ?? 0;
+}
+
+// Where a segment left as it is ends: its seal, or its last record.
+function endOf(s: Survey, expected: number): number {
+  return s.info.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? expected;
+}
+
+// The runs of [from, to) that `ranges` do not cover (sequences below `from` are dropped).
+function gaps(ranges: SequenceRange[], from: number, to: number): SequenceRange[] {
+  const out: SequenceRange[] = [];
+  let at = from;
+  for (const r of ranges) {
+    if (r.nextSequence <= at) continue;
+    if (r.firstSequence > at)
+      out.push({ firstSequence: at, nextSequence: Math.min(r.firstSequence, to) });
+    at = Math.max(at, r.nextSequence);
+  }
+  if (at < to) out.push({ firstSequence: at, nextSequence: to });
+  return out.filter((g) => g.nextSequence > g.firstSequence);
+}
+
+function commonLogId(infos: readonly SegmentInfo[]): string {
+  const counts = new Map<string, number>();
+  let best = '0000000000000000';
+  let bestCount = 0;
+  for (const info of infos) {
+    if (!info.header) continue;
+    const n = (counts.get(info.header.logId) ?? 0) + 1;
+    counts.set(info.header.logId, n);
+    if (n >= bestCount) {
+      best = info.header.logId;
+      bestCount = n;
+    }
+  }
+  return best;
 }

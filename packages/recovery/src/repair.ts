@@ -1,11 +1,43 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { ErrorCode, WalError } from '@wal/codec';
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  ErrorCode,
+  encodeBatchFrame,
+  encodeHoleFrame,
+  encodeSealFrame,
+  encodeSegmentHeader,
+  SEAL_FRAME_SIZE,
+  type SegmentHeader,
+  WalError,
+  type WalOp,
+} from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { closeQuietly, io, ioError, isDirectory, readAt, writeFully } from './io.js';
+import {
+  closeQuietly,
+  copyRangeDurably,
+  errnoOf,
+  fsyncDirOf,
+  io,
+  ioError,
+  readFrames,
+  writeFileDurably,
+  writeFully,
+} from '@wal/fs/segments';
 import { checkPath, parseRepairOptions } from './options.js';
-import { planRepair, QUARANTINE_DIR, type RepairAction } from './repair-plan.js';
-import { READ_CHUNK_BYTES } from './segment-frames.js';
+import {
+  type PlannedSegment,
+  planRepair,
+  type RepairAction,
+  type SequenceRange,
+} from './repair-plan.js';
 import type { CommonOptions } from './types.js';
+
+/** Folder beside the segments where repair keeps what it takes out of the log, one incident per folder. */
+export const QUARANTINE_DIR = 'quarantine';
+
+/** Name of the file in an incident folder that says what the repair did. */
+export const MANIFEST_FILE = 'manifest.json';
 
 /** Options of {@link repair}. */
 export interface RepairOptions extends CommonOptions {
@@ -17,127 +49,247 @@ export interface RepairOptions extends CommonOptions {
 export interface RepairResult {
   dir: string;
   dryRun: boolean;
+  /** The incident number (`quarantine/<incident>/`), or null when there was nothing to do. */
+  incident: number | null;
+  /** The incident folder, holding a copy of every file changed or removed and `manifest.json`. */
+  incidentDir: string | null;
   /** In order. Empty when the log was already clean. */
   actions: RepairAction[];
-  /** The sequence a writer will use next on the repaired log. */
+  /** Every run of sequences recorded as lost (as hole records in the log). */
+  lost: SequenceRange[];
+  /** The sequence the writer continues from: above every sequence the log ever held. */
   nextSequence: number;
-  /** The last sequence left in the log, or null. */
+  /** The last entry's sequence left in the log, or null. */
   lastSequence: number | null;
 }
 
 /**
- * Makes the log a valid prefix of itself, deleting nothing:
- * - a torn tail is cut, its bytes kept in `wal_N.log.broken` beside it;
- * - at any other damage or gap, the segment is copied whole into
- *   `quarantine/` and cut at the damage (moved whole for a gap), and every
- *   later segment is moved into `quarantine/`.
+ * Mends a damaged log without discarding anything intact and without ever
+ * rewinding a sequence:
+ * - each damaged segment is rebuilt from its intact records (a damaged
+ *   header from its salt and first record), with a hole record naming every
+ *   run of sequences the damage took, and sealed unless it is the last;
+ * - intact segments are left as they are, also after damage;
+ * - a file that is not part of the log (another log's, or misnamed) is set
+ *   aside, and missing segment numbers are filled with hole segments;
+ * - the next sequence is above every sequence the log ever held, so that no
+ *   sequence is issued twice.
  *
- * Every copy is fdatasync'ed and its directory fsynced before the log is
- * cut, so a crash during repair loses nothing and leaves a log that repair
- * can finish. Afterwards {@link verify} is clean and `Wal.open` continues
- * from `nextSequence`. Sequences in `quarantine/` may then be reused by new
- * writes: read it with `scanLog(quarantineDir, { mode: 'skip-corrupted' })`
- * to salvage what it holds before they are.
+ * Every repair is one incident: the folder `quarantine/<n>/` gets a durable
+ * copy of every file it changes or removes and a `manifest.json`, before
+ * anything in the log changes. An incident can be read alone
+ * (`scanLog(incidentDir, { mode: 'skip-corrupted' })`) and two incidents
+ * never mix. Afterwards {@link verify} is clean and `Wal.open` continues
+ * from `nextSequence`.
  *
- * Takes the writer lock (`WAL_LOCKED` if a writer holds it). Never repairs
- * on an I/O error: `WAL_IO_ERROR` is thrown instead.
+ * Takes the writer lock (`WAL_LOCKED` if a writer holds it). Rejects with
+ * `WAL_NOT_FOUND` when `dir` does not exist. Never repairs on an I/O error:
+ * `WAL_IO_ERROR` is thrown instead.
  */
 export async function repair(dir: string, options?: RepairOptions): Promise<RepairResult> {
   const resolvedDir = path.resolve(checkPath(dir, 'dir'));
-  const { fs, maxRecordBytes, dryRun } = parseRepairOptions(options);
-  const result: RepairResult = {
-    dir: resolvedDir,
-    dryRun,
-    actions: [],
-    nextSequence: 0,
-    lastSequence: null,
-  };
-  if (!isDirectory(fs, resolvedDir)) return result;
-  const release = dryRun ? () => {} : lock(fs, resolvedDir);
+  const { fs, dryRun } = parseRepairOptions(options);
+  const release = dryRun ? async () => {} : await lock(fs, resolvedDir);
   try {
-    const plan = await planRepair(fs, resolvedDir, maxRecordBytes);
-    Object.assign(result, {
-      actions: plan.actions,
-      nextSequence: plan.nextSequence,
-      lastSequence: plan.lastSequence,
-    });
-    if (!dryRun) execute(fs, resolvedDir, plan.actions, plan.sizes);
+    const plan = await planRepair(fs, resolvedDir);
+    const actions = plan?.actions ?? [];
+    const result: RepairResult = {
+      dir: resolvedDir,
+      dryRun,
+      incident: null,
+      incidentDir: null,
+      actions,
+      lost: actions.flatMap((a) => a.lost),
+      nextSequence: plan?.nextSequence ?? 0,
+      lastSequence: plan?.lastSequence ?? null,
+    };
+    if (!plan || actions.length === 0) return result;
+    const incident = await nextIncident(fs, resolvedDir);
+    const incidentDir = path.join(resolvedDir, QUARANTINE_DIR, String(incident));
+    for (const a of actions)
+      if (a.action !== 'create') a.keptIn = path.join(incidentDir, path.basename(a.file));
+    Object.assign(result, { incident, incidentDir });
+    if (!dryRun) await execute(fs, incidentDir, incident, plan.logId, plan.writes, result);
+    return result;
   } finally {
-    release();
+    await release();
   }
-  return result;
 }
 
-function lock(fs: WalFs, dir: string): () => void {
+async function lock(fs: WalFs, dir: string): Promise<() => Promise<void>> {
   try {
-    return fs.lock(dir);
+    return await fs.lock(dir);
   } catch (error) {
-    if ((error as { code?: unknown })?.code === 'ELOCKED') {
+    const code = errnoOf(error);
+    if (code === 'ELOCKED') {
       throw new WalError(
         ErrorCode.LOCKED,
         `expected no writer on ${dir} during repair, found ${(error as Error).message}`,
         { cause: error },
       );
     }
+    if (code === 'ENOENT') {
+      throw new WalError(
+        ErrorCode.NOT_FOUND,
+        `expected a log directory at ${dir}, found nothing there`,
+        {
+          cause: error,
+        },
+      );
+    }
     throw ioError('lock', dir, error);
   }
 }
 
-// Order: keep the bytes durably, move later segments out (last first, so a
-// crash leaves a prefix), make the moves durable, and only then cut.
-function execute(
-  fs: WalFs,
-  dir: string,
-  actions: RepairAction[],
-  sizes: Map<string, number>,
-): void {
+async function nextIncident(fs: WalFs, dir: string): Promise<number> {
   const quarantine = path.join(dir, QUARANTINE_DIR);
-  const toQuarantine = actions.filter((a) => a.cause !== 'torn-tail');
-  if (toQuarantine.length > 0) {
-    io('create directory', quarantine, () => fs.mkdirp(quarantine));
-    io('fsync directory', dir, () => fs.fsyncDir(dir));
+  let names: string[] = [];
+  try {
+    names = await fs.readdir(quarantine);
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT') throw ioError('read directory', quarantine, error);
   }
-  for (const a of actions) {
-    if (a.action !== 'cut') continue;
-    // A torn tail keeps just the cut bytes; damage keeps the whole segment.
-    const from = a.cause === 'torn-tail' ? a.offset : 0;
-    copyDurably(fs, a.file, from, sizes.get(a.file) ?? a.offset + a.bytes, a.keptIn);
-  }
-  for (const a of [...actions].reverse()) {
-    if (a.action === 'move') io('move', a.file, () => fs.rename(a.file, a.keptIn));
-  }
-  if (toQuarantine.length > 0) io('fsync directory', quarantine, () => fs.fsyncDir(quarantine));
-  io('fsync directory', dir, () => fs.fsyncDir(dir));
-  for (const a of actions) {
-    if (a.action === 'cut') truncateDurably(fs, a.file, a.offset);
-  }
+  return (
+    names.reduce((max, name) => (/^\d+$/.test(name) ? Math.max(max, Number(name)) : max), 0) + 1
+  );
 }
 
-function copyDurably(fs: WalFs, source: string, start: number, end: number, target: string): void {
-  const input = io('open', source, () => fs.open(source, 'r'));
-  try {
-    const output = io('create', target, () => fs.open(target, 'wx'));
+// Order: the incident folder and every copy, durably; the manifest; then
+// the log's files, each replaced atomically. A crash at any point leaves
+// each file old or new, whole, and every original in the incident.
+async function execute(
+  fs: WalFs,
+  incidentDir: string,
+  incident: number,
+  logId: string,
+  writes: PlannedSegment[],
+  result: RepairResult,
+): Promise<void> {
+  const quarantine = path.dirname(incidentDir);
+  await io('create directory', incidentDir, () => fs.mkdirp(incidentDir));
+  await fsyncDirOf(fs, incidentDir);
+  await fsyncDirOf(fs, quarantine);
+  for (const a of result.actions) {
+    if (!a.keptIn) continue;
+    const fd = await io('open', a.file, () => fs.open(a.file, 'r'));
     try {
-      for (let p = start; p < end; p += READ_CHUNK_BYTES) {
-        const bytes = readAt(fs, input, p, Math.min(READ_CHUNK_BYTES, end - p), source);
-        writeFully(fs, output, bytes, p - start, target);
-      }
-      io('fdatasync', target, () => fs.fdatasync(output));
+      const size = await io('stat', a.file, () => fs.fsize(fd));
+      await copyRangeDurably(fs, fd, a.file, 0, size, a.keptIn);
     } finally {
-      closeQuietly(fs, output);
+      await closeQuietly(fs, fd);
     }
-  } finally {
-    closeQuietly(fs, input);
   }
-  io('fsync directory', path.dirname(target), () => fs.fsyncDir(path.dirname(target)));
+  const { dryRun: _, ...done } = result;
+  const manifest = { createdAt: new Date().toISOString(), ...done };
+  await writeFileDurably(
+    fs,
+    path.join(incidentDir, MANIFEST_FILE),
+    Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+  );
+  for (const a of result.actions) {
+    if (a.action !== 'remove') continue;
+    await io('remove', a.file, () => fs.unlink(a.file));
+    await fsyncDirOf(fs, a.file);
+  }
+  for (const write of writes) await writeSegment(fs, write, logId, incident);
 }
 
-function truncateDurably(fs: WalFs, file: string, length: number): void {
-  const fd = io('open', file, () => fs.open(file, 'r+'));
+const FLUSH_BYTES = 1024 * 1024;
+
+// Writes a planned segment under a temporary name, syncs it and renames it
+// into place. Every frame's synced watermark is its own offset: the file is
+// only ever seen whole and durable.
+async function writeSegment(
+  fs: WalFs,
+  write: PlannedSegment,
+  logId: string,
+  incident: number,
+): Promise<void> {
+  const source = write.source;
+  const header: SegmentHeader = {
+    segment: write.segment,
+    firstSequence: write.firstSequence,
+    salt: randomBytes(4).readUInt32LE(0),
+    maxRecordBytes: source?.header.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+    logId,
+  };
+  const temp = `${write.file}.tmp`;
+  const fd = await io('create', temp, () => fs.open(temp, 'wx+'));
   try {
-    io('truncate', file, () => fs.ftruncate(fd, length));
-    io('fdatasync', file, () => fs.fdatasync(fd));
+    let size = 0;
+    let chunks: Uint8Array[] = [];
+    let chunked = 0;
+    let records = 0;
+    let cursor = write.firstSequence;
+    const put = async (bytes: Uint8Array) => {
+      chunks.push(bytes);
+      chunked += bytes.length;
+      if (chunked >= FLUSH_BYTES) await flush();
+    };
+    const flush = async () => {
+      const joined = Buffer.concat(chunks);
+      await writeFully(fs, fd, joined, size - chunked, temp);
+      chunks = [];
+      chunked = 0;
+    };
+    const context = () => ({ salt: header.salt, synced: size });
+    const add = async (bytes: Uint8Array) => {
+      size += bytes.length;
+      await put(bytes);
+    };
+    const holeTo = async (next: number) => {
+      if (next <= cursor) return;
+      await add(
+        encodeHoleFrame(context(), { firstSequence: cursor, nextSequence: next, incident }),
+      );
+      records++;
+      cursor = next;
+    };
+    await add(encodeSegmentHeader(header));
+    if (source) {
+      const info = { ...source.info, header: source.header };
+      const last = !source.info.seal;
+      for await (const event of readFrames(fs, info, { last })) {
+        if (event.kind !== 'frames') continue;
+        for (const { record } of event.frames) {
+          if (record.type === 'batch') {
+            if (
+              record.firstSequence < cursor ||
+              record.firstSequence + record.entries.length > write.nextSequence
+            )
+              continue;
+            await holeTo(record.firstSequence);
+            const ops = record.entries.map(
+              (e): WalOp =>
+                e.type === 'put'
+                  ? { type: 'put', key: e.key, value: e.value }
+                  : { type: 'delete', key: e.key },
+            );
+            await add(
+              encodeBatchFrame(context(), record.firstSequence, ops, header.maxRecordBytes),
+            );
+            cursor = record.firstSequence + ops.length;
+            records++;
+          } else if (record.type === 'hole') {
+            if (record.firstSequence < cursor || record.nextSequence > write.nextSequence) continue;
+            await holeTo(record.firstSequence);
+            await add(encodeHoleFrame(context(), record));
+            cursor = record.nextSequence;
+            records++;
+          }
+        }
+      }
+    }
+    await holeTo(write.nextSequence);
+    if (write.sealed) {
+      const seal = { nextSequence: cursor, records, bytes: size + SEAL_FRAME_SIZE };
+      await add(encodeSealFrame(context(), seal));
+    }
+    await flush();
+    await io('fdatasync', temp, () => fs.fdatasync(fd));
   } finally {
-    closeQuietly(fs, fd);
+    await closeQuietly(fs, fd);
   }
+  await io('rename', temp, () => fs.rename(temp, write.file));
+  await fsyncDirOf(fs, write.file);
 }

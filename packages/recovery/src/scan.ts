@@ -1,20 +1,20 @@
 import path from 'node:path';
-import { ErrorCode, type WalEntry, WalError } from '@wal/codec';
-import { damageError, gapError } from './errors.js';
-import { LogWalker, type WalkEvent, type WalkSource } from './log-walker.js';
+import { type Damage, ErrorCode, type WalEntry, WalError } from '@wal/codec';
+import type { SegmentInfo } from '@wal/fs/segments';
+import { damageError } from './errors.js';
 import { checkPath, parseScanOptions, type ResolvedScanOptions } from './options.js';
-import type { SegmentInfo } from './segments.js';
-import type { Corruption, RecoveryMode, RecoveryStats, ScanOptions, StopPoint } from './types.js';
+import type { RecoveryStats, ScanOptions } from './types.js';
+import { LogWalker, type WalkEvent, type WalkSource } from './walker.js';
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-const EMPTY: WalEntry[] = [];
-const PAUSE = Symbol('pause');
 
 /**
- * A streaming scan of a log: an async iterable of entries in sequence order,
- * whose {@link LogScan.stats} are complete once iteration has ended (or
- * thrown). It can be iterated once. Memory stays constant whatever the log's
- * size: the file is read in 1 MiB chunks.
+ * A streaming scan of a log, in constant memory whatever its size (files
+ * are read in 1 MiB chunks). Iterate it once, either entry by entry
+ * (`for await (const entry of scan)`) or a chunk's entries at a time
+ * (`for await (const entries of scan.batches())`, one await per chunk).
+ * A batch record's entries always come out together. {@link LogScan.stats}
+ * is complete once iteration has ended (or thrown).
  *
  * Each entry's `key` and `value` are views into the chunk it was read from,
  * not copies. They stay valid, but keep that chunk (up to 1 MiB) alive:
@@ -25,32 +25,30 @@ export class LogScan implements AsyncIterable<WalEntry> {
   readonly stats: RecoveryStats;
   readonly #walker: LogWalker;
   readonly #dir: string;
-  readonly #mode: RecoveryMode;
-  readonly #from: number;
-  #events: Generator<WalkEvent> | undefined;
-  #entries = EMPTY;
-  #i = 0;
+  readonly #options: ResolvedScanOptions;
+  #events: AsyncGenerator<WalkEvent> | undefined;
   #done = false;
+  #finished = false;
   #started = 0;
 
   /** @internal Use {@link scanLog} or {@link readSegment}. */
   constructor(source: WalkSource, options: ResolvedScanOptions) {
-    this.#mode = options.mode;
-    this.#from = options.fromSequence;
+    this.#options = options;
     this.#dir = 'dir' in source ? source.dir : path.dirname(source.file);
-    this.#walker = new LogWalker(options.fs, source, options.maxRecordBytes, options.fromSequence);
+    this.#walker = new LogWalker(options.fs, source, options.fromSequence);
     this.stats = {
       mode: options.mode,
+      missing: false,
       entriesRecovered: 0,
-      entriesCorrupted: 0,
+      damagedRegions: 0,
       bytesRecovered: 0,
       bytesSkipped: 0,
       bytesUnread: 0,
       segmentsScanned: 0,
       segmentsUnread: 0,
       tornTail: null,
-      corruptions: [],
-      gaps: [],
+      damage: [],
+      holes: [],
       stoppedAt: null,
       nextSequence: 0,
       lastSequence: null,
@@ -59,6 +57,46 @@ export class LogScan implements AsyncIterable<WalEntry> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WalEntry> {
+    this.#start();
+    let batch: WalEntry[] = [];
+    let i = 0;
+    const next = async (): Promise<IteratorResult<WalEntry>> => {
+      while (i >= batch.length) {
+        const more = await this.#nextBatch();
+        if (more === null) return DONE;
+        batch = more;
+        i = 0;
+      }
+      return { done: false, value: batch[i++] as WalEntry };
+    };
+    return {
+      next: () =>
+        i < batch.length ? Promise.resolve({ done: false, value: batch[i++] as WalEntry }) : next(),
+      return: async () => {
+        await this.#finish();
+        return DONE;
+      },
+    };
+  }
+
+  /** The entries a chunk at a time: one await per chunk, not per entry. Never an empty array. */
+  batches(): AsyncIterable<WalEntry[]> {
+    this.#start();
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          const batch = await this.#nextBatch();
+          return batch === null ? DONE : { done: false, value: batch };
+        },
+        return: async () => {
+          await this.#finish();
+          return DONE;
+        },
+      }),
+    };
+  }
+
+  #start(): void {
     if (this.#events) {
       throw new WalError(
         ErrorCode.INVALID_ARGUMENT,
@@ -67,136 +105,117 @@ export class LogScan implements AsyncIterable<WalEntry> {
     }
     this.#started = performance.now();
     this.#events = this.#walker.walk();
-    const next = (): Promise<IteratorResult<WalEntry>> => {
-      // Fast path: the rest of a batch already decoded.
-      if (this.#i < this.#entries.length) {
-        this.stats.entriesRecovered++;
-        return Promise.resolve({ done: false, value: this.#entries[this.#i++] as WalEntry });
-      }
-      let step: IteratorResult<WalEntry> | typeof PAUSE;
-      try {
-        step = this.#advance();
-      } catch (error) {
-        this.#finish();
-        return Promise.reject(error);
-      }
-      // Between chunks, let timers and I/O run: a long scan must not starve them.
-      return step === PAUSE ? new Promise(setImmediate).then(next) : Promise.resolve(step);
-    };
-    return {
-      next,
-      return: async () => {
-        this.#finish();
-        return DONE;
-      },
-    };
   }
 
-  // Runs the walk synchronously up to the next entry, the end, or a chunk boundary.
-  #advance(): IteratorResult<WalEntry> | typeof PAUSE {
-    const events = this.#events as Generator<WalkEvent>;
-    while (!this.#done) {
-      const step = events.next();
-      if (step.done) break;
-      const event = step.value;
-      if (event.kind === 'record') {
-        if (this.#stage(event)) {
-          this.stats.entriesRecovered++;
-          return { done: false, value: this.#entries[this.#i++] as WalEntry };
+  // Runs the walk up to the next entries, or the end. Null when done.
+  async #nextBatch(): Promise<WalEntry[] | null> {
+    const events = this.#events as AsyncGenerator<WalkEvent>;
+    try {
+      while (!this.#done) {
+        this.#options.signal?.throwIfAborted();
+        const step = await events.next();
+        if (step.done) break;
+        const event = step.value;
+        if (event.kind === 'frames') {
+          const entries = this.#entries(event);
+          if (entries.length > 0) return entries;
+        } else if (event.kind === 'segment') {
+          this.stats.segmentsScanned++;
+        } else if (event.kind === 'damage') {
+          this.#damage(event);
         }
-      } else if (event.kind === 'read') {
-        return PAUSE;
-      } else if (event.kind === 'segment') {
-        this.stats.segmentsScanned++;
-      } else if (event.kind === 'damage') {
-        this.#damage(event);
-      } else if (event.kind === 'gap') {
-        this.#gap(event);
+      }
+    } catch (error) {
+      if (
+        WalError.isInstance(error, ErrorCode.NOT_FOUND) &&
+        this.#options.ifMissing === 'empty' &&
+        this.#walker.segments.length === 0
+      ) {
+        this.stats.missing = true;
+      } else {
+        await this.#finish();
+        throw error;
       }
     }
-    this.#finish();
-    return DONE;
+    await this.#finish();
+    return null;
   }
 
-  // Makes a record's entries (those at or after fromSequence) the next to return.
-  #stage(event: Extract<WalkEvent, { kind: 'record' }>): boolean {
-    const { firstSequence, entries } = event.record;
-    const skip = Math.max(0, this.#from - firstSequence);
-    if (skip >= entries.length) return false;
-    this.#entries = skip > 0 ? entries.slice(skip) : entries;
-    this.#i = 0;
-    this.stats.bytesRecovered += event.size;
-    return true;
+  // The entries of a read's frames that the options ask for; holes are noted.
+  #entries(event: Extract<WalkEvent, { kind: 'frames' }>): WalEntry[] {
+    const { fromSequence, toSequence, limit } = this.#options;
+    const stats = this.stats;
+    const out: WalEntry[] = [];
+    for (const { offset, size, record } of event.frames) {
+      if (record.type === 'hole') {
+        const { firstSequence, nextSequence, incident } = record;
+        const { file, segment } = event.info;
+        stats.holes.push({ file, segment, offset, firstSequence, nextSequence, incident });
+        continue;
+      }
+      if (record.type !== 'batch') continue;
+      const before = out.length;
+      for (const entry of record.entries) {
+        if (entry.sequence < fromSequence) continue;
+        if (
+          (toSequence !== undefined && entry.sequence > toSequence) ||
+          (limit !== undefined && stats.entriesRecovered >= limit)
+        ) {
+          this.#done = true;
+          break;
+        }
+        out.push(entry);
+        stats.entriesRecovered++;
+      }
+      if (out.length > before) stats.bytesRecovered += size;
+      if (this.#done) break;
+    }
+    return out;
   }
 
   #damage(event: Extract<WalkEvent, { kind: 'damage' }>): void {
     const stats = this.stats;
-    const { segment, offset, bytes, reason, detail } = event;
-    const damage: Corruption = {
-      segment: segment.segmentNumber,
-      file: segment.file,
-      offset,
-      bytes,
-      reason,
-      detail,
-    };
-    if (event.torn && this.#mode !== 'strict') {
+    const { damage, torn, info } = event;
+    const mode = this.#options.mode;
+    if (torn && mode !== 'strict') {
       // Dropped in every other mode, as the writer cuts it on open.
-      if (stats.tornTail) stats.tornTail.bytes += bytes;
+      if (stats.tornTail) stats.tornTail.bytes += damage.bytes;
       else stats.tornTail = { ...damage };
-      stats.bytesSkipped += bytes;
+      stats.bytesSkipped += damage.bytes;
       // skip-corrupted lists every region it skips, the tail included.
-      if (this.#mode === 'skip-corrupted') this.#corrupt(damage);
+      if (mode === 'skip-corrupted') this.#record(damage);
       return;
     }
-    this.#corrupt(damage);
-    if (this.#mode === 'skip-corrupted') stats.bytesSkipped += bytes;
-    else if (this.#mode === 'point-in-time') this.#stop(segment, offset, reason, false);
-    else throw damageError(this.#dir, this.#mode, damage, event.torn);
+    this.#record(damage);
+    if (mode === 'skip-corrupted') stats.bytesSkipped += damage.bytes;
+    else if (mode === 'point-in-time') this.#stop(info, damage);
+    else throw damageError(this.#dir, mode, damage, torn);
   }
 
-  #gap(event: Extract<WalkEvent, { kind: 'gap' }>): void {
-    const { gap } = event;
-    this.stats.gaps.push(gap);
-    if (this.#mode === 'skip-corrupted') this.stats.bytesSkipped += gap.bytes;
-    else if (this.#mode === 'point-in-time') this.#stop(event.segment, 0, gap.kind, true);
-    else throw gapError(this.#dir, this.#mode, gap);
+  #record(damage: Damage): void {
+    this.stats.damage.push(damage);
+    this.stats.damagedRegions++;
   }
 
-  #corrupt(damage: Corruption): void {
-    this.stats.corruptions.push(damage);
-    this.stats.entriesCorrupted++;
-  }
-
-  #stop(
-    segment: SegmentInfo,
-    offset: number,
-    reason: StopPoint['reason'],
-    wholeSegment: boolean,
-  ): void {
+  #stop(info: SegmentInfo, damage: Damage): void {
     const stats = this.stats;
     const { segments, index } = this.#walker;
-    stats.stoppedAt = {
-      segment: segment.segmentNumber,
-      file: segment.file,
-      offset,
-      reason,
-    };
+    stats.stoppedAt = damage;
     const later = segments.slice(index + 1);
-    stats.bytesUnread = segment.size - offset + later.reduce((sum, s) => sum + s.size, 0);
-    stats.segmentsUnread = later.length + (wholeSegment ? 1 : 0);
-    this.#finish();
+    stats.bytesUnread = info.size - damage.offset + later.reduce((sum, s) => sum + s.size, 0);
+    stats.segmentsUnread = later.length;
+    this.#done = true;
   }
 
   // Closes the walk (and its open file) and records the final figures.
-  #finish(): void {
-    if (this.#done) return;
+  async #finish(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
     this.#done = true;
-    this.#entries = EMPTY;
-    this.#events?.return(undefined);
     this.stats.nextSequence = this.#walker.nextSequence;
     this.stats.lastSequence = this.#walker.lastSequence;
     this.stats.durationMs = performance.now() - this.#started;
+    await this.#events?.return(undefined);
   }
 }
 
@@ -210,10 +229,11 @@ export class LogScan implements AsyncIterable<WalEntry> {
  * ```
  *
  * Options are validated now (`WAL_INVALID_OPTIONS`); the directory is read
- * during iteration. A missing or empty directory yields nothing. Throws
- * `WAL_CORRUPTION` at damage the mode does not accept (after the entries
- * before it), `WAL_IO_ERROR` when a file cannot be read, and
- * `WAL_INVALID_ARGUMENT` when `dir` is a file.
+ * during iteration. Iteration rejects with `WAL_NOT_FOUND` when `dir` does
+ * not exist (unless `ifMissing: 'empty'`), `WAL_CORRUPTION` at damage the
+ * mode does not accept (after the entries before it), `WAL_TRUNCATED` when
+ * retention deleted a segment it needed while it read, `WAL_IO_ERROR` when a
+ * file cannot be read, and `WAL_INVALID_ARGUMENT` when `dir` is a file.
  */
 export function scanLog(dir: string, options?: ScanOptions): LogScan {
   const checked = checkPath(dir, 'dir');
@@ -221,9 +241,12 @@ export function scanLog(dir: string, options?: ScanOptions): LogScan {
 }
 
 /**
- * Reads one segment file on its own (the original's `WalReader`), treating
- * it as the last segment of its log for the tail policy. Its header must be
- * valid, and match the number in its name when the name has one.
+ * Reads one segment file on its own: a segment of a log, a copy in a
+ * repair incident (`quarantine/<n>/wal_N.log`) or a torn tail set aside
+ * (`wal_N.log.broken`, a whole copy of the segment before the cut). It is
+ * read as the last segment of its log (the tail rule applies) unless it is
+ * sealed. Its header must be valid, and match the number in its name when
+ * the name has one.
  */
 export function readSegment(file: string, options?: ScanOptions): LogScan {
   const checked = checkPath(file, 'file');

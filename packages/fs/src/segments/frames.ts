@@ -1,7 +1,7 @@
 import {
   type Damage,
   type DecodedDamage,
-  type DecodedRecord,
+  type DecodedFrame,
   FrameDecoder,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
@@ -15,8 +15,8 @@ export const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** What reading one segment produces, in file order. */
 export type FrameEvent =
-  /** An accepted frame: its sequences continue the segment. */
-  | { kind: 'frame'; offset: number; size: number; record: DecodedRecord }
+  /** Accepted frames, in order, from one read: their sequences continue the segment. */
+  | { kind: 'frames'; frames: DecodedFrame[] }
   /**
    * A damaged region. `torn`: a torn write at the end of the last segment
    * (see the tail rule below); the segment's frames end at it, and nothing
@@ -83,12 +83,15 @@ export async function* readFrames(
         decoder.end();
         ended = true;
       }
+      let frames: DecodedFrame[] = [];
       for (const result of decoder) {
         if (result.kind === 'frame') {
           dataEnd = result.offset + result.size;
-          yield result;
+          frames.push(result);
           continue;
         }
+        if (frames.length > 0) yield { kind: 'frames', frames };
+        frames = [];
         const torn =
           options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
         const damage = toDamage(info, result, torn ? size - result.offset : result.bytes);
@@ -108,6 +111,7 @@ export async function* readFrames(
           return;
         }
       }
+      if (frames.length > 0) yield { kind: 'frames', frames };
     }
     if (!options.last && !decoder.sealed && !damagedToEnd) {
       const damage: Damage = {
