@@ -2,8 +2,8 @@ import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
 import { absorb, Memtable } from './memtable.js';
 
-/** Options of {@link replay}: those of `scanLog` (mode, fs, maxRecordBytes) but `fromSequence`. */
-export type ReplayOptions = Omit<ScanOptions, 'fromSequence'>;
+/** Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing) but the sequence bounds. */
+export type ReplayOptions = Omit<ScanOptions, 'fromSequence' | 'toSequence' | 'limit'>;
 
 /** What {@link replay} did. */
 export interface ReplayResult {
@@ -11,16 +11,20 @@ export interface ReplayResult {
   nextSequence: number;
   /** Entries applied to the table. */
   applied: number;
-  /** Entries at or below the table's `lastSequence` before replay, so already in it. */
-  skipped: number;
   stats: RecoveryStats;
 }
 
 /**
- * Replays the log in `dir` into `table`: puts and deletes in sequence order,
- * batches whole (recovery yields them whole). Entries at or below
- * `table.lastSequence` are skipped, so replaying twice, or over a table
- * restored from a checkpoint, is idempotent.
+ * Replays the log in `dir` into `table`: puts and deletes in sequence
+ * order, batches whole. Replay starts after `table.lastSequence` (a table
+ * restored from a checkpoint), so replaying twice is idempotent, and sealed
+ * segments wholly below it are not read.
+ *
+ * It refuses, leaving `table` as it was:
+ * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:
+ *   its sequences went back, and entries written since would be skipped;
+ * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
+ *   which the table would silently miss.
  *
  * Streams the scan; the log is never held in an array. Atomic: entries are
  * applied to a staging table, which `table` absorbs only once the scan has
@@ -38,24 +42,41 @@ export async function replay(
       `expected table to be a Memtable, found ${describeValue(table)}`,
     );
   }
-  if (typeof options === 'object' && options !== null && 'fromSequence' in options) {
-    // The table's lastSequence says where replay starts; a second say would conflict.
+  if (typeof options === 'object' && options !== null) {
+    for (const bound of ['fromSequence', 'toSequence', 'limit'] as const) {
+      if (bound in options) {
+        // The table's lastSequence says where replay starts; a second say would conflict.
+        throw new WalError(
+          ErrorCode.INVALID_OPTIONS,
+          `expected replay options without ${bound} (replay starts after table.lastSequence), found ${bound}`,
+        );
+      }
+    }
+  }
+  const checkpoint = table.lastSequence;
+  const from = checkpoint === null ? 0 : checkpoint + 1;
+  const staging = new Memtable({ maxSizeBytes: table.maxSizeBytes, lastSequence: checkpoint });
+  const scan = scanLog(dir, { ...options, fromSequence: from });
+  let applied = 0;
+  for await (const batch of scan.batches()) {
+    for (const entry of batch) {
+      staging.apply(entry);
+      applied++;
+    }
+  }
+  const { stats } = scan;
+  if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
     throw new WalError(
-      ErrorCode.INVALID_OPTIONS,
-      'expected replay options without fromSequence (replay starts after table.lastSequence), found fromSequence',
+      ErrorCode.SEQUENCE_REWOUND,
+      `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found it ending at ${stats.nextSequence - 1}: its sequences went back, so entries written since would be skipped`,
     );
   }
-  const staging = new Memtable({
-    maxSizeBytes: table.maxSizeBytes,
-    lastSequence: table.lastSequence,
-  });
-  const scan = scanLog(dir, options);
-  let applied = 0;
-  let skipped = 0;
-  for await (const entry of scan) {
-    if (staging.apply(entry)) applied++;
-    else skipped++;
+  if (stats.firstSequence !== null && stats.firstSequence > from) {
+    throw new WalError(
+      ErrorCode.TRUNCATED,
+      `expected the log in ${dir} to hold sequence ${from} (after the table's lastSequence), found its earliest sequence at ${stats.firstSequence}: retention deleted entries the table does not have`,
+    );
   }
   table[absorb](staging);
-  return { nextSequence: scan.stats.nextSequence, applied, skipped, stats: scan.stats };
+  return { nextSequence: stats.nextSequence, applied, stats };
 }

@@ -50,6 +50,7 @@ export class LogScan implements AsyncIterable<WalEntry> {
       damage: [],
       holes: [],
       stoppedAt: null,
+      firstSequence: null,
       nextSequence: 0,
       lastSequence: null,
       durationMs: 0,
@@ -212,6 +213,7 @@ export class LogScan implements AsyncIterable<WalEntry> {
     if (this.#finished) return;
     this.#finished = true;
     this.#done = true;
+    this.stats.firstSequence = this.#walker.segments[0]?.header?.firstSequence ?? null;
     this.stats.nextSequence = this.#walker.nextSequence;
     this.stats.lastSequence = this.#walker.lastSequence;
     this.stats.durationMs = performance.now() - this.#started;

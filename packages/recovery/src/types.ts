@@ -85,6 +85,8 @@ export interface RecoveryStats {
   holes: HoleFound[];
   /** `point-in-time`: the damage the scan stopped at, or null. */
   stoppedAt: Damage | null;
+  /** The first sequence the log still holds (its oldest segment's first), or null for no segment. */
+  firstSequence: number | null;
   /** The sequence a writer would use next (0 for an empty log). */
   nextSequence: number;
   /** The last sequence in the log as read, or null when it holds no entry. */
