@@ -186,7 +186,8 @@ export class FrameDecoder {
       return;
     }
     // Common case: one frame spans the boundary. Copy only that frame.
-    const need = this.#damage ? -1 : this.#spanningFrameSize(chunk, rest);
+    // After a seal nothing is a frame: leave the bytes to the bad-seal check.
+    const need = this.#damage || this.#sealed ? -1 : this.#spanningFrameSize(chunk, rest);
     if (need > rest && need - rest <= chunk.length) {
       const frame = new Uint8Array(need);
       frame.set(this.#buf.subarray(this.#pos, this.#end));
@@ -225,8 +226,11 @@ export class FrameDecoder {
         'bad-seal',
         `expected the segment to end at its seal, found ${this.#end - this.#pos} more bytes`,
       );
+      const d = this.#damage as unknown as OpenDamage;
+      // Zeros after a seal are no free space: the seal gave the segment's end.
+      d.allZero = false;
       this.#pos = this.#end;
-      return this.#closeDamage(this.#damage as unknown as OpenDamage, false);
+      return this.#closeDamage(d, false);
     }
     const offset = this.#base + this.#pos;
     this.#context.frameOffset = offset;
