@@ -2,69 +2,85 @@ import {
   decodeAll,
   decodeSegmentHeader,
   encodeSegmentHeader,
+  MAX_SEQUENCE,
   SEGMENT_HEADER_SIZE,
 } from '@wal/codec';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
-  batchArb,
-  encodeBatches,
-  expectedRecords,
-  type Layout,
+  expectedFrames,
+  flipBit,
+  type Normal,
   normalize,
-  sampleLayout,
+  optionsOf,
+  type Segment,
+  sampleSegment,
+  segmentArb,
 } from './helpers.js';
 
-function flip(bytes: Uint8Array, bit: number): Uint8Array {
-  const copy = new Uint8Array(bytes);
-  copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
-  return copy;
-}
-
-function frameAt(layout: Layout, byte: number): number {
-  return layout.frames.findIndex((f) => byte >= f.offset && byte < f.offset + f.size);
+function frameAt(segment: Segment, byte: number): number {
+  const offset = segment.base + byte;
+  return segment.frames.findIndex((f) => offset >= f.offset && offset < f.offset + f.size);
 }
 
 describe('single-bit flips in frames', () => {
-  const layout = sampleLayout();
-  const records = expectedRecords(layout);
-  const bits = Array.from({ length: layout.bytes.length * 8 }, (_, bit) => bit);
+  const segment = sampleSegment();
+  const frames = expectedFrames(segment);
+  const bits = Array.from({ length: segment.bytes.length * 8 }, (_, bit) => bit);
+
+  test('the sample holds every record type', () => {
+    expect(frames.map((f) => f.record.type)).toEqual([
+      'batch',
+      'batch',
+      'batch',
+      'mark',
+      'hole',
+      'batch',
+      'seal',
+    ]);
+  });
 
   test(`all ${bits.length} flips: exactly the damaged frame is lost, the others come back`, () => {
     const allowed = ['checksum-mismatch', 'bad-length', 'truncated'];
     for (const bit of bits) {
-      const hit = frameAt(layout, bit >> 3);
-      const frame = layout.frames[hit] as Layout['frames'][number];
-      const results = normalize(decodeAll(flip(layout.bytes, bit)));
-      const damage = results[hit] as { reason: string };
+      const hit = frameAt(segment, bit >> 3);
+      const frame = segment.frames[hit] as Segment['frames'][number];
+      const results = normalize(decodeAll(flipBit(segment.bytes, bit), optionsOf(segment)));
+      const damage = results[hit] as Normal & { reason: string };
+      const interrupted =
+        hit === 0 ? segment.firstSequence : (segment.frames[hit - 1]?.next as number);
       expect({ bit, results }).toEqual({
         bit,
-        results: records.map((r, i) =>
+        results: frames.map((f, i) =>
           i === hit
-            ? { kind: 'damage', offset: frame.offset, bytes: frame.size, reason: damage.reason }
-            : r,
+            ? {
+                kind: 'damage',
+                offset: frame.offset,
+                bytes: frame.size,
+                reason: damage.reason,
+                nextSequence: interrupted,
+              }
+            : f,
         ),
       });
       expect(allowed).toContain(damage.reason);
     }
   });
 
-  test('random layouts: a flip never yields a record that was not written', () => {
+  test('random segments: a flip never yields a frame that was not written', () => {
     fc.assert(
       fc.property(
-        fc.array(batchArb(4), { minLength: 1, maxLength: 5 }),
+        segmentArb(5),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (batches, where) => {
-          const layout = encodeBatches(batches);
-          const bit = Math.floor(where * layout.bytes.length * 8);
-          const written = new Map(
-            expectedRecords(layout).map((r) => [(r as { offset: number }).offset, r]),
-          );
-          const results = normalize(decodeAll(flip(layout.bytes, bit)));
-          for (const r of results as { kind: string; offset: number }[]) {
-            if (r.kind === 'record') expect(r).toEqual(written.get(r.offset));
+        (segment, where) => {
+          const bit = Math.floor(where * segment.bytes.length * 8);
+          const written = new Map(segment.frames.map((f) => [f.offset, f.expected]));
+          const results = normalize(decodeAll(flipBit(segment.bytes, bit), optionsOf(segment)));
+          for (const r of results) {
+            if (r.kind === 'frame') expect(r).toEqual(written.get(r.offset));
           }
-          expect(results.some((r) => (r as { kind: string }).kind === 'damage')).toBe(true);
+          expect(results.filter((r) => r.kind === 'damage')).toHaveLength(1);
+          expect(results.filter((r) => r.kind === 'frame')).toHaveLength(segment.frames.length - 1);
         },
       ),
       { numRuns: 300 },
@@ -73,11 +89,17 @@ describe('single-bit flips in frames', () => {
 });
 
 describe('single-bit flips in the segment header', () => {
-  const header = encodeSegmentHeader({ segmentNumber: 0x1234_5678_9a, firstSequence: 2 ** 53 - 1 });
+  const header = encodeSegmentHeader({
+    segment: 0x1234_5678_9a,
+    firstSequence: MAX_SEQUENCE,
+    salt: 0xdead_beef,
+    maxRecordBytes: 1 << 20,
+    logId: '0123456789abcdef',
+  });
 
   test(`all ${SEGMENT_HEADER_SIZE * 8} flips are bad-header, never a different header`, () => {
     for (let bit = 0; bit < SEGMENT_HEADER_SIZE * 8; bit++) {
-      expect({ bit, result: decodeSegmentHeader(flip(header, bit)) }).toEqual({
+      expect({ bit, result: decodeSegmentHeader(flipBit(header, bit)) }).toEqual({
         bit,
         result: { reason: 'bad-header', detail: expect.any(String) },
       });

@@ -1,17 +1,22 @@
-import { CorruptionError, describeValue, ErrorCode, WalError } from '@wal/codec';
+import { CorruptionError, type Damage, describeValue, ErrorCode, WalError } from '@wal/codec';
 import { describe, expect, test } from 'vitest';
 
 describe('WalError', () => {
-  test('the codes are the seven documented strings', () => {
-    expect(Object.values(ErrorCode).sort()).toEqual([
-      'WAL_CLOSED',
-      'WAL_CORRUPTION',
-      'WAL_INVALID_ARGUMENT',
-      'WAL_INVALID_OPTIONS',
-      'WAL_IO_ERROR',
-      'WAL_LOCKED',
-      'WAL_RECORD_TOO_LARGE',
-    ]);
+  test('the codes are the twelve documented strings, each under its own name', () => {
+    expect(ErrorCode).toEqual({
+      CORRUPTION: 'WAL_CORRUPTION',
+      RECORD_TOO_LARGE: 'WAL_RECORD_TOO_LARGE',
+      INVALID_ARGUMENT: 'WAL_INVALID_ARGUMENT',
+      INVALID_OPTIONS: 'WAL_INVALID_OPTIONS',
+      IO_ERROR: 'WAL_IO_ERROR',
+      LOCKED: 'WAL_LOCKED',
+      CLOSED: 'WAL_CLOSED',
+      FAILED: 'WAL_FAILED',
+      NOT_FOUND: 'WAL_NOT_FOUND',
+      SEQUENCE_EXHAUSTED: 'WAL_SEQUENCE_EXHAUSTED',
+      TRUNCATED: 'WAL_TRUNCATED',
+      SEQUENCE_REWOUND: 'WAL_SEQUENCE_REWOUND',
+    });
   });
 
   test('carries code, message, name and cause', () => {
@@ -67,27 +72,31 @@ describe('WalError', () => {
 });
 
 describe('CorruptionError', () => {
-  test('is a WAL_CORRUPTION WalError with the damage details', () => {
-    const e = new CorruptionError('expected a valid frame, found checksum-mismatch', {
-      file: 'wal_00000003.log',
-      offset: 64,
-      bytes: 30,
-      reason: 'checksum-mismatch',
+  const damage: Damage = {
+    file: '/logs/a/wal_00000003.log',
+    segment: 3,
+    offset: 64,
+    bytes: 30,
+    reason: 'checksum-mismatch',
+    detail: 'expected CRC 0x00000001 (stored), found 0x00000002 (computed)',
+  };
+
+  test('is a WAL_CORRUPTION WalError holding one Damage', () => {
+    const cause = new Error('inner');
+    const e = new CorruptionError('expected a valid frame, found checksum-mismatch', damage, {
+      cause,
     });
     expect(WalError.isInstance(e, ErrorCode.CORRUPTION)).toBe(true);
     expect(e).toBeInstanceOf(WalError);
     expect(e.name).toBe('CorruptionError');
-    expect([e.file, e.offset, e.bytes, e.reason]).toEqual([
-      'wal_00000003.log',
+    expect(e.code).toBe('WAL_CORRUPTION');
+    expect(e.cause).toBe(cause);
+    expect(e.damage).toBe(damage);
+    expect([e.file, e.offset, e.reason]).toEqual([
+      '/logs/a/wal_00000003.log',
       64,
-      30,
       'checksum-mismatch',
     ]);
-  });
-
-  test('file is optional', () => {
-    const e = new CorruptionError('x', { offset: 0, bytes: 1, reason: 'zero-fill' });
-    expect(e.file).toBeUndefined();
   });
 });
 
@@ -99,7 +108,9 @@ describe('describeValue', () => {
     [new Uint8Array(3), 'a Uint8Array of 3 bytes'],
     [Buffer.alloc(4), 'a Uint8Array of 4 bytes'],
     [7, 'the number 7'],
-    ['abc', 'a string of length 3'],
+    ['abc', 'the string "abc"'],
+    ['x'.repeat(40), `the string "${'x'.repeat(40)}"`],
+    ['x'.repeat(41), 'a string of length 41'],
     [new Map(), 'an object (Map)'],
     [Object.create(null), 'an object (Object)'],
     [10n, 'bigint'],

@@ -3,8 +3,8 @@ import {
   decodeSegmentHeader,
   ErrorCode,
   encodeSegmentHeader,
-  FORMAT_VERSION,
   isBadSegmentHeader,
+  MAX_RECORD_BYTES_LIMIT,
   MAX_SEQUENCE,
   SEGMENT_HEADER_SIZE,
   SEGMENT_MAGIC,
@@ -14,15 +14,36 @@ import {
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 
-// A header with the given fields, checksummed with zlib directly.
-function rawHeader(version: number, segmentHigh: number, validCrc = true): Uint8Array {
+const header: SegmentHeader = {
+  segment: 1,
+  firstSequence: 2,
+  salt: 3,
+  maxRecordBytes: 4096,
+  logId: '0011223344556677',
+};
+
+interface RawFields {
+  version?: number;
+  salt?: number;
+  segment?: bigint;
+  firstSequence?: bigint;
+  maxRecordBytes?: number;
+  logId?: string;
+  validCrc?: boolean;
+}
+
+// A header with the given fields at the design's offsets, checksummed with zlib directly.
+function rawHeader(fields: RawFields = {}): Uint8Array {
   const out = Buffer.alloc(SEGMENT_HEADER_SIZE);
   out.set(SEGMENT_MAGIC, 0);
-  out.writeUInt32LE(version, 8);
-  out.writeUInt32LE(3, 12);
-  out.writeUInt32LE(segmentHigh, 16);
-  out.writeUInt32LE(5, 20);
-  out.writeUInt32LE((zlib.crc32(out.subarray(0, 28)) ^ (validCrc ? 0 : 1)) >>> 0, 28);
+  out.writeUInt32LE(fields.version ?? 2, 8);
+  out.writeUInt32LE(fields.salt ?? 3, 12);
+  out.writeBigUInt64LE(fields.segment ?? 1n, 16);
+  out.writeBigUInt64LE(fields.firstSequence ?? 2n, 24);
+  out.writeUInt32LE(fields.maxRecordBytes ?? 4096, 32);
+  out.write(fields.logId ?? '0011223344556677', 36, 'hex');
+  const crc = zlib.crc32(out.subarray(0, 44)) ^ (fields.validCrc === false ? 1 : 0);
+  out.writeUInt32LE(crc >>> 0, 44);
   return new Uint8Array(out);
 }
 
@@ -32,92 +53,169 @@ const detail = (bytes: Uint8Array) => {
   return r.detail;
 };
 
+const headerArb = fc.record({
+  segment: fc.oneof(fc.nat(), fc.maxSafeNat()),
+  firstSequence: fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constant(MAX_SEQUENCE)),
+  salt: fc.nat({ max: 0xffff_ffff }),
+  maxRecordBytes: fc.integer({ min: 22, max: MAX_RECORD_BYTES_LIMIT }),
+  logId: fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b).toString('hex')),
+});
+
 describe('segment header', () => {
-  test('round-trips any segment number and first sequence below 2^53', () => {
-    const safe = fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constant(MAX_SEQUENCE));
+  test('round-trips any segment, first sequence, salt, record limit and log id', () => {
     fc.assert(
-      fc.property(safe, safe, (segmentNumber, firstSequence) => {
-        const bytes = encodeSegmentHeader({ segmentNumber, firstSequence });
+      fc.property(headerArb, (h) => {
+        const bytes = encodeSegmentHeader(h);
         expect(bytes.length).toBe(SEGMENT_HEADER_SIZE);
-        expect(decodeSegmentHeader(bytes)).toEqual({ segmentNumber, firstSequence });
+        expect(decodeSegmentHeader(bytes)).toEqual(h);
+        expect(bytes).toEqual(
+          rawHeader({
+            salt: h.salt,
+            segment: BigInt(h.segment),
+            firstSequence: BigInt(h.firstSequence),
+            maxRecordBytes: h.maxRecordBytes,
+            logId: h.logId,
+          }),
+        );
       }),
     );
   });
 
-  test('the layout: magic, version 1, u64 LE numbers, CRC-32 of bytes 0..28', () => {
+  test('the layout: magic, version 2, salt, u64 segment and first sequence, limit, log id, CRC', () => {
     const bytes = Buffer.from(
-      encodeSegmentHeader({ segmentNumber: 2 ** 40 + 1, firstSequence: 7 }),
+      encodeSegmentHeader({
+        segment: 2 ** 40 + 1,
+        firstSequence: 7,
+        salt: 0xcafe_f00d,
+        maxRecordBytes: 1 << 20,
+        logId: 'fedcba9876543210',
+      }),
     );
     expect(bytes.subarray(0, 8).toString('hex')).toBe('8957414c0d0a1a0a');
-    expect(bytes.readUInt32LE(8)).toBe(FORMAT_VERSION);
-    expect(bytes.readBigUInt64LE(12)).toBe(2n ** 40n + 1n);
-    expect(bytes.readBigUInt64LE(20)).toBe(7n);
-    expect(bytes.readUInt32LE(28)).toBe(zlib.crc32(bytes.subarray(0, 28)));
+    expect(bytes.readUInt32LE(8)).toBe(2);
+    expect(bytes.readUInt32LE(12)).toBe(0xcafe_f00d);
+    expect(bytes.readBigUInt64LE(16)).toBe(2n ** 40n + 1n);
+    expect(bytes.readBigUInt64LE(24)).toBe(7n);
+    expect(bytes.readUInt32LE(32)).toBe(1 << 20);
+    expect(bytes.subarray(36, 44).toString('hex')).toBe('fedcba9876543210');
+    expect(bytes.readUInt32LE(44)).toBe(zlib.crc32(bytes.subarray(0, 44)));
   });
 
   test('bytes after the header are ignored', () => {
-    const header = encodeSegmentHeader({ segmentNumber: 1, firstSequence: 2 });
-    const withMore = new Uint8Array([...header, 1, 2, 3]);
-    expect(decodeSegmentHeader(withMore)).toEqual({ segmentNumber: 1, firstSequence: 2 });
+    const withMore = new Uint8Array([...encodeSegmentHeader(header), 1, 2, 3]);
+    expect(decodeSegmentHeader(withMore)).toEqual(header);
+  });
+
+  test('the log id decodes as 16 lowercase hex digits', () => {
+    const r = decodeSegmentHeader(rawHeader({ logId: 'ABCDEF0123456789' }));
+    expect(r).toMatchObject({ logId: 'abcdef0123456789' });
   });
 
   test('a short header is bad-header at every length', () => {
-    const header = encodeSegmentHeader({ segmentNumber: 1, firstSequence: 2 });
+    const bytes = encodeSegmentHeader(header);
     for (let n = 0; n < SEGMENT_HEADER_SIZE; n++) {
-      expect(detail(header.subarray(0, n))).toBe(`expected a 32-byte header, found ${n} bytes`);
+      expect(detail(bytes.subarray(0, n))).toBe(`expected a 48-byte header, found ${n} bytes`);
     }
   });
 
   test('a wrong magic is named', () => {
-    const bytes = encodeSegmentHeader({ segmentNumber: 1, firstSequence: 2 });
+    const bytes = encodeSegmentHeader(header);
     bytes[3] = 0x00;
     expect(detail(bytes)).toBe(
       'expected the segment magic 89 57 41 4c 0d 0a 1a 0a, found 89 57 41 00 0d 0a 1a 0a',
     );
   });
 
-  test('an unknown version is named, with a valid CRC or without', () => {
-    expect(detail(rawHeader(2, 0))).toBe('expected format version 1, found unknown version 2');
-    expect(detail(rawHeader(0, 0, false))).toBe(
-      'expected format version 1, found unknown version 0 (or a damaged header: its CRC does not match)',
+  test('another version is named, with a valid CRC or without', () => {
+    expect(detail(rawHeader({ version: 3 }))).toBe('expected format version 2, found version 3');
+    expect(detail(rawHeader({ version: 0, validCrc: false }))).toBe(
+      'expected format version 2, found version 0 (or a damaged header: its CRC does not match)',
+    );
+  });
+
+  test('a version 1 header (32 bytes, CRC at 28) is named as version 1', () => {
+    const v1 = Buffer.alloc(SEGMENT_HEADER_SIZE);
+    v1.set(SEGMENT_MAGIC, 0);
+    v1.writeUInt32LE(1, 8);
+    v1.writeUInt32LE(zlib.crc32(v1.subarray(0, 28)), 28);
+    expect(detail(new Uint8Array(v1))).toBe(
+      'expected format version 2, found version 1 (or a damaged header: its CRC does not match)',
     );
   });
 
   test('a CRC mismatch says both values', () => {
-    const good = rawHeader(1, 0);
-    expect(decodeSegmentHeader(good)).toEqual({ segmentNumber: 3, firstSequence: 5 });
-    expect(detail(rawHeader(1, 0, false))).toMatch(
+    expect(decodeSegmentHeader(rawHeader())).toEqual(header);
+    expect(detail(rawHeader({ validCrc: false }))).toMatch(
       /^expected header CRC 0x[0-9a-f]{8}, found 0x[0-9a-f]{8}$/,
     );
   });
 
   test('numbers at or above 2^53 are bad-header even with a valid CRC', () => {
-    expect(detail(rawHeader(1, 0x20_0000))).toBe(
-      'expected segment number and first sequence below 2^53, found a larger value',
-    );
+    const message = 'expected a segment number and first sequence below 2^53, found a larger value';
+    expect(detail(rawHeader({ segment: 2n ** 53n }))).toBe(message);
+    expect(detail(rawHeader({ firstSequence: 2n ** 64n - 1n }))).toBe(message);
   });
 
-  test('encoding refuses numbers that are not non-negative safe integers', () => {
+  test('a record limit out of range is bad-header even with a valid CRC', () => {
+    for (const max of [0, 21, MAX_RECORD_BYTES_LIMIT + 1, 0xffff_ffff]) {
+      expect(detail(rawHeader({ maxRecordBytes: max }))).toBe(
+        `expected a max record bytes field in range, found ${max}`,
+      );
+    }
+    expect(decodeSegmentHeader(rawHeader({ maxRecordBytes: 22 }))).toMatchObject({
+      maxRecordBytes: 22,
+    });
+  });
+
+  test('encoding refuses fields out of range', () => {
     const bad: [Partial<SegmentHeader>, string][] = [
+      [{ segment: -1 }, 'segment to be a non-negative safe integer, found the number -1'],
       [
-        { segmentNumber: -1, firstSequence: 0 },
-        'segmentNumber to be a non-negative safe integer, found the number -1',
-      ],
-      [
-        { segmentNumber: 0, firstSequence: 2 ** 53 },
+        { firstSequence: 2 ** 53 },
         `firstSequence to be a non-negative safe integer, found the number ${2 ** 53}`,
       ],
-      [{ segmentNumber: 0 }, 'firstSequence to be a non-negative safe integer, found undefined'],
+      [
+        { firstSequence: undefined },
+        'firstSequence to be a non-negative safe integer, found undefined',
+      ],
+      [{ salt: -1 }, 'salt to be a u32, found the number -1'],
+      [{ salt: 2 ** 32 }, 'salt to be a u32, found the number 4294967296'],
+      [{ maxRecordBytes: 21 }, 'maxRecordBytes to be a record limit, found the number 21'],
+      [
+        { maxRecordBytes: MAX_RECORD_BYTES_LIMIT + 1 },
+        `maxRecordBytes to be a record limit, found the number ${MAX_RECORD_BYTES_LIMIT + 1}`,
+      ],
+      [
+        { logId: 'ABCDEF0123456789' },
+        'logId to be 16 lowercase hex digits, found the string "ABCDEF0123456789"',
+      ],
+      [
+        { logId: '0123456789abcde' },
+        'logId to be 16 lowercase hex digits, found the string "0123456789abcde"',
+      ],
+      [
+        { logId: '0123456789abcdef0' },
+        'logId to be 16 lowercase hex digits, found the string "0123456789abcdef0"',
+      ],
+      [
+        { logId: '0123456789abcdeg' },
+        'logId to be 16 lowercase hex digits, found the string "0123456789abcdeg"',
+      ],
+      [
+        { logId: 12 as unknown as string },
+        'logId to be 16 lowercase hex digits, found the number 12',
+      ],
+      [{ logId: undefined }, 'logId to be 16 lowercase hex digits, found undefined'],
     ];
-    for (const [header, message] of bad) {
-      let thrown: unknown;
+    for (const [fields, message] of bad) {
+      let error: unknown;
       try {
-        encodeSegmentHeader(header as SegmentHeader);
+        encodeSegmentHeader({ ...header, ...fields } as SegmentHeader);
       } catch (e) {
-        thrown = e;
+        error = e;
       }
-      expect(WalError.isInstance(thrown, ErrorCode.INVALID_ARGUMENT)).toBe(true);
-      expect((thrown as Error).message).toBe(`expected ${message}`);
+      expect(WalError.isInstance(error, ErrorCode.INVALID_ARGUMENT)).toBe(true);
+      expect((error as Error).message).toBe(`expected ${message}`);
     }
   });
 });
