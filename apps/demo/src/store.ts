@@ -55,7 +55,7 @@ export class Store {
   /** Rebuilds the table from the snapshot and the log, without opening a writer. */
   static async load(dir: string): Promise<Loaded> {
     const table = readSnapshot(dir);
-    const result = await replay(walDir(dir), table, { mode: 'tolerate-tail' });
+    const result = await replay(walDir(dir), table, { mode: 'tolerate-tail', ifMissing: 'empty' });
     return { table, stats: result.stats, applied: result.applied };
   }
 
@@ -106,7 +106,7 @@ export class Store {
       ]);
     }
     writeDurably(path.join(this.#dir, SNAPSHOT), JSON.stringify(snapshot));
-    return this.#wal.truncateBefore(covered);
+    return this.#wal.truncateThrough(covered);
   }
 
   close(): Promise<void> {
