@@ -18,9 +18,12 @@ import { closeQuietly, io, ioError, readAt, writeFully } from './segments/io.js'
 import { listSegmentFiles, readNames } from './segments/list.js';
 import type { WalFs } from './wal-fs.js';
 
-/** What opening cut from a torn tail: the damage, and the file now holding its bytes. */
+/** What opening cut from a torn tail: the damage, and the file that keeps the bytes. */
 export interface TailCut extends Damage {
-  /** The `.broken` file beside the segment that keeps the cut bytes. */
+  /**
+   * The `.broken` file beside the segment: a whole copy of the segment as it
+   * was before the cut, readable with @wal/recovery's `readSegment`.
+   */
   keptIn: string;
 }
 
@@ -197,11 +200,12 @@ async function syncScanned(fs: WalFs, fd: number, file: string, size: number): P
   }
 }
 
-// Keep the bytes first, durably; only then cut. A crash in between leaves
-// the damage in place for the next open to cut again (into a new .broken).
+// Keep the segment as it was first, durably; only then cut. A crash in
+// between leaves the damage in place for the next open to cut again (into a
+// new .broken).
 async function cutTail(fs: WalFs, fd: number, damage: Damage, size: number): Promise<string> {
   const keptIn = await brokenFilePath(fs, damage.file);
-  await copyRangeDurably(fs, fd, damage.file, damage.offset, size, keptIn);
+  await copyRangeDurably(fs, fd, damage.file, 0, size, keptIn);
   await truncateDurably(fs, fd, damage.file, damage.offset);
   return keptIn;
 }
