@@ -1,0 +1,266 @@
+// The durability mutants of `pnpm test:mutants`: one per step that keeps
+// acknowledged data safe. `find` must occur exactly once in `file`.
+// docs/reliability.md lists them with the tests that kill them.
+
+const SUITES = [
+  'packages/codec/test',
+  'packages/fs/test',
+  'packages/recovery/test',
+  'packages/memtable/test/replay.test.ts',
+  'apps/reliability/test',
+];
+
+const mutant = (name, file, step, find, replace, tests = SUITES) => ({
+  name,
+  file,
+  step,
+  find,
+  replace,
+  tests,
+});
+
+const OPEN = 'packages/fs/src/open-log.ts';
+const LOG = 'packages/fs/src/segment-log.ts';
+const WAL = 'packages/fs/src/wal.ts';
+const DURABLE = 'packages/fs/src/segments/durable.ts';
+const CREATE = 'packages/fs/src/segments/create.ts';
+const FRAMES = 'packages/fs/src/segments/frames.ts';
+const PREPARE = 'packages/fs/src/prepare-directory.ts';
+const DECODER = 'packages/codec/src/stream-decoder.ts';
+const RECORD = 'packages/codec/src/record.ts';
+const REPAIR = 'packages/recovery/src/repair.ts';
+const PLAN = 'packages/recovery/src/repair-plan.ts';
+const REPLAY = 'packages/memtable/src/replay.ts';
+
+export const MUTANTS = [
+  // Open: what it scanned, the directory, the chain, the tail rule.
+  mutant(
+    'open-scan-fdatasync',
+    OPEN,
+    'fdatasync of the scanned tail in open',
+    'await fs.fdatasync(fd);',
+    '',
+  ),
+  mutant(
+    'open-rewrite-after-failed-sync',
+    OPEN,
+    "rewrite of the scanned bytes when open's own fdatasync fails",
+    'await writeFully(fs, fd, bytes, p, file);',
+    '',
+  ),
+  mutant(
+    'open-directory-fsync',
+    OPEN,
+    'fsync of the directory (and its parent) on every open',
+    'await syncDirectoryState(fs, dir);',
+    '',
+  ),
+  mutant(
+    'open-parent-fsync',
+    PREPARE,
+    "fsync of the log directory's parent on every open",
+    'await fs.fsyncDir(parent);',
+    '',
+  ),
+  mutant(
+    'mkdir-parent-fsync',
+    PREPARE,
+    'fsync of the parent of each directory created',
+    "await io('fsync directory', parent, () => fs.fsyncDir(parent));",
+    '',
+  ),
+  mutant(
+    'open-chain-check',
+    OPEN,
+    'the header, seal and sequence chain check in open',
+    'if (broken) throw corruption(dir, broken.damage);',
+    '',
+  ),
+  mutant(
+    'open-refuses-rot',
+    OPEN,
+    'refusing damage that is not a torn tail',
+    'if (!event.torn) throw corruption(dir, event.damage);',
+    '',
+  ),
+  mutant(
+    'tail-rule-synced',
+    FRAMES,
+    'the tail rule: a later frame synced past the damage makes it rot',
+    "if (result.kind === 'frame' && result.record.synced > damage.offset) return true;",
+    '',
+  ),
+  mutant(
+    'broken-copy',
+    OPEN,
+    'the .broken copy before a tail is cut',
+    'await copyRangeDurably(fs, fd, damage.file, 0, size, keptIn);',
+    '',
+  ),
+  mutant(
+    'copy-fdatasync',
+    DURABLE,
+    'fdatasync of a durable copy (.broken, incident)',
+    "await io('fdatasync', target, () => fs.fdatasync(out));",
+    '',
+  ),
+  mutant(
+    'copy-directory-fsync',
+    DURABLE,
+    'directory fsync after a durable copy',
+    '    await closeQuietly(fs, out);\n  }\n  await fsyncDirOf(fs, target);',
+    '    await closeQuietly(fs, out);\n  }',
+  ),
+  mutant(
+    'cut-fdatasync',
+    DURABLE,
+    'fdatasync after cutting a torn tail',
+    "await io('fdatasync', file, () => fs.fdatasync(fd));",
+    '',
+  ),
+  // Segments: creation, seal, retention.
+  mutant(
+    'create-header-fdatasync',
+    CREATE,
+    "fdatasync of a new segment's header before its rename",
+    "await io('fdatasync', temp, () => fs.fdatasync(fd));",
+    '',
+  ),
+  mutant(
+    'create-directory-fsync',
+    CREATE,
+    "directory fsync after a new segment's rename",
+    "await io('fsync directory', dir, () => fs.fsyncDir(dir));",
+    '',
+  ),
+  mutant(
+    'seal-sync',
+    LOG,
+    'fdatasync of the seal before the next segment is created',
+    '      await this.write(seal, 0);\n      this.acknowledge();\n      await this.sync();',
+    '      await this.write(seal, 0);\n      this.acknowledge();',
+  ),
+  mutant(
+    'retention-directory-fsync',
+    LOG,
+    'directory fsync after each retention unlink',
+    "await io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));",
+    '',
+  ),
+  // Appends: sync, fsyncgate, failed writes, marks.
+  mutant('append-fdatasync', LOG, 'fdatasync of a group', 'await this.#fs.fdatasync(fd);', ''),
+  mutant(
+    'poison-on-failed-sync',
+    LOG,
+    'poisoning the writer when fdatasync fails',
+    'throw this.#options.poison(\n',
+    'throw (\n',
+  ),
+  mutant(
+    'salvage-rewrite',
+    LOG,
+    'the fsyncgate salvage: rewriting acknowledged unsynced bytes',
+    'await writeFully(this.#fs, fd, bytes, start, file);',
+    '',
+  ),
+  mutant(
+    'salvage-cut',
+    LOG,
+    'the fsyncgate salvage: cutting the unacknowledged group',
+    "await io('truncate', file, () => this.#fs.ftruncate(fd, this.#ackedSize));",
+    '',
+  ),
+  mutant(
+    'failed-write-cut',
+    LOG,
+    'cutting a failed write back off',
+    'await this.#fs.ftruncate(fd, size);',
+    '',
+  ),
+  mutant(
+    'close-mark',
+    WAL,
+    'the mark at close that proves every frame durable',
+    'await this.#enqueueControl(() => this.#log.mark(this.#nextSequence));',
+    'await this.#enqueueControl(() => this.#log.sync());',
+  ),
+  mutant(
+    'group-mark',
+    WAL,
+    'the mark in front of a group encoded before the last sync',
+    'if (log.syncedSize > group.synced) {',
+    'if (false) {',
+  ),
+  // Format: frames cannot be forged, and resync accepts only what continues.
+  mutant(
+    'frame-salt',
+    RECORD,
+    'the salt in every frame CRC',
+    'const lengthCrc = crc32(buf.subarray(start, start + 4), seed);',
+    'const lengthCrc = crc32(buf.subarray(start, start + 4));',
+  ),
+  mutant(
+    'exact-sequence',
+    DECODER,
+    'a frame must continue the segment exactly',
+    'if (exact && floor === null) return first === this.#expected;',
+    'if (exact && floor === null) return true;',
+  ),
+  mutant(
+    'resync-floor',
+    DECODER,
+    "resync's floor: nothing below the interrupted sequence",
+    'return first >= (floor ?? this.#expected) && next <= this.#ceiling;',
+    'return next <= this.#ceiling;',
+  ),
+  // Repair: copies first, durably; rebuilt files durable; never rewinds.
+  mutant(
+    'repair-copy',
+    REPAIR,
+    'the incident copy of a file before repair changes it',
+    'await copyRangeDurably(fs, fd, a.file, 0, size, a.keptIn);',
+    '',
+  ),
+  mutant(
+    'repair-quarantine-fsync',
+    REPAIR,
+    'fsync of the log directory after creating quarantine/',
+    'await fsyncDirOf(fs, quarantine);',
+    '',
+  ),
+  mutant(
+    'repair-rebuild-fdatasync',
+    REPAIR,
+    'fdatasync of a rebuilt segment before its rename',
+    "await io('fdatasync', temp, () => fs.fdatasync(fd));",
+    '',
+  ),
+  mutant(
+    'repair-rebuild-directory-fsync',
+    REPAIR,
+    "directory fsync after a rebuilt segment's rename",
+    'await fsyncDirOf(fs, write.file);',
+    '',
+  ),
+  mutant(
+    'repair-remove-directory-fsync',
+    REPAIR,
+    'directory fsync after setting a file aside',
+    'await fsyncDirOf(fs, a.file);',
+    '',
+  ),
+  mutant(
+    'repair-floor',
+    PLAN,
+    'the sequence floor: the next sequence is above all the log ever held',
+    'if (expected < highest) {',
+    'if (false) {',
+  ),
+  mutant(
+    'replay-rewound',
+    REPLAY,
+    'replay refusing a log that ends at or below the checkpoint',
+    'if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {',
+    'if (false) {',
+  ),
+];
