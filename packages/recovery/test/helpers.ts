@@ -1,17 +1,28 @@
-// Builds logs byte by byte with the codec (independently of the writer), and
-// puts entries in a plain form that compares by content.
+// Builds v2 logs byte by byte with the codec (independently of the writer),
+// and puts entries in a plain form that compares by content.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  encodeRecord,
+  DEFAULT_MAX_RECORD_BYTES,
+  type DecodedFrame,
+  decodeAll,
+  decodeSegmentHeader,
+  encodeBatchFrame,
+  encodeHoleFrame,
+  encodeMarkFrame,
+  encodeSealFrame,
   encodeSegmentHeader,
   FRAME_HEADER_SIZE,
+  isBadSegmentHeader,
+  SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
+  type SegmentHeader,
   type WalEntry,
   type WalOp,
 } from '@wal/codec';
-import { segmentFileName, type WalFs } from '@wal/fs';
+import type { WalFs } from '@wal/fs';
+import { segmentFileName } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
 import type { LogScan, RecoveryMode } from '@wal/recovery';
 import { onTestFinished } from 'vitest';
@@ -23,12 +34,21 @@ export const MODES: readonly RecoveryMode[] = [
   'skip-corrupted',
 ];
 
+/** The unit in which a power loss may zero unsynced data (as SimFs models it). */
+export const SECTOR_SIZE = 512;
+
+/** The log id of every built log (16 lowercase hex digits). */
+export const LOG_ID = 'a1b2c3d4e5f60718';
+
+/** A fixed salt per segment number, so built logs are reproducible. */
+export const saltOf = (segment: number): number => (Math.imul(segment + 1, 0x9e3779b1) | 1) >>> 0;
+
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-export const put = (key: string, value: string): WalOp => ({
+export const put = (key: string, value: string | Uint8Array): WalOp => ({
   type: 'put',
   key: utf8(key),
-  value: utf8(value),
+  value: typeof value === 'string' ? utf8(value) : value,
 });
 export const del = (key: string): WalOp => ({ type: 'delete', key: utf8(key) });
 
@@ -46,25 +66,61 @@ export function plain(e: WalEntry): Plain {
     : { sequence: e.sequence, type: 'delete', key: hex(e.key) };
 }
 
+/**
+ * Each frame's `synced` watermark: `'each'` (default) as a writer with
+ * `sync: 'always'` leaves it (every frame written once all before it were
+ * durable: its own offset), `'none'` as one that never synced (the header
+ * only), or `{ groups }`: the frames went out in write groups of these
+ * sizes, each synced before the next was written (every frame of a group
+ * carries the group's start).
+ */
+export type SyncedSpec = 'each' | 'none' | { groups: readonly number[] };
+
+/** A hole record, as repair writes one: `count` sequences lost, kept in incident `incident`. */
+export interface HoleSpec {
+  hole: number;
+  incident?: number;
+}
+
 /** One segment to build: batches of ops; number and first sequence default to contiguous. */
 export interface SegmentSpec {
-  batches: WalOp[][];
-  segmentNumber?: number;
+  batches: (WalOp[] | HoleSpec)[];
+  segment?: number;
   firstSequence?: number;
+  salt?: number;
+  logId?: string;
+  maxRecordBytes?: number;
+  synced?: SyncedSpec;
+  /** Ends with a seal. Default: every segment but the last (as the writer rotates). */
+  sealed?: boolean;
+  /** Ends with a mark, as a clean close leaves the last segment. Default false. */
+  mark?: boolean;
 }
 
 export interface BuiltFrame {
   offset: number;
   size: number;
+  /** The `synced` watermark it was written with. */
+  synced: number;
   entries: Plain[];
 }
 
 export interface BuiltSegment {
-  segmentNumber: number;
+  segment: number;
   file: string;
+  header: SegmentHeader;
   firstSequence: number;
+  /** The sequence after its last entry. */
+  nextSequence: number;
   bytes: Uint8Array;
+  /** Its batch frames, in order. */
   frames: BuiltFrame[];
+  /** Offset of its seal frame, or null. */
+  sealAt: number | null;
+  /** Offset of its trailing mark frame, or null. */
+  markAt: number | null;
+  /** Its hole frames, in order. */
+  holes: { offset: number; size: number; firstSequence: number; nextSequence: number }[];
 }
 
 export interface BuiltLog {
@@ -74,48 +130,119 @@ export interface BuiltLog {
   entries: Plain[];
 }
 
-/** Encodes a log as the writer would lay it out: contiguous numbers and sequences. */
+function entriesOf(sequence: number, ops: readonly WalOp[]): Plain[] {
+  return ops.map((op, i) =>
+    plain(
+      op.type === 'put'
+        ? { sequence: sequence + i, type: 'put', key: op.key, value: op.value }
+        : { sequence: sequence + i, type: 'delete', key: op.key },
+    ),
+  );
+}
+
+/** Encodes a log as the writer lays it out: contiguous numbers and sequences, sealed rotations. */
 export function buildLog(
   dir: string,
   specs: (WalOp[][] | SegmentSpec)[],
-  start = { segmentNumber: 0, sequence: 0 },
+  start = { segment: 0, sequence: 0 },
 ): BuiltLog {
-  let segmentNumber = start.segmentNumber;
+  let segment = start.segment;
   let sequence = start.sequence;
-  const segments = specs.map((s): BuiltSegment => {
-    const spec = Array.isArray(s) ? { batches: s } : s;
-    segmentNumber = spec.segmentNumber ?? segmentNumber;
+  const segments = specs.map((s, index): BuiltSegment => {
+    const spec: SegmentSpec = Array.isArray(s) ? { batches: s } : s;
+    segment = spec.segment ?? segment;
     sequence = spec.firstSequence ?? sequence;
-    const header = encodeSegmentHeader({ segmentNumber, firstSequence: sequence });
-    const parts: Uint8Array[] = [header];
+    const header: SegmentHeader = {
+      segment,
+      firstSequence: sequence,
+      salt: spec.salt ?? saltOf(segment),
+      maxRecordBytes: spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      logId: spec.logId ?? LOG_ID,
+    };
+    const parts: Uint8Array[] = [encodeSegmentHeader(header)];
     const frames: BuiltFrame[] = [];
+    const holes: BuiltSegment['holes'] = [];
     let offset = SEGMENT_HEADER_SIZE;
-    const firstSequence = sequence;
-    for (const ops of spec.batches) {
-      const frame = encodeRecord(sequence, ops);
-      const entries = ops.map((op, i) =>
-        plain(
-          op.type === 'put'
-            ? { sequence: sequence + i, type: 'put', key: op.key, value: op.value }
-            : { sequence: sequence + i, type: 'delete', key: op.key },
-        ),
+    const syncedSpec = spec.synced ?? 'each';
+    const groupStarts = new Set<number>();
+    if (typeof syncedSpec === 'object') {
+      let at = 0;
+      for (const n of syncedSpec.groups) {
+        groupStarts.add(at);
+        at += n;
+      }
+    }
+    let groupStart = SEGMENT_HEADER_SIZE;
+    spec.batches.forEach((ops, i) => {
+      if (groupStarts.has(i)) groupStart = offset;
+      const synced =
+        syncedSpec === 'each' ? offset : syncedSpec === 'none' ? SEGMENT_HEADER_SIZE : groupStart;
+      if (!Array.isArray(ops)) {
+        const hole = {
+          firstSequence: sequence,
+          nextSequence: sequence + ops.hole,
+          incident: ops.incident ?? 1,
+        };
+        const frame = encodeHoleFrame({ salt: header.salt, synced }, hole);
+        holes.push({ offset, size: frame.length, ...hole });
+        parts.push(frame);
+        offset += frame.length;
+        sequence += ops.hole;
+        return;
+      }
+      const frame = encodeBatchFrame(
+        { salt: header.salt, synced },
+        sequence,
+        ops,
+        header.maxRecordBytes,
       );
-      frames.push({ offset, size: frame.length, entries });
+      frames.push({ offset, size: frame.length, synced, entries: entriesOf(sequence, ops) });
       parts.push(frame);
       offset += frame.length;
       sequence += ops.length;
+    });
+    let markAt: number | null = null;
+    if (spec.mark) {
+      const mark = encodeMarkFrame({ salt: header.salt, synced: offset }, sequence);
+      markAt = offset;
+      parts.push(mark);
+      offset += mark.length;
     }
-    const file = path.join(dir, segmentFileName(segmentNumber));
-    segmentNumber++;
-    return { segmentNumber: segmentNumber - 1, file, firstSequence, bytes: concat(parts), frames };
+    let sealAt: number | null = null;
+    if (spec.sealed ?? index < specs.length - 1) {
+      sealAt = offset;
+      const seal = encodeSealFrame(
+        { salt: header.salt, synced: offset },
+        {
+          nextSequence: sequence,
+          records: frames.length + holes.length,
+          bytes: offset + SEAL_FRAME_SIZE,
+        },
+      );
+      parts.push(seal);
+    }
+    const file = path.join(dir, segmentFileName(segment));
+    segment++;
+    return {
+      segment: segment - 1,
+      file,
+      header,
+      firstSequence: header.firstSequence,
+      nextSequence: sequence,
+      bytes: concat(parts),
+      frames,
+      sealAt,
+      markAt,
+      holes,
+    };
   });
   return { dir, segments, entries: segments.flatMap((s) => s.frames.flatMap((f) => f.entries)) };
 }
 
-/** Writes a built log's segments (to disk by default, or into a SimFs). */
-export function writeLog(log: BuiltLog, sim?: SimFs): void {
+/** Writes a built log's segments durably (to disk by default, or into a SimFs). */
+export async function writeLog(log: BuiltLog, sim?: SimFs): Promise<void> {
   if (sim) {
-    sim.mkdirp(log.dir);
+    await sim.mkdirp(log.dir);
     for (const s of log.segments) sim.writeFile(s.file, s.bytes);
     sim.syncAll();
   } else {
@@ -125,10 +252,12 @@ export function writeLog(log: BuiltLog, sim?: SimFs): void {
 }
 
 /** A log in a fresh SimFs under /wal. */
-export function simLog(specs: (WalOp[][] | SegmentSpec)[]): { sim: SimFs; log: BuiltLog } {
+export async function simLog(
+  specs: (WalOp[][] | SegmentSpec)[],
+): Promise<{ sim: SimFs; log: BuiltLog }> {
   const sim = new SimFs();
   const log = buildLog('/wal', specs);
-  writeLog(log, sim);
+  await writeLog(log, sim);
   return { sim, log };
 }
 
@@ -175,22 +304,54 @@ export function edit(bytes: Uint8Array, fn: (b: Uint8Array) => void): Uint8Array
   return copy;
 }
 
+/** A copy of `bytes` with the bits of `mask` flipped at `at`. */
+export function flip(bytes: Uint8Array, at: number, mask = 0x01): Uint8Array {
+  return edit(bytes, (b) => {
+    b[at] = (b[at] as number) ^ mask;
+  });
+}
+
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-/** A WalFs that passes through to `inner` and lets a test hook calls. */
-export function hookedFs(inner: WalFs, before: (op: keyof WalFs, args: unknown[]) => void): WalFs {
+/** The header and every frame of a whole segment file (as the writer wrote it, say). */
+export function framesOf(bytes: Uint8Array): { header: SegmentHeader; frames: DecodedFrame[] } {
+  const header = decodeSegmentHeader(bytes);
+  if (isBadSegmentHeader(header)) throw new Error(`fixture: ${header.detail}`);
+  const results = decodeAll(bytes.subarray(SEGMENT_HEADER_SIZE), {
+    salt: header.salt,
+    firstSequence: header.firstSequence,
+    maxRecordBytes: header.maxRecordBytes,
+  });
+  const frames = results.filter((r): r is DecodedFrame => r.kind === 'frame');
+  if (frames.length !== results.length) throw new Error('fixture: the segment is damaged');
+  return { header, frames };
+}
+
+/** The batch frames of a segment file, as {@link framesOf} decodes them. */
+export function batchFramesOf(bytes: Uint8Array): DecodedFrame[] {
+  return framesOf(bytes).frames.filter((f) => f.record.type === 'batch');
+}
+
+/**
+ * A WalFs that passes through to `inner` and lets a test act before each
+ * call (awaited: a racing writer takes its step there).
+ */
+export function hookedFs(
+  inner: WalFs,
+  before: (op: keyof WalFs, args: unknown[]) => void | Promise<void>,
+): WalFs {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        before(prop as keyof WalFs, args);
+      return async (...args: unknown[]) => {
+        await before(prop as keyof WalFs, args);
         return value.apply(target, args);
       };
     },
   });
 }
 
-export { FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE };
+export { FRAME_HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_HEADER_SIZE };

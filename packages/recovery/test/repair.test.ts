@@ -1,18 +1,20 @@
-// repair: cuts damage, keeps every byte, leaves a valid prefix the writer
-// continues; a dry run changes nothing; a crash or an I/O error during repair
-// loses nothing and leaves a log that repair can finish.
+// repair: rebuilds damaged segments from their intact records with hole
+// records for what was lost, leaves intact segments alone, keeps every byte
+// in one incident folder with a manifest, and never rewinds a sequence. A
+// dry run changes nothing; a crash or an I/O error during repair loses
+// nothing and leaves a log that repair can finish.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { ErrorCode, encodeSegmentHeader, HEADER_VERSION_OFFSET } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
-import { recover, repair, scanLog, verify } from '@wal/recovery';
+import { MANIFEST_FILE, QUARANTINE_DIR, recover, repair, scanLog, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import {
   type BuiltLog,
   buildLog,
   collect,
-  concat,
+  flip,
   plain,
   puts,
   simLog,
@@ -24,70 +26,82 @@ import {
 const equal = (a: Uint8Array | null | undefined, b: Uint8Array) =>
   !!a && Buffer.from(a).equals(Buffer.from(b));
 
-// Every byte of every original segment is somewhere: still in place, in a
-// whole copy in quarantine/, or split between a cut segment and a .broken file.
-function expectNothingLost(sim: SimFs, log: BuiltLog) {
+// Every original segment is somewhere, byte for byte: still in place, or in
+// a whole copy (in an incident folder).
+function expectNothingLost(sim: SimFs, log: BuiltLog, context = '') {
   const files = sim.snapshot();
   const kept = [...files.values()].filter((b): b is Uint8Array => b !== null);
   for (const seg of log.segments) {
-    const now = files.get(seg.file);
-    if (equal(now, seg.bytes) || kept.some((b) => equal(b, seg.bytes))) continue;
-    const prefix = now ?? new Uint8Array(0);
-    const rest = seg.bytes.subarray(prefix.length);
-    const broken = [...files].filter(([p]) => p.startsWith(`${seg.file}.broken`));
-    expect(equal(seg.bytes.subarray(0, prefix.length), prefix), `${seg.file} is a prefix`).toBe(
-      true,
-    );
     expect(
-      broken.some(([, b]) => equal(b, rest)),
-      `${seg.file}: cut bytes kept`,
+      equal(files.get(seg.file), seg.bytes) || kept.some((b) => equal(b, seg.bytes)),
+      `${context} ${seg.file} is kept whole`,
     ).toBe(true);
   }
 }
 
-// Damage in segment 1 of 4: a flipped byte in its second frame.
-function midLogDamage() {
-  const { sim, log } = simLog([puts(3), puts(3), puts(3), puts(2)]);
+const readJson = (sim: SimFs, file: string) =>
+  JSON.parse(Buffer.from(sim.readFile(file)).toString()) as Record<string, unknown>;
+
+// Damage in segment 1 of 4: a flipped byte in its second frame (sequence 4).
+async function midLogDamage() {
+  const { sim, log } = await simLog([puts(3), puts(3), puts(3), puts(2)]);
   const s1 = log.segments[1];
   const frame = s1?.frames[1];
   if (!s1 || !frame) throw new Error('fixture');
-  const damaged = s1.bytes.slice();
-  damaged[frame.offset + 10] = (damaged[frame.offset + 10] as number) ^ 0x44;
+  const damaged = flip(s1.bytes, frame.offset + 10, 0x44);
   sim.writeFile(s1.file, damaged);
-  sim.syncAll();
   // The log as it is on disk, damage included: what repair must keep.
   const onDisk = {
     ...log,
     segments: log.segments.map((s, i) => (i === 1 ? { ...s, bytes: damaged } : s)),
   };
-  return { sim, log, onDisk, damaged, cutAt: frame.offset, prefix: log.entries.slice(0, 4) };
+  const kept = log.entries.filter((e) => e.sequence !== 4);
+  return { sim, log, onDisk, damaged, frame, kept };
 }
 
 describe('repair', () => {
-  test('a torn tail is cut into a .broken file; the writer opens and continues', async () => {
+  test('a torn tail: the segment is rebuilt from its intact records, a whole copy kept; the writer continues', async () => {
     const dir = tempDir();
     const log = buildLog(dir, [puts(2), puts(3)]);
-    writeLog(log);
+    await writeLog(log);
     const seg = log.segments[1];
     const torn = seg?.frames[2];
     if (!seg || !torn) throw new Error('fixture');
     fs.truncateSync(seg.file, torn.offset + 9);
+    const before = fs.readFileSync(seg.file);
     const done = await repair(dir);
+    const incidentDir = path.join(dir, QUARANTINE_DIR, '1');
+    expect(done).toMatchObject({
+      dir,
+      dryRun: false,
+      incident: 1,
+      incidentDir,
+      lost: [],
+      nextSequence: 4,
+      lastSequence: 3,
+    });
     expect(done.actions).toEqual([
-      expect.objectContaining({
-        action: 'cut',
+      {
+        action: 'rebuild',
         file: seg.file,
-        offset: torn.offset,
-        bytes: 9,
-        cause: 'torn-tail',
-        keptIn: `${seg.file}.broken`,
-      }),
+        segment: 1,
+        keptIn: path.join(incidentDir, 'wal_00000001.log'),
+        damage: [expect.objectContaining({ offset: torn.offset, bytes: 9, reason: 'truncated' })],
+        lost: [],
+      },
     ]);
-    expect(done).toMatchObject({ dryRun: false, nextSequence: 4, lastSequence: 3 });
-    expect(fs.readFileSync(`${seg.file}.broken`)).toEqual(
-      Buffer.from(seg.bytes.subarray(torn.offset, torn.offset + 9)),
-    );
-    expect(fs.statSync(seg.file).size).toBe(torn.offset);
+    expect(fs.readFileSync(path.join(incidentDir, 'wal_00000001.log'))).toEqual(before);
+    const manifest = JSON.parse(fs.readFileSync(path.join(incidentDir, MANIFEST_FILE), 'utf8'));
+    expect(manifest).toMatchObject({
+      incident: 1,
+      nextSequence: 4,
+      actions: [{ action: 'rebuild' }],
+    });
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'quarantine',
+      'wal_00000000.log',
+      'wal_00000001.log',
+    ]);
     expect((await verify(dir, { mode: 'strict' })).ok).toBe(true);
     const wal = await Wal.open(dir);
     expect(wal.repairs).toEqual([]);
@@ -100,74 +114,156 @@ describe('repair', () => {
   });
 
   test('a last file too short for a header is set aside whole', async () => {
-    const { sim } = simLog([puts(2)]);
+    // A rotation sealed segment 0; the next segment's file is not a segment.
+    const { sim } = await simLog([{ batches: puts(2), sealed: true }]);
     sim.writeFile('/wal/wal_00000001.log', utf8('half a header'));
     const done = await repair('/wal', { fs: sim });
     expect(done.actions).toMatchObject([
       {
-        action: 'move',
+        action: 'remove',
         file: '/wal/wal_00000001.log',
-        bytes: 13,
-        cause: 'torn-tail',
-        keptIn: '/wal/wal_00000001.log.broken',
+        segment: 1,
+        keptIn: '/wal/quarantine/1/wal_00000001.log',
+        damage: [{ reason: 'bad-header', bytes: 13 }],
+        lost: [],
       },
     ]);
-    expect(sim.readFile('/wal/wal_00000001.log.broken')).toEqual(utf8('half a header'));
-    expect((await verify('/wal', { fs: sim, mode: 'strict' })).ok).toBe(true);
-  });
-
-  test('mid-log damage: the segment is copied whole to quarantine/ and cut, later ones moved', async () => {
-    const { sim, log, damaged, cutAt, prefix } = midLogDamage();
-    const done = await repair('/wal', { fs: sim });
-    expect(
-      done.actions.map((a) => [a.action, path.basename(a.file), a.offset, a.cause, a.keptIn]),
-    ).toEqual([
-      ['cut', 'wal_00000001.log', cutAt, 'damage', '/wal/quarantine/wal_00000001.log'],
-      ['move', 'wal_00000002.log', 0, 'after-damage', '/wal/quarantine/wal_00000002.log'],
-      ['move', 'wal_00000003.log', 0, 'after-damage', '/wal/quarantine/wal_00000003.log'],
-    ]);
-    expect(done.actions[0]).toMatchObject({
-      reason: 'checksum-mismatch',
-      bytes: damaged.length - cutAt,
-    });
-    expect(sim.readFile('/wal/quarantine/wal_00000001.log')).toEqual(damaged);
-    expect(sim.readFile('/wal/quarantine/wal_00000003.log')).toEqual(log.segments[3]?.bytes);
-    expect(sim.readdir('/wal').sort()).toEqual([
-      'quarantine',
-      'wal_00000000.log',
-      'wal_00000001.log',
-    ]);
-    const after = await recover('/wal', { fs: sim, mode: 'strict' });
-    expect(after.entries.map(plain)).toEqual(prefix);
-    expect(after.nextSequence).toBe(done.nextSequence);
-    // quarantine/ is itself a readable log: salvage what followed the damage.
-    const salvage = await recover('/wal/quarantine', { fs: sim, mode: 'skip-corrupted' });
-    expect(salvage.entries.map(plain)).toEqual(
-      log.entries.slice(3).filter((e) => e.sequence !== 4),
-    );
-    const wal = await Wal.open({ dir: '/wal', fs: sim });
-    expect(wal.nextSequence).toBe(4);
-    await wal.put('after', 'repair');
-    await wal.close();
-    expect((await verify('/wal', { fs: sim, mode: 'strict' })).ok).toBe(true);
-  });
-
-  test('a gap: the segment after it and every later one go to quarantine/', async () => {
-    const { sim, log } = simLog([puts(2), puts(2), puts(2), puts(2)]);
-    sim.unlink(log.segments[1]?.file as string);
-    const done = await repair('/wal', { fs: sim });
-    expect(done.actions.map((a) => [a.action, path.basename(a.file), a.cause, a.reason])).toEqual([
-      ['move', 'wal_00000002.log', 'gap', 'missing'],
-      ['move', 'wal_00000003.log', 'after-damage', 'missing'],
-    ]);
+    expect(sim.readFile('/wal/quarantine/1/wal_00000001.log')).toEqual(utf8('half a header'));
+    expect(await sim.readdir('/wal')).not.toContain('wal_00000001.log');
     expect(await verify('/wal', { fs: sim, mode: 'strict' })).toMatchObject({
       ok: true,
       nextSequence: 2,
     });
   });
 
+  test('mid-log damage: only the damaged segment is rebuilt, with a hole; later segments stay', async () => {
+    const { sim, log, damaged, frame, kept } = await midLogDamage();
+    const done = await repair('/wal', { fs: sim });
+    expect(done.actions).toEqual([
+      {
+        action: 'rebuild',
+        file: '/wal/wal_00000001.log',
+        segment: 1,
+        keptIn: '/wal/quarantine/1/wal_00000001.log',
+        damage: [
+          expect.objectContaining({
+            reason: 'checksum-mismatch',
+            offset: frame.offset,
+            bytes: frame.size,
+          }),
+        ],
+        lost: [{ firstSequence: 4, nextSequence: 5 }],
+      },
+    ]);
+    expect(done).toMatchObject({
+      lost: [{ firstSequence: 4, nextSequence: 5 }],
+      nextSequence: 11,
+      lastSequence: 10,
+    });
+    expect(sim.readFile('/wal/quarantine/1/wal_00000001.log')).toEqual(damaged);
+    for (const i of [0, 2, 3]) {
+      const s = log.segments[i];
+      expect(sim.readFile(s?.file as string), `segment ${i}`).toEqual(s?.bytes);
+    }
+    expect((await sim.readdir('/wal/quarantine/1')).sort()).toEqual([
+      MANIFEST_FILE,
+      'wal_00000001.log',
+    ]);
+    const after = await recover('/wal', { fs: sim, mode: 'strict' });
+    expect(after.entries.map(plain)).toEqual(kept);
+    expect(after.stats.holes).toEqual([
+      expect.objectContaining({ segment: 1, firstSequence: 4, nextSequence: 5, incident: 1 }),
+    ]);
+    expect(after.nextSequence).toBe(done.nextSequence);
+    // The incident folder is itself a readable log: the copy of what was rebuilt.
+    const salvage = await recover('/wal/quarantine/1', { fs: sim, mode: 'skip-corrupted' });
+    expect(salvage.entries.map(plain)).toEqual(
+      log.entries.filter((e) => e.sequence === 3 || e.sequence === 5),
+    );
+    const report = await verify('/wal', { fs: sim, mode: 'strict' });
+    expect(report).toMatchObject({ ok: true, nextSequence: 11 });
+    expect(report.holes).toMatchObject([{ firstSequence: 4, nextSequence: 5, incident: 1 }]);
+    const wal = await Wal.open({ dir: '/wal', fs: sim });
+    expect(wal.nextSequence).toBe(11);
+    expect(await wal.put('after', 'repair')).toBe(11);
+    await wal.close();
+    expect((await verify('/wal', { fs: sim, mode: 'strict' })).ok).toBe(true);
+  });
+
+  test('rot in the last record before the closing mark: a hole carries the next sequence past it', async () => {
+    const { sim, log } = await simLog([puts(3), { batches: puts(3, 8, 'x'), mark: true }]);
+    const s1 = log.segments[1];
+    const last = s1?.frames[2];
+    if (!s1 || !last) throw new Error('fixture');
+    sim.writeFile(s1.file, flip(s1.bytes, last.offset + 12));
+    const done = await repair('/wal', { fs: sim });
+    expect(done).toMatchObject({
+      lost: [{ firstSequence: 5, nextSequence: 6 }],
+      nextSequence: 6,
+      lastSequence: 4,
+    });
+    const wal = await Wal.open({ dir: '/wal', fs: sim });
+    expect(await wal.put('next', 'one')).toBe(6);
+    await wal.close();
+  });
+
+  test('a missing segment is filled with a hole segment; the segments after it stay', async () => {
+    const { sim, log } = await simLog([puts(2), puts(2), puts(2), puts(2)]);
+    await sim.unlink(log.segments[1]?.file as string);
+    const done = await repair('/wal', { fs: sim });
+    expect(done.actions).toEqual([
+      {
+        action: 'create',
+        file: '/wal/wal_00000001.log',
+        segment: 1,
+        keptIn: null,
+        damage: [],
+        lost: [{ firstSequence: 2, nextSequence: 4 }],
+      },
+    ]);
+    expect(sim.readFile(log.segments[2]?.file as string)).toEqual(log.segments[2]?.bytes);
+    expect(await verify('/wal', { fs: sim, mode: 'strict' })).toMatchObject({
+      ok: true,
+      nextSequence: 8,
+    });
+    const r = await recover('/wal', { fs: sim, mode: 'strict' });
+    expect(r.entries.map((e) => e.sequence)).toEqual([0, 1, 4, 5, 6, 7]);
+    expect(r.stats.holes).toMatchObject([{ segment: 1, firstSequence: 2, nextSequence: 4 }]);
+  });
+
+  test('a damaged header of a middle segment is rebuilt from its salt and records: nothing lost', async () => {
+    const { sim, log } = await simLog([puts(2), puts(3), puts(2)]);
+    const s1 = log.segments[1] as BuiltLog['segments'][number];
+    sim.writeFile(s1.file, flip(s1.bytes, HEADER_VERSION_OFFSET, 0x04));
+    const done = await repair('/wal', { fs: sim });
+    expect(done.actions).toMatchObject([{ action: 'rebuild', segment: 1, lost: [] }]);
+    const r = await recover('/wal', { fs: sim, mode: 'strict' });
+    expect(r.entries.map(plain)).toEqual(log.entries);
+    expect(r.stats.holes).toEqual([]);
+  });
+
+  test('a segment of another log is set aside, and its numbers filled', async () => {
+    const { sim, log } = await simLog([puts(2), puts(2), puts(2)]);
+    // Same number, sequences and layout, another log id: not ours.
+    const foreign = buildLog('/wal', [puts(2), puts(2)])
+      .segments[1] as BuiltLog['segments'][number];
+    const other = foreign.bytes.slice();
+    other.set(encodeSegmentHeader({ ...foreign.header, logId: 'ffffffffffffffff' }), 0);
+    sim.writeFile(log.segments[1]?.file as string, other);
+    const done = await repair('/wal', { fs: sim });
+    expect(done.actions.map((a) => [a.action, a.segment])).toEqual([
+      ['remove', 1],
+      ['create', 1],
+    ]);
+    expect(sim.readFile('/wal/quarantine/1/wal_00000001.log')).toEqual(other);
+    expect(await verify('/wal', { fs: sim, mode: 'strict' })).toMatchObject({
+      ok: true,
+      nextSequence: 6,
+    });
+  });
+
   test('a dry run returns the same plan and changes nothing', async () => {
-    const a = midLogDamage();
+    const a = await midLogDamage();
     const before = a.sim.snapshot();
     const mutating: string[] = [];
     a.sim.onOperation = (e) => {
@@ -177,32 +273,35 @@ describe('repair', () => {
     expect(mutating).toEqual([]);
     expect(a.sim.snapshot()).toEqual(before);
     expect(a.sim.locks).toBe(0);
-    const real = await repair('/wal', { fs: midLogDamage().sim });
+    const real = await repair('/wal', { fs: (await midLogDamage()).sim });
     expect(dry).toEqual({ ...real, dryRun: true });
   });
 
-  test('a clean log needs nothing; a second repair finds nothing; a later one keeps earlier copies', async () => {
-    const { sim, log, damaged } = midLogDamage();
-    expect((await repair('/wal', { fs: sim })).actions.length).toBe(3);
-    expect((await repair('/wal', { fs: sim })).actions).toEqual([]);
-    // The same segment damaged again later: its new copy gets a new name.
+  test('a clean log needs nothing; a second repair finds nothing; a later one is a new incident', async () => {
+    const { sim, damaged } = await midLogDamage();
+    expect((await repair('/wal', { fs: sim })).actions.length).toBe(1);
+    expect(await repair('/wal', { fs: sim })).toMatchObject({
+      actions: [],
+      incident: null,
+      incidentDir: null,
+    });
+    // The same segment damaged again later: a new incident keeps its new copy.
     const again = await Wal.open({ dir: '/wal', fs: sim });
     await again.put('x', 'y');
     await again.close();
     const current = sim.readFile('/wal/wal_00000001.log');
-    current[SEGMENT_HEADER_SIZE + 12] = (current[SEGMENT_HEADER_SIZE + 12] as number) ^ 1;
-    sim.writeFile(
-      '/wal/wal_00000001.log',
-      concat([current, log.segments[3]?.bytes.subarray(0, 1) ?? new Uint8Array()]),
-    );
+    sim.writeFile('/wal/wal_00000001.log', flip(current, 60));
     const second = await repair('/wal', { fs: sim });
-    expect(second.actions[0]?.keptIn).toBe('/wal/quarantine/wal_00000001.log.1');
-    expect(sim.readFile('/wal/quarantine/wal_00000001.log')).toEqual(damaged);
+    expect(second).toMatchObject({ incident: 2, incidentDir: '/wal/quarantine/2' });
+    expect(second.actions[0]?.keptIn).toBe('/wal/quarantine/2/wal_00000001.log');
+    expect(sim.readFile('/wal/quarantine/2/wal_00000001.log')).toEqual(flip(current, 60));
+    expect(sim.readFile('/wal/quarantine/1/wal_00000001.log')).toEqual(damaged);
+    expect(readJson(sim, '/wal/quarantine/2/manifest.json')).toMatchObject({ incident: 2 });
   });
 
   test('repair takes the writer lock: refused while a writer is open, dry run allowed', async () => {
     const dir = tempDir();
-    writeLog(buildLog(dir, [puts(2)]));
+    await writeLog(buildLog(dir, [puts(2)]));
     const wal = await Wal.open(dir);
     await expect(repair(dir)).rejects.toMatchObject({ code: ErrorCode.LOCKED });
     await expect(repair(dir, { dryRun: true })).resolves.toMatchObject({ actions: [] });
@@ -211,85 +310,91 @@ describe('repair', () => {
     expect(fs.readdirSync(dir)).toEqual(['wal_00000000.log']);
   });
 
-  test('a missing directory is an empty log with nothing to repair', async () => {
+  test('a missing directory is WAL_NOT_FOUND, not an empty log', async () => {
     const sim = new SimFs();
-    await expect(repair('/nowhere', { fs: sim })).resolves.toMatchObject({
-      actions: [],
-      nextSequence: 0,
+    await expect(repair('/nowhere', { fs: sim })).rejects.toMatchObject({
+      code: ErrorCode.NOT_FOUND,
+    });
+    await expect(repair('/nowhere', { fs: sim, dryRun: true })).rejects.toMatchObject({
+      code: ErrorCode.NOT_FOUND,
     });
     expect(sim.locks).toBe(0);
   });
 });
 
 describe('repair under failure', () => {
-  // After any crash during repair: nothing is lost, and running repair again
-  // leaves the same valid prefix.
+  // After any crash during repair: nothing is lost, every state reads as the
+  // old log or the repaired one, and running repair again finishes it.
   test.each([
     [
       'mid-log damage',
-      () => {
-        const { sim, onDisk, prefix } = midLogDamage();
-        return { sim, log: onDisk, prefix };
+      async () => {
+        const { sim, onDisk, kept } = await midLogDamage();
+        return { sim, log: onDisk, kept, nextSequence: 11 };
       },
     ],
     [
-      'a torn tail and a short last file',
-      () => {
-        const { sim, log } = simLog([puts(2), puts(3)]);
-        const s1 = log.segments[1] as BuiltLog['segments'][number];
-        sim.writeFile(s1.file, s1.bytes.subarray(0, s1.bytes.length - 4));
+      'a damaged header and a short last file',
+      async () => {
+        const { sim, log } = await simLog([puts(2), puts(3)]);
+        const s0 = log.segments[0] as BuiltLog['segments'][number];
+        const badHeader = flip(s0.bytes, 3);
+        sim.writeFile(s0.file, badHeader);
         sim.writeFile('/wal/wal_00000002.log', utf8('partial'));
-        sim.syncAll();
-        const truncated = {
+        const onDisk = {
           ...log,
-          segments: [log.segments[0], { ...s1, bytes: s1.bytes.subarray(0, s1.bytes.length - 4) }],
+          segments: [{ ...s0, bytes: badHeader }, log.segments[1] as BuiltLog['segments'][number]],
         };
-        return { sim, log: truncated as BuiltLog, prefix: log.entries.slice(0, 4) };
+        return { sim, log: onDisk, kept: log.entries, nextSequence: 5 };
       },
     ],
   ])('a crash at every step of repairing %s', async (_, make) => {
-    const { sim, log, prefix } = make();
+    const { sim, log, kept, nextSequence } = await make();
     const crashes: SimFs[] = [];
     sim.onOperation = (e) => {
       if (!e.mutating) return;
       crashes.push(sim.crash());
       for (let seed = 1; seed <= 3; seed++) crashes.push(sim.crash(seed * 7919 + crashes.length));
     };
-    await repair('/wal', { fs: sim });
+    const first = await repair('/wal', { fs: sim });
     sim.onOperation = undefined;
+    expect(first.nextSequence).toBe(nextSequence);
     expect(crashes.length).toBeGreaterThan(8);
-    const cut = log.segments[1] as BuiltLog['segments'][number];
     for (const [i, crashed] of crashes.entries()) {
-      expectNothingLost(crashed, log);
-      // The valid prefix never changes, and the cut is the last step: once
-      // it is on disk, so is everything else repair did.
-      const pit = await recover('/wal', { fs: crashed, mode: 'point-in-time' });
-      expect(pit.entries.map(plain), `crash ${i}`).toEqual(prefix);
-      if (crashed.readFile(cut.file).length < cut.bytes.length) {
-        expect((await verify('/wal', { fs: crashed, mode: 'strict' })).ok, `crash ${i}`).toBe(true);
-      }
-      await repair('/wal', { fs: crashed });
+      expectNothingLost(crashed, log, `crash ${i}`);
+      // skip-corrupted never returns a wrong entry, whatever state the crash left.
+      const skip = await recover('/wal', { fs: crashed, mode: 'skip-corrupted' });
+      const bySequence = new Map(log.entries.map((e) => [e.sequence, e]));
+      for (const e of skip.entries.map(plain))
+        expect(e, `crash ${i}`).toEqual(bySequence.get(e.sequence));
+      const again = await repair('/wal', { fs: crashed }).catch((e: unknown) => e);
+      expect(again, `crash ${i}: repair again`).not.toBeInstanceOf(Error);
       expect((await verify('/wal', { fs: crashed, mode: 'strict' })).ok, `crash ${i}`).toBe(true);
-      const { entries } = await collect(scanLog('/wal', { fs: crashed, mode: 'strict' }));
-      expect(entries, `crash ${i}`).toEqual(prefix);
+      const { entries, error } = await collect(scanLog('/wal', { fs: crashed, mode: 'strict' }));
+      expect(error, `crash ${i}`).toBeUndefined();
+      expect(entries, `crash ${i}`).toEqual(kept);
+      const wal = await Wal.open({ dir: '/wal', fs: crashed });
+      expect(wal.nextSequence, `crash ${i}`).toBe(nextSequence);
+      await wal.close();
     }
   });
 
   test('an I/O error at any call of a repair: WAL_IO_ERROR, nothing lost, and repair finishes later', async () => {
     for (let n = 1; ; n++) {
-      const { sim, onDisk, prefix } = midLogDamage();
+      const { sim, onDisk, kept } = await midLogDamage();
       const fault = sim.inject({ nth: n, code: 'EIO' });
       const outcome = await repair('/wal', { fs: sim }).catch((e: unknown) => e);
       sim.clearFaults();
-      expect(sim.openHandles).toBe(0);
-      expect(sim.locks).toBe(0);
-      expectNothingLost(sim, onDisk);
+      expect(sim.openHandles, `call ${n}`).toBe(0);
+      expect(sim.locks, `call ${n}`).toBe(0);
+      expectNothingLost(sim, onDisk, `call ${n}`);
       if (fault.fired[0] && fault.fired[0].op !== 'close') {
         expect(outcome, `call ${n}`).toMatchObject({ code: ErrorCode.IO_ERROR });
       }
-      await repair('/wal', { fs: sim });
+      const again = await repair('/wal', { fs: sim }).catch((e: unknown) => e);
+      expect(again, `call ${n}: repair again`).not.toBeInstanceOf(Error);
       const { entries } = await collect(scanLog('/wal', { fs: sim, mode: 'strict' }));
-      expect(entries, `call ${n}`).toEqual(prefix);
+      expect(entries, `call ${n}`).toEqual(kept);
       if (fault.fired.length === 0) break;
     }
   });
