@@ -115,7 +115,20 @@ export function encodeBatch(
   if (!isIndex(firstSequence, MAX_SEQUENCE - ops.length)) {
     throw new WalError(
       ErrorCode.INVALID_ARGUMENT,
-      `expected a first sequence in [0, 2^53 - 1 - ${ops.length}], found ${describeValue(firstSequence)}`,
+      `expected a first sequence in [0, ${MAX_SEQUENCE - ops.length}] (room for ${ops.length} ops below 2^53 - 1), found ${describeValue(firstSequence)}`,
+    );
+  }
+  // A recordLength that is not recordSize(ops) would leave a frame that
+  // fails on read; refuse it before writing anything.
+  let length = BATCH_PREFIX_SIZE;
+  for (const op of ops) {
+    length += OP_HEADER_SIZE + op.key.length;
+    if (op.type === 'put') length += VALUE_LENGTH_SIZE + op.value.length;
+  }
+  if (length !== recordLength) {
+    throw new WalError(
+      ErrorCode.INVALID_ARGUMENT,
+      `expected recordLength to be recordSize(ops) = ${length}, found ${recordLength}`,
     );
   }
   const end = begin(target, offset, recordLength, RecordType.Batch, context);
@@ -133,14 +146,6 @@ export function encodeBatch(
       target.set(op.value, p + VALUE_LENGTH_SIZE);
       p += VALUE_LENGTH_SIZE + op.value.length;
     }
-  }
-  // A recordLength that is not recordSize(ops) would leave a frame that
-  // fails on read; refuse it now, while the caller can still be told.
-  if (p !== end) {
-    throw new WalError(
-      ErrorCode.INVALID_ARGUMENT,
-      `expected recordLength to be recordSize(ops) = ${p - offset - FRAME_HEADER_SIZE}, found ${recordLength}`,
-    );
   }
   return finish(target, offset, end, context.salt);
 }

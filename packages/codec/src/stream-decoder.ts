@@ -60,6 +60,11 @@ export interface FrameDecoderOptions {
    * segment's first): after damage, a frame is accepted only below it. Default: none.
    */
   ceiling?: number;
+  /**
+   * The input starts right after damage: the first frame is accepted at or
+   * above `firstSequence`, not only exactly at it. Default false.
+   */
+  afterDamage?: boolean;
 }
 
 interface OpenDamage {
@@ -143,6 +148,7 @@ export class FrameDecoder {
     this.#ceiling = ceiling;
     this.#base = offset;
     this.#expected = firstSequence;
+    if (options?.afterDamage) this.#resumeAt = firstSequence;
     this.#context = { maxRecordBytes: max, seed: this.#seed, frameOffset: 0 };
   }
 

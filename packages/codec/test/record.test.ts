@@ -275,22 +275,22 @@ describe('invalid arguments', () => {
     [
       'a negative sequence',
       batch(-1, [del('a')]),
-      'expected a first sequence in [0, 2^53 - 1 - 1], found the number -1',
+      'expected a first sequence in [0, 9007199254740990] (room for 1 ops below 2^53 - 1), found the number -1',
     ],
     [
       'a fractional sequence',
       batch(1.5, [del('a')]),
-      'expected a first sequence in [0, 2^53 - 1 - 1], found the number 1.5',
+      'expected a first sequence in [0, 9007199254740990] (room for 1 ops below 2^53 - 1), found the number 1.5',
     ],
     [
       'a batch whose next sequence would pass 2^53 - 1',
       batch(top, [del('a'), del('b')]),
-      `expected a first sequence in [0, 2^53 - 1 - 2], found the number ${top}`,
+      `expected a first sequence in [0, 9007199254740989] (room for 2 ops below 2^53 - 1), found the number ${top}`,
     ],
     [
       'a bigint sequence',
       batch(1n as unknown as number, [del('a')]),
-      'expected a first sequence in [0, 2^53 - 1 - 1], found bigint',
+      'expected a first sequence in [0, 9007199254740990] (room for 1 ops below 2^53 - 1), found bigint',
     ],
     [
       'a negative offset',

@@ -151,7 +151,12 @@ async function writtenAfterDurable(
 ): Promise<boolean> {
   const header = info.header as SegmentHeader;
   const start = damage.offset + 1;
-  const decoder = newDecoder({ ...header, firstSequence: damage.nextSequence }, start, ceiling);
+  const decoder = newDecoder(
+    { ...header, firstSequence: damage.nextSequence },
+    start,
+    ceiling,
+    true,
+  );
   for (let position = start; ; ) {
     const done = position >= size;
     if (done) decoder.end();
@@ -173,12 +178,18 @@ async function writtenAfterDurable(
   }
 }
 
-function newDecoder(header: SegmentHeader, offset: number, ceiling: number | undefined) {
+function newDecoder(
+  header: SegmentHeader,
+  offset: number,
+  ceiling: number | undefined,
+  afterDamage = false,
+) {
   return new FrameDecoder({
     salt: header.salt,
     firstSequence: header.firstSequence,
     maxRecordBytes: header.maxRecordBytes,
     offset,
+    afterDamage,
     ...(ceiling === undefined ? {} : { ceiling }),
   });
 }
