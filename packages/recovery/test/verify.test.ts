@@ -1,17 +1,20 @@
-// verify: every segment, every damaged region, every gap, one verdict; read-only.
-import { writeU32 } from '@wal/codec';
+// verify: every segment, every damaged region, one verdict; read-only.
+import { ErrorCode, writeU32 } from '@wal/codec';
+import { SimFs } from '@wal/fs/testing';
 import { verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
-import { buildLog, concat, puts, simLog } from './helpers.js';
+import { buildLog, concat, flip, put, puts, simLog } from './helpers.js';
 
 describe('verify', () => {
   test('a clean log: per-segment facts and an ok verdict', async () => {
-    const { sim, log } = simLog([puts(3), puts(2), []]);
+    const { sim, log } = await simLog([puts(3), puts(2), []]);
     const report = await verify('/wal', { fs: sim, mode: 'strict' });
     expect(report).toMatchObject({
+      dir: '/wal',
+      mode: 'strict',
       ok: true,
-      gaps: [],
-      corruptions: [],
+      damage: [],
+      holes: [],
       tornTail: null,
       records: 5,
       entries: 5,
@@ -23,6 +26,7 @@ describe('verify', () => {
         file: '/wal/wal_00000000.log',
         bytes: log.segments[0]?.bytes.length,
         status: 'ok',
+        sealed: true,
         firstSequence: 0,
         lastSequence: 2,
         records: 3,
@@ -34,6 +38,7 @@ describe('verify', () => {
         file: '/wal/wal_00000001.log',
         bytes: log.segments[1]?.bytes.length,
         status: 'ok',
+        sealed: true,
         firstSequence: 3,
         lastSequence: 4,
         records: 2,
@@ -43,8 +48,9 @@ describe('verify', () => {
       {
         segment: 2,
         file: '/wal/wal_00000002.log',
-        bytes: 32,
+        bytes: 48,
         status: 'ok',
+        sealed: false,
         firstSequence: 5,
         lastSequence: null,
         records: 0,
@@ -54,24 +60,33 @@ describe('verify', () => {
     ]);
   });
 
+  test('holes an earlier repair wrote are listed, and are not damage', async () => {
+    const { sim } = await simLog([[[put('a', '1')], { hole: 3, incident: 4 }, [put('b', '2')]]]);
+    const report = await verify('/wal', { fs: sim, mode: 'strict' });
+    expect(report).toMatchObject({ ok: true, damage: [], records: 2, entries: 2, nextSequence: 5 });
+    expect(report.holes).toEqual([
+      expect.objectContaining({ segment: 0, firstSequence: 1, nextSequence: 4, incident: 4 }),
+    ]);
+  });
+
   test('a torn tail is ok for tolerate-tail (the default), not for strict', async () => {
-    const { sim, log } = simLog([puts(3)]);
+    const { sim, log } = await simLog([puts(3)]);
     const seg = log.segments[0];
     if (!seg) throw new Error('fixture');
     sim.writeFile(seg.file, seg.bytes.subarray(0, seg.bytes.length - 3));
     const tolerant = await verify('/wal', { fs: sim });
-    expect(tolerant).toMatchObject({ ok: true, mode: 'tolerate-tail', nextSequence: 2 });
+    expect(tolerant).toMatchObject({ ok: true, mode: 'tolerate-tail', damage: [] });
     expect(tolerant.tornTail).toMatchObject({ offset: seg.frames[2]?.offset });
     expect(tolerant.segments[0]).toMatchObject({
       status: 'torn-tail',
       records: 2,
-      damage: [{ tornTail: true }],
+      damage: [{ offset: seg.frames[2]?.offset, reason: 'truncated' }],
     });
     expect((await verify('/wal', { fs: sim, mode: 'strict' })).ok).toBe(false);
   });
 
-  test('every problem is listed, not just the first', async () => {
-    const { sim, log } = simLog([puts(3), puts(3), puts(3), puts(3), puts(3)]);
+  test('every problem is listed, not just the first; nextSequence is above all of them', async () => {
+    const { sim, log } = await simLog([puts(3), puts(3), puts(3), puts(3), puts(3)]);
     const [s0, , s2, s3] = log.segments;
     if (!s0 || !s2 || !s3) throw new Error('fixture');
     const bad0 = s0.frames[1]?.offset as number;
@@ -79,39 +94,69 @@ describe('verify', () => {
     writeU32(copy0, bad0, 0xffff_ffff);
     sim.writeFile(s0.file, copy0);
     sim.writeFile(s2.file, concat([s2.bytes, new Uint8Array(600)]));
-    sim.unlink(s3.file);
+    await sim.unlink(s3.file);
     const report = await verify('/wal', { fs: sim });
     expect(report.ok).toBe(false);
-    expect(report.corruptions.map((c) => [c.segment, c.offset, c.reason])).toEqual([
+    expect(report.damage.map((d) => [d.segment, d.offset, d.reason])).toEqual([
       [0, bad0, 'bad-length'],
-      [2, s2.bytes.length, 'zero-fill'],
+      [2, s2.bytes.length, 'bad-seal'],
+      [4, 0, 'missing-segment'],
     ]);
-    expect(report.gaps).toMatchObject([{ kind: 'missing', segment: 4 }]);
-    expect(report.segments.map((s) => s.status)).toEqual(['damaged', 'ok', 'damaged', 'ok']);
-    // What a repair would leave: the prefix before the first damage.
-    expect(report.nextSequence).toBe(1);
+    expect(report.segments.map((s) => s.status)).toEqual(['damaged', 'ok', 'damaged', 'damaged']);
+    // The sequence repair continues from: above every sequence the log ever held, never a rewind.
+    expect(report.nextSequence).toBe(15);
   });
 
-  test('a zero-length last segment is reported as empty, and is ok', async () => {
-    const { sim } = simLog([puts(1)]);
-    sim.writeFile('/wal/wal_00000001.log', new Uint8Array(0));
-    const report = await verify('/wal', { fs: sim, mode: 'strict' });
-    expect(report.ok).toBe(true);
-    expect(report.segments.map((s) => s.status)).toEqual(['ok', 'empty']);
+  test('a last segment shorter than its header is damage, not an empty segment', async () => {
+    const { sim } = await simLog([{ batches: puts(1), sealed: true }]);
+    for (const size of [0, 1, 47]) {
+      sim.writeFile('/wal/wal_00000001.log', new Uint8Array(size));
+      for (const mode of ['strict', 'tolerate-tail'] as const) {
+        const report = await verify('/wal', { fs: sim, mode });
+        expect(report.ok, `${size} bytes, ${mode}`).toBe(false);
+        expect(report.segments.map((s) => s.status)).toEqual(['ok', 'unreadable']);
+        expect(report.damage).toMatchObject([{ reason: 'bad-header', segment: 1, bytes: size }]);
+        expect(report.tornTail).toBeNull();
+      }
+    }
   });
 
-  test('swapped and foreign segments show as gaps', async () => {
-    const { sim } = simLog([puts(1), puts(1)]);
-    const built = buildLog('/wal', [puts(1)], { segmentNumber: 9, sequence: 1 });
+  test('swapped and foreign segments are unreadable', async () => {
+    const { sim } = await simLog([puts(1), puts(1)]);
+    const built = buildLog('/wal', [puts(1)], { segment: 9, sequence: 1 });
     sim.writeFile('/wal/wal_00000001.log', built.segments[0]?.bytes as Uint8Array);
     sim.writeFile('/wal/wal_00000002.log', new Uint8Array(100).fill(7));
     const report = await verify('/wal', { fs: sim });
-    expect(report.segments.map((s) => s.status)).toEqual(['ok', 'gap', 'gap']);
-    expect(report.gaps.map((g) => g.kind)).toEqual(['swapped', 'foreign']);
+    expect(report.segments.map((s) => s.status)).toEqual(['ok', 'unreadable', 'unreadable']);
+    expect(report.damage.map((d) => [d.reason, d.segment])).toEqual([
+      ['bad-header', 1],
+      ['bad-header', 2],
+    ]);
+  });
+
+  test('bit rot in the last segment is damage, never a torn tail', async () => {
+    const { sim, log } = await simLog([puts(1), { batches: puts(3), mark: true }]);
+    const seg = log.segments[1];
+    const f = seg?.frames[2];
+    if (!seg || !f) throw new Error('fixture');
+    sim.writeFile(seg.file, flip(seg.bytes, f.offset + 20));
+    for (const mode of ['strict', 'tolerate-tail'] as const) {
+      const report = await verify('/wal', { fs: sim, mode });
+      expect(report).toMatchObject({ ok: false, tornTail: null, nextSequence: 4 });
+      expect(report.damage).toMatchObject([{ segment: 1, offset: f.offset, bytes: f.size }]);
+      expect(report.segments[1]?.status).toBe('damaged');
+    }
+  });
+
+  test('a missing directory is WAL_NOT_FOUND, never an ok empty log', async () => {
+    await expect(verify('/nowhere', { fs: new SimFs() })).rejects.toMatchObject({
+      code: ErrorCode.NOT_FOUND,
+      message: expect.stringContaining('/nowhere'),
+    });
   });
 
   test('verify changes nothing and writes nothing', async () => {
-    const { sim, log } = simLog([puts(3), puts(3)]);
+    const { sim, log } = await simLog([puts(3), puts(3)]);
     const seg = log.segments[1];
     if (!seg) throw new Error('fixture');
     sim.writeFile(seg.file, seg.bytes.subarray(0, seg.bytes.length - 5));
@@ -124,5 +169,6 @@ describe('verify', () => {
     expect(mutating).toEqual([]);
     expect(sim.snapshot()).toEqual(before);
     expect(sim.openHandles).toBe(0);
+    expect(sim.locks).toBe(0);
   });
 });
