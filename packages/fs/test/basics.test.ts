@@ -1,11 +1,13 @@
 // The Rust original's behaviours (seed/wal.rs), batches and empty values.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SEGMENT_HEADER_SIZE } from '@wal/codec';
-import { segmentFileName, Wal } from '@wal/fs';
+import { SEAL_FRAME_SIZE, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { Wal } from '@wal/fs';
+import { segmentFileName } from '@wal/fs/segments';
 import { describe, expect, test } from 'vitest';
 import {
   append,
+  framesOf,
   openWal,
   puts,
   readEntries,
@@ -40,7 +42,7 @@ describe('sequences', () => {
 
     const second = await openWal(dir);
     expect(second.nextSequence).toBe(5);
-    expect(second.segmentNumber).toBe(1);
+    expect(second.segment).toBe(1);
     await append(second, puts(2, 5));
     await second.close();
     expect(readEntries(dir)).toEqual(puts(7));
@@ -59,18 +61,18 @@ describe('rotation and retention', () => {
   test('rotate increments the segment number and starts a file named with 8 digits', async () => {
     const dir = tempDir();
     const wal = await openWal(dir);
-    expect(wal.segmentNumber).toBe(0);
-    expect(wal.path).toBe(path.join(dir, 'wal_00000000.log'));
+    expect(wal.segment).toBe(0);
+    expect(wal.file).toBe(path.join(dir, 'wal_00000000.log'));
     await wal.put('a', '1');
     await wal.rotate();
-    expect(wal.segmentNumber).toBe(1);
-    expect(wal.path).toBe(path.join(dir, segmentFileName(1)));
+    expect(wal.segment).toBe(1);
+    expect(wal.file).toBe(path.join(dir, segmentFileName(1)));
     expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE);
     await wal.rotate();
     expect(segmentNames(dir)).toEqual(['wal_00000000.log', 'wal_00000001.log', 'wal_00000002.log']);
   });
 
-  test('truncateBefore removes only sealed segments it covers, never the active one', async () => {
+  test('truncateThrough removes only sealed segments it covers, never the active one', async () => {
     const dir = tempDir();
     const wal = await openWal(dir);
     await append(wal, puts(3)); // segment 0: 0..2
@@ -79,13 +81,13 @@ describe('rotation and retention', () => {
     await wal.rotate();
     await append(wal, puts(1, 6)); // segment 2 (active): 6
 
-    expect(await wal.truncateBefore(1)).toBe(0); // segment 0 still holds 2
-    expect(await wal.truncateBefore(2)).toBe(1);
+    expect(await wal.truncateThrough(1)).toBe(0); // segment 0 still holds 2
+    expect(await wal.truncateThrough(2)).toBe(1);
     expect(segmentNames(dir)).toEqual(['wal_00000001.log', 'wal_00000002.log']);
-    expect(await wal.truncateBefore(4)).toBe(0);
-    expect(await wal.truncateBefore(1_000)).toBe(1); // everything, but the active one stays
+    expect(await wal.truncateThrough(4)).toBe(0);
+    expect(await wal.truncateThrough(1_000)).toBe(1); // everything, but the active one stays
     expect(segmentNames(dir)).toEqual(['wal_00000002.log']);
-    expect(await wal.truncateBefore(1_000)).toBe(0);
+    expect(await wal.truncateThrough(1_000)).toBe(0);
 
     await append(wal, puts(1, 7));
     await wal.close();
@@ -94,13 +96,13 @@ describe('rotation and retention', () => {
     expect(readEntries(dir)).toEqual(puts(2, 6));
   });
 
-  test('truncateBefore removes empty sealed segments before the covered sequence', async () => {
+  test('truncateThrough removes empty sealed segments before the covered sequence', async () => {
     const dir = tempDir();
     const wal = await openWal(dir);
     await wal.rotate(); // segment 0 holds nothing
     await append(wal, puts(2)); // segment 1: 0..1
     await wal.rotate();
-    expect(await wal.truncateBefore(0)).toBe(1);
+    expect(await wal.truncateThrough(0)).toBe(1);
     expect(segmentNames(dir)).toEqual(['wal_00000001.log', 'wal_00000002.log']);
   });
 });
@@ -109,7 +111,7 @@ describe('sizes', () => {
   test('segmentSize tracks the bytes written; totalSize is the sum of all segment files', async () => {
     const dir = tempDir();
     const wal = await openWal(dir);
-    const sizeOnDisk = () => fs.statSync(wal.path).size;
+    const sizeOnDisk = () => fs.statSync(wal.file).size;
     const sumOnDisk = () =>
       segmentNames(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
 
@@ -120,7 +122,9 @@ describe('sizes', () => {
     const one = wal.segmentSize - SEGMENT_HEADER_SIZE;
     await wal.put('key', 'value');
     expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE + 2 * one);
-    await wal.rotate();
+    const sealed = wal.file;
+    await wal.rotate(); // the seal is the sealed segment's last frame
+    expect(fs.statSync(sealed).size).toBe(SEGMENT_HEADER_SIZE + 2 * one + SEAL_FRAME_SIZE);
     await wal.put('k', 'a longer value than before');
     expect(wal.segmentSize).toBe(sizeOnDisk());
     expect(await wal.totalSize()).toBe(sumOnDisk());
@@ -147,8 +151,8 @@ describe('batches and values', () => {
     await wal.close();
 
     const [segment] = readSegments(dir);
-    const records = segment?.results.map((r) => (r.kind === 'record' ? r.record : r)) ?? [];
-    expect(records).toHaveLength(2); // the batch is one frame: all of it or none after a crash
+    // The batch is one frame (all of it or none after a crash); close adds a mark.
+    expect(framesOf(segment).map((f) => f.type)).toEqual(['batch', 'batch', 'mark']);
     expect(readEntries(dir)).toEqual([
       { sequence: 0, type: 'put', key: 'before', value: 'x' },
       { sequence: 1, type: 'put', key: 'a', value: '1' },
@@ -165,8 +169,8 @@ describe('batches and values', () => {
     await wal.batch([{ type: 'put', key: '', value: new Uint8Array(0) }]);
     await wal.close();
     const [segment] = readSegments(dir);
-    const entries = segment?.results.flatMap((r) => (r.kind === 'record' ? r.record.entries : []));
-    expect(entries?.map((e) => [e.type, e.value?.length])).toEqual([
+    const entries = framesOf(segment).flatMap((f) => (f.type === 'batch' ? f.entries : []));
+    expect(entries.map((e) => [e.type, e.value?.length])).toEqual([
       ['put', 3],
       ['put', 0],
       ['put', 0],
@@ -180,9 +184,9 @@ describe('batches and values', () => {
     await wal.put(Buffer.from([0, 255]), new Uint8Array([1, 2, 3]));
     await wal.close();
     const [segment] = readSegments(dir);
-    const entries = segment?.results.flatMap((r) => (r.kind === 'record' ? r.record.entries : []));
+    const entries = framesOf(segment).flatMap((f) => (f.type === 'batch' ? f.entries : []));
     expect(
-      entries?.map((e) => [
+      entries.map((e) => [
         Buffer.from(e.key).toString('hex'),
         Buffer.from(e.value ?? []).toString('hex'),
       ]),

@@ -1,60 +1,85 @@
-// Faults through the injectable fs: a failed fdatasync poisons the writer, a
-// failed write is cut away without consuming its sequence, and close() after
-// a fault still releases the lock and every handle.
+// Faults through the injectable fs. A failed fdatasync poisons the writer:
+// `state: 'failed'`, `failure` set, and every call rejects with WAL_FAILED
+// (reopen) until it is closed. A failed write is cut away without consuming
+// its sequence and leaves the writer open (WAL_IO_ERROR: retry). close()
+// after a fault still releases the lock and every handle.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCK_FILE, Wal } from '@wal/fs';
+import { nodeFs, Wal } from '@wal/fs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
-import { append, openWal, puts, readEntries, rejectsWith, tempDir } from './helpers.js';
+import {
+  append,
+  openWal,
+  puts,
+  readEntries,
+  rejectsWith,
+  rootCode,
+  tempDir,
+  until,
+} from './helpers.js';
 
-// The errno code at the bottom of a WAL_IO_ERROR's cause chain.
-function rootCode(error: unknown): unknown {
-  let e = error as { cause?: unknown; code?: unknown };
-  while (e.cause) e = e.cause as typeof e;
-  return e.code;
-}
-
+// Nothing left open, and the lock is free: another writer could take it.
 async function expectReleased(dir: string, faulty: FaultyFs): Promise<void> {
   expect([...faulty.openHandles.values()]).toEqual([]);
-  expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  if (!fs.existsSync(dir)) return;
+  const release = await nodeFs.lock(dir);
+  await release();
+}
+
+// Every call a failed writer refuses, each with WAL_FAILED.
+function everyCall(wal: Wal): [string, Promise<unknown>][] {
+  return [
+    ['put', wal.put('d', '4')],
+    ['delete', wal.delete('d')],
+    ['batch', wal.batch([{ type: 'put', key: 'e', value: '5' }])],
+    ['sync', wal.sync()],
+    ['rotate', wal.rotate()],
+    ['truncateThrough', wal.truncateThrough(0)],
+    ['dropExcessSegments', wal.dropExcessSegments()],
+    ['totalSize', wal.totalSize()],
+  ];
+}
+
+async function expectFailedCalls(wal: Wal, errno: string): Promise<void> {
+  for (const [what, call] of everyCall(wal)) {
+    const error = await rejectsWith(call, 'WAL_FAILED');
+    expect(error.message, what).toContain('reopen');
+    expect(error.cause, what).toBe(wal.failure);
+    expect(rootCode(error), what).toBe(errno);
+  }
 }
 
 describe('a failed fdatasync poisons the writer', () => {
-  test('the pending batch and every later call reject until reopen; nothing acknowledged is lost', async () => {
+  test("state 'failed', failure set, every call rejects WAL_FAILED until reopen; nothing acknowledged is lost", async () => {
     const dir = tempDir();
     const faulty = new FaultyFs();
     const wal = await Wal.open({ dir, fs: faulty.fs });
     await append(wal, puts(2));
+    expect(wal.state).toBe('open');
+    expect(wal.failure).toBeUndefined();
 
     faulty.fail('fdatasync', 'EIO');
     const batch = [wal.put('a', '1'), wal.put('b', '2'), wal.delete('c')];
     for (const pending of batch) {
-      const error = await rejectsWith(pending, 'WAL_IO_ERROR');
-      expect(error.message).toContain('fdatasync');
-      expect((error.cause as { code?: string }).code).toBe('EIO');
+      const error = await rejectsWith(pending, 'WAL_FAILED');
+      expect(error.cause).toBe(wal.failure);
     }
+    expect(wal.state).toBe('failed');
+    expect(wal.failure).toMatchObject({ code: 'WAL_IO_ERROR' });
+    expect(wal.failure?.message).toContain('fdatasync');
+    expect(wal.failure?.message).toContain(wal.file);
+    expect(rootCode(wal.failure)).toBe('EIO');
+
     faulty.heal(); // a retry would now succeed: it must not be attempted
     const syncs = faulty.count('fdatasync');
-    const later = [
-      wal.put('d', '4'),
-      wal.delete('d'),
-      wal.batch([{ type: 'put', key: 'e', value: '5' }]),
-      wal.sync(),
-      wal.rotate(),
-      wal.truncateBefore(0),
-      wal.cleanup(),
-      wal.totalSize(),
-    ];
-    for (const call of later) {
-      const error = await rejectsWith(call, 'WAL_IO_ERROR');
-      expect(error.message).toContain('reopen');
-      expect(rootCode(error)).toBe('EIO');
-    }
+    await expectFailedCalls(wal, 'EIO');
     expect(faulty.count('fdatasync')).toBe(syncs);
     expect(wal.nextSequence).toBe(2);
+    expect(wal.state).toBe('failed');
 
-    await wal.close();
+    await wal.close(); // nothing left to promise: close releases without a sync
+    expect(wal.state).toBe('closed');
     await expectReleased(dir, faulty);
     const reopened = await openWal(dir);
     // The acknowledged records are there. The rejected ones were written
@@ -64,6 +89,7 @@ describe('a failed fdatasync poisons the writer', () => {
     expect(entries.map((e) => e.sequence)).toEqual(entries.map((_, i) => i));
     expect(reopened.nextSequence).toBe(entries.length);
     expect(await reopened.put('after', 'reopen')).toBe(entries.length);
+    expect(reopened.state).toBe('open');
   });
 
   test("sync() failing in 'none' mode poisons too", async () => {
@@ -72,9 +98,10 @@ describe('a failed fdatasync poisons the writer', () => {
     const wal = await openWal({ dir, fs: faulty.fs, sync: 'none' });
     await wal.put('a', '1');
     faulty.fail('fdatasync', 'EIO');
-    await rejectsWith(wal.sync(), 'WAL_IO_ERROR');
-    await rejectsWith(wal.put('b', '2'), 'WAL_IO_ERROR');
-    await rejectsWith(wal.sync(), 'WAL_IO_ERROR');
+    const error = await rejectsWith(wal.sync(), 'WAL_FAILED');
+    expect(error.cause).toBe(wal.failure);
+    expect(wal.state).toBe('failed');
+    await expectFailedCalls(wal, 'EIO');
   });
 
   describe("the 'interval' timer's sync", () => {
@@ -90,12 +117,15 @@ describe('a failed fdatasync poisons the writer', () => {
       await wal.put('a', '1');
       faulty.fail('fdatasync', 'EIO');
       vi.advanceTimersByTime(50);
-      expect(rootCode(await rejectsWith(wal.put('b', '2'), 'WAL_IO_ERROR'))).toBe('EIO');
-      await wal.close(); // nothing more to promise: close releases without a sync
+      await until(() => wal.state === 'failed', "the timer's sync to fail");
+      expect(wal.failure).toMatchObject({ code: 'WAL_IO_ERROR' });
+      expect(rootCode(await rejectsWith(wal.put('b', '2'), 'WAL_FAILED'))).toBe('EIO');
+      await wal.close();
+      expect(wal.state).toBe('closed');
       await expectReleased(dir, faulty);
     });
 
-    test('failing while an append waits: the append rejects before close resolves', async () => {
+    test('failing while close waits: appends made before it resolve in order, close reports the failure', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       const dir = tempDir();
       const faulty = new FaultyFs();
@@ -103,25 +133,31 @@ describe('a failed fdatasync poisons the writer', () => {
       await wal.put('a', '1');
       const events: string[] = [];
       const waiting = wal.put('b', '2').then(
-        () => events.push('put resolved'),
+        (s) => events.push(`put ${s}`),
         (error) => events.push(`put ${error.code}`),
       );
       faulty.fail('fdatasync', 'EIO');
-      vi.advanceTimersByTime(50); // the timer's sync fails before the append is written
-      await wal.close().then(() => events.push('closed'));
+      vi.advanceTimersByTime(50); // the timer's sync is queued behind the append
+      await wal.close().then(
+        () => events.push('closed'),
+        (error) => events.push(`close ${error.code}`),
+      );
       await waiting;
-      expect(events).toEqual(['put WAL_IO_ERROR', 'closed']);
+      // 'interval' resolves once written; the failed sync is close's to report.
+      expect(events).toEqual(['put 1', 'close WAL_FAILED']);
+      expect(wal.state).toBe('closed');
       await expectReleased(dir, faulty);
     });
   });
 
-  test('close() whose final sync fails rejects, and still releases the lock and handles', async () => {
+  test('close() whose final sync fails rejects WAL_FAILED, and still releases the lock and handles', async () => {
     const dir = tempDir();
     const faulty = new FaultyFs();
     const wal = await Wal.open({ dir, fs: faulty.fs, sync: 'none' });
     await wal.put('a', '1');
     faulty.fail('fdatasync', 'EIO');
-    await rejectsWith(wal.close(), 'WAL_IO_ERROR');
+    const error = await rejectsWith(wal.close(), 'WAL_FAILED');
+    expect(rootCode(error)).toBe('EIO');
     expect(wal.state).toBe('closed');
     await expectReleased(dir, faulty);
     await rejectsWith(wal.put('b', '2'), 'WAL_CLOSED');
@@ -130,7 +166,7 @@ describe('a failed fdatasync poisons the writer', () => {
 
 describe('a failed write', () => {
   test.each(['EIO', 'ENOSPC'])(
-    '%s rejects that append, does not consume its sequence, and later appends work',
+    "%s rejects that append with WAL_IO_ERROR, consumes no sequence, and the writer stays 'open'",
     async (code) => {
       const dir = tempDir();
       const faulty = new FaultyFs();
@@ -143,11 +179,13 @@ describe('a failed write', () => {
       for (const p of failed) {
         const error = await rejectsWith(p, 'WAL_IO_ERROR');
         expect((error.cause as { code?: string }).code).toBe(code);
-        expect(error.message).toContain(wal.path);
+        expect(error.message).toContain(wal.file);
       }
+      expect(wal.state).toBe('open');
+      expect(wal.failure).toBeUndefined();
       expect(wal.nextSequence).toBe(2);
       expect(wal.segmentSize).toBe(size);
-      expect(fs.statSync(wal.path).size).toBe(size);
+      expect(fs.statSync(wal.file).size).toBe(size);
 
       await append(wal, puts(2, 2));
       await wal.close();
@@ -169,8 +207,9 @@ describe('a failed write', () => {
     await rejectsWith(wal.put('partial', 'value'), 'WAL_IO_ERROR');
     const cut = faulty.indexOf('ftruncate');
     expect(faulty.calls[cut]?.args[1]).toBe(size);
-    expect(fs.statSync(wal.path).size).toBe(size);
+    expect(fs.statSync(wal.file).size).toBe(size);
     expect(wal.nextSequence).toBe(3);
+    expect(wal.state).toBe('open');
 
     await append(wal, puts(1, 3));
     await wal.close();
@@ -196,6 +235,7 @@ describe('a failed write', () => {
     faulty.shortWrite(0);
     const error = await rejectsWith(wal.put('k', 'v'), 'WAL_IO_ERROR');
     expect(error.message).toContain('no progress');
+    expect(wal.state).toBe('open');
     expect(await wal.put('k', 'v')).toBe(0);
   });
 
@@ -207,15 +247,19 @@ describe('a failed write', () => {
     const size = wal.segmentSize;
 
     faulty.shortWrite(9).fail('write', 'EIO').fail('ftruncate', 'EIO');
-    await rejectsWith(wal.put('partial', 'value'), 'WAL_IO_ERROR');
-    expect(fs.statSync(wal.path).size).toBe(size + 9);
+    await rejectsWith(wal.put('partial', 'value'), 'WAL_FAILED');
+    expect(wal.state).toBe('failed');
+    expect(wal.failure).toMatchObject({ code: 'WAL_IO_ERROR' });
+    expect(fs.statSync(wal.file).size).toBe(size + 9);
     faulty.heal();
-    await rejectsWith(wal.put('next', 'value'), 'WAL_IO_ERROR');
+    await rejectsWith(wal.put('next', 'value'), 'WAL_FAILED');
     await wal.close();
     await expectReleased(dir, faulty);
 
     const reopened = await openWal(dir);
-    expect(reopened.repairs).toMatchObject([{ offset: size, bytes: 9, reason: 'truncated' }]);
+    expect(reopened.repairs).toMatchObject([
+      { file: reopened.file, offset: size, bytes: 9, reason: 'truncated' },
+    ]);
     await append(reopened, puts(1, 2));
     expect(readEntries(dir)).toEqual(puts(3));
   });
@@ -227,13 +271,13 @@ describe('a failed write', () => {
     const faulty = new FaultyFs();
     const wal = await openWal({ dir, fs: faulty.fs });
     await append(wal, puts(2));
-    const fd = [...faulty.openHandles].find(([, p]) => p === wal.path)?.[0];
+    const fd = [...faulty.openHandles].find(([, p]) => p === wal.file)?.[0];
     faulty.shortWrite(9).fail('write', 'EIO');
     await rejectsWith(wal.put('partial', 'value'), 'WAL_IO_ERROR');
     const cut = faulty.indexOf('ftruncate');
     await wal.rotate();
     const synced = faulty.indexOf('fdatasync', cut, ([f]) => f === fd);
-    const created = faulty.indexOf('open', cut, ([, flags]) => flags === 'wx');
+    const created = faulty.indexOf('open', cut, ([, flags]) => flags === 'wx+');
     expect(synced).toBeGreaterThan(cut);
     expect(synced).toBeLessThan(created);
   });
@@ -254,16 +298,16 @@ describe('rotation faults', () => {
       const wal = await Wal.open({ dir, fs: faulty.fs, maxSegmentBytes: 200 });
       await append(wal, puts(2));
       // Only the calls that create the next segment (under its .tmp name).
-      const isTemp = (target: unknown) =>
-        String(typeof target === 'number' ? faulty.openHandles.get(target) : target).endsWith(
-          '.tmp',
-        );
-      faulty.fail(op, code, { when: ([target]) => op === 'fsyncDir' || isTemp(target) });
+      faulty.fail(op, code, {
+        when: ([target]) => op === 'fsyncDir' || faulty.pathOf(target).endsWith('.tmp'),
+      });
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) => wal.put(`more${i}`, 'x'.repeat(40))),
       );
       expect(results.some((r) => r.status === 'rejected')).toBe(true);
-      await rejectsWith(wal.put('after', 'fault'), 'WAL_IO_ERROR');
+      expect(wal.state).toBe('failed');
+      expect(rootCode(wal.failure)).toBe(code);
+      await rejectsWith(wal.put('after', 'fault'), 'WAL_FAILED');
       const acknowledged = results.filter((r) => r.status === 'fulfilled').length;
       await wal.close();
       await expectReleased(dir, faulty);

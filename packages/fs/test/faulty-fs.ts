@@ -1,6 +1,6 @@
 // A WalFs that records every call, tracks open handles and fails calls on
-// demand, wrapping the real node:fs implementation.
-import { nodeFs, type WalFs } from '@wal/fs';
+// demand, wrapping another WalFs (the real node:fs implementation by default).
+import { nodeFs, WAL_FS_METHODS, type WalFs } from '@wal/fs';
 
 export type Op = keyof WalFs;
 
@@ -13,10 +13,10 @@ interface Rule {
   op: Op | '*';
   when: (args: unknown[]) => boolean;
   times: number;
-  act: (args: unknown[]) => unknown;
+  act: (args: unknown[]) => Promise<unknown>;
 }
 
-/** An errno-style error, as node:fs throws. */
+/** An errno-style error, as node:fs rejects with. */
 export function errno(code: string, syscall = 'write'): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: injected fault, ${syscall}`), { code, syscall });
 }
@@ -30,9 +30,9 @@ export class FaultyFs {
 
   constructor(base: WalFs = nodeFs) {
     const wrapped: Record<string, unknown> = {};
-    for (const op of Object.keys(base) as Op[]) {
-      const real = (base[op] as (...a: unknown[]) => unknown).bind(base);
-      wrapped[op] = (...args: unknown[]) => {
+    for (const op of WAL_FS_METHODS) {
+      const real = (base[op] as (...a: unknown[]) => Promise<unknown>).bind(base);
+      wrapped[op] = async (...args: unknown[]) => {
         this.calls.push({ op, args });
         const rule = this.#rules.find(
           (r) => (r.op === op || r.op === '*') && r.times > 0 && r.when(args),
@@ -42,12 +42,12 @@ export class FaultyFs {
           rule.times--;
           // Like close(2), a failing close still releases the handle.
           if (op === 'close') {
-            real(...args);
+            await real(...args).catch(() => undefined);
             this.openHandles.delete(args[0] as number);
           }
-          result = rule.act(args);
+          result = await rule.act(args);
         } else {
-          result = real(...args);
+          result = await real(...args);
         }
         if (op === 'open') this.openHandles.set(result as number, args[0] as string);
         if (op === 'close') this.openHandles.delete(args[0] as number);
@@ -63,19 +63,19 @@ export class FaultyFs {
 
   /**
    * Makes the next `times` calls of `op` (`'*'`: any op) that match `when`
-   * throw errno `code`.
+   * reject with errno `code`.
    */
   fail(
     op: Op | '*',
     code: string,
     options: { times?: number; when?: (args: unknown[]) => boolean } = {},
   ): this {
-    return this.#add(op, options, () => {
+    return this.#add(op, options, async () => {
       throw errno(code, op);
     });
   }
 
-  /** Makes the next write really write only its first `bytes` bytes and return that. */
+  /** Makes the next write really write only its first `bytes` bytes and resolve to that. */
   shortWrite(bytes: number): this {
     return this.#add('write', {}, (args) => {
       const [fd, buffer, position] = args as [number, Uint8Array, number];
@@ -98,10 +98,15 @@ export class FaultyFs {
     return this.calls.findIndex((c, i) => i >= from && c.op === op && when(c.args));
   }
 
+  /** The path a handle was opened on (renames followed), for `when` filters. */
+  pathOf(target: unknown): string {
+    return String(typeof target === 'number' ? this.openHandles.get(target) : target);
+  }
+
   #add(
     op: Op | '*',
     options: { times?: number; when?: (args: unknown[]) => boolean },
-    act: (args: unknown[]) => unknown,
+    act: (args: unknown[]) => Promise<unknown>,
   ): this {
     this.#rules.push({ op, when: options.when ?? (() => true), times: options.times ?? 1, act });
     return this;

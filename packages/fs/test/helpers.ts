@@ -1,18 +1,30 @@
 // Shared fixtures for the @wal/fs tests: temporary directories, a Wal that is
-// closed when the test ends, and a reader that decodes segment files with the
-// codec alone (not @wal/recovery), so the tests check what is on disk.
-import { createHash } from 'node:crypto';
+// closed when the test ends, a reader that decodes segment files with the
+// codec alone (not @wal/recovery, not the writer's own segment layer), so
+// the tests check what is on disk, and a builder for crafted segments.
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  DEFAULT_MAX_RECORD_BYTES,
+  type DecodedRecord,
   type DecodeResult,
   decodeSegmentHeader,
+  encodeBatchFrame,
+  encodeMarkFrame,
+  encodeSealFrame,
+  encodeSegmentHeader,
   FrameDecoder,
+  isBadSegmentHeader,
+  SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
+  type WalOp,
 } from '@wal/codec';
-import { listSegments, nodeFs, Wal, type WalOptions } from '@wal/fs';
+import { Wal, type WalOptions } from '@wal/fs';
+import { parseSegmentFileName, segmentFileName } from '@wal/fs/segments';
+import type { SimFs } from '@wal/fs/testing';
 import { expect, onTestFinished } from 'vitest';
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -32,6 +44,27 @@ export async function openWal(options: string | WalOptions): Promise<Wal> {
   return wal;
 }
 
+/** Where segment files are read from: the real disk, or a SimFs as its process sees it. */
+export interface Disk {
+  names(dir: string): string[];
+  read(file: string): Uint8Array;
+}
+
+export const realDisk: Disk = {
+  names: (dir) => fs.readdirSync(dir),
+  read: (file) => new Uint8Array(fs.readFileSync(file)),
+};
+
+export function simDisk(sim: SimFs): Disk {
+  return {
+    names: (dir) =>
+      [...sim.snapshot().keys()]
+        .filter((p) => path.posix.dirname(p) === dir)
+        .map((p) => path.posix.basename(p)),
+    read: (file) => sim.readFile(file),
+  };
+}
+
 /** An entry as read back from disk, with key and value as strings. */
 export interface Entry {
   sequence: number;
@@ -43,33 +76,95 @@ export interface Entry {
 /** One segment file decoded: its header and every frame or damage in it. */
 export interface DecodedSegment {
   name: string;
+  file: string;
+  segment: number;
   size: number;
   header: SegmentHeader;
   results: DecodeResult[];
 }
 
-/** Decodes every segment file in `dir` with the codec's FrameDecoder. */
-export function readSegments(dir: string): DecodedSegment[] {
-  return listSegments(nodeFs, dir).map((file) => {
-    const bytes = new Uint8Array(fs.readFileSync(file.path));
+/** Paths of the segment files in `dir`, by number. */
+export function segmentFiles(dir: string, disk: Disk = realDisk): string[] {
+  return disk
+    .names(dir)
+    .map((name) => ({ name, n: parseSegmentFileName(name) }))
+    .filter((s): s is { name: string; n: number } => s.n !== undefined)
+    .sort((a, b) => a.n - b.n)
+    .map((s) => path.join(dir, s.name));
+}
+
+/** Names of the segment files in `dir`, by number. */
+export function segmentNames(dir: string, disk: Disk = realDisk): string[] {
+  return segmentFiles(dir, disk).map((f) => path.basename(f));
+}
+
+/** Path of segment `n` in `dir`. */
+export const segmentFile = (dir: string, n: number): string => path.join(dir, segmentFileName(n));
+
+/**
+ * Decodes every segment file in `dir` with the codec's FrameDecoder, each
+ * with its own header's salt, first sequence and record limit.
+ */
+export function readSegments(dir: string, disk: Disk = realDisk): DecodedSegment[] {
+  return segmentFiles(dir, disk).map((file) => {
+    const name = path.basename(file);
+    const bytes = disk.read(file);
     const header = decodeSegmentHeader(bytes);
-    if ('reason' in header) throw new Error(`${file.name}: ${header.detail}`);
-    const decoder = new FrameDecoder({ offset: SEGMENT_HEADER_SIZE });
+    if (isBadSegmentHeader(header)) throw new Error(`${name}: ${header.detail}`);
+    const decoder = new FrameDecoder({
+      salt: header.salt,
+      firstSequence: header.firstSequence,
+      maxRecordBytes: header.maxRecordBytes,
+    });
     decoder.push(bytes.subarray(SEGMENT_HEADER_SIZE));
     decoder.end();
-    return { name: file.name, size: bytes.length, header, results: [...decoder] };
+    const segment = parseSegmentFileName(name) as number;
+    return { name, file, segment, size: bytes.length, header, results: [...decoder] };
   });
 }
 
-/** Every entry of every segment, in file order. Fails the test on any damage. */
-export function readEntries(dir: string): Entry[] {
+/** The accepted frames of a decoded segment (fails the test on damage). */
+export function framesOf(
+  segment: DecodedSegment | undefined,
+): (DecodedRecord & { offset: number; end: number })[] {
+  if (!segment) throw new Error('expected a segment, found none');
+  return segment.results.map((r) => {
+    if (r.kind === 'damage') {
+      throw new Error(`${segment.name} at ${r.offset}: ${r.reason} ${r.detail}`);
+    }
+    return { ...r.record, offset: r.offset, end: r.offset + r.size };
+  });
+}
+
+/**
+ * Every entry of every segment, in file order. Fails the test on any damage
+ * and on any break in the chain: numbers contiguous, one log id, every
+ * segment but the last ends with a seal that gives its size, and each
+ * segment starts where the one before ends.
+ */
+export function readEntries(dir: string, disk: Disk = realDisk): Entry[] {
   const entries: Entry[] = [];
-  for (const segment of readSegments(dir)) {
-    for (const result of segment.results) {
-      if (result.kind === 'damage') {
-        throw new Error(`${segment.name} at ${result.offset}: ${result.reason} ${result.detail}`);
+  const segments = readSegments(dir, disk);
+  segments.forEach((segment, i) => {
+    const where = `${segment.name} of ${segments.map((s) => s.name).join(', ')}`;
+    expect(segment.header.segment, where).toBe(segment.segment);
+    const previous = segments[i - 1];
+    if (previous) {
+      expect(segment.segment, where).toBe(previous.segment + 1);
+      expect(segment.header.logId, where).toBe(previous.header.logId);
+    }
+    const frames = framesOf(segment);
+    const last = frames.at(-1);
+    if (i < segments.length - 1) {
+      expect(last?.type, `${where}: sealed`).toBe('seal');
+      if (last?.type === 'seal') {
+        expect(last.bytes, where).toBe(segment.size);
+        expect(segments[i + 1]?.header.firstSequence, where).toBe(last.nextSequence);
       }
-      for (const e of result.record.entries) {
+    }
+    for (const frame of frames) {
+      if (frame.type !== 'batch') continue;
+      for (const e of frame.entries) {
         entries.push(
           e.type === 'put'
             ? { sequence: e.sequence, type: 'put', key: text(e.key), value: text(e.value) }
@@ -77,18 +172,27 @@ export function readEntries(dir: string): Entry[] {
         );
       }
     }
-  }
+  });
   return entries;
 }
 
-/** The records (frames) of every segment: first sequence and op count. */
-export function readRecords(dir: string): { segment: string; first: number; count: number }[] {
-  return readSegments(dir).flatMap((s) =>
-    s.results.map((r) => {
-      if (r.kind === 'damage') throw new Error(`${s.name} at ${r.offset}: ${r.reason}`);
-      return { segment: s.name, first: r.record.firstSequence, count: r.record.entries.length };
-    }),
+/** The batch records of every segment: segment name, first sequence and op count. */
+export function readRecords(
+  dir: string,
+  disk: Disk = realDisk,
+): { segment: string; first: number; count: number }[] {
+  return readSegments(dir, disk).flatMap((s) =>
+    framesOf(s).flatMap((f) =>
+      f.type === 'batch'
+        ? [{ segment: s.name, first: f.firstSequence, count: f.entries.length }]
+        : [],
+    ),
   );
+}
+
+/** Offsets of the batch frames in a decoded segment. */
+export function batchOffsets(segment: DecodedSegment | undefined): number[] {
+  return segment ? framesOf(segment).flatMap((f) => (f.type === 'batch' ? [f.offset] : [])) : [];
 }
 
 /** Name -> SHA-256 of every file in `dir` (recursively), to prove nothing changed. */
@@ -103,9 +207,11 @@ export function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** Names of the segment files in `dir`. */
-export function segmentNames(dir: string): string[] {
-  return listSegments(nodeFs, dir).map((s) => s.name);
+/** Inverts the bits of `mask` in the byte at `offset` of `file`. */
+export function flipByte(file: string, offset: number, mask = 0x04): void {
+  const bytes = fs.readFileSync(file);
+  bytes[offset] = (bytes[offset] as number) ^ mask;
+  fs.writeFileSync(file, bytes);
 }
 
 /** `count` puts `k<i>` = `v<i>` starting at index `from`, as entries. */
@@ -139,4 +245,122 @@ export async function rejectsWith(
   );
   expect(error).toMatchObject({ code });
   return error as Error & { code: string; cause?: unknown };
+}
+
+/** The errno code at the bottom of an error's cause chain. */
+export function rootCode(error: unknown): unknown {
+  let e = error as { cause?: unknown; code?: unknown };
+  while (e.cause && !(e.cause instanceof AggregateError)) e = e.cause as typeof e;
+  return e.code;
+}
+
+/** Lets queued jobs and file-system callbacks run until `done()` holds (bounded). */
+export async function until(done: () => boolean, what = 'the condition'): Promise<void> {
+  for (let i = 0; i < 1_000; i++) {
+    if (done()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`expected ${what} within 1000 turns of the event loop`);
+}
+
+/** A random log id, as the writer makes them. */
+export const newLogId = (): string => randomBytes(8).toString('hex');
+
+/** A segment header with defaults for what a test does not care about. */
+export function headerOf(fields: Partial<SegmentHeader> = {}): SegmentHeader {
+  return {
+    segment: 0,
+    firstSequence: 0,
+    salt: randomBytes(4).readUInt32LE(0),
+    maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+    logId: newLogId(),
+    ...fields,
+  };
+}
+
+/** A frame laid out by {@link SegmentBuilder}. */
+export interface BuiltFrame {
+  type: 'batch' | 'mark' | 'seal';
+  offset: number;
+  end: number;
+  synced: number;
+  /** Sequences it covers: [first, next). */
+  first: number;
+  next: number;
+}
+
+/**
+ * Lays out a segment frame by frame, as a writer would, with the `synced`
+ * watermark of each frame chosen by the test: by default the frame's own
+ * offset (everything before it durable, as `sync: 'always'` writes), or
+ * `'header'` (nothing synced since the segment was created), or a number.
+ */
+export class SegmentBuilder {
+  readonly header: SegmentHeader;
+  readonly frames: BuiltFrame[] = [];
+  #parts: Uint8Array[];
+  #size = SEGMENT_HEADER_SIZE;
+  #next: number;
+  #records = 0;
+
+  constructor(header: SegmentHeader) {
+    this.header = header;
+    this.#parts = [encodeSegmentHeader(header)];
+    this.#next = header.firstSequence;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get nextSequence(): number {
+    return this.#next;
+  }
+
+  batch(ops: WalOp[], synced: number | 'header' | 'here' = 'here'): this {
+    const context = this.#context(synced);
+    const frame = encodeBatchFrame(context, this.#next, ops, this.header.maxRecordBytes);
+    this.#records++;
+    return this.#add('batch', frame, context.synced, this.#next + ops.length);
+  }
+
+  put(key: string, value: string | Uint8Array, synced?: number | 'header' | 'here'): this {
+    const v = typeof value === 'string' ? utf8(value) : value;
+    return this.batch([{ type: 'put', key: utf8(key), value: v }], synced);
+  }
+
+  mark(synced: number | 'header' | 'here' = 'here'): this {
+    const context = this.#context(synced);
+    return this.#add('mark', encodeMarkFrame(context, this.#next), context.synced, this.#next);
+  }
+
+  seal(synced: number | 'header' | 'here' = 'here'): this {
+    const context = this.#context(synced);
+    const seal = {
+      nextSequence: this.#next,
+      records: this.#records,
+      bytes: this.#size + SEAL_FRAME_SIZE,
+    };
+    return this.#add('seal', encodeSealFrame(context, seal), context.synced, this.#next);
+  }
+
+  /** The segment's bytes. */
+  bytes(): Uint8Array {
+    return new Uint8Array(Buffer.concat(this.#parts));
+  }
+
+  #context(synced: number | 'header' | 'here') {
+    const value =
+      synced === 'here' ? this.#size : synced === 'header' ? SEGMENT_HEADER_SIZE : synced;
+    return { salt: this.header.salt, synced: value };
+  }
+
+  #add(type: BuiltFrame['type'], frame: Uint8Array, synced: number, next: number): this {
+    const offset = this.#size;
+    this.frames.push({ type, offset, end: offset + frame.length, synced, first: this.#next, next });
+    this.#parts.push(frame);
+    this.#size += frame.length;
+    this.#next = next;
+    return this;
+  }
 }

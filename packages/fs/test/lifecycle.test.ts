@@ -1,11 +1,27 @@
-// Lifecycle: close waits for in-flight appends, calls after close reject
-// with WAL_CLOSED, and `await using` closes the log.
+// Lifecycle: close waits for in-flight appends, syncs and ends the log with
+// a mark, releases the lock; calls after close reject with WAL_CLOSED, and
+// `await using` closes the log.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCK_FILE, Wal } from '@wal/fs';
+import { nodeFs, Wal } from '@wal/fs';
 import { describe, expect, test } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
-import { openWal, puts, readEntries, rejectsWith, tempDir } from './helpers.js';
+import {
+  framesOf,
+  openWal,
+  puts,
+  readEntries,
+  readSegments,
+  rejectsWith,
+  segmentNames,
+  tempDir,
+} from './helpers.js';
+
+// The lock is free: another writer could take it now.
+async function expectUnlocked(dir: string): Promise<void> {
+  const release = await nodeFs.lock(dir);
+  await release();
+}
 
 describe('close', () => {
   test.each(['always', 'interval', 'none'] as const)(
@@ -23,12 +39,20 @@ describe('close', () => {
       expect(events).toEqual([...puts(100).map((e) => `put ${e.sequence}`), 'close']);
       expect(wal.state).toBe('closed');
       expect([...faulty.openHandles.values()]).toEqual([]);
-      expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+      await expectUnlocked(dir);
       // Durable at close in every mode: the last call before close was a sync.
       const lastSync = faulty.calls.findLastIndex((c) => c.op === 'fdatasync');
       const lastWrite = faulty.calls.findLastIndex((c) => c.op === 'write');
       expect(lastSync).toBeGreaterThan(lastWrite);
       expect(readEntries(dir)).toEqual(puts(100));
+      // The last frame is a mark written after a sync of everything before
+      // it: damage anywhere in a closed log reads as bit rot, never a tear.
+      const frames = framesOf(readSegments(dir)[0]);
+      const mark = frames.at(-1);
+      expect(mark).toMatchObject({ type: 'mark', nextSequence: 100, synced: mark?.offset });
+      const writes = faulty.calls.flatMap((c, i) => (c.op === 'write' ? [i] : []));
+      const [data, marked] = writes.slice(-2) as [number, number];
+      expect(faulty.indexOf('fdatasync', data)).toBeLessThan(marked);
     },
   );
 
@@ -47,8 +71,8 @@ describe('close', () => {
       wal.batch([{ type: 'delete', key: 'k' }]),
       wal.sync(),
       wal.rotate(),
-      wal.truncateBefore(0),
-      wal.cleanup(),
+      wal.truncateThrough(0),
+      wal.dropExcessSegments(),
       wal.totalSize(),
     ];
     for (const call of calls) {
@@ -66,9 +90,13 @@ describe('close', () => {
     await wal.put('k', 'v');
     await wal.close();
     expect(wal.nextSequence).toBe(1);
-    expect(wal.segmentNumber).toBe(0);
-    expect(wal.path).toBe(path.join(dir, 'wal_00000000.log'));
+    expect(wal.segment).toBe(0);
+    expect(wal.file).toBe(path.join(dir, 'wal_00000000.log'));
     expect(wal.dir).toBe(dir);
+    expect(wal.logId).toMatch(/^[0-9a-f]{16}$/);
+    expect(wal.logId).toBe(readSegments(dir)[0]?.header.logId);
+    expect(wal.state).toBe('closed');
+    expect(wal.failure).toBeUndefined();
   });
 });
 
@@ -80,7 +108,10 @@ describe('open', () => {
     expect(wal.dir).toBe(path.join(base, 'a', 'b'));
     expect(wal.state).toBe('open');
     expect(wal.repairs).toEqual([]);
-    expect(fs.readdirSync(wal.dir).sort()).toEqual([LOCK_FILE, 'wal_00000000.log']);
+    expect(segmentNames(wal.dir)).toEqual(['wal_00000000.log']);
+    expect(fs.readdirSync(wal.dir).filter((n) => n.startsWith('wal_'))).toEqual([
+      'wal_00000000.log',
+    ]);
   });
 
   test('a new directory is made durable: its parent is fsynced before open resolves', async () => {

@@ -5,14 +5,23 @@ import path from 'node:path';
 import {
   FRAME_HEADER_SIZE,
   MAX_RECORD_BYTES_LIMIT,
-  MIN_RECORD_BYTES,
+  MIN_BATCH_BYTES,
   recordSize,
+  SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
 } from '@wal/codec';
 import { MIN_SEGMENT_BYTES, nodeFs, Wal } from '@wal/fs';
 import { describe, expect, test } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
-import { openWal, readEntries, rejectsWith, snapshot, tempDir } from './helpers.js';
+import {
+  openWal,
+  readEntries,
+  readSegments,
+  rejectsWith,
+  segmentNames,
+  snapshot,
+  tempDir,
+} from './helpers.js';
 
 const { lock: _lock, ...withoutLock } = nodeFs;
 
@@ -43,8 +52,9 @@ const invalidOptions: [string, unknown][] = [
   ['maxSegmentBytes: NaN', { maxSegmentBytes: Number.NaN }],
   ['maxSegmentBytes: Infinity', { maxSegmentBytes: Number.POSITIVE_INFINITY }],
   ['maxSegmentBytes: 2^53', { maxSegmentBytes: 2 ** 53 }],
+  ['maxSegmentBytes: above 2 GiB', { maxSegmentBytes: 2 * 1024 ** 3 + 1 }],
   ['maxSegmentBytes: a bigint', { maxSegmentBytes: 1024n }],
-  ['maxRecordBytes: below the smallest record', { maxRecordBytes: MIN_RECORD_BYTES - 1 }],
+  ['maxRecordBytes: below the smallest batch', { maxRecordBytes: MIN_BATCH_BYTES - 1 }],
   ['maxRecordBytes: above the codec limit', { maxRecordBytes: MAX_RECORD_BYTES_LIMIT + 1 }],
   ['maxRecordBytes: NaN', { maxRecordBytes: Number.NaN }],
   ['maxRecordBytes: fractional', { maxRecordBytes: 100.5 }],
@@ -99,12 +109,24 @@ describe('invalid options reject WAL_INVALID_OPTIONS before any I/O', () => {
     expect(snapshot(base)).toEqual(before);
   });
 
-  test('the smallest valid limits work', async () => {
+  test('the smallest valid limits work: a segment holds the smallest batch and its seal', async () => {
     const dir = tempDir();
-    const wal = await openWal({ dir, maxSegmentBytes: MIN_SEGMENT_BYTES, maxSegments: 1 });
+    const wal = await openWal({
+      dir,
+      maxSegmentBytes: MIN_SEGMENT_BYTES,
+      maxRecordBytes: MIN_BATCH_BYTES,
+      maxSegments: 2,
+    });
     expect(await wal.delete('')).toBe(0);
     expect(await wal.delete('')).toBe(1);
-    expect(wal.segmentSize).toBe(MIN_SEGMENT_BYTES);
+    expect(wal.segment).toBe(1);
+    expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_BATCH_BYTES);
+    expect(readSegments(dir)[0]?.size).toBe(MIN_SEGMENT_BYTES);
+    expect(MIN_SEGMENT_BYTES).toBe(
+      SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_BATCH_BYTES + SEAL_FRAME_SIZE,
+    );
+    expect(await wal.delete('')).toBe(2);
+    expect(segmentNames(dir)).toEqual(['wal_00000001.log', 'wal_00000002.log']);
   });
 });
 
@@ -146,7 +168,7 @@ describe('wrong-typed arguments reject WAL_INVALID_ARGUMENT and write nothing', 
       ]);
       calls.push([`batch ops ${what}`, () => wal.batch(bad as never)]);
       if (typeof bad !== 'number') {
-        calls.push([`truncateBefore ${what}`, () => wal.truncateBefore(bad as never)]);
+        calls.push([`truncateThrough ${what}`, () => wal.truncateThrough(bad as never)]);
       }
     }
     const more: [string, () => Promise<unknown>][] = [
@@ -163,10 +185,14 @@ describe('wrong-typed arguments reject WAL_INVALID_ARGUMENT and write nothing', 
             { type: 'delete', key: 7 as never },
           ]),
       ],
-      ['truncateBefore(-1)', () => wal.truncateBefore(-1)],
-      ['truncateBefore(1.5)', () => wal.truncateBefore(1.5)],
-      ['truncateBefore(NaN)', () => wal.truncateBefore(Number.NaN)],
-      ['truncateBefore(2^53)', () => wal.truncateBefore(2 ** 53)],
+      [
+        'a delete with a value',
+        () => wal.batch([{ type: 'delete', key: 'k', value: 'v' } as never]),
+      ],
+      ['truncateThrough(-1)', () => wal.truncateThrough(-1)],
+      ['truncateThrough(1.5)', () => wal.truncateThrough(1.5)],
+      ['truncateThrough(NaN)', () => wal.truncateThrough(Number.NaN)],
+      ['truncateThrough(2^53)', () => wal.truncateThrough(2 ** 53)],
     ];
     for (const [what, call] of [...calls, ...more]) {
       const error = await rejectsWith(call(), 'WAL_INVALID_ARGUMENT').catch((e) => {
@@ -178,6 +204,36 @@ describe('wrong-typed arguments reject WAL_INVALID_ARGUMENT and write nothing', 
     expect(wal.nextSequence).toBe(0);
     expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE);
     expect(await wal.put('k', 'v')).toBe(0);
+  });
+
+  test('a batch op is refused with what was found: a delete with a value, an unknown type', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    const withValue = await rejectsWith(
+      wal.batch([
+        { type: 'put', key: 'a', value: '1' },
+        { type: 'delete', key: 'k', value: 'v' } as never,
+      ]),
+      'WAL_INVALID_ARGUMENT',
+    );
+    expect(withValue.message).toBe(
+      'expected ops[1], a delete, to have no value, found the string "v"',
+    );
+    const badType = await rejectsWith(
+      wal.batch([{ type: 'upsert', key: 'k', value: 'v' } as never]),
+      'WAL_INVALID_ARGUMENT',
+    );
+    expect(badType.message).toBe(
+      `expected ops[0].type to be 'put' or 'delete', found the string "upsert"`,
+    );
+    const numeric = await rejectsWith(
+      wal.batch([{ type: 1, key: 'k' } as never]),
+      'WAL_INVALID_ARGUMENT',
+    );
+    expect(numeric.message).toContain('found the number 1');
+    expect(wal.nextSequence).toBe(0);
+    await wal.close();
+    expect(readEntries(dir)).toEqual([]);
   });
 
   test('a bad call does not disturb valid ones issued in the same tick', async () => {

@@ -1,28 +1,44 @@
 // Segments: records never span them, oversized records get their own, new
-// segments carry the right header, and maxSegments retention.
-import { FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE } from '@wal/codec';
+// segments carry the right header, every segment but the last is sealed,
+// and retention (maxSegments, truncateThrough) goes on whatever was removed.
+import fs from 'node:fs';
+import { FRAME_HEADER_SIZE, recordSize, SEAL_FRAME_SIZE, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { MIN_SEGMENT_BYTES, Wal } from '@wal/fs';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { openWal, readEntries, readSegments, segmentNames, tempDir } from './helpers.js';
+import {
+  framesOf,
+  openWal,
+  puts,
+  readEntries,
+  readSegments,
+  segmentFile,
+  segmentNames,
+  tempDir,
+  utf8,
+} from './helpers.js';
+
+const batches = (segment: ReturnType<typeof readSegments>[number]) =>
+  framesOf(segment).filter((f) => f.type === 'batch');
 
 // Checks what must hold for any log: headers numbered in order, each header's
 // first sequence is its first record's (or the next segment's, when empty),
-// no damage, and no segment over the limit unless one record alone is.
+// no damage, every segment but the last sealed (readEntries checks the
+// chain), and no segment over the limit unless one record alone is.
 function checkSegments(dir: string, maxSegmentBytes: number, nextSequence: number): void {
+  readEntries(dir);
   const segments = readSegments(dir);
   segments.forEach((segment, i) => {
-    expect(segment.header.segmentNumber).toBe(Number(segment.name.slice(4, -4)));
-    if (i > 0)
-      expect(segment.header.segmentNumber).toBe(Number(segments[i - 1]?.header.segmentNumber) + 1);
-    expect(segment.results.every((r) => r.kind === 'record')).toBe(true);
-    const first = segment.results[0];
+    expect(segment.header.segment).toBe(Number(segment.name.slice(4, -4)));
+    if (i > 0) expect(segment.header.segment).toBe(Number(segments[i - 1]?.header.segment) + 1);
+    const records = batches(segment);
+    const first = records[0];
     const expectedFirst =
-      first?.kind === 'record'
-        ? first.record.firstSequence
+      first?.type === 'batch'
+        ? first.firstSequence
         : (segments[i + 1]?.header.firstSequence ?? nextSequence);
     expect(segment.header.firstSequence).toBe(expectedFirst);
-    if (segment.results.length > 1) expect(segment.size).toBeLessThanOrEqual(maxSegmentBytes);
+    if (records.length > 1) expect(segment.size).toBeLessThanOrEqual(maxSegmentBytes);
   });
 }
 
@@ -33,7 +49,7 @@ describe('size-based rotation', () => {
     const wal = await openWal({ dir, maxSegmentBytes });
     const values = Array.from({ length: 40 }, (_, i) => 'v'.repeat((i * 37) % 120));
     for (const [i, v] of values.entries()) expect(await wal.put(`k${i}`, v)).toBe(i);
-    expect(wal.segmentNumber).toBeGreaterThan(3);
+    expect(wal.segment).toBeGreaterThan(3);
     checkSegments(dir, maxSegmentBytes, wal.nextSequence);
     expect(readEntries(dir).map((e) => e.value)).toEqual(values);
   });
@@ -64,7 +80,7 @@ describe('size-based rotation', () => {
     await wal.put('small', 'c');
     await wal.close();
     const segments = readSegments(dir);
-    expect(segments.map((s) => s.results.length)).toEqual([1, 1, 1]);
+    expect(segments.map((s) => batches(s).length)).toEqual([1, 1, 1]);
     expect(segments[1]?.size).toBeGreaterThan(maxSegmentBytes);
     expect(segments.map((s) => s.header.firstSequence)).toEqual([0, 1, 2]);
     checkSegments(dir, maxSegmentBytes, 3);
@@ -81,19 +97,21 @@ describe('size-based rotation', () => {
     await wal.put('first', big);
     await wal.put('second', big);
     await Promise.all([wal.put('third', big), wal.put('fourth', big)]);
-    expect(readSegments(dir).map((s) => s.results.length)).toEqual([1, 1, 1, 1]);
+    expect(readSegments(dir).map((s) => batches(s).length)).toEqual([1, 1, 1, 1]);
     checkSegments(dir, maxSegmentBytes, 4);
   });
 
   test('a fresh segment is not rotated away from under a record that exactly fills it', async () => {
     const dir = tempDir();
-    // Header + one frame of a 1-byte key and a 20-byte value, exactly.
-    const frame = FRAME_HEADER_SIZE + 13 + 5 + 1 + 4 + 20;
-    const wal = await openWal({ dir, maxSegmentBytes: SEGMENT_HEADER_SIZE + frame });
+    // Header + one frame of a 1-byte key and a 20-byte value + the seal, exactly.
+    const op = { type: 'put' as const, key: utf8('k'), value: utf8('v'.repeat(20)) };
+    const frame = FRAME_HEADER_SIZE + recordSize([op]);
+    const sealed = SEGMENT_HEADER_SIZE + frame + SEAL_FRAME_SIZE;
+    const wal = await openWal({ dir, maxSegmentBytes: sealed });
     for (let i = 0; i < 3; i++) await wal.put('k', 'v'.repeat(20));
-    expect(readSegments(dir).map((s) => [s.size, s.results.length])).toEqual([
-      [SEGMENT_HEADER_SIZE + frame, 1],
-      [SEGMENT_HEADER_SIZE + frame, 1],
+    expect(readSegments(dir).map((s) => [s.size, batches(s).length])).toEqual([
+      [sealed, 1],
+      [sealed, 1],
       [SEGMENT_HEADER_SIZE + frame, 1],
     ]);
   });
@@ -146,23 +164,60 @@ describe('maxSegments retention (lossy)', () => {
     const dir = tempDir();
     const wal = await openWal({ dir, maxSegments: 3, maxSegmentBytes: 200 });
     for (let i = 0; i < 30; i++) await wal.put(`k${i}`, 'v'.repeat(60));
-    expect(wal.segmentNumber).toBeGreaterThan(5);
+    expect(wal.segment).toBeGreaterThan(5);
     expect(segmentNames(dir)).toHaveLength(3);
-    expect(segmentNames(dir).at(-1)).toBe(`wal_${String(wal.segmentNumber).padStart(8, '0')}.log`);
+    expect(segmentNames(dir).at(-1)).toBe(`wal_${String(wal.segment).padStart(8, '0')}.log`);
   });
 
-  test('cleanup() applies it now; without maxSegments it removes nothing', async () => {
+  test('dropExcessSegments() applies it now; without maxSegments it removes nothing', async () => {
     const dir = tempDir();
     const unlimited = await Wal.open(dir);
     for (let i = 0; i < 4; i++) await unlimited.rotate();
-    expect(await unlimited.cleanup()).toBe(0);
+    expect(await unlimited.dropExcessSegments()).toBe(0);
     await unlimited.close();
     expect(segmentNames(dir)).toHaveLength(5);
 
     const limited = await openWal({ dir, maxSegments: 2 });
     expect(segmentNames(dir)).toHaveLength(5); // opening deletes nothing
-    expect(await limited.cleanup()).toBe(3);
+    expect(await limited.dropExcessSegments()).toBe(3);
     expect(segmentNames(dir)).toEqual(['wal_00000003.log', 'wal_00000004.log']);
-    expect(await limited.cleanup()).toBe(0);
+    expect(await limited.dropExcessSegments()).toBe(0);
+  });
+});
+
+describe('a sealed segment removed from outside does not stall retention (issue 13)', () => {
+  test('truncateThrough counts it as removed and goes on', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    for (let i = 0; i < 3; i++) {
+      await wal.put(`k${i}`, 'v');
+      await wal.rotate();
+    }
+    fs.unlinkSync(segmentFile(dir, 1));
+    expect(await wal.truncateThrough(1)).toBe(2); // segments 0 and 1 (already gone)
+    expect(segmentNames(dir)).toEqual(['wal_00000002.log', 'wal_00000003.log']);
+    expect(await wal.truncateThrough(100)).toBe(1);
+    expect(await wal.put('after', 'v')).toBe(3);
+    await wal.rotate();
+    await wal.close();
+    const reopened = await openWal(dir);
+    expect(reopened.nextSequence).toBe(4);
+    expect(readEntries(dir).map((e) => e.key)).toEqual(['after']);
+  });
+
+  test('maxSegments goes on deleting, and appends that rotate keep resolving', async () => {
+    const dir = tempDir();
+    const wal = await openWal({ dir, maxSegments: 3, maxSegmentBytes: 200 });
+    for (let i = 0; i < 3; i++) await wal.rotate();
+    expect(segmentNames(dir)).toEqual(['wal_00000001.log', 'wal_00000002.log', 'wal_00000003.log']);
+    fs.unlinkSync(segmentFile(dir, 1)); // the oldest, removed from outside
+    expect(await wal.dropExcessSegments()).toBe(0);
+    const entries = puts(30);
+    for (const e of entries) expect(await wal.put(e.key, 'v'.repeat(60))).toBe(e.sequence);
+    expect(wal.segment).toBeGreaterThan(6);
+    expect(segmentNames(dir)).toHaveLength(3);
+    await wal.close();
+    const reopened = await openWal({ dir, maxSegments: 3 });
+    expect(reopened.nextSequence).toBe(30);
   });
 });

@@ -1,36 +1,72 @@
-// Torn tails: open cuts them (keeping the bytes in a .broken file), reports
-// the cut, and records appended afterwards never follow garbage.
+// Torn tails. The rule is write order, not byte content: damage at offset D
+// of the last segment is a torn write only when no later frame's `synced`
+// watermark is past D (no later frame was written after D was durable).
+// Open cuts such a tail (keeping the bytes in a .broken file), reports the
+// cut, and records appended afterwards never follow garbage. A power loss
+// at any point of an append leaves a log that opens.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SECTOR_SIZE } from '@wal/codec';
+import {
+  type CorruptionError,
+  FRAME_HEADER_SIZE,
+  MARK_RECORD_SIZE,
+  SEGMENT_HEADER_SIZE,
+  type WalOp,
+} from '@wal/codec';
 import { Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   append,
+  type BuiltFrame,
+  batchOffsets,
   type Entry,
+  framesOf,
+  headerOf,
   openWal,
   puts,
   readEntries,
   readSegments,
-  segmentNames,
+  rejectsWith,
+  SegmentBuilder,
+  segmentFile,
+  simDisk,
   tempDir,
+  utf8,
 } from './helpers.js';
+
+const MARK_FRAME_SIZE = FRAME_HEADER_SIZE + MARK_RECORD_SIZE;
+const SECTOR = 512;
 
 const longPuts = (count: number, from = 0, size = 1_500): Entry[] =>
   puts(count, from).map((e) => ({ ...e, value: `${e.value}:${'#'.repeat(size)}` }));
 
-// Writes `entries` into a fresh log, closes it, and returns the active
-// segment's path, its bytes, and where each record starts.
-async function writeLog(dir: string, entries: Entry[], rotations = 0) {
+const opsOf = (e: Entry): WalOp[] => [
+  { type: 'put', key: utf8(e.key), value: utf8(e.value ?? '') },
+];
+
+// A single-segment log as a crash left it (no close mark), written as a
+// writer in `mode` lays it out: 'always' syncs before each record (its
+// synced is its own offset), 'none' never synced after the header.
+function crashedLog(dir: string, entries: Entry[], mode: 'always' | 'none') {
+  const builder = new SegmentBuilder(headerOf());
+  for (const e of entries) builder.batch(opsOf(e), mode === 'always' ? 'here' : 'header');
+  const file = segmentFile(dir, 0);
+  fs.writeFileSync(file, builder.bytes());
+  return { file, bytes: fs.readFileSync(file), offsets: builder.frames.map((f) => f.offset) };
+}
+
+// A log written by the writer and closed (it ends with the close mark).
+async function closedLog(dir: string, entries: Entry[], rotations = 0) {
   const wal = await Wal.open({ dir, sync: 'none' });
   for (let i = 0; i < rotations; i++) await wal.rotate();
   await append(wal, entries);
-  const file = wal.path;
+  const file = wal.file;
   await wal.close();
-  const segment = readSegments(dir).at(-1);
-  const offsets = segment?.results.map((r) => r.offset) ?? [];
-  return { file, bytes: fs.readFileSync(file), offsets };
+  const frames = framesOf(readSegments(dir).at(-1));
+  expect(frames.at(-1)?.type).toBe('mark');
+  return { file, bytes: fs.readFileSync(file), offsets: batchOffsets(readSegments(dir).at(-1)) };
 }
 
 // Reopens after damage, checks the report and the .broken copy, appends, and
@@ -47,14 +83,17 @@ async function expectRepaired(
   const wal = await Wal.open(dir);
   expect(wal.repairs).toEqual([
     {
-      segment: file,
+      file,
+      segment: 0,
       offset: cutAt,
       bytes: damaged.length - cutAt,
       reason: expect.toBeOneOf(reasons),
+      detail: expect.any(String),
       keptIn: `${file}.broken`,
     },
   ]);
-  expect(fs.readFileSync(`${file}.broken`)).toEqual(damaged.subarray(cutAt));
+  // The .broken file is a whole copy of the segment before the cut.
+  expect(fs.readFileSync(`${file}.broken`)).toEqual(damaged);
   expect(fs.statSync(file).size).toBe(cutAt);
   expect(wal.segmentSize).toBe(cutAt);
   expect(wal.nextSequence).toBe(kept.length);
@@ -72,7 +111,7 @@ describe('a torn tail is cut, kept and reported', () => {
   test('truncated in the middle of the last record', async () => {
     const dir = tempDir();
     const entries = puts(10);
-    const { file, bytes, offsets } = await writeLog(dir, entries);
+    const { file, bytes, offsets } = crashedLog(dir, entries, 'always');
     const last = offsets.at(-1) as number;
     const damaged = bytes.subarray(0, last + 11);
     fs.writeFileSync(file, damaged);
@@ -82,16 +121,16 @@ describe('a torn tail is cut, kept and reported', () => {
   test('truncated inside the last frame header', async () => {
     const dir = tempDir();
     const entries = puts(5);
-    const { file, bytes, offsets } = await writeLog(dir, entries);
+    const { file, bytes, offsets } = crashedLog(dir, entries, 'always');
     const damaged = bytes.subarray(0, (offsets.at(-1) as number) + 3);
     fs.writeFileSync(file, damaged);
     await expectRepaired(dir, file, damaged, offsets.at(-1) as number, puts(4), ['truncated']);
   });
 
-  test('garbage appended after the last complete record', async () => {
+  test('garbage appended after the close mark', async () => {
     const dir = tempDir();
     const entries = puts(6);
-    const { file, bytes } = await writeLog(dir, entries);
+    const { file, bytes } = await closedLog(dir, entries);
     const garbage = Buffer.from('this is not a frame, it is what a dying writer left'.repeat(9));
     const damaged = Buffer.concat([bytes, garbage]);
     fs.writeFileSync(file, damaged);
@@ -105,7 +144,7 @@ describe('a torn tail is cut, kept and reported', () => {
   test('a zero-filled tail (the size reached the disk, the data did not)', async () => {
     const dir = tempDir();
     const entries = puts(6);
-    const { file, bytes } = await writeLog(dir, entries);
+    const { file, bytes } = await closedLog(dir, entries);
     const damaged = Buffer.concat([bytes, Buffer.alloc(4_096)]);
     fs.writeFileSync(file, damaged);
     await expectRepaired(dir, file, damaged, bytes.length, entries, ['zero-fill']);
@@ -114,17 +153,19 @@ describe('a torn tail is cut, kept and reported', () => {
   test('the last record zeroed from its start', async () => {
     const dir = tempDir();
     const entries = puts(6);
-    const { file, bytes, offsets } = await writeLog(dir, entries);
+    const { file, bytes, offsets } = crashedLog(dir, entries, 'always');
     const damaged = Buffer.from(bytes);
     damaged.fill(0, offsets.at(-1));
     fs.writeFileSync(file, damaged);
     await expectRepaired(dir, file, damaged, offsets.at(-1) as number, puts(5), ['zero-fill']);
   });
 
-  test('a bit flipped in the last record, nothing after it', async () => {
+  test('a bit flipped in the last record, nothing after it (a crash before close)', async () => {
+    // The inherent limit: the last synced group before a crash is protected
+    // only by its CRC, since no frame was written after its sync.
     const dir = tempDir();
     const entries = puts(6);
-    const { file, bytes, offsets } = await writeLog(dir, entries);
+    const { file, bytes, offsets } = crashedLog(dir, entries, 'always');
     const damaged = Buffer.from(bytes);
     const at = (offsets.at(-1) as number) + 20;
     damaged[at] = (damaged[at] as number) ^ 0x10;
@@ -134,22 +175,47 @@ describe('a torn tail is cut, kept and reported', () => {
     ]);
   });
 
-  test('a zeroed sector inside an unsynced record, valid frames after it: all of it is cut', async () => {
+  test('a flip inside the close mark cuts only the mark (issue 12)', async () => {
+    const dir = tempDir();
+    const entries = puts(6);
+    const { file, bytes } = await closedLog(dir, entries);
+    const damaged = Buffer.from(bytes);
+    damaged[bytes.length - 5] = (damaged[bytes.length - 5] as number) ^ 0x01;
+    fs.writeFileSync(file, damaged);
+    await expectRepaired(dir, file, damaged, bytes.length - MARK_FRAME_SIZE, entries, [
+      'checksum-mismatch',
+    ]);
+  });
+
+  test('a zeroed sector inside a record that later frames were written before syncing: all of it is cut', async () => {
     const dir = tempDir();
     const entries = longPuts(10);
-    const { file, bytes, offsets } = await writeLog(dir, entries);
+    const { file, bytes, offsets } = crashedLog(dir, entries, 'none');
     // A whole sector inside record 4: a power loss kept the file size and the
-    // later frames' sectors, but not this one. Nothing from here was synced.
+    // later frames' sectors, but not this one. Nothing from here was synced
+    // (every later frame says so), so none of it was acknowledged as durable.
     const start = offsets[4] as number;
-    const sector = Math.ceil((start + 9) / SECTOR_SIZE) * SECTOR_SIZE;
-    expect(sector + SECTOR_SIZE).toBeLessThan(offsets[5] as number);
+    const sector = Math.ceil((start + 9) / SECTOR) * SECTOR;
+    expect(sector + SECTOR).toBeLessThan(offsets[5] as number);
     const damaged = Buffer.from(bytes);
-    damaged.fill(0, sector, sector + SECTOR_SIZE);
+    damaged.fill(0, sector, sector + SECTOR);
     fs.writeFileSync(file, damaged);
-    await expectRepaired(dir, file, damaged, start, entries.slice(0, 4), [
-      'checksum-mismatch',
-      'zero-fill',
-    ]);
+    await expectRepaired(dir, file, damaged, start, entries.slice(0, 4), ['checksum-mismatch']);
+  });
+
+  test('the same zeroed sector is refused when a later frame says it was synced', async () => {
+    const dir = tempDir();
+    const entries = longPuts(10);
+    const { file, bytes, offsets } = crashedLog(dir, entries, 'always');
+    const start = offsets[4] as number;
+    const sector = Math.ceil((start + 9) / SECTOR) * SECTOR;
+    const damaged = Buffer.from(bytes);
+    damaged.fill(0, sector, sector + SECTOR);
+    fs.writeFileSync(file, damaged);
+    const error = await rejectsWith(Wal.open(dir), 'WAL_CORRUPTION');
+    expect((error as CorruptionError).damage).toMatchObject({ file, offset: start });
+    expect(fs.readFileSync(file)).toEqual(damaged);
+    expect(fs.existsSync(`${file}.broken`)).toBe(false);
   });
 
   test('only the last segment is cut; sealed ones are untouched', async () => {
@@ -158,34 +224,44 @@ describe('a torn tail is cut, kept and reported', () => {
     await append(wal, puts(3));
     await wal.rotate();
     await append(wal, puts(3, 3));
-    const file = wal.path;
+    const file = wal.file;
     await wal.close();
-    const sealed = fs.readFileSync(path.join(dir, 'wal_00000000.log'));
+    const sealed = fs.readFileSync(segmentFile(dir, 0));
+    const offsets = batchOffsets(readSegments(dir).at(-1));
     const bytes = fs.readFileSync(file);
-    const damaged = bytes.subarray(0, bytes.length - 4);
+    // Into the last record, through the mark after it.
+    const damaged = bytes.subarray(0, bytes.length - MARK_FRAME_SIZE - 4);
     fs.writeFileSync(file, damaged);
-    const offsets =
-      readSegments(dir)
-        .at(-1)
-        ?.results.map((r) => r.offset) ?? [];
-    await expectRepaired(dir, file, damaged, offsets.at(-1) as number, puts(5), ['truncated']);
-    expect(fs.readFileSync(path.join(dir, 'wal_00000000.log'))).toEqual(sealed);
+    const wal2 = await Wal.open(dir);
+    expect(wal2.repairs).toMatchObject([
+      { file, segment: 1, offset: offsets.at(-1), reason: 'truncated', keptIn: `${file}.broken` },
+    ]);
+    expect(wal2.nextSequence).toBe(5);
+    await wal2.close();
+    expect(readEntries(dir)).toEqual(puts(5));
+    expect(fs.readFileSync(segmentFile(dir, 0))).toEqual(sealed);
   });
 
   test('a second repair keeps the first .broken file and writes .broken.1', async () => {
     const dir = tempDir();
-    const { file, bytes } = await writeLog(dir, puts(2));
+    const { file, bytes } = await closedLog(dir, puts(2));
     fs.appendFileSync(file, 'first tear');
     await (await Wal.open(dir)).close();
+    const closedAgain = fs.readFileSync(file); // a new close mark after the first
     fs.appendFileSync(file, 'second tear');
     const wal = await openWal(dir);
     expect(wal.repairs[0]?.keptIn).toBe(`${file}.broken.1`);
-    expect(fs.readFileSync(`${file}.broken`, 'utf8')).toBe('first tear');
-    expect(fs.readFileSync(`${file}.broken.1`, 'utf8')).toBe('second tear');
-    expect(fs.readFileSync(file)).toEqual(bytes);
+    expect(fs.readFileSync(`${file}.broken`)).toEqual(
+      Buffer.concat([bytes, Buffer.from('first tear')]),
+    );
+    expect(fs.readFileSync(`${file}.broken.1`)).toEqual(
+      Buffer.concat([closedAgain, Buffer.from('second tear')]),
+    );
+    expect(fs.readFileSync(file)).toEqual(closedAgain);
+    expect(closedAgain.subarray(0, bytes.length)).toEqual(bytes);
   });
 
-  test('property: a cut anywhere in the last segment leaves exactly the complete records', async () => {
+  test('property: a cut anywhere in the last segment leaves exactly the complete frames', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.nat({ max: 700 }), { minLength: 1, maxLength: 8 }),
@@ -195,21 +271,22 @@ describe('a torn tail is cut, kept and reported', () => {
           const entries = sizes.map(
             (n, i) => ({ ...puts(1, i)[0], value: 'v'.repeat(n) }) as Entry,
           );
-          const { file, bytes, offsets } = await writeLog(dir, entries);
-          const cut = 32 + Math.floor(where * (bytes.length - 32));
+          const { file, bytes } = await closedLog(dir, entries);
+          const frames = framesOf(readSegments(dir)[0]);
+          const cut =
+            SEGMENT_HEADER_SIZE + Math.floor(where * (bytes.length - SEGMENT_HEADER_SIZE));
           fs.writeFileSync(file, bytes.subarray(0, cut));
-          const complete = offsets.filter((_, i) => (offsets[i + 1] ?? bytes.length) <= cut);
+          const complete = frames.filter((f) => f.end <= cut);
+          const cutAt = complete.at(-1)?.end ?? SEGMENT_HEADER_SIZE;
+          const kept = complete.filter((f) => f.type === 'batch').length;
           const wal = await Wal.open({ dir, sync: 'none' });
-          const cutAt = offsets[complete.length] ?? bytes.length;
           expect(wal.repairs.map((r) => [r.offset, r.bytes])).toEqual(
             cut > cutAt ? [[cutAt, cut - cutAt]] : [],
           );
-          await append(wal, puts(1, complete.length));
+          expect(wal.nextSequence).toBe(kept);
+          await append(wal, puts(1, kept));
           await wal.close();
-          expect(readEntries(dir)).toEqual([
-            ...entries.slice(0, complete.length),
-            ...puts(1, complete.length),
-          ]);
+          expect(readEntries(dir)).toEqual([...entries.slice(0, kept), ...puts(1, kept)]);
         },
       ),
       { numRuns: 40 },
@@ -217,37 +294,126 @@ describe('a torn tail is cut, kept and reported', () => {
   });
 });
 
+describe('the tail rule, by write order', () => {
+  // A frame layout with random sync points: each frame's synced watermark is
+  // the segment size at the last sync before it was written, and the log
+  // may end with a close mark (written after a final sync).
+  const layout = fc.record({
+    values: fc.array(fc.oneof(fc.nat({ max: 600 }), fc.constant(1024)), {
+      minLength: 1,
+      maxLength: 10,
+    }),
+    syncs: fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+    marked: fc.boolean(),
+    flip: fc.nat(),
+    bit: fc.nat({ max: 7 }),
+  });
+
+  test('property: a flipped bit is cut iff no later frame was written after it was durable', async () => {
+    await fc.assert(
+      fc.asyncProperty(layout, async ({ values, syncs, marked, flip, bit }) => {
+        const dir = '/log';
+        const builder = new SegmentBuilder(headerOf());
+        let synced = SEGMENT_HEADER_SIZE;
+        values.forEach((size, i) => {
+          // Zero-filled values: content must not matter, only write order.
+          builder.put(`k${i}`, new Uint8Array(size), synced);
+          if (syncs[i]) synced = builder.size;
+        });
+        if (marked) builder.mark('here');
+        const bytes = builder.bytes();
+        const at = SEGMENT_HEADER_SIZE + (flip % (bytes.length - SEGMENT_HEADER_SIZE));
+        bytes[at] = (bytes[at] as number) ^ (1 << bit);
+        const frames: BuiltFrame[] = builder.frames;
+        const k = frames.findIndex((f) => at < f.end);
+        const hit = frames[k] as BuiltFrame;
+        const rot = frames.slice(k + 1).some((f) => f.synced > hit.offset);
+
+        const sim = new SimFs();
+        await sim.mkdirp(dir);
+        const file = segmentFile(dir, 0);
+        sim.writeFile(file, bytes);
+        const before = sim.snapshot();
+        if (rot) {
+          const error = await rejectsWith(Wal.open({ dir, fs: sim }), 'WAL_CORRUPTION');
+          expect((error as CorruptionError).damage).toMatchObject({ file, offset: hit.offset });
+          expect(sim.snapshot()).toEqual(before);
+          return;
+        }
+        const wal = await Wal.open({ dir, fs: sim });
+        expect(wal.repairs).toMatchObject([
+          { file, offset: hit.offset, bytes: bytes.length - hit.offset, keptIn: `${file}.broken` },
+        ]);
+        expect(sim.readFile(`${file}.broken`)).toEqual(bytes);
+        expect(wal.nextSequence).toBe(hit.first);
+        expect(await wal.put('after', 'cut')).toBe(hit.first);
+        await wal.close();
+        const keys = readEntries(dir, simDisk(sim)).map((e) => e.key);
+        expect(keys).toEqual([...values.slice(0, hit.first).map((_, i) => `k${i}`), 'after']);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('power loss mid-append opens cleanly', () => {
+  test.each(['always', 'interval', 'none'] as const)(
+    "in every crash state of appends, a rotation and close, keeping every durable record (sync: '%s')",
+    async (sync) => {
+      const sim = new SimFs();
+      const dir = '/log';
+      const wal = await Wal.open({ dir, fs: sim, sync, syncIntervalMs: 3_600_000 });
+      await append(wal, puts(2));
+      await wal.sync();
+      let durable = 2;
+      const images: { fs: SimFs; durable: number; plan: string }[] = [];
+      sim.onOperation = (event) => {
+        if (!event.mutating) return;
+        for (const plan of sim.crashPlans()) {
+          images.push({ fs: sim.crash(plan), durable, plan: sim.describeCrashPlan(plan) });
+        }
+      };
+      const written = puts(9);
+      const acknowledge = (s: number) => {
+        if (sync === 'always') durable = Math.max(durable, s + 1);
+      };
+      await Promise.all(
+        written.slice(2, 5).map((e) => wal.put(e.key, e.value ?? '').then(acknowledge)),
+      );
+      await wal.rotate();
+      durable = 5;
+      await Promise.all(
+        written.slice(5, 7).map((e) => wal.put(e.key, e.value ?? '').then(acknowledge)),
+      );
+      await wal.put('k7', 'v7').then(acknowledge);
+      await wal.put('k8', 'v8').then(acknowledge);
+      await wal.close();
+      sim.onOperation = undefined;
+
+      expect(images.length).toBeGreaterThan(300);
+      for (const image of images) {
+        const reopened = await Wal.open({ dir, fs: image.fs }).catch((error: Error) => {
+          throw new Error(`${image.plan}: ${error.message}`);
+        });
+        const entries = readEntries(dir, simDisk(image.fs));
+        expect(entries.length, image.plan).toBeGreaterThanOrEqual(image.durable);
+        expect(entries, image.plan).toEqual(written.slice(0, entries.length));
+        expect(reopened.nextSequence, image.plan).toBe(entries.length);
+        await reopened.close();
+      }
+    },
+  );
+});
+
 describe('unfinished segment creations', () => {
   test('a leftover .tmp segment is removed; it never held records', async () => {
     const dir = tempDir();
-    await writeLog(dir, puts(2));
+    await closedLog(dir, puts(2));
     fs.writeFileSync(path.join(dir, 'wal_00000001.log.tmp'), 'half a header');
     const wal = await openWal(dir);
     expect(fs.existsSync(path.join(dir, 'wal_00000001.log.tmp'))).toBe(false);
-    expect(wal.segmentNumber).toBe(0);
+    expect(wal.segment).toBe(0);
     expect(wal.nextSequence).toBe(2);
-  });
-
-  test('a last segment shorter than a header is set aside (or removed when empty)', async () => {
-    const dir = tempDir();
-    await writeLog(dir, puts(2));
-    const short = path.join(dir, 'wal_00000001.log');
-    fs.writeFileSync(short, 'short');
-    const wal = await Wal.open(dir);
-    expect(wal.repairs).toEqual([
-      { segment: short, offset: 0, bytes: 5, reason: 'bad-header', keptIn: `${short}.broken` },
-    ]);
-    expect(fs.readFileSync(`${short}.broken`, 'utf8')).toBe('short');
-    expect(wal.segmentNumber).toBe(0);
-    await append(wal, puts(1, 2));
-    await wal.rotate(); // segment 1 again, made properly this time
-    await wal.close();
-
-    fs.writeFileSync(path.join(dir, 'wal_00000002.log'), '');
-    const reopened = await openWal(dir);
-    expect(reopened.repairs).toMatchObject([{ bytes: 0, keptIn: null }]);
-    expect(segmentNames(dir)).toEqual(['wal_00000000.log', 'wal_00000001.log']);
-    expect(reopened.nextSequence).toBe(3);
-    expect(readEntries(dir)).toEqual(puts(3));
+    expect(wal.repairs).toEqual([]);
   });
 });
