@@ -1,30 +1,35 @@
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
+import { recover, repair, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import { freshFs, LOG_DIR, recoverEntries, reopenAndCheck, walOptions } from './support/check.js';
+import { rot, writtenLog } from './support/fixtures.js';
 import { History } from './support/history.js';
 
 // Each test here is a bug the harness found, and fails on the code before its fix.
 
 describe('regressions', () => {
   test('a torn sector that zeroes only the first bytes of a frame header is a torn tail', async () => {
-    const fs = freshFs(new SimFs());
+    const fs = await freshFs(new SimFs());
     const wal = await Wal.open(walOptions(fs));
-    // Header 32 + frame 31 + 445 bytes of value: the next frame starts at 508,
-    // so its 8-byte header straddles the sector boundary at 512.
-    await wal.put('a', new Uint8Array(445).fill(1));
+    const file = `${LOG_DIR}/wal_00000000.log`;
+    // Header 48 + frame 8 + record 27 + 425 bytes of value: the next frame
+    // starts at 508, so its 8-byte header straddles the sector boundary at 512.
+    await wal.put('a', new Uint8Array(425).fill(1));
+    expect(wal.segmentSize).toBe(508);
     let crashed: SimFs | undefined;
     fs.onOperation = (event) => {
       if (event.op !== 'write' || crashed) return;
       // Power loss before the fdatasync: the sector holding bytes 508..511
       // never reached the disk (zeros); the next sectors did.
-      const ino = fs.inode(`${LOG_DIR}/wal_00000000.log`);
-      crashed = fs.crash({ files: new Map([[ino, { kind: 'torn', length: 606, sector: 0 }]]) });
+      const length = fs.readFile(file).length;
+      const outcome = { kind: 'torn', length, sector: 0 } as const;
+      crashed = fs.crash({ files: new Map([[fs.inode(file), outcome]]) });
     };
     await Promise.all([wal.put('b', new Uint8Array(40).fill(2)), wal.delete('a')]);
     await wal.close();
     const after = crashed as SimFs;
-    const header = after.readFile(`${LOG_DIR}/wal_00000000.log`).subarray(508, 516);
+    const header = after.readFile(file).subarray(508, 516);
     expect([...header.subarray(0, 4)]).toEqual([0, 0, 0, 0]);
     expect(header.subarray(4).some((b) => b !== 0)).toBe(true);
     expect((await recoverEntries(after)).map((e) => e.sequence)).toEqual([0]);
@@ -35,7 +40,7 @@ describe('regressions', () => {
 
   test('a log directory created by Wal.open survives power loss once a put is acknowledged', async () => {
     const fs = new SimFs();
-    fs.mkdirp('/data');
+    await fs.mkdirp('/data');
     fs.syncAll();
     // Wal.open creates /data/db; its entry in /data is durable only once
     // /data is fsynced.
@@ -43,17 +48,18 @@ describe('regressions', () => {
     await wal.put('k', 'v');
     const after = fs.crash();
     await wal.close();
-    expect(after.readdir('/data')).toEqual(['db']);
+    expect(await after.readdir('/data')).toEqual(['db']);
   });
 
   test('after a failed fdatasync and a reopen, later acknowledged appends survive power loss', async () => {
-    const fs = freshFs(new SimFs());
+    const fs = await freshFs(new SimFs());
     const first = await Wal.open(walOptions(fs));
     await first.put('a', '1');
     // The kernel drops the dirty pages of a failed fdatasync and marks them
     // clean (fsyncgate): 'b' stays readable until power loss, never durable.
     fs.inject({ ops: ['fdatasync'] });
-    await expect(first.put('b', '2')).rejects.toMatchObject({ code: 'WAL_IO_ERROR' });
+    await expect(first.put('b', '2')).rejects.toMatchObject({ code: 'WAL_FAILED' });
+    expect(first.state).toBe('failed');
     await first.close();
     const second = await Wal.open(walOptions(fs));
     const acknowledged = await second.put('c', '3');
@@ -64,8 +70,8 @@ describe('regressions', () => {
     expect(acknowledged).toBeGreaterThan(0);
   });
 
-  test('a power loss during truncateBefore never leaves a log that cannot be opened', async () => {
-    const fs = freshFs(new SimFs());
+  test('a power loss during truncateThrough never leaves a log that cannot be opened', async () => {
+    const fs = await freshFs(new SimFs());
     const history = new History();
     const wal = await Wal.open(walOptions(fs));
     for (let i = 0; i < 4; i++) {
@@ -77,9 +83,9 @@ describe('regressions', () => {
     fs.onOperation = (event) => {
       if (event.mutating) for (const plan of fs.crashPlans()) states.push(fs.crash(plan));
     };
-    await wal.truncateBefore(2);
+    await wal.truncateThrough(1);
     fs.onOperation = undefined;
-    history.truncatedBefore(2);
+    history.truncatedThrough(1);
     await wal.close();
     const problems: string[] = [];
     for (const state of states) {
@@ -90,5 +96,105 @@ describe('regressions', () => {
     }
     expect(states.length).toBeGreaterThan(3);
     expect(problems).toEqual([]);
+  });
+
+  // Found by the kill states of the crash loop (seed 1, 'always', the kill
+  // after call 16: the write of a seal). The killed writer's seal is in the
+  // page cache only; open took the segment for sealed and created the next
+  // one durably, so a power loss left a durable later segment after one
+  // without its seal: recovery and Wal.open then refuse the log.
+  test('a reopen after a kill between a seal and its fdatasync makes the seal durable before the next segment', async () => {
+    const fs = await freshFs(new SimFs());
+    const history = new History();
+    const wal = await Wal.open(walOptions(fs));
+    await history.append(wal, [{ type: 'put', key: 'k0', value: 'v0' }], 'put');
+    let killed: SimFs | undefined;
+    fs.onOperation = (event) => {
+      if (event.op === 'write' && !killed) killed = fs.kill();
+    };
+    await wal.rotate();
+    fs.onOperation = undefined;
+    await wal.close();
+    const reopened = await reopenAndCheck(killed as SimFs, history.clone(), {}, 'kill');
+    expect(reopened.segment).toBe(1);
+    const after = (killed as SimFs).crash();
+    await reopened.close();
+    await (await reopenAndCheck(after, history)).close();
+  });
+
+  // A power loss between a seal's write and its fdatasync (sync 'none' or
+  // 'interval': what came before the seal was not synced either) can tear a
+  // sector before the seal and keep the seal. The segment is the last one:
+  // nothing proves its seal durable, so the damage is a torn tail. Recovery
+  // refused it as damage in a sealed segment, and Wal.open skipped the
+  // segment as sealed, creating the next one after the damage. Found by the
+  // crash loop, sync 'none', seed 1, after call 50, state 0.
+  test('a torn sector before a seal that was never synced is a torn tail, for recovery and Wal.open alike', async () => {
+    const fs = await freshFs(new SimFs());
+    const wal = await Wal.open(walOptions(fs, { sync: 'none' }));
+    const file = `${LOG_DIR}/wal_00000000.log`;
+    await wal.put('a', new Uint8Array(600).fill(1));
+    let crashed: SimFs | undefined;
+    fs.onOperation = (event) => {
+      if (event.op !== 'write' || crashed) return;
+      // The seal is written; the first sector after the header never reached the disk.
+      const outcome = { kind: 'torn', length: fs.readFile(file).length, sector: 0 } as const;
+      crashed = fs.crash({ files: new Map([[fs.inode(file), outcome]]) });
+    };
+    await wal.rotate();
+    fs.onOperation = undefined;
+    await wal.close();
+    const after = crashed as SimFs;
+    const { entries, stats } = await recover(LOG_DIR, { fs: after });
+    expect(entries).toEqual([]);
+    expect(stats.tornTail?.offset).toBe(48);
+    const reopened = await Wal.open(walOptions(after));
+    expect([reopened.segment, reopened.nextSequence, reopened.repairs.length]).toEqual([0, 0, 1]);
+    await reopened.close();
+  });
+
+  // fsyncgate after a failed salvage: the writer's fdatasync fails, and so
+  // does the ftruncate that would cut the unacknowledged group. Its bytes
+  // stay readable but were marked clean, so the next open's fdatasync
+  // succeeds without writing them. The reopened writer continues after them
+  // and acknowledges a put; a power loss turns them into zeros before it,
+  // and the acknowledged put is lost (or the log refuses to open). Found by
+  // the fault loop, sync 'always', seed 1, N=24, persistent (fdatasync, then
+  // ftruncate of the salvage), then restart, then power loss after the reopen.
+  test('an open after a failed fdatasync whose salvage failed keeps later acknowledged puts', async () => {
+    const fs = await freshFs(new SimFs());
+    const history = new History();
+    const first = await Wal.open(walOptions(fs));
+    await history.append(first, [{ type: 'put', key: 'a', value: '1' }], 'put');
+    fs.inject({ ops: ['fdatasync', 'ftruncate'], persistent: true });
+    const failed = history.append(first, [{ type: 'put', key: 'b', value: '2' }], 'put');
+    await expect(failed).rejects.toMatchObject({ code: 'WAL_FAILED' });
+    await first.close();
+    // The device is healthy again; the application reopens in-process.
+    fs.clearFaults();
+    const second = await reopenAndCheck(fs, history, {}, 'kill');
+    await history.append(second, [{ type: 'put', key: 'c', value: '3' }], 'put');
+    const after = fs.crash();
+    await second.close();
+    await (await reopenAndCheck(after, history)).close();
+  });
+
+  // repair writes each rebuilt segment as `wal_N.log.tmp` (created with
+  // O_EXCL) and renames it into place; one interrupted after the create
+  // leaves the temp file, and every retry then fails with EEXIST. Found by
+  // the recovery-faults loop (repair of mid-log damage, N=67 transient,
+  // open of wal_00000001.log failing, then restart).
+  test('a repair killed after creating its temp file can be retried', async () => {
+    const fs = await writtenLog();
+    await rot(fs, 1);
+    let killed: SimFs | undefined;
+    fs.onOperation = (event) => {
+      if (event.op === 'open' && event.path.endsWith('.log.tmp') && !killed) killed = fs.kill();
+    };
+    await repair(LOG_DIR, { fs });
+    fs.onOperation = undefined;
+    const retried = await repair(LOG_DIR, { fs: killed as SimFs });
+    expect(retried.nextSequence).toBe(8);
+    expect((await verify(LOG_DIR, { fs: killed as SimFs })).ok).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { WalEntry } from '@wal/codec';
-import type { BatchOp, Wal } from '@wal/fs';
+import type { BatchOp, SyncMode, Wal } from '@wal/fs';
 
 /** One issued operation, at the sequence the writer gave it. */
 interface Issued {
@@ -8,11 +8,21 @@ interface Issued {
   value?: Uint8Array;
   /** First sequence of its record: a batch is whole or absent. */
   record: number;
+  /** Its promise resolved: the bytes reached the operating system (they survive a kill). */
+  resolved: boolean;
   /** Acknowledged as durable: it must survive any crash from now on. */
   acked: boolean;
-  /** Recovery returned it: it is on stable storage and must stay. */
+  /** Recovery returned it and a reopen made it durable: it must stay. */
   recovered: boolean;
 }
+
+/**
+ * What a crash state must keep. `'power loss'`: every op acknowledged as
+ * durable (per sync mode) or recovered by an earlier reopen. `'kill'`: the
+ * operating system kept its page cache, so also every op whose promise
+ * resolved, in every mode.
+ */
+export type Fate = 'power loss' | 'kill';
 
 /**
  * The oracle of the crash and fault loops: what was issued, in sequence
@@ -22,16 +32,24 @@ interface Issued {
  */
 export class History {
   #ops: Issued[] = [];
-  // sync: 'always' makes a resolved append durable; otherwise only a
-  // resolved sync() or rotate() does.
-  readonly #durableOnResolve: boolean;
-  // truncateBefore(s) may remove every sequence up to s.
+  readonly sync: SyncMode;
+  // truncateThrough(s) may remove every sequence up to s.
   #latestStart = 0;
   /** Bugs seen while issuing (an acknowledged sequence reused, a wrong resolved value). */
   readonly violations: string[] = [];
 
-  constructor(sync: 'always' | 'none' = 'always') {
-    this.#durableOnResolve = sync === 'always';
+  /**
+   * `sync: 'always'` makes a resolved append durable; in `'interval'` and
+   * `'none'` only a resolved sync(), rotate() or close() does (an interval
+   * sync may have run, but nothing tells when).
+   */
+  constructor(sync: SyncMode = 'always') {
+    this.sync = sync;
+  }
+
+  /** Operations issued and not given back. */
+  get issued(): number {
+    return this.#ops.length;
   }
 
   /**
@@ -57,6 +75,7 @@ export class History {
         key: bytes(o.key),
         value: o.type === 'put' ? bytes(o.value) : undefined,
         record: first,
+        resolved: false,
         acked: false,
         recovered: false,
       }),
@@ -67,26 +86,32 @@ export class History {
       if (this.#ops[first] !== issued[0]) {
         this.violations.push(`sequence ${first} was reused, then acknowledged`);
       }
-      if (this.#durableOnResolve) for (const i of issued) i.acked = true;
+      for (const i of issued) {
+        i.resolved = true;
+        if (this.sync === 'always') i.acked = true;
+      }
       return sequence;
     });
   }
 
-  /** After `truncateBefore(sequence)`: the log may now start as late as `sequence + 1`. */
-  truncatedBefore(sequence: number): void {
+  /** After `truncateThrough(sequence)`: the log may now start as late as `sequence + 1`. */
+  truncatedThrough(sequence: number): void {
     this.#latestStart = Math.max(this.#latestStart, sequence + 1);
   }
 
   /**
-   * Checks recovered entries against the history. Returns the first
-   * violation of the invariant in words, or undefined when there is none.
+   * Checks recovered entries against the history, for a state reached by
+   * `fate`. Returns the first violation of the invariant in words, or
+   * undefined when there is none.
    */
-  check(entries: readonly WalEntry[]): string | undefined {
-    const through = this.#ops.findLastIndex((op) => op.acked || op.recovered);
+  check(entries: readonly WalEntry[], fate: Fate = 'power loss'): string | undefined {
+    const kept = (op: Issued) => op.acked || op.recovered || (fate === 'kill' && op.resolved);
+    const through = this.#ops.findLastIndex(kept);
+    const what = fate === 'kill' ? 'resolved' : 'acknowledged';
     if (entries.length === 0) {
       return through < this.#latestStart
         ? undefined
-        : `acknowledged sequence ${through} lost: empty log`;
+        : `${what} sequence ${through} lost: empty log`;
     }
     const first = (entries[0] as WalEntry).sequence;
     if (first > this.#latestStart) {
@@ -105,7 +130,7 @@ export class History {
       if (!same(entry, expected)) return `sequence ${entry.sequence} differs from what was issued`;
     }
     const end = first + entries.length;
-    if (end <= through) return `acknowledged sequence ${through} lost (the log ends at ${end - 1})`;
+    if (end <= through) return `${what} sequence ${through} lost (the log ends at ${end - 1})`;
     const next = this.#ops[end];
     if (next && next.record !== end) return `batch at ${next.record} recovered in part`;
     return undefined;
@@ -129,21 +154,22 @@ export class History {
     return undefined;
   }
 
-  /** A sync() or rotate() started when the writer was at `end` resolved: all before it is durable. */
+  /** A sync(), rotate() or close() started when the writer was at `end` resolved: all before it is durable. */
   durableBefore(end: number): void {
     for (let i = 0; i < Math.min(end, this.#ops.length); i++) (this.#ops[i] as Issued).acked = true;
   }
 
   /** A copy frozen at this instant: what had been issued and acknowledged by then. */
   clone(): History {
-    const copy = new History(this.#durableOnResolve ? 'always' : 'none');
+    const copy = new History(this.sync);
     copy.#ops = this.#ops.map((op) => ({ ...op }));
     copy.#latestStart = this.#latestStart;
     return copy;
   }
 
   #forget(from: number): void {
-    const kept = this.#ops.slice(from).find((op) => op.acked || op.recovered);
+    // A live writer never gives back a sequence it resolved.
+    const kept = this.#ops.slice(from).find((op) => op.resolved || op.acked || op.recovered);
     if (kept) this.violations.push(`sequence ${from}+ reused while acknowledged`);
     this.#ops.length = from;
   }

@@ -1,6 +1,6 @@
 /**
  * How hard the loops work. `pnpm test` uses the defaults; `pnpm test:crash`
- * sets these variables from its arguments (see run-heavy.ts).
+ * sets these variables from its arguments (see src/run-heavy.ts).
  */
 function count(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -11,17 +11,26 @@ function count(name: string, fallback: number): number {
   return n;
 }
 
+// Crash states of sync 'always'; 'interval' and 'none' promise less, so each
+// gets a fifth of it (at least 2,000), as 'none' always had.
+const crashStates = count('WAL_CRASH_STATES', 10_000);
+const weakerStates = Math.max(2_000, Math.ceil(crashStates / 5));
+
 export const settings = {
-  /** Crash states the crash loop checks. */
-  crashStates: count('WAL_CRASH_STATES', 10_000),
-  /** First workload seed of the crash loop and the fault loop. */
+  /** Crash states the crash loop checks, per sync mode. */
+  crashStates: { always: crashStates, interval: weakerStates, none: weakerStates },
+  /** First workload seed of the crash loop, the fault loop and the damage loop. */
   seed: count('WAL_SEED', 1),
-  /** Workloads the I/O fault loop runs (each: every N, transient and persistent). */
+  /** Workloads the I/O fault loop runs per sync mode (each: every N, transient and persistent). */
   faultWorkloads: count('WAL_FAULT_WORKLOADS', 3),
   /** SIGKILLs the kill loop delivers. */
   kills: count('WAL_KILLS', 50),
-  /** fast-check runs of each model-based property. */
+  /** fast-check runs of each model-based property (per sync mode for the model test). */
   modelRuns: count('WAL_MODEL_RUNS', 300),
   /** fast-check seed of the model-based tests: new each run unless given, and printed. */
   modelSeed: count('WAL_MODEL_SEED', Math.floor(Math.random() * 2 ** 31)),
+  /** Workloads of the damage-and-repair loop (each: damage, repair, more writes, replay). */
+  damageRuns: count('WAL_DAMAGE_RUNS', 300),
+  /** Closed logs of the every-byte flip loop, per sync mode (each byte of each flipped in turn). */
+  flipLogs: count('WAL_FLIP_LOGS', 1),
 };

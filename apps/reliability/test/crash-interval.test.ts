@@ -1,0 +1,4 @@
+import { crashLoopTests } from './support/crash-loop.js';
+import { settings } from './support/settings.js';
+
+crashLoopTests('interval', settings.crashStates.interval, settings.seed);
