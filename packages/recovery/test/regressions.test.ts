@@ -5,28 +5,22 @@
 // replay tests.)
 import {
   CorruptionError,
+  ErrorCode,
   encodeBatchFrame,
   encodeSegmentHeader,
-  ErrorCode,
   FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
   type WalEntry,
 } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs, seededRandom } from '@wal/fs/testing';
-import {
-  MANIFEST_FILE,
-  readSegment,
-  recover,
-  repair,
-  scanLog,
-  verify,
-} from '@wal/recovery';
+import { MANIFEST_FILE, readSegment, recover, repair, scanLog, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import { contentOf, keyOf } from './fixtures/content.js';
 import { batchFramesOf, collect, flip, framesOf, MODES, plain, utf8 } from './helpers.js';
 
-const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString());
+const text = (b: Uint8Array | undefined) =>
+  b === undefined ? undefined : Buffer.from(b).toString();
 
 // Where a batch frame's first key starts, from the frame's offset.
 const FIRST_KEY = FRAME_HEADER_SIZE + 17 + 5;
@@ -38,44 +32,50 @@ async function open(sim: SimFs, options: Partial<Parameters<typeof Wal.open>[0] 
 describe('issue 12: bit rot is never taken for a torn write', () => {
   test.each([
     ['a zero-filled value', () => Buffer.alloc(1024)],
-    ['a value holding a zero-filled 512-byte run', () => Buffer.concat([Buffer.from('head'), Buffer.alloc(512), Buffer.from('tail')])],
-  ])('a flipped key byte of a record with %s, before intact later-synced records', async (_, value) => {
-    const sim = new SimFs();
-    const wal = await open(sim);
-    await wal.put('a', value());
-    await wal.put('b', 'x');
-    await wal.put('c', 'y');
-    await wal.close();
-    const file = '/wal/wal_00000000.log';
-    const bytes = sim.readFile(file);
-    const [first] = batchFramesOf(bytes);
-    if (!first) throw new Error('fixture');
-    // 'a' -> 'b', as in the report.
-    const damaged = flip(bytes, first.offset + FIRST_KEY, 0x03);
-    sim.writeFile(file, damaged);
+    [
+      'a value holding a zero-filled 512-byte run',
+      () => Buffer.concat([Buffer.from('head'), Buffer.alloc(512), Buffer.from('tail')]),
+    ],
+  ])(
+    'a flipped key byte of a record with %s, before intact later-synced records',
+    async (_, value) => {
+      const sim = new SimFs();
+      const wal = await open(sim);
+      await wal.put('a', value());
+      await wal.put('b', 'x');
+      await wal.put('c', 'y');
+      await wal.close();
+      const file = '/wal/wal_00000000.log';
+      const bytes = sim.readFile(file);
+      const [first] = batchFramesOf(bytes);
+      if (!first) throw new Error('fixture');
+      // 'a' -> 'b', as in the report.
+      const damaged = flip(bytes, first.offset + FIRST_KEY, 0x03);
+      sim.writeFile(file, damaged);
 
-    for (const mode of ['strict', 'tolerate-tail'] as const) {
-      await expect(recover('/wal', { fs: sim, mode }), mode).rejects.toMatchObject({
-        code: ErrorCode.CORRUPTION,
-        file,
-        offset: first.offset,
-        reason: 'checksum-mismatch',
-      });
-    }
-    const report = await verify('/wal', { fs: sim });
-    expect(report).toMatchObject({ ok: false, tornTail: null });
-    expect(report.damage).toMatchObject([{ file, offset: first.offset, bytes: first.size }]);
-    const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
-    expect(skip.entries.map((e) => [e.sequence, text(e.key), text(e.value)])).toEqual([
-      [1, 'b', 'x'],
-      [2, 'c', 'y'],
-    ]);
-    expect(skip.stats.tornTail).toBeNull();
-    // The writer refuses to open it, and cuts nothing.
-    await expect(open(sim)).rejects.toBeInstanceOf(CorruptionError);
-    expect(sim.readFile(file)).toEqual(damaged);
-    expect(await sim.readdir('/wal')).not.toContain('wal_00000000.log.broken');
-  });
+      for (const mode of ['strict', 'tolerate-tail'] as const) {
+        await expect(recover('/wal', { fs: sim, mode }), mode).rejects.toMatchObject({
+          code: ErrorCode.CORRUPTION,
+          file,
+          offset: first.offset,
+          reason: 'checksum-mismatch',
+        });
+      }
+      const report = await verify('/wal', { fs: sim });
+      expect(report).toMatchObject({ ok: false, tornTail: null });
+      expect(report.damage).toMatchObject([{ file, offset: first.offset, bytes: first.size }]);
+      const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
+      expect(skip.entries.map((e) => [e.sequence, text(e.key), text(e.value)])).toEqual([
+        [1, 'b', 'x'],
+        [2, 'c', 'y'],
+      ]);
+      expect(skip.stats.tornTail).toBeNull();
+      // The writer refuses to open it, and cuts nothing.
+      await expect(open(sim)).rejects.toBeInstanceOf(CorruptionError);
+      expect(sim.readFile(file)).toEqual(damaged);
+      expect(await sim.readdir('/wal')).not.toContain('wal_00000000.log.broken');
+    },
+  );
 });
 
 describe('issue 12: repair salvages, never discards, never rewinds', () => {
@@ -93,11 +93,20 @@ describe('issue 12: repair salvages, never discards, never rewinds', () => {
 
     const done = await repair('/wal', { fs: sim });
     expect(done.actions).toMatchObject([
-      { action: 'rebuild', file: s0, segment: 0, keptIn: '/wal/quarantine/1/wal_00000000.log', lost: [] },
+      {
+        action: 'rebuild',
+        file: s0,
+        segment: 0,
+        keptIn: '/wal/quarantine/1/wal_00000000.log',
+        lost: [],
+      },
     ]);
     expect(done).toMatchObject({ lost: [], nextSequence: n, lastSequence: n - 1 });
     for (const f of files.slice(1)) expect(sim.readFile(`/wal/${f}`), f).toEqual(before.get(f));
-    expect((await sim.readdir('/wal/quarantine/1')).sort()).toEqual([MANIFEST_FILE, 'wal_00000000.log']);
+    expect((await sim.readdir('/wal/quarantine/1')).sort()).toEqual([
+      MANIFEST_FILE,
+      'wal_00000000.log',
+    ]);
     const r = await recover('/wal', { fs: sim, mode: 'strict' });
     expect(r.entries.map((e) => e.sequence)).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(r.entries.every((e) => text(e.value) === contentOf(e.sequence))).toBe(true);
@@ -129,13 +138,21 @@ describe('issue 12: repair salvages, never discards, never rewinds', () => {
     const lostSecond = rot(3);
     const second = await repair('/wal', { fs: sim });
     expect([first.incident, second.incident]).toEqual([1, 2]);
-    expect([first.incidentDir, second.incidentDir]).toEqual(['/wal/quarantine/1', '/wal/quarantine/2']);
+    expect([first.incidentDir, second.incidentDir]).toEqual([
+      '/wal/quarantine/1',
+      '/wal/quarantine/2',
+    ]);
     for (const [done, n] of [
       [first, 1],
       [second, 2],
     ] as const) {
-      const manifest = JSON.parse(text(sim.readFile(`/wal/quarantine/${n}/${MANIFEST_FILE}`)) as string);
-      expect(manifest).toMatchObject({ incident: n, actions: done.actions.map((a) => ({ action: a.action, file: a.file })) });
+      const manifest = JSON.parse(
+        text(sim.readFile(`/wal/quarantine/${n}/${MANIFEST_FILE}`)) as string,
+      );
+      expect(manifest).toMatchObject({
+        incident: n,
+        actions: done.actions.map((a) => ({ action: a.action, file: a.file })),
+      });
     }
     const one = await recover('/wal/quarantine/1', { fs: sim, mode: 'skip-corrupted' });
     const two = await recover('/wal/quarantine/2', { fs: sim, mode: 'skip-corrupted' });
@@ -144,7 +161,8 @@ describe('issue 12: repair salvages, never discards, never rewinds', () => {
     expect(one.entries.map((e) => e.sequence)).toEqual(range([lostFirst]));
     expect(two.entries.map((e) => e.sequence)).toEqual(range([lostFirst, lostSecond]));
     expect(two.stats.holes).toMatchObject([{ firstSequence: lostFirst, incident: 1 }]);
-    for (const e of [...one.entries, ...two.entries]) expect(text(e.value)).toBe(contentOf(e.sequence));
+    for (const e of [...one.entries, ...two.entries])
+      expect(text(e.value)).toBe(contentOf(e.sequence));
     const log = await recover('/wal', { fs: sim, mode: 'strict' });
     expect(log.stats.holes.map((h) => [h.firstSequence, h.incident])).toEqual([
       [lostFirst, 1],
@@ -163,7 +181,11 @@ describe('issue 12: repair salvages, never discards, never rewinds', () => {
     const s0 = '/wal/wal_00000000.log';
     const bytes = sim.readFile(s0);
     sim.writeFile(s0, bytes.subarray(0, bytes.length - 100));
-    await expect(open(sim)).rejects.toMatchObject({ code: ErrorCode.CORRUPTION, file: s0, reason: 'bad-seal' });
+    await expect(open(sim)).rejects.toMatchObject({
+      code: ErrorCode.CORRUPTION,
+      file: s0,
+      reason: 'bad-seal',
+    });
     await expect(recover('/wal', { fs: sim })).rejects.toMatchObject({ file: s0 });
     const done = await repair('/wal', { fs: sim });
     expect(done.actions).toMatchObject([{ action: 'rebuild', segment: 0 }]);
@@ -204,20 +226,32 @@ describe('issue 12: missing and foreign things are errors', () => {
     await expect(repair('/typo', { fs: sim })).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
   });
 
-  test.each(MODES)('scanLog and recover on a missing directory (%s): WAL_NOT_FOUND, or empty when asked', async (mode) => {
-    const sim = new SimFs();
-    const { error } = await collect(scanLog('/typo', { fs: sim, mode }));
-    expect(error).toMatchObject({ code: ErrorCode.NOT_FOUND });
-    await expect(recover('/typo', { fs: sim, mode })).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
-    const scan = scanLog('/typo', { fs: sim, mode, ifMissing: 'empty' });
-    expect((await collect(scan)).entries).toEqual([]);
-    expect(scan.stats).toMatchObject({ missing: true, nextSequence: 0, lastSequence: null, segmentsScanned: 0 });
-    const r = await recover('/typo', { fs: sim, mode, ifMissing: 'empty' });
-    expect(r).toMatchObject({ entries: [], nextSequence: 0, stats: { missing: true } });
-    // An existing empty directory is not missing.
-    await sim.mkdirp('/empty');
-    expect((await recover('/empty', { fs: sim, mode, ifMissing: 'empty' })).stats.missing).toBe(false);
-  });
+  test.each(MODES)(
+    'scanLog and recover on a missing directory (%s): WAL_NOT_FOUND, or empty when asked',
+    async (mode) => {
+      const sim = new SimFs();
+      const { error } = await collect(scanLog('/typo', { fs: sim, mode }));
+      expect(error).toMatchObject({ code: ErrorCode.NOT_FOUND });
+      await expect(recover('/typo', { fs: sim, mode })).rejects.toMatchObject({
+        code: ErrorCode.NOT_FOUND,
+      });
+      const scan = scanLog('/typo', { fs: sim, mode, ifMissing: 'empty' });
+      expect((await collect(scan)).entries).toEqual([]);
+      expect(scan.stats).toMatchObject({
+        missing: true,
+        nextSequence: 0,
+        lastSequence: null,
+        segmentsScanned: 0,
+      });
+      const r = await recover('/typo', { fs: sim, mode, ifMissing: 'empty' });
+      expect(r).toMatchObject({ entries: [], nextSequence: 0, stats: { missing: true } });
+      // An existing empty directory is not missing.
+      await sim.mkdirp('/empty');
+      expect((await recover('/empty', { fs: sim, mode, ifMissing: 'empty' })).stats.missing).toBe(
+        false,
+      );
+    },
+  );
 
   test('a 1-byte wal_00000000.log is damage: verify is not ok, open refuses, repair sets it aside', async () => {
     const sim = new SimFs();
@@ -228,10 +262,17 @@ describe('issue 12: missing and foreign things are errors', () => {
       damage: [{ reason: 'bad-header', segment: 0, bytes: 1 }],
     });
     await expect(recover('/wal', { fs: sim })).rejects.toMatchObject({ reason: 'bad-header' });
-    await expect(open(sim)).rejects.toMatchObject({ code: ErrorCode.CORRUPTION, reason: 'bad-header' });
+    await expect(open(sim)).rejects.toMatchObject({
+      code: ErrorCode.CORRUPTION,
+      reason: 'bad-header',
+    });
     const done = await repair('/wal', { fs: sim });
     expect(done.actions).toMatchObject([
-      { action: 'remove', file: '/wal/wal_00000000.log', keptIn: '/wal/quarantine/1/wal_00000000.log' },
+      {
+        action: 'remove',
+        file: '/wal/wal_00000000.log',
+        keptIn: '/wal/quarantine/1/wal_00000000.log',
+      },
     ]);
     expect(sim.readFile('/wal/quarantine/1/wal_00000000.log')).toEqual(new Uint8Array([0x89]));
   });
@@ -253,8 +294,14 @@ describe('issue 12: the log says what limit it was written under', () => {
       ['small', 3],
     ]);
     expect(Buffer.from(got[0]?.value as Uint8Array).equals(big)).toBe(true);
-    expect(await verify('/wal', { fs: sim, mode: 'strict' })).toMatchObject({ ok: true, entries: 2 });
-    expect((await collect(readSegment('/wal/wal_00000000.log', { fs: sim, mode: 'strict' }))).entries.length).toBe(2);
+    expect(await verify('/wal', { fs: sim, mode: 'strict' })).toMatchObject({
+      ok: true,
+      entries: 2,
+    });
+    expect(
+      (await collect(readSegment('/wal/wal_00000000.log', { fs: sim, mode: 'strict' }))).entries
+        .length,
+    ).toBe(2);
   });
 });
 
@@ -275,14 +322,21 @@ describe('issue 13: frames in values are never taken for frames', () => {
     // Power loss: the unsynced host frame is cut just after the nested frame.
     const hostOffset = synced.length;
     const nestedEnd = hostOffset + FIRST_KEY + 4 + 4 + 6 + nested.length;
-    expect(Buffer.from(sim.readFile(file).subarray(nestedEnd - nested.length, nestedEnd)).equals(nested)).toBe(true);
-    const crashed = sim.crash({ files: new Map([[sim.inode(file), { kind: 'cut', length: nestedEnd }]]) });
+    expect(
+      Buffer.from(sim.readFile(file).subarray(nestedEnd - nested.length, nestedEnd)).equals(nested),
+    ).toBe(true);
+    const crashed = sim.crash({
+      files: new Map([[sim.inode(file), { kind: 'cut', length: nestedEnd }]]),
+    });
     await wal.close();
     expect(crashed.readFile(file).length).toBe(nestedEnd);
 
     const tolerant = await recover('/wal', { fs: crashed });
     expect(tolerant.entries.map((e) => e.sequence)).toEqual([0, 1, 2]);
-    expect(tolerant.stats.tornTail).toMatchObject({ offset: hostOffset, bytes: nestedEnd - hostOffset });
+    expect(tolerant.stats.tornTail).toMatchObject({
+      offset: hostOffset,
+      bytes: nestedEnd - hostOffset,
+    });
     const skip = await recover('/wal', { fs: crashed, mode: 'skip-corrupted' });
     expect(skip.entries.map((e) => e.sequence)).toEqual([0, 1, 2]);
     expect(skip.entries.map((e) => text(e.value))).toEqual([0, 1, 2].map(contentOf));
@@ -297,38 +351,43 @@ describe('issue 13: frames in values are never taken for frames', () => {
   test.each([
     ['another segment’s salt and the exact sequence the resync looks for', 'other'],
     ['this segment’s salt and a sequence already in the log', 'stale'],
-  ])('a flipped CRC bit of a sealed frame whose value holds a forged frame with %s', async (_, kind) => {
-    const sim = new SimFs();
-    const wal = await open(sim, { sync: 'none' });
-    await wal.put('balance', '10');
-    const salt = framesOf(sim.readFile(wal.file)).header.salt;
-    const at = wal.nextSequence;
-    const forged =
-      kind === 'other'
-        ? encodeBatchFrame({ salt: (salt + 1) >>> 0, synced: 48 }, at, [
-            { type: 'put', key: utf8('balance'), value: utf8('1000000') },
-          ])
-        : encodeBatchFrame({ salt, synced: 48 }, at - 1, [
-            { type: 'put', key: utf8('balance'), value: utf8('1000000') },
-          ]);
-    await wal.put('note', Buffer.concat([Buffer.from('see: '), forged, Buffer.from(' end')]));
-    await wal.put('balance', '20');
-    await wal.rotate();
-    await wal.put('later', 'x');
-    await wal.close();
-    const s0 = '/wal/wal_00000000.log';
-    const bytes = sim.readFile(s0);
-    const host = batchFramesOf(bytes)[1];
-    if (!host) throw new Error('fixture');
-    sim.writeFile(s0, flip(bytes, host.offset + FRAME_CRC_OFFSET));
-    const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
-    expect(skip.entries.map((e) => [e.sequence, text(e.key), text(e.value)])).toEqual([
-      [0, 'balance', '10'],
-      [2, 'balance', '20'],
-      [3, 'later', 'x'],
-    ]);
-    expect(skip.stats.damage).toMatchObject([{ file: s0, offset: host.offset, bytes: host.size }]);
-  });
+  ])(
+    'a flipped CRC bit of a sealed frame whose value holds a forged frame with %s',
+    async (_, kind) => {
+      const sim = new SimFs();
+      const wal = await open(sim, { sync: 'none' });
+      await wal.put('balance', '10');
+      const salt = framesOf(sim.readFile(wal.file)).header.salt;
+      const at = wal.nextSequence;
+      const forged =
+        kind === 'other'
+          ? encodeBatchFrame({ salt: (salt + 1) >>> 0, synced: 48 }, at, [
+              { type: 'put', key: utf8('balance'), value: utf8('1000000') },
+            ])
+          : encodeBatchFrame({ salt, synced: 48 }, at - 1, [
+              { type: 'put', key: utf8('balance'), value: utf8('1000000') },
+            ]);
+      await wal.put('note', Buffer.concat([Buffer.from('see: '), forged, Buffer.from(' end')]));
+      await wal.put('balance', '20');
+      await wal.rotate();
+      await wal.put('later', 'x');
+      await wal.close();
+      const s0 = '/wal/wal_00000000.log';
+      const bytes = sim.readFile(s0);
+      const host = batchFramesOf(bytes)[1];
+      if (!host) throw new Error('fixture');
+      sim.writeFile(s0, flip(bytes, host.offset + FRAME_CRC_OFFSET));
+      const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
+      expect(skip.entries.map((e) => [e.sequence, text(e.key), text(e.value)])).toEqual([
+        [0, 'balance', '10'],
+        [2, 'balance', '20'],
+        [3, 'later', 'x'],
+      ]);
+      expect(skip.stats.damage).toMatchObject([
+        { file: s0, offset: host.offset, bytes: host.size },
+      ]);
+    },
+  );
 });
 
 describe('issue 13: a reader racing retention', () => {
@@ -380,10 +439,19 @@ describe('issue 13: a reader racing retention', () => {
         // (Nothing, when retention deleted every sealed segment first.)
         const from = entries[0]?.sequence ?? 24;
         expect(firsts, where).toContain(from);
-        expect(entries.map((e) => e.sequence), where).toEqual(
-          Array.from({ length: 24 - from }, (_, i) => from + i),
-        );
-        for (const e of entries) expect(e, where).toEqual(plain({ sequence: e.sequence, type: 'put', key: utf8(keyOf(e.sequence)), value: utf8(contentOf(e.sequence)) }));
+        expect(
+          entries.map((e) => e.sequence),
+          where,
+        ).toEqual(Array.from({ length: 24 - from }, (_, i) => from + i));
+        for (const e of entries)
+          expect(e, where).toEqual(
+            plain({
+              sequence: e.sequence,
+              type: 'put',
+              key: utf8(keyOf(e.sequence)),
+              value: utf8(contentOf(e.sequence)),
+            }),
+          );
         expect(scan.stats.damage, where).toEqual([]);
         outcomes.complete++;
       }

@@ -5,13 +5,23 @@
 // nothing and leaves a log that repair can finish.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, encodeSegmentHeader, HEADER_VERSION_OFFSET } from '@wal/codec';
+import {
+  ErrorCode,
+  encodeSegmentHeader,
+  HEADER_CRC_OFFSET,
+  HEADER_FIRST_SEQUENCE_OFFSET,
+  HEADER_LOG_ID_OFFSET,
+  HEADER_MAX_RECORD_BYTES_OFFSET,
+  HEADER_SALT_OFFSET,
+  HEADER_VERSION_OFFSET,
+} from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { MANIFEST_FILE, QUARANTINE_DIR, recover, repair, scanLog, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import {
   type BuiltLog,
+  batchFramesOf,
   buildLog,
   collect,
   flip,
@@ -319,6 +329,102 @@ describe('repair', () => {
       code: ErrorCode.NOT_FOUND,
     });
     expect(sim.locks).toBe(0);
+  });
+});
+
+describe('repair salvages a damaged header whatever field the damage hit', () => {
+  // A log the writer left: 3 records in segment 0, sealed, 2 in segment 1, closed.
+  async function written() {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim, sync: 'none' });
+    for (let i = 0; i < 3; i++) await wal.put(`k${i}`, `v${i}`);
+    await wal.rotate();
+    for (let i = 3; i < 5; i++) await wal.put(`k${i}`, `v${i}`);
+    await wal.close();
+    return sim;
+  }
+
+  test.each([
+    ['the magic', 0],
+    ['the version', HEADER_VERSION_OFFSET],
+    ['the salt', HEADER_SALT_OFFSET],
+    ['the first sequence', HEADER_FIRST_SEQUENCE_OFFSET],
+    ['the first sequence, high byte', HEADER_FIRST_SEQUENCE_OFFSET + 5],
+    ['the record limit', HEADER_MAX_RECORD_BYTES_OFFSET + 2],
+    ['the log id', HEADER_LOG_ID_OFFSET],
+    ['the header CRC', HEADER_CRC_OFFSET],
+  ])('%s of segment 0 or 1: every record kept, nothing issued twice', async (_, at) => {
+    for (const segment of [0, 1]) {
+      const sim = await written();
+      const file = `/wal/wal_0000000${segment}.log`;
+      sim.writeFile(file, flip(sim.readFile(file), at, 0x01));
+      const done = await repair('/wal', { fs: sim });
+      const where = `segment ${segment}, byte ${at}`;
+      expect(done.nextSequence, where).toBe(5);
+      expect(done.lost, where).toEqual([]);
+      expect(done.actions, where).toMatchObject([{ action: 'rebuild', segment }]);
+      const r = await recover('/wal', { fs: sim, mode: 'strict' });
+      expect(
+        r.entries.map((e) => e.sequence),
+        where,
+      ).toEqual([0, 1, 2, 3, 4]);
+    }
+  });
+
+  test.each(['none', 'always'] as const)(
+    'a sealed segment with a damaged header and one damaged record (sync %s): only that record is lost, and lost says so',
+    async (sync) => {
+      const sim = new SimFs();
+      const wal = await Wal.open({ dir: '/wal', fs: sim, sync });
+      for (let i = 0; i < 4; i++) await wal.put(`k${i}`, `v${i}`);
+      await wal.rotate();
+      await wal.put('k4', 'v4');
+      await wal.close();
+      const file = '/wal/wal_00000000.log';
+      const bytes = sim.readFile(file);
+      const second = batchFramesOf(bytes)[1];
+      if (!second) throw new Error('fixture');
+      sim.writeFile(file, flip(flip(bytes, 0), second.offset + second.size - 1));
+      const done = await repair('/wal', { fs: sim });
+      expect(done.lost).toEqual([{ firstSequence: 1, nextSequence: 2 }]);
+      const r = await recover('/wal', { fs: sim, mode: 'strict' });
+      expect(r.entries.map((e) => e.sequence)).toEqual([0, 2, 3, 4]);
+      // The holes in the log are what repair reported, no more.
+      expect(r.stats.holes.map((h) => [h.firstSequence, h.nextSequence])).toEqual([[1, 2]]);
+    },
+  );
+
+  test('a last segment holding only its closing mark, header damaged, after retention: the floor is kept', async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim, sync: 'none' });
+    for (let i = 0; i < 4; i++) await wal.put(`k${i}`, `v${i}`);
+    await wal.rotate();
+    expect(await wal.truncateThrough(3)).toBe(1);
+    await wal.close();
+    // Only wal_00000001.log is left: a header that says 4, and a mark at 4.
+    const file = '/wal/wal_00000001.log';
+    sim.writeFile(file, flip(sim.readFile(file), 1));
+    const done = await repair('/wal', { fs: sim });
+    expect(done.nextSequence).toBe(4);
+    const reopened = await Wal.open({ dir: '/wal', fs: sim });
+    expect(await reopened.put('next', 'one')).toBe(4);
+    await reopened.close();
+  });
+
+  test('a damaged header and a damaged first record in segment 0: the record is a hole, the log still starts at 0', async () => {
+    const sim = await written();
+    const file = '/wal/wal_00000000.log';
+    const bytes = sim.readFile(file);
+    const first = batchFramesOf(bytes)[0];
+    if (!first) throw new Error('fixture');
+    sim.writeFile(file, flip(flip(bytes, 0), first.offset + first.size - 1));
+    const done = await repair('/wal', { fs: sim });
+    expect(done.lost).toEqual([{ firstSequence: 0, nextSequence: 1 }]);
+    expect(done.nextSequence).toBe(5);
+    const r = await recover('/wal', { fs: sim, mode: 'strict' });
+    expect(r.stats.firstSequence).toBe(0);
+    expect(r.stats.holes).toMatchObject([{ firstSequence: 0, nextSequence: 1 }]);
+    expect(r.entries.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
   });
 });
 

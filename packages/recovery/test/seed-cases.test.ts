@@ -6,9 +6,9 @@ import path from 'node:path';
 import {
   BATCH_PREFIX_SIZE,
   CorruptionError,
+  ErrorCode,
   encodeBatchFrame,
   encodeSegmentHeader,
-  ErrorCode,
   FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
   frameChecksum,
@@ -215,7 +215,10 @@ describe('the weak points of the original', () => {
     expect(moved.length).toBe(original.length);
     // The other split of the same bytes, under the original's CRC.
     moved.set(original.subarray(FRAME_CRC_OFFSET, FRAME_CRC_OFFSET + 4), FRAME_CRC_OFFSET);
-    sim.writeFile(seg.file, edit(seg.bytes, (b) => b.set(moved, f.offset)));
+    sim.writeFile(
+      seg.file,
+      edit(seg.bytes, (b) => b.set(moved, f.offset)),
+    );
     await expect(recover('/wal', { fs: sim })).rejects.toMatchObject({
       reason: 'checksum-mismatch',
       offset: f.offset,
@@ -333,7 +336,10 @@ describe('the weak points of the original', () => {
     if (!seg) throw new Error('fixture');
     for (const [i, f] of seg.frames.entries()) {
       for (const length of [0xffff_ffff, f.size, readU32(seg.bytes, f.offset) - 1]) {
-        sim.writeFile(seg.file, edit(seg.bytes, (b) => writeU32(b, f.offset, length)));
+        sim.writeFile(
+          seg.file,
+          edit(seg.bytes, (b) => writeU32(b, f.offset, length)),
+        );
         const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
         expect(skip.entries.map(plain), `frame ${i}, length ${length}`).toEqual(
           log.entries.filter((e) => e.sequence !== i),
@@ -352,7 +358,10 @@ describe('the weak points of the original', () => {
     expect((await recover('/wal', { fs: sim, mode: 'strict' })).entries.length).toBe(3);
     // The same frames under a header that says 1 KiB: the big one cannot be a frame.
     const header = encodeSegmentHeader({ ...seg.header, maxRecordBytes: 1024 });
-    sim.writeFile(seg.file, edit(seg.bytes, (b) => b.set(header, 0)));
+    sim.writeFile(
+      seg.file,
+      edit(seg.bytes, (b) => b.set(header, 0)),
+    );
     await expect(recover('/wal', { fs: sim })).rejects.toMatchObject({
       reason: 'bad-length',
       offset: seg.frames[1]?.offset,
@@ -363,9 +372,14 @@ describe('the weak points of the original', () => {
     const { sim, log } = await simLog([puts(2)]);
     const seg = log.segments[0];
     if (!seg) throw new Error('fixture');
-    sim.writeFile(seg.file, edit(seg.bytes, (b) => writeU32(b, HEADER_VERSION_OFFSET, 1)));
+    sim.writeFile(
+      seg.file,
+      edit(seg.bytes, (b) => writeU32(b, HEADER_VERSION_OFFSET, 1)),
+    );
     const error = await recover('/wal', { fs: sim }).catch((e: unknown) => e);
     expect(error).toMatchObject({ reason: 'bad-header', offset: 0 });
-    expect((error as CorruptionError).damage.detail).toContain('expected format version 2, found version 1');
+    expect((error as CorruptionError).damage.detail).toContain(
+      'expected format version 2, found version 1',
+    );
   });
 });

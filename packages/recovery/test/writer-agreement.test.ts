@@ -26,7 +26,9 @@ const op: fc.Arbitrary<WalOp> = fc.oneof(
 const synced: fc.Arbitrary<SyncedSpec> = fc.oneof(
   fc.constant('each' as const),
   fc.constant('none' as const),
-  fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 6 }).map((groups) => ({ groups })),
+  fc
+    .array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 6 })
+    .map((groups) => ({ groups })),
 );
 const segment = fc.record({
   batches: fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { maxLength: 6 }),
