@@ -549,13 +549,13 @@ describe('repair, then replay over a checkpoint', () => {
                   : { type: 'put' as const, key: b.key, value: bytesOf(b.value) },
               );
               const first = await wal.batch(batch);
-              batch.forEach((b, i) =>
+              for (const [i, b] of batch.entries()) {
                 acked.push({
                   sequence: first + i,
                   key: b.key,
                   value: b.type === 'put' ? b.value : null,
-                }),
-              );
+                });
+              }
             } else if (o.kind === 'rotate') {
               await wal.rotate();
             } else {

@@ -143,7 +143,7 @@ function entriesOf(sequence: number, ops: readonly WalOp[]): Plain[] {
 /** Encodes a log as the writer lays it out: contiguous numbers and sequences, sealed rotations. */
 export function buildLog(
   dir: string,
-  specs: (WalOp[][] | SegmentSpec)[],
+  specs: ((WalOp[] | HoleSpec)[] | SegmentSpec)[],
   start = { segment: 0, sequence: 0 },
 ): BuiltLog {
   let segment = start.segment;
@@ -253,7 +253,7 @@ export async function writeLog(log: BuiltLog, sim?: SimFs): Promise<void> {
 
 /** A log in a fresh SimFs under /wal. */
 export async function simLog(
-  specs: (WalOp[][] | SegmentSpec)[],
+  specs: ((WalOp[] | HoleSpec)[] | SegmentSpec)[],
 ): Promise<{ sim: SimFs; log: BuiltLog }> {
   const sim = new SimFs();
   const log = buildLog('/wal', specs);
