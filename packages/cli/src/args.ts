@@ -6,13 +6,14 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** Options every command accepts (`--debug` is taken out by `main`, anywhere in argv). */
 export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
 } as const satisfies Options;
 
 /** Parsed option values: strings and booleans by option name. */
 export type Values = Record<string, string | boolean | undefined>;
 
 /**
- * parseArgs with one positional `<dir>`. It runs non-strict and checks the
+ * parseArgs with one positional path (a log directory, or a file). It runs non-strict and checks the
  * tokens itself: strict mode's messages span several lines and talk about
  * parseArgs, and it refuses `--limit -1` as "ambiguous" where the useful
  * answer is that -1 is not a count.
@@ -21,7 +22,7 @@ export function parseCommand(
   command: string,
   argv: string[],
   options: Options,
-): { dir: string | undefined; values: Values } {
+): { arg: string | undefined; values: Values } {
   const all: Options = { ...COMMON_OPTIONS, ...options };
   const { positionals, tokens, values } = parseArgs({
     args: argv,
@@ -43,14 +44,20 @@ export function parseCommand(
   }
   if (positionals.length > 1) {
     throw new UsageError(
-      `${command}: expected one log directory, found ${positionals.length} arguments (${positionals.join(' ')})`,
+      `${command}: expected one path, found ${positionals.length} arguments (${positionals.join(' ')})`,
     );
   }
-  return { dir: positionals[0], values: values as Values };
+  return { arg: positionals[0], values: values as Values };
 }
 
 /** A non-negative integer option, or a usage error naming it. */
-export function integerOption(name: string, value: string | undefined, fallback: number): number {
+export function integerOption(name: string, value: string | undefined, fallback: number): number;
+export function integerOption(name: string, value: string | undefined): number | undefined;
+export function integerOption(
+  name: string,
+  value: string | undefined,
+  fallback?: number,
+): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {

@@ -1,32 +1,41 @@
 import fs from 'node:fs';
-import { WalError } from '@wal/codec';
-import { type Command, Exit } from './command.js';
+import { nodeFs } from '@wal/fs';
+import { translateAdvice } from './advice.js';
+import { type Command, type Context, Exit } from './command.js';
 import { dump } from './commands/dump.js';
 import { inspect } from './commands/inspect.js';
 import { repair } from './commands/repair.js';
 import { stats } from './commands/stats.js';
 import { verify } from './commands/verify.js';
-import { CommandError, UsageError } from './errors.js';
+import { exitCodeOf, isExplained, UsageError } from './errors.js';
 import { type Io, Output } from './output.js';
 
 const COMMANDS: Command[] = [inspect, dump, verify, repair, stats];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `Usage: wal <command> <dir> [options]
+  return `Usage: wal <command> <dir|file> [options]
 
 Inspect, dump, verify and repair an @wal write-ahead log.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
+dump, verify and stats also read one segment file alone (a segment, a copy
+in quarantine/<n>/, or a wal_N.log.broken).
+
 Options:
   -h, --help     help (also: wal <command> --help, wal help <command>)
   -v, --version  the version
+  --json         on every command: the result as JSON (dump: JSON Lines)
   --debug        stack traces and causes on errors
 
-Exit status: 0 ok, 1 damage found or the operation failed, 2 usage error
-(a bad option, or a path that is not a log directory).
+Exit status:
+  0  ok
+  1  damage found (verify), or damage stopped dump or stats
+  2  usage error: an unknown command or option, a bad value
+  3  failure: no log at the path, permission denied, an I/O error, the
+     writer holds the lock (repair)
 Colour only on a terminal, never with NO_COLOR set.`;
 }
 
@@ -37,48 +46,73 @@ function version(): string {
 
 /** Runs `wal` with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const out = new Output(io);
+  const context: Context = { out: new Output(io), fs: io.fs ?? nodeFs };
   // A global flag: accepted before or after the command.
   const debug = argv.includes('--debug');
   const [name, ...rest] = argv.filter((a) => a !== '--debug');
   const command = COMMANDS.find((c) => c.name === name);
   try {
-    if (name === undefined) throw new UsageError('expected a command, found none');
-    if (name === '-h' || name === '--help' || name === 'help') {
-      const topic = COMMANDS.find((c) => c.name === rest[0]);
-      await out.line(topic ? topic.help : help());
-      return Exit.OK;
-    }
-    if (name === '-v' || name === '--version') {
-      await out.line(version());
-      return Exit.OK;
-    }
-    if (!command) {
-      throw new UsageError(
-        `expected a command (${COMMANDS.map((c) => c.name).join(', ')}), found '${name}'`,
-      );
-    }
-    if (rest.includes('-h') || rest.includes('--help')) {
-      await out.line(command.help);
-      return Exit.OK;
-    }
-    return await command.run(rest, out);
+    return await dispatch(name, rest, command, context);
   } catch (error) {
-    // One line, whatever went wrong: the operator's terminal, and scripts
-    // reading stderr, get the message and never a stack (unless --debug).
-    const message = String((error as Error)?.message ?? error).replace(/\s*\n\s*/g, ' ');
-    let hint = '';
-    if (error instanceof UsageError) {
-      if (error.help) hint = ` (see 'wal ${command ? `${command.name} ` : ''}--help')`;
-    } else if (!debug && !WalError.isInstance(error) && !(error instanceof CommandError)) {
-      hint = ' (run with --debug for details)';
+    report(context, error, command, debug);
+    return exitCodeOf(error);
+  }
+}
+
+async function dispatch(
+  name: string | undefined,
+  rest: string[],
+  command: Command | undefined,
+  context: Context,
+): Promise<number> {
+  const { out } = context;
+  if (name === undefined) throw new UsageError('expected a command, found none');
+  if (name === '-h' || name === '--help' || name === 'help') {
+    await out.line(helpTopic(name, rest));
+    return Exit.OK;
+  }
+  if (name === '-v' || name === '--version') {
+    await out.line(version());
+    return Exit.OK;
+  }
+  if (!command) throw new UsageError(`expected a command (${names()}), found '${name}'`);
+  if (rest.includes('-h') || rest.includes('--help')) {
+    await out.line(command.help);
+    return Exit.OK;
+  }
+  return await command.run(rest, context);
+}
+
+const names = () => COMMANDS.map((c) => c.name).join(', ');
+
+// `wal help`, `wal help dump`; `wal help bogus` is a usage error.
+function helpTopic(name: string, rest: string[]): string {
+  const [topic, ...extra] = name === 'help' ? rest : [];
+  if (topic === undefined) return help();
+  const command = COMMANDS.find((c) => c.name === topic);
+  if (!command) throw new UsageError(`help: expected a command (${names()}), found '${topic}'`);
+  if (extra.length > 0) {
+    throw new UsageError(`help: expected one command, found ${rest.length} (${rest.join(' ')})`);
+  }
+  return command.help;
+}
+
+// One line, whatever went wrong: the operator's terminal, and scripts reading
+// stderr, get the message and never a stack (unless --debug).
+function report(context: Context, error: unknown, command: Command | undefined, debug: boolean) {
+  const { out } = context;
+  const raw = String((error as Error)?.message ?? error).replace(/\s*\n\s*/g, ' ');
+  const message = translateAdvice(raw, context.target);
+  let hint = '';
+  if (error instanceof UsageError) {
+    if (error.help) hint = ` (see 'wal ${command ? `${command.name} ` : ''}--help')`;
+  } else if (!debug && !isExplained(error)) {
+    hint = ' (run with --debug for details)';
+  }
+  out.error(`wal: ${out.styleErr('red', message)}${hint}`);
+  if (debug && !(error instanceof UsageError)) {
+    for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+      out.error(String((e as Error).stack ?? e));
     }
-    out.error(`wal: ${out.styleErr('red', message)}${hint}`);
-    if (debug && !(error instanceof UsageError)) {
-      for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-        out.error(String((e as Error).stack ?? e));
-      }
-    }
-    return error instanceof UsageError ? Exit.USAGE : Exit.FAILED;
   }
 }

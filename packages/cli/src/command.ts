@@ -1,4 +1,6 @@
+import type { WalFs } from '@wal/fs';
 import type { Output } from './output.js';
+import type { Target } from './target.js';
 
 /** A `wal` subcommand. */
 export interface Command {
@@ -8,14 +10,32 @@ export interface Command {
   /** The full `--help` text. */
   help: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */
-  run(argv: string[], out: Output): Promise<number>;
+  run(argv: string[], context: Context): Promise<number>;
 }
 
 /** Exit codes: the contract scripts rely on. */
 export const Exit = {
   OK: 0,
-  /** Damage found (verify), or the operation failed. */
-  FAILED: 1,
-  /** The command was called wrongly: bad flags, a path that is not a log. */
+  /** Damage found: verify's verdict, or damage that stopped a dump or a scan. */
+  DAMAGED: 1,
+  /** The command was called wrongly: an unknown command or option, a bad value. */
   USAGE: 2,
+  /**
+   * The command could not do its job: no log at the path, permission denied,
+   * an I/O error, a writer holding the lock. Says nothing about the log's bytes.
+   */
+  FAILED: 3,
 } as const;
+
+/** The exit-code lines every help text ends with. */
+export const EXIT_HELP = `Exit status: 0 ok, 1 damage found, 2 usage error, 3 failure (no log at
+the path, permission denied, an I/O error, the writer holds the lock).`;
+
+/** What a command runs with. */
+export interface Context {
+  out: Output;
+  /** The file system every read and repair goes through. */
+  fs: WalFs;
+  /** The path the command works on, once checked: error messages refer to it. */
+  target?: Target;
+}

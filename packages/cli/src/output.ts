@@ -1,11 +1,16 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { styleText } from 'node:util';
+import type { WalFs } from '@wal/fs';
+import { QUARANTINE_DIR } from '@wal/recovery';
 
-/** The streams and environment a command runs with (process's, or a test's). */
+/** The streams, environment and file system a command runs with (process's, or a test's). */
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+  /** The file system to read and repair through. Default: `nodeFs` of `@wal/fs`. */
+  fs?: WalFs;
 }
 
 type Style = Parameters<typeof styleText>[0];
@@ -50,9 +55,14 @@ export class Output {
     this.#io.stderr.write(`${text}\n`);
   }
 
+  /** True when stderr is a terminal: the only place a progress line goes. */
+  get showsProgress(): boolean {
+    return !!this.#io.stderr.isTTY;
+  }
+
   /** A transient status line on stderr, shown only on a TTY. */
   progress(text: string): void {
-    if (!this.#io.stderr.isTTY) return;
+    if (!this.showsProgress) return;
     this.#io.stderr.write(`\r\x1b[2K${this.styleErr('dim', text)}`);
     this.#progressShown = true;
   }
@@ -61,20 +71,6 @@ export class Output {
     if (!this.#progressShown) return;
     this.#io.stderr.write('\r\x1b[2K');
     this.#progressShown = false;
-  }
-
-  /** Shows `label` with elapsed seconds while `work` runs. */
-  async withProgress<T>(label: string, work: Promise<T>): Promise<T> {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      this.progress(`${label} ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    }, 200);
-    try {
-      return await work;
-    } finally {
-      clearInterval(timer);
-      this.clearProgress();
-    }
   }
 }
 
@@ -113,4 +109,27 @@ export function formatBytes(n: number): string {
     unit++;
   }
   return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * A hole repair recorded: "sequence 10 was lost to damage; repair incident 1
+ * kept the bytes in data/wal/quarantine/1". `dir` is the log directory as
+ * given, when known (a lone file's log is not).
+ */
+export function lostText(
+  hole: { firstSequence: number; nextSequence: number; incident: number },
+  dir: string | null,
+): string {
+  const one = hole.nextSequence - hole.firstSequence === 1;
+  const sequences = `${one ? 'sequence' : 'sequences'} ${formatSequences(hole.firstSequence, hole.nextSequence)}`;
+  const where =
+    dir === null
+      ? `${QUARANTINE_DIR}/${hole.incident} of its log`
+      : path.join(dir, QUARANTINE_DIR, String(hole.incident));
+  return `${sequences} ${one ? 'was' : 'were'} lost to damage; repair incident ${hole.incident} kept the bytes in ${where}`;
+}
+
+/** Sequences `first` up to (not including) `next`: "10" or "10-19". */
+export function formatSequences(first: number, next: number): string {
+  return next - first === 1 ? String(first) : `${first}-${next - 1}`;
 }

@@ -80,7 +80,7 @@ describe('wal dump streams', () => {
     const small = await cleanLog(2);
 
     // JSON with base64 values: the largest output, and the most garbage.
-    const argv = ['--format', 'json', '--values', 'base64'];
+    const argv = ['--json', '--values', 'base64'];
     const baseline = await dumpInChild(small.dir, argv);
     expect(baseline.code).toBe(0);
     const big = await dumpInChild(dir, argv);

@@ -1,5 +1,7 @@
 // A path that is not a log: one line naming the path and the problem, for
-// every command, before anything is read or written.
+// every command, before anything is read or written. No log at the path is
+// a failure (exit 3), not an empty log; a file where only a directory will
+// do is a usage error (exit 2).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
@@ -8,9 +10,11 @@ import { cleanLog, hashTree, segment, tempDir } from './support/logs.js';
 import { lines, type Result, run, runBin } from './support/run.js';
 
 const COMMANDS = ['inspect', 'dump', 'verify', 'repair', 'stats'];
+/** Commands that read one segment file as well as a log directory. */
+const READS_FILES = ['dump', 'verify', 'stats'];
 const isRoot = process.getuid?.() === 0;
 
-async function expectPathError(argv: string[], message: string, code: number = Exit.USAGE) {
+async function expectPathError(argv: string[], message: string, code: number = Exit.FAILED) {
   const r = await run(argv);
   expect(r.stdout).toBe('');
   expect(lines(r.stderr)).toEqual([`wal: ${message}`]);
@@ -20,7 +24,7 @@ async function expectPathError(argv: string[], message: string, code: number = E
 describe.each(COMMANDS)('%s', (command) => {
   test('a missing directory', async () => {
     const dir = path.join(tempDir(), 'nope');
-    await expectPathError([command, dir], `${dir}: no such directory`);
+    await expectPathError([command, dir], `${dir}: no such file or directory`);
     expect(fs.existsSync(dir)).toBe(false);
   });
 
@@ -47,7 +51,13 @@ describe.each(COMMANDS)('%s', (command) => {
     const { dir } = await cleanLog(2);
     const file = segment(dir, 0);
     const before = hashTree(dir);
-    await expectPathError([command, file], `${file}: expected a log directory, found a file`);
+    if (!READS_FILES.includes(command)) {
+      await expectPathError(
+        [command, file],
+        `${file}: expected a log directory, found a file; for one file use wal verify ${file}`,
+        Exit.USAGE,
+      );
+    }
     await expectPathError([command, `${file}/x`], `${file}/x: a path component is not a directory`);
     expect(hashTree(dir)).toEqual(before);
   });
@@ -85,7 +95,7 @@ describe('without permission', () => {
     return dir;
   }
 
-  test('a directory: one line naming it, exit 1', async () => {
+  test('a directory: one line naming it, exit 3', async () => {
     const dir = await logWithin();
     fs.chmodSync(dir, 0);
     const r = await runUnprivileged(['verify', dir]).finally(() => fs.chmodSync(dir, 0o755));
@@ -94,7 +104,7 @@ describe('without permission', () => {
     expect(r.code).toBe(Exit.FAILED);
   });
 
-  test('one unreadable segment: one line naming it, exit 1', async () => {
+  test('one unreadable segment: one line naming it, exit 3', async () => {
     const dir = await logWithin();
     fs.chmodSync(segment(dir, 0), 0);
     const r = await runUnprivileged(['inspect', dir]);

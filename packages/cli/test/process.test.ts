@@ -9,28 +9,32 @@ import { BIN, lines, ROOT, runBin, SOURCE_FLAGS, spawnCollect } from './support/
 const PACKAGE = path.join(ROOT, 'packages/cli');
 
 describe('the wal process', () => {
-  test('exit codes 0, 1 and 2', async () => {
+  test('exit codes 0, 1, 2 and 3', async () => {
     const { dir } = await cleanLog(2);
-    const [ok, usage] = await Promise.all([
+    const missing = path.join(tempDir(), 'nope');
+    const [ok, usage, failed] = await Promise.all([
       runBin(['verify', dir]),
       runBin(['dump', dir, '--bogus']),
+      runBin(['verify', missing]),
     ]);
     expect(ok).toMatchObject({ code: 0, signal: null, stderr: '' });
-    expect(ok.stdout).toBe('ok: 1 segment, 5 records, 6 entries\n');
+    expect(ok.stdout).toBe('ok: 2 segments, 5 records, 6 entries\n');
     expect(usage).toMatchObject({ code: 2, stdout: '' });
     expect(lines(usage.stderr)).toEqual([
       `wal: dump: unknown option '--bogus' (see 'wal dump --help')`,
     ]);
+    expect(failed).toMatchObject({ code: 3, stdout: '' });
+    expect(lines(failed.stderr)).toEqual([`wal: ${missing}: no such file or directory`]);
 
-    flipByte(dir, 0, 40);
+    flipByte(dir, 0, 60);
     const damaged = await runBin(['verify', dir]);
     expect(damaged.code).toBe(1);
-    expect(damaged.stdout).toMatch(/^damaged wal_00000000\.log offset 32 /);
+    expect(damaged.stdout).toMatch(/^damaged wal_00000000\.log offset 48 /);
   });
 
   test('a failure is one line; --debug adds the stack and its causes', async () => {
     const { dir } = await cleanLog(2);
-    flipByte(dir, 0, 40);
+    flipByte(dir, 0, 60);
     const [plain, debug] = await Promise.all([
       runBin(['dump', dir]),
       runBin(['dump', dir, '--debug']),

@@ -1,5 +1,6 @@
-// wal repair: says what it cuts and where the bytes go; afterwards verify is
-// clean and the writer continues the sequence; --dry-run changes no byte.
+// wal repair: prints the incident folder, each action, the sequences
+// recorded as lost and the next sequence; afterwards verify is clean and the
+// writer continues above every sequence the log held; --dry-run changes no byte.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
@@ -24,7 +25,7 @@ async function repairAndReopen(dir: string, next: number): Promise<string[]> {
   expect(r.code).toBe(0);
   const verify = await run(['verify', dir, '--mode', 'strict']);
   expect(verify.code).toBe(0);
-  expect(verify.stdout).toMatch(/^ok: /);
+  expect(verify.stdout).toMatch(/^ok: /m);
   const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
   try {
     expect(wal.repairs).toEqual([]);
@@ -35,6 +36,9 @@ async function repairAndReopen(dir: string, next: number): Promise<string[]> {
   expect((await run(['verify', dir, '--mode', 'strict'])).code).toBe(0);
   return lines(r.stdout);
 }
+
+const INCIDENT_1 =
+  'incident 1: quarantine/1 keeps a copy of each file changed or removed, and manifest.json';
 
 describe('wal repair', () => {
   test('a clean log: nothing to repair, no byte changed', async () => {
@@ -50,147 +54,171 @@ describe('wal repair', () => {
     expect(hashTree(dir)).toEqual(before);
   });
 
-  test('a torn tail is cut and its bytes kept in .broken beside it', async () => {
+  test('a torn tail: the last segment rebuilt without it, the file as it was kept', async () => {
     const { dir } = await cleanLog();
-    const file = segment(dir, 4);
-    const original = fs.readFileSync(file);
-    tearTail(dir);
+    const file = segment(dir, 5);
+    tearTail(dir, 30);
     const torn = fs.readFileSync(file);
     const out = await repairAndReopen(dir, 43);
-    const m =
-      /^did cut wal_00000004\.log at offset (\d+) \((\d+) bytes, torn-tail: truncated\); bytes kept in wal_00000004\.log\.broken$/.exec(
-        out[0] as string,
-      );
-    expect(m).not.toBeNull();
-    const offset = Number(m?.[1]);
-    expect(offset + Number(m?.[2])).toBe(torn.length);
-    expect(out[1]).toBe('now: last sequence 42; the writer continues at sequence 43');
-    expect(fs.readFileSync(`${file}.broken`)).toEqual(torn.subarray(offset));
-    expect(original.subarray(0, offset)).toEqual(torn.subarray(0, offset));
+    expect(out).toEqual([
+      INCIDENT_1,
+      'rebuilt wal_00000005.log: truncated at offset 355 (25 bytes); no sequence lost; as it was: quarantine/1/wal_00000005.log',
+      'lost: no sequence',
+      'now: last sequence 42; the writer continues at sequence 43',
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'quarantine/1/wal_00000005.log'))).toEqual(torn);
   });
 
-  test('mid-log damage: the segment is cut, it and every later one kept whole in quarantine/', async () => {
+  test('mid-log damage: only that segment is rebuilt, with a hole; intact segments stay', async () => {
     const { dir } = await cleanLog();
     flipByte(dir, 1);
-    const originals = [1, 2, 3, 4].map((n) => fs.readFileSync(segment(dir, n)));
-    const out = await repairAndReopen(dir, 12);
+    const damaged = fs.readFileSync(segment(dir, 1));
+    const before = hashTree(dir);
+    const out = await repairAndReopen(dir, 44);
     expect(out).toEqual([
-      expect.stringMatching(
-        /^did cut wal_00000001\.log at offset 76 \(\d+ bytes, damage: checksum-mismatch\); bytes kept in quarantine\/wal_00000001\.log$/,
-      ),
-      expect.stringMatching(
-        /^did move wal_00000002\.log out of the log \(\d+ bytes, after-damage: checksum-mismatch\); bytes kept in quarantine\/wal_00000002\.log$/,
-      ),
-      expect.stringMatching(/^did move wal_00000003\.log .*quarantine\/wal_00000003\.log$/),
-      expect.stringMatching(/^did move wal_00000004\.log .*quarantine\/wal_00000004\.log$/),
-      'now: last sequence 11; the writer continues at sequence 12',
+      INCIDENT_1,
+      'rebuilt wal_00000001.log: checksum-mismatch at offset 94 (48 bytes); lost sequence 10; as it was: quarantine/1/wal_00000001.log',
+      'lost: 1 sequence (10), recorded as 1 hole in the log',
+      'now: last sequence 43; the writer continues at sequence 44',
     ]);
-    originals.forEach((bytes, i) => {
-      expect(fs.readFileSync(path.join(dir, 'quarantine', `wal_0000000${i + 1}.log`))).toEqual(
-        bytes,
-      );
+    const after = hashTree(dir);
+    for (const n of [0, 2, 3, 4]) {
+      const name = path.basename(segment(dir, n));
+      expect(after[name]).toBe(before[name]);
+    }
+    expect(fs.readFileSync(path.join(dir, 'quarantine/1/wal_00000001.log'))).toEqual(damaged);
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(dir, 'quarantine/1/manifest.json'), 'utf8'),
+    );
+    expect(manifest).toMatchObject({
+      incident: 1,
+      lost: [{ firstSequence: 10, nextSequence: 11 }],
     });
-    // The salvage command the help gives: all but the damaged record.
-    const salvage = await run(['dump', path.join(dir, 'quarantine'), '--mode', 'skip-corrupted']);
-    expect(salvage.code).toBe(0);
-    const salvaged = lines(salvage.stdout).map((l) => Number(l.split(' ')[0]));
-    expect(salvaged).toEqual([11, ...Array.from({ length: 31 }, (_, i) => 13 + i)]);
+    // Every entry but the lost one is still in the log.
+    const dumped = lines((await run(['dump', dir])).stdout).map((l) => Number(l.split(' ')[0]));
+    expect(dumped).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => i),
+      ...Array.from({ length: 34 }, (_, i) => 11 + i),
+    ]);
   });
 
-  test('a missing segment: the segments after the hole go to quarantine/', async () => {
+  test('a missing segment: re-created holding only a hole for its sequences', async () => {
     const { dir } = await cleanLog();
     removeSegment(dir, 2);
-    const out = await repairAndReopen(dir, 21);
-    expect(out[0]).toMatch(
-      /^did move wal_00000003\.log out of the log \(\d+ bytes, gap: missing\)/,
-    );
-    expect(fs.readdirSync(path.join(dir, 'quarantine')).sort()).toEqual([
-      'wal_00000003.log',
-      'wal_00000004.log',
+    const out = await repairAndReopen(dir, 44);
+    expect(out).toEqual([
+      INCIDENT_1,
+      'created wal_00000002.log: a segment holding only a hole; lost sequences 17-24',
+      'lost: 8 sequences (17-24), recorded as 1 hole in the log',
+      'now: last sequence 43; the writer continues at sequence 44',
     ]);
   });
 
-  test('--dry-run says "would", changes no byte, quarantine/ included', async () => {
+  test('several actions: each on its line, the lost sequences listed together', async () => {
     const { dir } = await cleanLog();
     flipByte(dir, 1);
-    tearTail(dir);
+    flipByte(dir, 1, 200);
+    removeSegment(dir, 3);
+    const out = await repairAndReopen(dir, 44);
+    expect(out).toEqual([
+      INCIDENT_1,
+      'rebuilt wal_00000001.log: checksum-mismatch at offset 94 (48 bytes) and 1 more; lost sequences 10, 12; as it was: quarantine/1/wal_00000001.log',
+      'created wal_00000003.log: a segment holding only a hole; lost sequences 25-32',
+      'lost: 10 sequences (10, 12, 25-32), recorded as 3 holes in the log',
+      'now: last sequence 43; the writer continues at sequence 44',
+    ]);
+  });
+
+  test('--dry-run says "would", changes no byte, and names the next incident', async () => {
+    const { dir } = await cleanLog();
+    flipByte(dir, 1);
     expect((await run(['repair', dir])).code).toBe(0);
-    // A second round of damage, with quarantine/ and .broken files already there.
-    flipByte(dir, 0, 40);
+    // A second round of damage, with an incident already there.
+    flipByte(dir, 3);
     const before = hashTree(dir);
-    expect(Object.keys(before)).toContain(path.join('quarantine', 'wal_00000001.log'));
+    expect(Object.keys(before)).toContain(path.join('quarantine', '1', 'wal_00000001.log'));
     const r = await run(['repair', dir, '--dry-run']);
     expect(r.code).toBe(0);
-    const out = lines(r.stdout);
-    expect(out[0]).toMatch(
-      /^would cut wal_00000000\.log at offset 32 .*bytes kept in quarantine\/wal_00000000\.log$/,
-    );
-    // Earlier copies are never overwritten: the next free name.
-    expect(out[1]).toMatch(
-      /^would move wal_00000001\.log .*bytes kept in quarantine\/wal_00000001\.log\.1$/,
-    );
-    expect(out.at(-2)).toBe('after repair: no entries; the writer continues at sequence 0');
-    expect(out.at(-1)).toBe('dry run: nothing was changed');
+    expect(lines(r.stdout)).toEqual([
+      'incident 2: quarantine/2 would keep a copy of each file changed or removed, and manifest.json',
+      'would rebuild wal_00000003.log: checksum-mismatch at offset 96 (48 bytes); lost sequence 26; as it was: quarantine/2/wal_00000003.log',
+      'lost: 1 sequence (26), would be recorded as 1 hole in the log',
+      'after repair: last sequence 43; the writer continues at sequence 44',
+      'dry run: nothing was changed',
+    ]);
     expect(hashTree(dir)).toEqual(before);
     const json = await runJson(['repair', dir, '--dry-run', '--json']);
-    expect(json.json).toMatchObject({ dryRun: true, nextSequence: 0, lastSequence: null });
+    expect(json.json).toMatchObject({
+      dryRun: true,
+      incident: 2,
+      nextSequence: 44,
+      lastSequence: 43,
+    });
     expect(hashTree(dir)).toEqual(before);
   });
 
-  test('--json: the actions, with where each keeps its bytes', async () => {
+  test('--json: the result, with every action and where it keeps its copy', async () => {
     const { dir } = await cleanLog();
-    tearTail(dir);
+    flipByte(dir, 1);
     const { code, json } = await runJson(['repair', dir, '--json']);
     expect(code).toBe(0);
     const result = json as RepairResult;
-    expect(result).toMatchObject({ dryRun: false, nextSequence: 43, lastSequence: 42 });
+    expect(result).toMatchObject({
+      dir: path.resolve(dir),
+      dryRun: false,
+      incident: 1,
+      incidentDir: path.join(dir, 'quarantine', '1'),
+      lost: [{ firstSequence: 10, nextSequence: 11 }],
+      nextSequence: 44,
+      lastSequence: 43,
+    });
     expect(result.actions).toEqual([
       expect.objectContaining({
-        action: 'cut',
-        cause: 'torn-tail',
-        file: segment(dir, 4),
-        keptIn: `${segment(dir, 4)}.broken`,
+        action: 'rebuild',
+        file: segment(dir, 1),
+        keptIn: path.join(dir, 'quarantine', '1', 'wal_00000001.log'),
+        damage: [expect.objectContaining({ offset: 94, reason: 'checksum-mismatch' })],
       }),
     ]);
   });
 
-  test('refuses while a writer holds the log (exit 1, no byte changed); --dry-run still answers', async () => {
+  test('refuses while a writer holds the log (exit 3, no byte changed); --dry-run still answers', async () => {
     const { dir } = await cleanLog();
-    tearTail(dir);
-    const before = hashTree(dir);
-    const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
+    const writer = await Wal.open({ dir, maxSegmentBytes: 512 });
     try {
-      const after = hashTree(dir); // opening cut the tail itself
+      const before = hashTree(dir);
       const r = await run(['repair', dir]);
       expect(r.code).toBe(Exit.FAILED);
+      expect(r.stdout).toBe('');
       expect(lines(r.stderr)).toEqual([
-        expect.stringMatching(/^wal: expected no writer on .*, found /),
+        expect.stringMatching(/^wal: expected no writer on .* during repair, found /),
       ]);
-      expect(hashTree(dir)).toEqual(after);
+      expect(hashTree(dir)).toEqual(before);
       expect((await run(['repair', dir, '--dry-run'])).code).toBe(0);
     } finally {
-      await wal.close();
+      await writer.close();
     }
-    expect(before).not.toEqual(hashTree(dir));
   });
 
-  test('a log whose only segment is foreign: all of it quarantined, then an empty, clean log', async () => {
+  test('a log whose only segment is foreign: moved out, then an empty, clean log', async () => {
     const dir = tempDir();
     fs.writeFileSync(segment(dir, 0), Buffer.alloc(100, 0x41));
     const out = await repairAndReopen(dir, 0);
-    expect(out[0]).toMatch(
-      /^did move wal_00000000\.log out of the log \(100 bytes, gap: foreign\)/,
-    );
+    expect(out).toEqual([
+      INCIDENT_1,
+      'moved out wal_00000000.log: bad-header at offset 0 (100 bytes); no sequence lost; as it was: quarantine/1/wal_00000000.log',
+      'lost: no sequence',
+      'now: no entries; the writer continues at sequence 0',
+    ]);
   });
 
-  test('a lone segment too short for its header: moved to .broken, then an empty log', async () => {
+  test('a lone segment too short for its header: moved out, and every command still reads the log', async () => {
     const dir = tempDir();
     fs.writeFileSync(segment(dir, 0), Buffer.alloc(10));
-    await run(['repair', dir]);
-    expect(fs.readdirSync(dir)).toEqual(['wal_00000000.log.broken']);
+    expect((await run(['repair', dir])).code).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual(['quarantine']);
     // Regression: with no wal_N.log left, every command refused the directory.
-    const verify = await run(['verify', dir, '--mode', 'strict']);
-    expect(verify).toEqual({
+    expect(await run(['verify', dir, '--mode', 'strict'])).toEqual({
       code: 0,
       stdout: 'ok: 0 segments, 0 records, 0 entries\n',
       stderr: '',

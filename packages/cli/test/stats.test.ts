@@ -1,8 +1,9 @@
 // wal stats: a recovery scan's figures and speed, as text and --json.
+import path from 'node:path';
 import { Exit } from '@wal/cli';
 import type { RecoveryStats } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
-import { cleanLog, flipByte, hashTree, tearTail } from './support/logs.js';
+import { cleanLog, flipByte, hashTree, segment, tearTail } from './support/logs.js';
 import { lines, run, runJson } from './support/run.js';
 
 describe('wal stats', () => {
@@ -14,13 +15,13 @@ describe('wal stats', () => {
     expect(r.stderr).toBe('');
     expect(lines(r.stdout)).toEqual([
       'mode: tolerate-tail',
-      'segments scanned: 5',
+      'segments scanned: 6',
       'entries recovered: 44',
       expect.stringMatching(/^bytes recovered: \d+ \(\d\.\d KiB\)$/),
       'damaged regions: 0; bytes skipped: 0',
       'torn tail: none',
-      'gaps: 0',
-      'last sequence: 43; next sequence: 44',
+      'lost to earlier damage: 0 sequences in 0 holes',
+      'first sequence: 0; last sequence: 43; next sequence: 44',
       expect.stringMatching(/^scan: \d+\.\d ms, \d+\.\d MB\/s, \d+ entries\/s$/),
     ]);
     expect(hashTree(dir)).toEqual(before);
@@ -28,10 +29,10 @@ describe('wal stats', () => {
 
   test('a torn tail is counted and located', async () => {
     const { dir } = await cleanLog();
-    const file = tearTail(dir);
+    const file = tearTail(dir, 30);
     const r = await run(['stats', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^torn tail: ${file} at offset \\d+, \\d+ bytes$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^torn tail: ${file} at offset 355, 25 bytes$`, 'm'));
     expect(r.stdout).toMatch(/^entries recovered: 43$/m);
   });
 
@@ -39,21 +40,46 @@ describe('wal stats', () => {
     const { dir } = await cleanLog();
     flipByte(dir, 1);
     const tolerant = await run(['stats', dir]);
-    expect(tolerant.code).toBe(Exit.FAILED);
+    expect(tolerant.code).toBe(Exit.DAMAGED);
     expect(tolerant.stdout).toBe('');
-    expect(lines(tolerant.stderr)).toEqual([expect.stringMatching(/^wal: .*checksum-mismatch/)]);
+    expect(lines(tolerant.stderr)).toEqual([
+      expect.stringMatching(
+        /^wal: .*\(checksum-mismatch\).* --mode point-in-time or --mode skip-corrupted$/,
+      ),
+    ]);
 
     const pit = await run(['stats', dir, '--mode', 'point-in-time']);
     expect(pit.code).toBe(0);
-    expect(pit.stdout).toMatch(/^entries recovered: 12$/m);
+    expect(pit.stdout).toMatch(/^entries recovered: 10$/m);
     expect(pit.stdout).toMatch(
-      /^stopped at: checksum-mismatch in .*wal_00000001\.log at offset 76; not read from there: \d+ bytes \(3 whole segments\)$/m,
+      /^stopped at: checksum-mismatch in .*wal_00000001\.log at offset 94; not read from there: \d+ bytes \(4 whole segments\)$/m,
     );
 
     const skip = await run(['stats', dir, '--mode', 'skip-corrupted']);
     expect(skip.code).toBe(0);
-    expect(skip.stdout).toMatch(/^damaged regions: 1; bytes skipped: [1-9]\d*$/m);
+    expect(skip.stdout).toMatch(/^damaged regions: 1; bytes skipped: 48$/m);
     expect(skip.stdout).toMatch(/^entries recovered: 43$/m);
+  });
+
+  test('after repair: the sequences recorded as lost', async () => {
+    const { dir } = await cleanLog();
+    flipByte(dir, 1);
+    flipByte(dir, 2);
+    expect((await run(['repair', dir])).code).toBe(0);
+    const r = await run(['stats', dir, '--mode', 'strict']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^lost to earlier damage: 2 sequences in 2 holes$/m);
+    expect(r.stdout).toMatch(/^entries recovered: 42$/m);
+  });
+
+  test('one segment file alone', async () => {
+    const { dir } = await cleanLog();
+    const r = await run(['stats', segment(dir, 1)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^segments scanned: 1$/m);
+    expect(r.stdout).toMatch(/^first sequence: 9; last sequence: 16; next sequence: 17$/m);
+    const copy = path.join(dir, 'copy');
+    expect((await run(['stats', copy])).code).toBe(Exit.FAILED);
   });
 
   test('--json: the recovery stats plus speed', async () => {
@@ -63,11 +89,13 @@ describe('wal stats', () => {
     const stats = json as RecoveryStats & { mbPerSecond: number; entriesPerSecond: number };
     expect(stats).toMatchObject({
       mode: 'tolerate-tail',
+      missing: false,
       entriesRecovered: 44,
-      segmentsScanned: 5,
+      segmentsScanned: 6,
       tornTail: null,
-      corruptions: [],
-      gaps: [],
+      damage: [],
+      holes: [],
+      firstSequence: 0,
       nextSequence: 44,
       lastSequence: 43,
     });

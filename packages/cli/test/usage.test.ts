@@ -8,6 +8,8 @@ import { cleanLog } from './support/logs.js';
 import { lines, run } from './support/run.js';
 
 const COMMANDS = ['inspect', 'dump', 'verify', 'repair', 'stats'];
+/** Commands that read one segment file as well as a log directory. */
+const READS_FILES = ['dump', 'verify', 'stats'];
 
 /** Asserts a usage error: exit 2, one line naming `expected`, no stack. */
 async function expectUsage(argv: string[], expected: RegExp): Promise<string> {
@@ -27,29 +29,44 @@ describe('help and version', () => {
       const r = await run([flag]);
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/^Usage: wal <command> <dir> \[options\]/);
+      expect(r.stdout).toMatch(/^Usage: wal <command> <dir\|file> \[options\]/);
       for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
-      expect(r.stdout).toContain('0 ok, 1 damage found or the operation failed, 2 usage error');
+      expect(r.stdout).toMatch(/^ {2}0 {2}ok$/m);
+      expect(r.stdout).toMatch(/^ {2}1 {2}damage found/m);
+      expect(r.stdout).toMatch(/^ {2}2 {2}usage error/m);
+      expect(r.stdout).toMatch(
+        /^ {2}3 {2}failure: no log at the path, permission denied, an I\/O/m,
+      );
+      expect(r.stdout).toMatch(/^ {2}--json +on every command/m);
     }
   });
 
-  test.each(COMMANDS)('wal %s --help, -h and wal help %s print its usage and exit 0', async (c) => {
-    const outputs = new Set<string>();
-    for (const argv of [
-      [c, '--help'],
-      [c, '-h'],
-      ['help', c],
-      [c, '/no/such/dir', '--help'],
-    ]) {
-      const r = await run(argv);
-      expect(r.code).toBe(0);
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(new RegExp(`^Usage: wal ${c} <dir>`));
-      expect(r.stdout).toMatch(/-h, --help +this help/);
-      outputs.add(r.stdout);
-    }
-    expect(outputs.size).toBe(1);
+  test('the exit codes in the help are the ones exported', () => {
+    expect(Exit).toEqual({ OK: 0, DAMAGED: 1, USAGE: 2, FAILED: 3 });
   });
+
+  test.each(COMMANDS)(
+    'wal %s --help, -h and wal help <command> print its usage and exit 0',
+    async (c) => {
+      const outputs = new Set<string>();
+      for (const argv of [
+        [c, '--help'],
+        [c, '-h'],
+        ['help', c],
+        [c, '/no/such/dir', '--help'],
+      ]) {
+        const r = await run(argv);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toBe('');
+        const usage = READS_FILES.includes(c) ? '<dir|file>' : '<dir>';
+        expect(r.stdout).toMatch(new RegExp(`^Usage: wal ${c} ${usage.replace('|', '\\|')}`));
+        expect(r.stdout).toMatch(/-h, --help +this help/);
+        expect(r.stdout).toMatch(/\n\nExit status: 0 [\s\S]*?\b2 usage error,\s+3 failure\s\(/);
+        outputs.add(r.stdout);
+      }
+      expect(outputs.size).toBe(1);
+    },
+  );
 
   test('every help text fits 80 columns', async () => {
     for (const argv of [['--help'], ...COMMANDS.map((c) => [c, '--help'])]) {
@@ -76,12 +93,22 @@ describe('usage errors exit 2 with one line', () => {
     await expectUsage(['--json'], /found '--json'/);
   });
 
-  test.each(COMMANDS)('%s: no directory, two directories, an unknown flag', async (c) => {
+  test('wal help with an unknown command, or two', async () => {
+    // Regression: it printed the general help and exited 0.
+    await expectUsage(
+      ['help', 'bogus'],
+      /^wal: help: expected a command \(inspect, dump, verify, repair, stats\), found 'bogus' \(see 'wal --help'\)$/m,
+    );
+    await expectUsage(['help', 'dump', 'verify'], /help: expected one command, found 2/);
+  });
+
+  test.each(COMMANDS)('%s: no path, two paths, an unknown flag', async (c) => {
+    const what = READS_FILES.includes(c) ? 'a log directory or a segment file' : 'a log directory';
     await expectUsage(
       [c],
-      new RegExp(`${c}: expected a log directory, found none \\(see 'wal ${c} --help'\\)`),
+      new RegExp(`${c}: expected ${what}, found none \\(see 'wal ${c} --help'\\)`),
     );
-    await expectUsage([c, 'a', 'b'], /expected one log directory, found 2 arguments \(a b\)/);
+    await expectUsage([c, 'a', 'b'], /expected one path, found 2 arguments \(a b\)/);
     await expectUsage([c, 'dir', '--bogus'], new RegExp(`${c}: unknown option '--bogus'`));
     await expectUsage([c, 'dir', '-x'], /unknown option '-x'/);
   });
@@ -94,14 +121,15 @@ describe('usage errors exit 2 with one line', () => {
     );
     await expectUsage(['dump', dir, '--limit=1.5'], /--limit: .* found '1.5'/);
     await expectUsage(['dump', dir, '--from', 'abc'], /--from: .* found 'abc'/);
+    await expectUsage(['dump', dir, '--to', 'x'], /--to: .* found 'x'/);
     await expectUsage(['dump', dir, '--from', '99999999999999999999'], /--from: /);
     await expectUsage(
-      ['dump', dir, '--format', 'xml'],
-      /--format: expected one of text, json, found 'xml'/,
+      ['dump', dir, '--from', '10', '--to', '5'],
+      /--to: expected a sequence at or above --from \(10\), found 5/,
     );
     await expectUsage(
       ['dump', dir, '--values', 'latin1'],
-      /--values: expected one of utf8, hex, base64/,
+      /--values: expected one of utf8, hex, base64, found 'latin1'/,
     );
     await expectUsage(
       ['dump', dir, '--mode', 'lenient'],
@@ -118,6 +146,55 @@ describe('usage errors exit 2 with one line', () => {
       /inspect: --json takes no value, found 'yes'/,
     );
     await expectUsage(['repair', dir, '--dry-run=1'], /--dry-run takes no value/);
+  });
+
+  test('key filters: one of --key and --prefix, in a valid encoding', async () => {
+    const { dir } = await cleanLog(2);
+    await expectUsage(
+      ['dump', dir, '--key', 'a', '--prefix', 'b'],
+      /--key and --prefix: expected one of them, found both/,
+    );
+    await expectUsage(
+      ['dump', dir, '--key', 'zz', '--key-encoding', 'hex'],
+      /--key: expected hex, found 'zz'/,
+    );
+    await expectUsage(
+      ['dump', dir, '--prefix', 'abc', '--key-encoding', 'hex'],
+      /--prefix: expected hex, found 'abc'/,
+    );
+    await expectUsage(
+      ['dump', dir, '--key', 'a!', '--key-encoding', 'base64'],
+      /--key: expected base64, found 'a!'/,
+    );
+    await expectUsage(
+      ['dump', dir, '--key-encoding', 'hex'],
+      /--key-encoding: expected --key or --prefix with it, found neither/,
+    );
+    await expectUsage(
+      ['dump', dir, '--key', 'a', '--key-encoding', 'latin1'],
+      /--key-encoding: expected one of utf8, hex, base64/,
+    );
+  });
+
+  test('one --json everywhere: JSON on stdout from every command (JSON Lines from dump)', async () => {
+    const { dir } = await cleanLog(2);
+    for (const c of COMMANDS) {
+      const r = await run([c, dir, '--json']);
+      expect(r.code, c).toBe(0);
+      const parsed =
+        c === 'dump' ? lines(r.stdout).map((l) => JSON.parse(l)) : [JSON.parse(r.stdout)];
+      expect(parsed.length, c).toBeGreaterThan(0);
+      for (const p of parsed) expect(typeof p, c).toBe('object');
+    }
+  });
+
+  test('dump has no --format any more', async () => {
+    const { dir } = await cleanLog(2);
+    await expectUsage(['dump', dir, '--format', 'json'], /dump: unknown option '--format'/);
+    await expectUsage(
+      ['dump', dir, '--frames', '--mode', 'strict'],
+      /--mode: --frames reads past all damage, so it takes no --mode/,
+    );
   });
 
   test('a usage error is checked before the log is touched', async () => {

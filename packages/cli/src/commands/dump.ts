@@ -1,28 +1,49 @@
-import { scanLog } from '@wal/recovery';
-import { choiceOption, integerOption, parseCommand } from '../args.js';
-import { type Command, Exit } from '../command.js';
-import { jsonLine, textLine, VALUE_ENCODINGS } from '../entry-format.js';
-import { checkLogDir } from '../log-dir.js';
-import { count } from '../output.js';
+import type { RecoveryMode } from '@wal/recovery';
+import { choiceOption, integerOption, parseCommand, type Values } from '../args.js';
+import type { Command } from '../command.js';
+import { ENCODINGS, type Encoding } from '../entry-format.js';
+import { UsageError } from '../errors.js';
+import { type KeyFilter, keyFilter } from '../key-filter.js';
+import { resolveTarget } from '../target.js';
+import { dumpEntries } from './dump-entries.js';
+import { dumpFrames } from './dump-frames.js';
 import { MODES } from './modes.js';
 
-const FLUSH_AT = 64 * 1024;
+/** What to dump and how, from the command line. */
+export interface DumpOptions {
+  from: number;
+  /** The last sequence to print (inclusive), if any. */
+  to: number | undefined;
+  limit: number | undefined;
+  keys: KeyFilter;
+  encoding: Encoding;
+  json: boolean;
+  mode: RecoveryMode;
+}
 
 export const dump: Command = {
   name: 'dump',
-  summary: 'print entries, one per line (streams; text or JSON Lines)',
-  help: `Usage: wal dump <dir> [options]
+  summary: 'print entries, or records with --frames (streams; text or JSON Lines)',
+  help: `Usage: wal dump <dir|file> [options]
 
-Prints every entry in sequence order, one per line, streaming: memory stays
-flat whatever the log's size.
+Prints entries in sequence order, one per line, streaming: memory stays
+flat whatever the log's size. A <file> is one segment file read alone: a
+segment, a copy in quarantine/<n>/, or a wal_N.log.broken.
 
 Options:
   --from N                  start at sequence N (default 0)
-  --limit N                 print at most N entries
-  --format text|json        text (default): "<seq> <type> <key> [value]";
-                            json: JSON Lines, one object per entry (for jq)
+  --to N                    stop after sequence N
+  --limit N                 print at most N entries (after --key, --prefix)
+  --key K                   only entries whose key is K
+  --prefix P                only entries whose key starts with P
+  --key-encoding ENC        how K or P is given: utf8 (default), hex, base64
   --values utf8|hex|base64  how keys and values are shown (default utf8,
                             lossy for binary data; hex and base64 are exact)
+  --json                    JSON Lines, one object per line (for jq)
+  --frames                  each record as stored: file, offset, frame size,
+                            type (batch, hole, mark, seal), synced, and a
+                            batch's first sequence and op count, with its
+                            entries beneath; damaged regions where they are
   --mode MODE               what to do at damage (default tolerate-tail):
                             tolerate-tail: pass a torn tail (noted), stop
                             at other damage with exit 1; strict: stop at
@@ -31,78 +52,48 @@ Options:
   -h, --help                this help
 
 The entries before damage are always printed; notes about a torn tail,
-skipped damage or a stop go to stderr. --from skips whole segments below N
-unread, so damage inside them is not seen.
+skipped damage, lost sequences or a stop go to stderr. --from skips sealed
+segments below N unread, so damage inside them is not seen. --frames reads
+past all damage and takes no --mode.
 
-Exit status: 0 when done, 1 when damage stops the dump, 2 on a usage error.`,
-  async run(argv, out) {
-    const { dir, values } = parseCommand('dump', argv, {
+Exit status: 0 done, 1 damage stopped the dump (--frames: damage shown),
+2 usage error, 3 failure (no log at the path, permission denied, I/O error).`,
+  async run(argv, context) {
+    const { arg, values } = parseCommand('dump', argv, {
       from: { type: 'string' },
+      to: { type: 'string' },
       limit: { type: 'string' },
-      format: { type: 'string' },
+      key: { type: 'string' },
+      prefix: { type: 'string' },
+      'key-encoding': { type: 'string' },
       values: { type: 'string' },
+      frames: { type: 'boolean' },
       mode: { type: 'string' },
     });
-    const from = integerOption('from', values.from as string | undefined, 0);
-    const limit = integerOption(
-      'limit',
-      values.limit as string | undefined,
-      Number.MAX_SAFE_INTEGER,
-    );
-    const format = choiceOption(
-      'format',
-      values.format as string | undefined,
-      ['text', 'json'],
-      'text',
-    );
-    const encoding = choiceOption(
-      'values',
-      values.values as string | undefined,
-      VALUE_ENCODINGS,
-      'utf8',
-    );
-    const mode = choiceOption('mode', values.mode as string | undefined, MODES, 'tolerate-tail');
-    const resolved = checkLogDir('dump', dir);
-
-    const line = format === 'json' ? jsonLine : textLine;
-    const scan = scanLog(resolved, { mode, fromSequence: from });
-    let printed = 0;
-    let chunk = '';
-    try {
-      if (limit > 0) {
-        for await (const entry of scan) {
-          chunk += line(entry, encoding);
-          if (chunk.length >= FLUSH_AT) {
-            await out.write(chunk);
-            chunk = '';
-            out.progress(`dump: ${printed} entries`);
-          }
-          if (++printed >= limit) break;
-        }
-      }
-    } finally {
-      // At damage the scan throws: the entries before it are still printed.
-      await out.write(chunk);
-    }
-    const { tornTail, corruptions, gaps, stoppedAt } = scan.stats;
-    // skip-corrupted lists the torn tail among the corruptions too.
-    const damaged = corruptions.filter(
-      (c) => !(tornTail && c.file === tornTail.file && c.offset === tornTail.offset),
-    );
-    if (stoppedAt) {
-      out.error(
-        `note: stopped at ${stoppedAt.reason} in ${stoppedAt.file} at offset ${stoppedAt.offset}; later entries not shown (see wal verify)`,
-      );
-    } else if (damaged.length + gaps.length > 0) {
-      out.error(
-        `note: skipped ${count(damaged.length, 'damaged region')} and ${count(gaps.length, 'gap')} (see wal verify)`,
-      );
-    }
-    if (tornTail) {
-      out.error(
-        `note: torn tail in ${tornTail.file} at offset ${tornTail.offset} (${count(tornTail.bytes, 'byte')}) not shown`,
-      );
-    }
-    return Exit.OK;
+    const options = dumpOptions(values);
+    const target = await resolveTarget(context, 'dump', arg, true);
+    return values.frames
+      ? dumpFrames(context, target, options)
+      : dumpEntries(context, target, options);
   },
 };
+
+function dumpOptions(values: Values): DumpOptions {
+  const from = integerOption('from', values.from as string | undefined, 0);
+  const to = integerOption('to', values.to as string | undefined);
+  if (to !== undefined && to < from) {
+    throw new UsageError(`--to: expected a sequence at or above --from (${from}), found ${to}`);
+  }
+  if (values.frames && values.mode !== undefined) {
+    throw new UsageError('--mode: --frames reads past all damage, so it takes no --mode');
+  }
+  return {
+    from,
+    to,
+    limit: integerOption('limit', values.limit as string | undefined),
+    keys: keyFilter(values),
+    encoding: choiceOption('values', values.values as string | undefined, ENCODINGS, 'utf8'),
+    json: values.json === true,
+    mode: choiceOption('mode', values.mode as string | undefined, MODES, 'tolerate-tail'),
+  };
+}

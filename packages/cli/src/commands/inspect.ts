@@ -1,56 +1,51 @@
 import path from 'node:path';
-import { type SegmentReport, verify } from '@wal/recovery';
+import { type SegmentReport, type VerifyReport, verify } from '@wal/recovery';
 import { parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
-import { checkLogDir } from '../log-dir.js';
-import { count, formatBytes, formatTable, type Output } from '../output.js';
+import { count, formatBytes, formatTable, lostText, type Output } from '../output.js';
+import { Progress } from '../progress.js';
+import { resolveTarget } from '../target.js';
 
 const STATUS: Record<SegmentReport['status'], string> = {
   ok: 'ok',
-  empty: 'empty',
   'torn-tail': 'torn tail',
   damaged: 'damaged',
-  gap: 'gap',
+  unreadable: 'unreadable',
 };
 
 export const inspect: Command = {
   name: 'inspect',
-  summary: 'a table of segments: sequences, records, bytes, status',
+  summary: 'a table of segments: sequences, records, bytes, seal, status',
   help: `Usage: wal inspect <dir> [--json]
 
 One row per segment file: number, first-last sequence, records, entries,
-bytes and status (ok, empty, torn tail, damaged, gap), then totals.
-Reads the whole log, past any damage; changes nothing. Exits 0 whatever it
-finds: use wal verify for a verdict.
+bytes, whether it is sealed, and status (ok, torn tail, damaged, unreadable),
+then missing segments, sequences an earlier repair recorded as lost, and
+totals. Reads the whole log, past any damage; changes nothing. Exits 0
+whatever it finds: use wal verify for a verdict.
 
 Options:
   --json      the full report as JSON
-  -h, --help  this help`,
-  async run(argv, out) {
-    const { dir, values } = parseCommand('inspect', argv, { json: { type: 'boolean' } });
-    const resolved = checkLogDir('inspect', dir);
-    const report = await out.withProgress('inspect: reading', verify(resolved));
+  -h, --help  this help
+
+Exit status: 0 report printed (even of a damaged log), 2 usage error,
+3 failure (no log at the path, permission denied, an I/O error).`,
+  async run(argv, context) {
+    const { out } = context;
+    const { arg, values } = parseCommand('inspect', argv, {});
+    const target = await resolveTarget(context, 'inspect', arg, false);
+    const progress = await Progress.start(context.fs, out, 'inspect', target);
+    const report = await verify(target.path, { fs: progress.fs }).finally(() => progress.done());
     if (values.json) {
       await out.line(JSON.stringify(report, null, 2));
       return Exit.OK;
     }
-    const rows = report.segments.map((s) => [
-      path.basename(s.file),
-      String(s.segment),
-      s.firstSequence === null ? '-' : `${s.firstSequence}-${s.lastSequence ?? '(none)'}`,
-      String(s.records),
-      String(s.entries),
-      String(s.bytes),
-      statusText(out, s.status),
-    ]);
-    const header = ['file', 'number', 'sequences', 'records', 'entries', 'bytes', 'status'];
-    for (const l of formatTable(header, rows, [false, true, false, true, true, true, false])) {
-      await out.line(l);
+    for (const line of table(out, report)) await out.line(line);
+    for (const d of report.damage) {
+      if (d.reason === 'missing-segment') await out.line(out.style('red', `missing: ${d.detail}`));
     }
-    for (const gap of report.gaps) {
-      await out.line(
-        out.style('red', `gap (${gap.kind}) at ${path.basename(gap.file)}: ${gap.detail}`),
-      );
+    for (const h of report.holes) {
+      await out.line(`hole in ${path.basename(h.file)}: ${lostText(h, target.arg)}`);
     }
     const bytes = report.segments.reduce((sum, s) => sum + s.bytes, 0);
     await out.line(
@@ -60,8 +55,23 @@ Options:
   },
 };
 
+function table(out: Output, report: VerifyReport): string[] {
+  const rows = report.segments.map((s) => [
+    path.basename(s.file),
+    String(s.segment),
+    s.firstSequence === null ? '-' : `${s.firstSequence}-${s.lastSequence ?? '(none)'}`,
+    String(s.records),
+    String(s.entries),
+    String(s.bytes),
+    s.sealed ? 'yes' : 'no',
+    statusText(out, s.status),
+  ]);
+  const header = ['file', 'number', 'sequences', 'records', 'entries', 'bytes', 'sealed', 'status'];
+  return formatTable(header, rows, [false, true, false, true, true, true, false, false]);
+}
+
 function statusText(out: Output, status: SegmentReport['status']): string {
   const text = STATUS[status];
-  if (status === 'ok' || status === 'empty') return out.style('green', text);
+  if (status === 'ok') return out.style('green', text);
   return out.style(status === 'torn-tail' ? 'yellow' : 'red', text);
 }

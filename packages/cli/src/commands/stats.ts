@@ -1,18 +1,20 @@
-import { scanLog } from '@wal/recovery';
+import { type LogScan, type RecoveryStats, readSegment, scanLog } from '@wal/recovery';
 import { choiceOption, parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
-import { checkLogDir } from '../log-dir.js';
 import { count, formatBytes } from '../output.js';
+import { Progress } from '../progress.js';
+import { resolveTarget } from '../target.js';
 import { MODES } from './modes.js';
 
 export const stats: Command = {
   name: 'stats',
   summary: 'recovery stats and scan speed',
-  help: `Usage: wal stats <dir> [--mode MODE] [--json]
+  help: `Usage: wal stats <dir|file> [--mode MODE] [--json]
 
 Runs a recovery scan (nothing is kept in memory) and prints its stats:
-entries and bytes recovered, damage skipped, torn tail, gaps, and the scan's
-speed in MB/s and entries/s.
+entries and bytes recovered, damage skipped, the torn tail, sequences an
+earlier repair recorded as lost, and the scan's speed in MB/s and entries/s.
+A <file> is one segment file read alone.
 
 Options:
   --mode MODE  tolerate-tail (default): count a torn tail, stop at other
@@ -20,47 +22,62 @@ Options:
                point-in-time: stop at damage and say where, exit 0;
                skip-corrupted: skip damage and count it, exit 0
   --json       the stats as JSON, with mbPerSecond and entriesPerSecond
-  -h, --help   this help`,
-  async run(argv, out) {
-    const { dir, values } = parseCommand('stats', argv, {
-      mode: { type: 'string' },
-      json: { type: 'boolean' },
-    });
+  -h, --help   this help
+
+Exit status: 0 scan finished, 1 damage stopped it, 2 usage error, 3 failure
+(no log at the path, permission denied, an I/O error).`,
+  async run(argv, context) {
+    const { out } = context;
+    const { arg, values } = parseCommand('stats', argv, { mode: { type: 'string' } });
     const mode = choiceOption('mode', values.mode as string | undefined, MODES, 'tolerate-tail');
-    const resolved = checkLogDir('stats', dir);
-    const scan = scanLog(resolved, { mode });
+    const target = await resolveTarget(context, 'stats', arg, true);
+    const progress = await Progress.start(context.fs, out, 'stats', target);
+    const options = { fs: progress.fs, mode };
+    const scan: LogScan =
+      target.kind === 'dir' ? scanLog(target.path, options) : readSegment(target.path, options);
     let n = 0;
-    for await (const _ of scan) {
-      if (++n % 100_000 === 0) out.progress(`stats: ${n} entries`);
+    try {
+      for await (const entries of scan.batches()) {
+        n += entries.length;
+        progress.entries(n);
+      }
+    } finally {
+      progress.done();
     }
     const s = scan.stats;
     const seconds = Math.max(s.durationMs, 0.001) / 1000;
-    const scanned = s.bytesRecovered + s.bytesSkipped;
     const speed = {
-      mbPerSecond: scanned / 1e6 / seconds,
+      mbPerSecond: (s.bytesRecovered + s.bytesSkipped) / 1e6 / seconds,
       entriesPerSecond: s.entriesRecovered / seconds,
     };
     if (values.json) {
       await out.line(JSON.stringify({ ...s, ...speed }, null, 2));
       return Exit.OK;
     }
-    const lines = [
-      `mode: ${s.mode}`,
-      `segments scanned: ${s.segmentsScanned}`,
-      `entries recovered: ${s.entriesRecovered}`,
-      `bytes recovered: ${s.bytesRecovered} (${formatBytes(s.bytesRecovered)})`,
-      `damaged regions: ${s.entriesCorrupted}; bytes skipped: ${s.bytesSkipped}`,
-      `torn tail: ${s.tornTail ? `${s.tornTail.file} at offset ${s.tornTail.offset}, ${s.tornTail.bytes} bytes` : 'none'}`,
-      `gaps: ${s.gaps.length}`,
-      ...(s.stoppedAt
-        ? [
-            `stopped at: ${s.stoppedAt.reason} in ${s.stoppedAt.file} at offset ${s.stoppedAt.offset}; not read from there: ${count(s.bytesUnread, 'byte')} (${count(s.segmentsUnread, 'whole segment')})`,
-          ]
-        : []),
-      `last sequence: ${s.lastSequence ?? 'none'}; next sequence: ${s.nextSequence}`,
+    for (const line of statsLines(s)) await out.line(line);
+    await out.line(
       `scan: ${s.durationMs.toFixed(1)} ms, ${speed.mbPerSecond.toFixed(1)} MB/s, ${Math.round(speed.entriesPerSecond)} entries/s`,
-    ];
-    for (const l of lines) await out.line(l);
+    );
     return Exit.OK;
   },
 };
+
+function statsLines(s: RecoveryStats): string[] {
+  const lost = s.holes.reduce((sum, h) => sum + h.nextSequence - h.firstSequence, 0);
+  const sequences = (n: number | null) => n ?? 'none';
+  return [
+    `mode: ${s.mode}`,
+    `segments scanned: ${s.segmentsScanned}`,
+    `entries recovered: ${s.entriesRecovered}`,
+    `bytes recovered: ${s.bytesRecovered} (${formatBytes(s.bytesRecovered)})`,
+    `damaged regions: ${s.damagedRegions}; bytes skipped: ${s.bytesSkipped}`,
+    `torn tail: ${s.tornTail ? `${s.tornTail.file} at offset ${s.tornTail.offset}, ${count(s.tornTail.bytes, 'byte')}` : 'none'}`,
+    `lost to earlier damage: ${count(lost, 'sequence')} in ${count(s.holes.length, 'hole')}`,
+    ...(s.stoppedAt
+      ? [
+          `stopped at: ${s.stoppedAt.reason} in ${s.stoppedAt.file} at offset ${s.stoppedAt.offset}; not read from there: ${count(s.bytesUnread, 'byte')} (${count(s.segmentsUnread, 'whole segment')})`,
+        ]
+      : []),
+    `first sequence: ${sequences(s.firstSequence)}; last sequence: ${sequences(s.lastSequence)}; next sequence: ${s.nextSequence}`,
+  ];
+}

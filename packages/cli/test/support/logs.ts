@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BatchOp, segmentFileName, Wal } from '@wal/fs';
+import { type BatchOp, Wal } from '@wal/fs';
+import { segmentFileName } from '@wal/fs/segments';
 import { onTestFinished } from 'vitest';
 
 /** An entry as written: key and value bytes exact (no `value` for a delete). */
@@ -105,11 +106,11 @@ export function appendGarbage(dir: string, bytes = 20): string {
 }
 
 /**
- * Flips one byte inside the second record of segment 1 (past the 32-byte
- * segment header and a first record of ~30 bytes), so later segments are
- * intact and beyond the damage.
+ * Flips one byte inside the second record of segment 1 (past the 48-byte
+ * segment header and a first record of 46 bytes, so in the record at
+ * offset 94, sequence 10), so later segments are intact and beyond the damage.
  */
-export function flipByte(dir: string, n = 1, offset = 80): string {
+export function flipByte(dir: string, n = 1, offset = 100): string {
   const file = segment(dir, n);
   const data = fs.readFileSync(file);
   data[offset] = (data[offset] as number) ^ 0xff;

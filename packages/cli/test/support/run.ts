@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '@wal/cli';
+import type { WalFs } from '@wal/fs';
 
 /** The repository root, where the `pnpm wal` command runs from. */
 export const ROOT = path.resolve(import.meta.dirname, '../../../..');
@@ -44,6 +45,8 @@ export interface RunOptions {
   tty?: boolean | { stdout?: boolean; stderr?: boolean };
   env?: Record<string, string | undefined>;
   stdout?: Sink;
+  /** The file system the commands run on (default: the real one). */
+  fs?: WalFs;
 }
 
 /** `main(argv)` with fake streams; the environment is empty unless given. */
@@ -51,7 +54,8 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Res
   const tty = options.tty ?? false;
   const stdout = options.stdout ?? new Sink({ tty: typeof tty === 'boolean' ? tty : tty.stdout });
   const stderr = new Sink({ tty: typeof tty === 'boolean' ? tty : tty.stderr });
-  const code = await main(argv, { stdout, stderr, env: options.env ?? {} });
+  const io = { stdout, stderr, env: options.env ?? {} };
+  const code = await main(argv, options.fs ? { ...io, fs: options.fs } : io);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 

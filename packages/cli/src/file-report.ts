@@ -1,0 +1,75 @@
+import type { Damage, DamageReason } from '@wal/codec';
+import type { WalFs } from '@wal/fs';
+import { readSegmentInfo } from '@wal/fs/segments';
+import { type HoleFound, readSegment, type SegmentReport } from '@wal/recovery';
+import { segmentOfTarget, type Target } from './target.js';
+
+/** What `wal verify <file>` found in one segment file read alone (its `--json`). */
+export interface FileReport {
+  file: string;
+  /** From the file name, else from its header. */
+  segment: number;
+  mode: 'strict' | 'tolerate-tail';
+  /** No damage (and, in strict, no torn tail). */
+  ok: boolean;
+  status: SegmentReport['status'];
+  /** True when it ends with a valid seal; an unsealed file is read as the end of its log. */
+  sealed: boolean;
+  bytes: number;
+  firstSequence: number | null;
+  lastSequence: number | null;
+  nextSequence: number;
+  entries: number;
+  /** All damage that is not the torn tail. */
+  damage: Damage[];
+  tornTail: Damage | null;
+  holes: HoleFound[];
+  durationMs: number;
+}
+
+// Damage that leaves the file's frames unread.
+const UNREADABLE: readonly DamageReason[] = ['bad-header'];
+
+/**
+ * Verifies one segment file on its own through `readSegment` (the tail rule
+ * applies unless it is sealed), reading past damage to list all of it.
+ */
+export async function verifyFile(
+  fs: WalFs,
+  target: Target,
+  mode: FileReport['mode'],
+): Promise<FileReport> {
+  const started = performance.now();
+  const info = await readSegmentInfo(fs, target.path, segmentOfTarget(target));
+  const scan = readSegment(target.path, { fs, mode: 'skip-corrupted' });
+  let entries = 0;
+  for await (const batch of scan.batches()) entries += batch.length;
+  const { tornTail, holes, firstSequence, lastSequence, nextSequence } = scan.stats;
+  const damage = scan.stats.damage.filter(
+    (d) => !(tornTail && d.file === tornTail.file && d.offset === tornTail.offset),
+  );
+  const status = damage.some((d) => UNREADABLE.includes(d.reason))
+    ? 'unreadable'
+    : damage.length > 0
+      ? 'damaged'
+      : tornTail
+        ? 'torn-tail'
+        : 'ok';
+  return {
+    file: target.path,
+    segment: info.segment,
+    mode,
+    ok: damage.length === 0 && (mode === 'tolerate-tail' || tornTail === null),
+    status,
+    sealed: info.seal !== null,
+    bytes: info.size,
+    firstSequence,
+    lastSequence,
+    nextSequence,
+    entries,
+    damage,
+    tornTail,
+    holes,
+    durationMs: performance.now() - started,
+  };
+}

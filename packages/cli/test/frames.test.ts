@@ -1,0 +1,238 @@
+// wal dump --frames: every record as stored (file, offset, frame size, type,
+// synced, a batch's first sequence and op count with its entries beneath),
+// damaged regions in place, in text and JSON Lines.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Exit } from '@wal/cli';
+import { describe, expect, test } from 'vitest';
+import {
+  cleanLog,
+  flipByte,
+  removeSegment,
+  segment,
+  segmentNumbers,
+  tearTail,
+} from './support/logs.js';
+import { lines, run } from './support/run.js';
+
+interface FrameLine {
+  kind: 'frame' | 'damage';
+  file: string;
+  segment: number;
+  offset: number;
+  size: number;
+  bytes: number;
+  type: 'batch' | 'seal' | 'hole' | 'mark';
+  synced: number;
+  firstSequence: number;
+  nextSequence: number;
+  ops: number;
+  records: number;
+  incident: number;
+  entries?: { sequence: number; type: string; key: string; value?: string }[];
+  reason: string;
+  torn: boolean;
+}
+
+async function frames(
+  argv: string[],
+): Promise<{ code: number; rows: FrameLine[]; stderr: string }> {
+  const r = await run(['dump', ...argv, '--frames', '--json']);
+  return { code: r.code, rows: lines(r.stdout).map((l) => JSON.parse(l)), stderr: r.stderr };
+}
+
+describe('wal dump --frames', () => {
+  test('text: one line per record, a batch with its entries beneath', async () => {
+    const { dir } = await cleanLog();
+    const r = await run(['dump', dir, '--frames']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const out = lines(r.stdout);
+    expect(out.slice(0, 4)).toEqual([
+      'wal_00000000.log offset 48 size 46 batch first 0 ops 1 synced 48',
+      '  0 put "key-0" "value-0"',
+      'wal_00000000.log offset 94 size 46 batch first 1 ops 1 synced 48',
+      '  1 put "key-1" "value-1"',
+    ]);
+    expect(out).toContain(
+      'wal_00000000.log offset 462 size 29 seal next 9 records 9 bytes 491 synced 48',
+    );
+    // The two-op batch: one frame, its entries grouped beneath it.
+    const batch = out.indexOf('wal_00000005.log offset 48 size 307 batch first 41 ops 2 synced 48');
+    expect(batch).toBeGreaterThan(0);
+    expect(out[batch + 1]).toMatch(/^ {2}41 put "bin\\n\\"é" /);
+    expect(out[batch + 2]).toBe('  42 delete "key-4"');
+    // Close writes a mark after its final sync: its synced is its own offset.
+    expect(out.at(-1)).toBe('wal_00000005.log offset 389 size 21 mark next 44 synced 389');
+  });
+
+  test('JSON Lines: the frames tile every segment from its header to its end', async () => {
+    const { dir } = await cleanLog();
+    const { code, rows } = await frames([dir]);
+    expect(code).toBe(0);
+    expect(rows.every((f) => f.kind === 'frame')).toBe(true);
+    for (const n of segmentNumbers(dir)) {
+      const own = rows.filter((f) => f.segment === n);
+      expect(own[0]?.offset).toBe(48);
+      for (let i = 1; i < own.length; i++) {
+        expect(own[i]?.offset).toBe((own[i - 1]?.offset ?? 0) + (own[i - 1]?.size ?? 0));
+      }
+      const end = (own.at(-1)?.offset ?? 0) + (own.at(-1)?.size ?? 0);
+      expect(end).toBe(fs.statSync(segment(dir, n)).size);
+      expect(own.every((f) => f.file === segment(dir, n))).toBe(true);
+    }
+    // Every batch's entries are its ops, in sequence from its first; in all, every entry once.
+    const batches = rows.filter((f) => f.type === 'batch');
+    for (const b of batches) {
+      expect(b.entries?.map((e) => e.sequence)).toEqual(
+        Array.from({ length: b.ops }, (_, i) => b.firstSequence + i),
+      );
+    }
+    expect(batches.flatMap((b) => b.entries ?? [])).toHaveLength(44);
+    // Each sealed segment's seal counts its records and bytes.
+    const seals = rows.filter((f) => f.type === 'seal');
+    expect(seals).toHaveLength(5);
+    for (const s of seals) {
+      expect(s.records).toBe(batches.filter((b) => b.segment === s.segment).length);
+      expect(s.bytes).toBe(s.offset + s.size);
+    }
+    expect(rows.at(-1)).toMatchObject({ type: 'mark', nextSequence: 44 });
+  });
+
+  test('damage in place: a damaged row between the frames around it, exit 1', async () => {
+    const { dir } = await cleanLog();
+    flipByte(dir, 1);
+    const r = await run(['dump', dir, '--frames', '--from', '9', '--to', '11']);
+    expect(r.code).toBe(Exit.DAMAGED);
+    expect(lines(r.stdout)).toEqual([
+      'wal_00000001.log offset 48 size 46 batch first 9 ops 1 synced 48',
+      '  9 put "key-9" "value-9"',
+      expect.stringMatching(
+        /^damaged wal_00000001\.log offset 94 bytes 48 checksum-mismatch: expected CRC/,
+      ),
+      'wal_00000001.log offset 142 size 48 batch first 11 ops 1 synced 48',
+      '  11 put "key-11" "value-11"',
+    ]);
+    const { rows } = await frames([dir]);
+    // It reads on past the damage: every other entry is there.
+    expect(rows.filter((f) => f.type === 'batch').flatMap((b) => b.entries ?? [])).toHaveLength(43);
+    expect(rows.filter((f) => f.kind === 'damage')).toEqual([
+      expect.objectContaining({
+        kind: 'damage',
+        file: segment(dir, 1),
+        segment: 1,
+        offset: 94,
+        bytes: 48,
+        reason: 'checksum-mismatch',
+        torn: false,
+      }),
+    ]);
+  });
+
+  test('a torn tail is a row too, and not a failure', async () => {
+    const { dir } = await cleanLog();
+    tearTail(dir, 30);
+    const { code, rows } = await frames([dir]);
+    expect(code).toBe(0);
+    expect(rows.at(-1)).toMatchObject({ kind: 'damage', offset: 355, bytes: 25, torn: true });
+    const text = await run(['dump', dir, '--frames']);
+    expect(lines(text.stdout).at(-1)).toMatch(
+      /^torn tail wal_00000005\.log offset 355 bytes 25 truncated: /,
+    );
+  });
+
+  test('a missing segment: the break in the chain, where it is found', async () => {
+    const { dir } = await cleanLog();
+    removeSegment(dir, 2);
+    const { code, rows } = await frames([dir]);
+    expect(code).toBe(Exit.DAMAGED);
+    const damage = rows.filter((f) => f.kind === 'damage');
+    expect(damage).toEqual([
+      expect.objectContaining({ file: segment(dir, 3), offset: 0, reason: 'missing-segment' }),
+    ]);
+    // Right before segment 3's first frame.
+    const at = rows.indexOf(damage[0] as FrameLine);
+    expect(rows[at + 1]).toMatchObject({ segment: 3, offset: 48 });
+  });
+
+  test('after repair: the hole record names the lost sequences and the incident', async () => {
+    const { dir } = await cleanLog();
+    flipByte(dir, 1);
+    expect((await run(['repair', dir])).code).toBe(0);
+    const r = await run(['dump', dir, '--frames', '--from', '10', '--to', '10']);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([
+      'wal_00000001.log offset 94 size 33 hole first 10 next 11 incident 1 synced 94',
+    ]);
+  });
+
+  test('--from, --to, --limit select entries; seals and marks at the range edges', async () => {
+    const { dir } = await cleanLog();
+    const entries = (rows: FrameLine[]) =>
+      rows.flatMap((f) => f.entries ?? []).map((e) => e.sequence);
+    const types = (rows: FrameLine[]) => rows.map((f) => f.type);
+    const a = (await frames([dir, '--from', '15', '--to', '17'])).rows;
+    expect(entries(a)).toEqual([15, 16, 17]);
+    expect(types(a)).toEqual(['batch', 'batch', 'seal', 'batch']);
+    // A batch straddling the range shows the entries in it, and says how many ops it has.
+    const b = (await frames([dir, '--from', '42', '--limit', '1'])).rows;
+    expect(b).toEqual([
+      expect.objectContaining({
+        firstSequence: 41,
+        ops: 2,
+        entries: [expect.objectContaining({ sequence: 42 })],
+      }),
+    ]);
+    expect(types((await frames([dir, '--from', '43'])).rows)).toEqual(['batch', 'mark']);
+    expect((await frames([dir, '--limit', '0'])).rows).toEqual([]);
+  });
+
+  test('--key and --prefix: only the batches holding a match, with only the matches', async () => {
+    const { dir } = await cleanLog();
+    const { code, rows } = await frames([dir, '--key', 'key-4']);
+    expect(code).toBe(0);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        segment: 0,
+        offset: 232,
+        firstSequence: 4,
+        ops: 1,
+        entries: [expect.objectContaining({ sequence: 4, type: 'put' })],
+      }),
+      expect.objectContaining({
+        segment: 5,
+        offset: 48,
+        firstSequence: 41,
+        ops: 2,
+        entries: [expect.objectContaining({ sequence: 42, type: 'delete' })],
+      }),
+    ]);
+    const text = await run(['dump', dir, '--frames', '--prefix', 'key-1', '--to', '10']);
+    expect(lines(text.stdout)).toEqual([
+      'wal_00000000.log offset 94 size 46 batch first 1 ops 1 synced 48',
+      '  1 put "key-1" "value-1"',
+      'wal_00000001.log offset 94 size 48 batch first 10 ops 1 synced 48',
+      '  10 put "key-10" "value-10"',
+    ]);
+  });
+
+  test('one file: a segment alone, a copy under another name, a file whose header is bad', async () => {
+    const { dir } = await cleanLog();
+    const { rows } = await frames([segment(dir, 3)]);
+    expect(rows.map((f) => f.type)).toEqual([...Array(8).fill('batch'), 'seal']);
+    flipByte(dir, 3, 1);
+    const bad = await frames([segment(dir, 3)]);
+    expect(bad.code).toBe(Exit.DAMAGED);
+    expect(bad.rows).toEqual([
+      expect.objectContaining({ kind: 'damage', offset: 0, reason: 'bad-header', torn: false }),
+    ]);
+    const copy = path.join(dir, 'copy-of-3.bin');
+    fs.copyFileSync(segment(dir, 2), copy);
+    // No number in the name: the header's is used.
+    expect((await frames([copy])).rows[0]).toMatchObject({
+      file: copy,
+      segment: 2,
+      firstSequence: 17,
+    });
+  });
+});
