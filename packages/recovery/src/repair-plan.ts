@@ -1,15 +1,20 @@
 import path from 'node:path';
 import {
   type Damage,
+  FRAME_HEADER_SIZE,
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   isMaxRecordBytes,
   MAX_RECORD_BYTES_LIMIT,
+  MIN_RECORD_BYTES,
   readU32,
+  readU64,
   SEGMENT_HEADER_SIZE,
+  type Seal,
   type SegmentHeader,
   sequencesOf,
+  solveFrameSalt,
 } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
 import {
@@ -53,8 +58,11 @@ export interface RepairAction {
 export interface PlannedSegment {
   segment: number;
   file: string;
-  /** Where to read its records: the original file, with a header to read it by; null for `create`. */
-  source: { info: SegmentInfo; header: SegmentHeader } | null;
+  /**
+   * Where to read its records: the original file, the header to read it by,
+   * and whether to read it under the tail rule (as it was surveyed); null for `create`.
+   */
+  source: { info: SegmentInfo; header: SegmentHeader; last: boolean } | null;
   firstSequence: number;
   /** Its next sequence once rebuilt (a hole fills up to it). */
   nextSequence: number;
@@ -77,6 +85,12 @@ interface Survey {
   /** The header to read its frames by (a salvaged one for a damaged header), or null: not ours. */
   header: SegmentHeader | null;
   salvaged: boolean;
+  /** Its seal: from the file's end, or found when salvaging its frames. */
+  seal: Seal | null;
+  /** Whether its frames were read as the log's last segment (under the tail rule). */
+  readLast: boolean;
+  /** The highest next sequence any of its frames tells (seals and marks included). */
+  highest: number;
   damage: Damage[];
   torn: boolean;
   /** Sequence ranges of its intact batch and hole records, merged. */
@@ -99,10 +113,14 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   const surveyOf = (info: SegmentInfo): Survey => {
     let s = surveys.get(info);
     if (!s) {
+      const readLast = info === walker.segments.at(-1) && info.seal === null;
       s = {
         info,
         header: info.header,
         salvaged: false,
+        seal: info.seal,
+        readLast,
+        highest: 0,
         damage: [],
         torn: false,
         ranges: [],
@@ -125,52 +143,115 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   const infos = walker.segments;
   if (infos.length === 0) return null;
   const logId = commonLogId(infos);
-  for (const info of infos) {
+  let highest = walker.highestNextSequence;
+  let chainEnd: number | null = null;
+  for (const [i, info] of infos.entries()) {
     const s = surveyOf(info);
-    if (s.header === null && info.header === null) await salvageHeader(fs, s, logId);
+    if (s.header === null && info.header === null) {
+      await salvageHeader(fs, s, logId, chainEnd, i === infos.length - 1);
+    }
+    highest = Math.max(highest, s.highest);
+    if (s.header) chainEnd = s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? null;
   }
-  return decide(dir, logId, infos.map(surveyOf), walker.highestNextSequence);
+  return decide(dir, logId, infos.map(surveyOf), highest);
 }
 
 function addRange(s: Survey, record: Parameters<typeof sequencesOf>[0]): void {
-  if (record.type !== 'batch' && record.type !== 'hole') return;
   const { first, next } = sequencesOf(record);
+  s.highest = Math.max(s.highest, next);
+  if (record.type !== 'batch' && record.type !== 'hole') return;
   const last = s.ranges.at(-1);
   if (last && last.nextSequence === first) last.nextSequence = next;
   else s.ranges.push({ firstSequence: first, nextSequence: next });
   if (record.type === 'batch') s.lastEntry = next - 1;
 }
 
-// A header that fails its checks may still hold the salt its frames were
-// written with: read them by it. The first sequence comes from the frames.
-async function salvageHeader(fs: WalFs, s: Survey, logId: string): Promise<void> {
+// How many frames salvage reads to find a salt, at most.
+const SALT_CANDIDATES = 8;
+const SALVAGE_PROBE_BYTES = 1024 * 1024;
+
+/**
+ * A damaged header: its frames are read by the salt it states, or else by
+ * the salt solved from one of its first frames (see `solveFrameSalt`),
+ * taken only when it validates a second frame too, or the segment's only
+ * one. Its first sequence is where the previous segment ends, or, for the
+ * log's first segment, what it states if its frames allow it.
+ */
+async function salvageHeader(
+  fs: WalFs,
+  s: Survey,
+  logId: string,
+  chainEnd: number | null,
+  last: boolean,
+): Promise<void> {
   const { info } = s;
   if (info.size < SEGMENT_HEADER_SIZE) return;
   const fd = await io('open', info.file, () => fs.open(info.file, 'r'));
-  let raw: Uint8Array;
+  let probe: Uint8Array;
   try {
-    raw = await readAt(fs, fd, 0, SEGMENT_HEADER_SIZE, info.file);
+    probe = await readAt(fs, fd, 0, Math.min(info.size, SALVAGE_PROBE_BYTES), info.file);
   } finally {
     await closeQuietly(fs, fd);
   }
-  const max = readU32(raw, HEADER_MAX_RECORD_BYTES_OFFSET);
-  const header: SegmentHeader = {
-    segment: info.segment,
-    // Any sequence: the resync takes the first intact frame's.
-    firstSequence: 0,
-    salt: readU32(raw, HEADER_SALT_OFFSET),
-    maxRecordBytes: isMaxRecordBytes(max) ? max : MAX_RECORD_BYTES_LIMIT,
-    logId,
+  const max = readU32(probe, HEADER_MAX_RECORD_BYTES_OFFSET);
+  const maxRecordBytes = isMaxRecordBytes(max) ? max : MAX_RECORD_BYTES_LIMIT;
+  const stated = readU64(probe, HEADER_FIRST_SEQUENCE_OFFSET);
+  const floor = chainEnd ?? 0;
+  const salts = new Set([readU32(probe, HEADER_SALT_OFFSET)]);
+  for (let p = SEGMENT_HEADER_SIZE, k = 0; k < SALT_CANDIDATES; k++) {
+    const length = p + FRAME_HEADER_SIZE <= probe.length ? readU32(probe, p) : 0;
+    const end = p + FRAME_HEADER_SIZE + length;
+    if (length < MIN_RECORD_BYTES || length > maxRecordBytes || end > probe.length) break;
+    salts.add(solveFrameSalt(probe, p, end));
+    p = end;
+  }
+  for (const salt of salts) {
+    const header = { segment: info.segment, firstSequence: floor, salt, maxRecordBytes, logId };
+    const found = await readSalvaged(fs, { ...info, header, seal: null }, last);
+    if (found.frames < 2 && !(found.frames === 1 && found.whole)) continue;
+    const first = found.firstSeen ?? floor;
+    // The log's first segment: its stated first sequence, if its frames allow it.
+    const start = chainEnd ?? (stated >= 0 && stated <= first ? stated : first);
+    Object.assign(s, {
+      header: { ...header, firstSequence: start },
+      salvaged: true,
+      seal: found.seal,
+      readLast: last,
+      highest: Math.max(s.highest, found.highest),
+      ranges: found.ranges,
+      lastEntry: found.lastEntry,
+    });
+    return;
+  }
+}
+
+async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
+  const found: Survey = {
+    info,
+    header: info.header,
+    salvaged: true,
+    seal: null,
+    readLast: last,
+    highest: 0,
+    damage: [],
+    torn: false,
+    ranges: [],
+    lastEntry: null,
   };
-  const stated = readU32(raw, HEADER_FIRST_SEQUENCE_OFFSET);
-  const probe = { ...info, header: { ...header, firstSequence: stated }, seal: null };
-  for await (const event of readFrames(fs, probe, { last: false })) {
-    if (event.kind === 'frames') for (const { record } of event.frames) addRange(s, record);
+  let frames = 0;
+  let firstSeen: number | null = null;
+  let whole = true;
+  for await (const event of readFrames(fs, info, { last, loose: true })) {
+    if (event.kind === 'frames') {
+      for (const { record } of event.frames) {
+        if (frames === 0) firstSeen = sequencesOf(record).first;
+        frames++;
+        addRange(found, record);
+        if (record.type === 'seal') found.seal = record;
+      }
+    } else if (event.kind === 'damage') whole = false;
   }
-  if (s.ranges.length > 0) {
-    s.header = { ...header, firstSequence: (s.ranges[0] as SequenceRange).firstSequence };
-    s.salvaged = true;
-  }
+  return { ...found, frames, whole, firstSeen };
 }
 
 function decide(dir: string, logId: string, surveys: Survey[], highest: number): RepairPlan {
@@ -212,8 +293,8 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       s.ranges.length > 1 ||
       (s.ranges[0] !== undefined && s.ranges[0].firstSequence !== header.firstSequence) ||
       header.firstSequence !== expected ||
-      (!isLast && s.info.seal === null) ||
-      (isLast && s.info.seal === null && highest > endOf(s, expected));
+      (!isLast && s.seal === null) ||
+      (isLast && s.seal === null && highest > endOf(s, expected));
     if (!rebuild) {
       expected = endOf(s, expected);
     } else {
@@ -223,11 +304,11 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       const follows =
         next?.info.segment === segment + 1 && next.header ? next.header.firstSequence : end;
       const target = Math.max(end, isLast ? highest : follows);
-      const sealed = !isLast || s.info.seal !== null;
+      const sealed = !isLast || s.seal !== null;
       const write = {
         segment,
         file,
-        source: { info: s.info, header },
+        source: { info: s.info, header, last: s.readLast },
         firstSequence: expected,
         nextSequence: target,
         sealed,
@@ -264,7 +345,7 @@ function firstOf(s: Survey): number {
 
 // Where a segment left as it is ends: its seal, or its last record.
 function endOf(s: Survey, expected: number): number {
-  return s.info.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? expected;
+  return s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? expected;
 }
 
 // The runs of [from, to) that `ranges` do not cover (sequences below `from` are dropped).

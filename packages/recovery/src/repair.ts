@@ -20,7 +20,10 @@ import {
   fsyncDirOf,
   io,
   ioError,
+  listSegmentFiles,
   readFrames,
+  readNames,
+  removeUnfinishedSegments,
   writeFileDurably,
   writeFully,
 } from '@wal/fs/segments';
@@ -89,8 +92,12 @@ export interface RepairResult {
 export async function repair(dir: string, options?: RepairOptions): Promise<RepairResult> {
   const resolvedDir = path.resolve(checkPath(dir, 'dir'));
   const { fs, dryRun } = parseRepairOptions(options);
+  // WAL_NOT_FOUND or WAL_INVALID_ARGUMENT for what is not a log directory, before the lock.
+  await listSegmentFiles(fs, resolvedDir);
   const release = dryRun ? async () => {} : await lock(fs, resolvedDir);
   try {
+    // A repair that died left its unfinished rebuilds: they never replaced anything.
+    if (!dryRun) await removeUnfinishedSegments(fs, resolvedDir, await readNames(fs, resolvedDir));
     const plan = await planRepair(fs, resolvedDir);
     const actions = plan?.actions ?? [];
     const result: RepairResult = {
@@ -248,8 +255,7 @@ async function writeSegment(
     await add(encodeSegmentHeader(header));
     if (source) {
       const info = { ...source.info, header: source.header };
-      const last = !source.info.seal;
-      for await (const event of readFrames(fs, info, { last })) {
+      for await (const event of readFrames(fs, info, { last: source.last })) {
         if (event.kind !== 'frames') continue;
         for (const { record } of event.frames) {
           if (record.type === 'batch') {
@@ -287,9 +293,12 @@ async function writeSegment(
     }
     await flush();
     await io('fdatasync', temp, () => fs.fdatasync(fd));
-  } finally {
+  } catch (error) {
     await closeQuietly(fs, fd);
+    await fs.unlink(temp).catch(() => undefined);
+    throw error;
   }
+  await closeQuietly(fs, fd);
   await io('rename', temp, () => fs.rename(temp, write.file));
   await fsyncDirOf(fs, write.file);
 }

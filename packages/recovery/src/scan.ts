@@ -29,6 +29,9 @@ export class LogScan implements AsyncIterable<WalEntry> {
   #events: AsyncGenerator<WalkEvent> | undefined;
   #done = false;
   #finished = false;
+  // Entries taken from the log so far (for `limit`); counted as returned in stats.
+  #taken = 0;
+  #scanned: SegmentInfo | undefined;
   #started = 0;
 
   /** @internal Use {@link scanLog} or {@link readSegment}. */
@@ -68,11 +71,15 @@ export class LogScan implements AsyncIterable<WalEntry> {
         batch = more;
         i = 0;
       }
+      this.stats.entriesRecovered++;
       return { done: false, value: batch[i++] as WalEntry };
     };
     return {
-      next: () =>
-        i < batch.length ? Promise.resolve({ done: false, value: batch[i++] as WalEntry }) : next(),
+      next: () => {
+        if (i >= batch.length) return next();
+        this.stats.entriesRecovered++;
+        return Promise.resolve({ done: false, value: batch[i++] as WalEntry });
+      },
       return: async () => {
         await this.#finish();
         return DONE;
@@ -87,7 +94,9 @@ export class LogScan implements AsyncIterable<WalEntry> {
       [Symbol.asyncIterator]: () => ({
         next: async () => {
           const batch = await this.#nextBatch();
-          return batch === null ? DONE : { done: false, value: batch };
+          if (batch === null) return DONE;
+          this.stats.entriesRecovered += batch.length;
+          return { done: false, value: batch };
         },
         return: async () => {
           await this.#finish();
@@ -122,6 +131,9 @@ export class LogScan implements AsyncIterable<WalEntry> {
           if (entries.length > 0) return entries;
         } else if (event.kind === 'segment') {
           this.stats.segmentsScanned++;
+          this.#scanned = event.info;
+        } else if (event.kind === 'skip') {
+          this.stats.bytesSkipped += event.info.size;
         } else if (event.kind === 'damage') {
           this.#damage(event);
         }
@@ -160,13 +172,13 @@ export class LogScan implements AsyncIterable<WalEntry> {
         if (entry.sequence < fromSequence) continue;
         if (
           (toSequence !== undefined && entry.sequence > toSequence) ||
-          (limit !== undefined && stats.entriesRecovered >= limit)
+          (limit !== undefined && this.#taken >= limit)
         ) {
           this.#done = true;
           break;
         }
         out.push(entry);
-        stats.entriesRecovered++;
+        this.#taken++;
       }
       if (out.length > before) stats.bytesRecovered += size;
       if (this.#done) break;
@@ -204,7 +216,8 @@ export class LogScan implements AsyncIterable<WalEntry> {
     stats.stoppedAt = damage;
     const later = segments.slice(index + 1);
     stats.bytesUnread = info.size - damage.offset + later.reduce((sum, s) => sum + s.size, 0);
-    stats.segmentsUnread = later.length;
+    // Stopped before reading any frame of it: the segment is unread too.
+    stats.segmentsUnread = later.length + (this.#scanned === info ? 0 : 1);
     this.#done = true;
   }
 

@@ -100,7 +100,7 @@ export async function verify(dir: string, options?: VerifyOptions): Promise<Veri
     else if (event.kind === 'damage') {
       const { damage, torn } = event;
       r.damage.push(damage);
-      if (damage.reason === 'bad-header' && !event.info.header) r.status = 'unreadable';
+      if (damage.reason === 'bad-header') r.status = 'unreadable';
       else if (!torn) r.status = 'damaged';
       else if (r.status === 'ok') r.status = 'torn-tail';
       if (torn) report.tornTail = damage;

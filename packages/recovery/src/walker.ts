@@ -179,6 +179,9 @@ export class LogWalker {
                 continue;
               }
               this.#accept(start, end, record.type === 'batch');
+            } else if (record.nextSequence >= this.#floor) {
+              // A mark or seal after damage says where the segment stands again.
+              this.#accept(record.nextSequence, record.nextSequence, false);
             }
             accepted.push(frame);
           }

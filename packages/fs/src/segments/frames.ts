@@ -34,6 +34,11 @@ export interface ReadFramesOptions {
   ceiling?: number;
   /** Read no further than this many bytes of the file (default: its size when opened). */
   size?: number;
+  /**
+   * Take the header's first sequence as a floor only: the first frame may
+   * start at or above it (salvaging a segment whose header is damaged).
+   */
+  loose?: boolean;
 }
 
 /**
@@ -62,7 +67,7 @@ export async function* readFrames(
   const fd = await io('open segment', file, () => fs.open(file, 'r'));
   try {
     const size = options.size ?? (await io('stat segment', file, () => fs.fsize(fd)));
-    const decoder = newDecoder(header, SEGMENT_HEADER_SIZE, options.ceiling);
+    const decoder = newDecoder(header, SEGMENT_HEADER_SIZE, options.ceiling, options.loose);
     let dataEnd = SEGMENT_HEADER_SIZE;
     let damagedToEnd = false;
     let position = SEGMENT_HEADER_SIZE;

@@ -1,0 +1,47 @@
+import { readU32, writeU32 } from './bytes.js';
+import { FRAME_CRC_OFFSET, FRAME_HEADER_SIZE } from './constants.js';
+import { crc32 } from './crc32.js';
+
+/**
+ * The salt under which the intact frame at `buf[start..end)` validates, for
+ * a segment whose header (and so whose salt) is damaged. CRC-32 is affine
+ * over GF(2), so the 32 salt bits follow from the stored CRC by solving a
+ * 32x32 linear system: 33 CRCs of the frame. The solution is unique, so any
+ * frame "validates" under some salt; a caller confirms it on other frames.
+ */
+export function solveFrameSalt(buf: Uint8Array, start: number, end: number): number {
+  const message = new Uint8Array(4 + end - start - FRAME_HEADER_SIZE + 4);
+  message.set(buf.subarray(start, start + 4), 4);
+  message.set(buf.subarray(start + FRAME_HEADER_SIZE, end), 8);
+  const at = (salt: number): number => {
+    writeU32(message, 0, salt);
+    return crc32(message);
+  };
+  const base = at(0);
+  // pivots[b]: a combination of salt bits whose CRC change has highest bit b.
+  const vectors = new Array<number>(32).fill(0);
+  const combos = new Array<number>(32).fill(0);
+  for (let i = 0; i < 32; i++) {
+    let v = (at((1 << i) >>> 0) ^ base) >>> 0;
+    let c = (1 << i) >>> 0;
+    for (let b = 31; b >= 0 && v !== 0; b--) {
+      if (((v >>> b) & 1) === 0) continue;
+      if (vectors[b] === 0) {
+        vectors[b] = v;
+        combos[b] = c;
+        v = 0;
+      } else {
+        v = (v ^ (vectors[b] as number)) >>> 0;
+        c = (c ^ (combos[b] as number)) >>> 0;
+      }
+    }
+  }
+  let target = (readU32(buf, start + FRAME_CRC_OFFSET) ^ base) >>> 0;
+  let salt = 0;
+  for (let b = 31; b >= 0 && target !== 0; b--) {
+    if (((target >>> b) & 1) === 0) continue;
+    target = (target ^ (vectors[b] as number)) >>> 0;
+    salt = (salt ^ (combos[b] as number)) >>> 0;
+  }
+  return salt;
+}
