@@ -69,25 +69,22 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 1; ; attempt++) {
     const fd = await open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    let held = false;
     try {
       if (!tryLock(fd)) throw locked(dir, await readHolder(file));
       // A holder removes LOCK before it lets go, so what we locked may be a
       // file that is gone from the directory: then lock the new one.
-      held = await isStill(fd, file);
-      if (held) {
+      const [ours, named] = await Promise.all([fstat(fd, { bigint: true }), identify(file)]);
+      if (sameFile(ours, named)) {
         const name = Buffer.from(`${process.pid} ${os.hostname()}\n`);
         await ftruncate(fd, 0);
         await write(fd, name, 0, name.length, 0);
-        return releaser(fd, file);
+        return releaser(fd, file, ours);
       }
     } catch (error) {
-      if (!held) throw error;
-      await close(fd); // LOCK keeps a partial name; the next holder overwrites it
+      await close(fd); // a partial name left in LOCK is overwritten by the next holder
       throw error;
-    } finally {
-      if (!held) await close(fd);
     }
+    await close(fd);
     if (attempt === MAX_ATTEMPTS) {
       throw Object.assign(new Error(`${file} was replaced ${attempt} times while locking it`), {
         code: 'EBUSY',
@@ -96,13 +93,13 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
   }
 }
 
-function releaser(fd: number, file: string): () => Promise<void> {
+function releaser(fd: number, file: string, ours: FileId): () => Promise<void> {
   let released: Promise<void> | undefined;
   const release = async () => {
     try {
       // Only the holder of the file at `file` removes it, and it removes it
       // before unlocking, so others see either our locked file or none.
-      if (await isStill(fd, file)) await unlink(file);
+      if (sameFile(ours, await identify(file))) await unlink(file);
     } finally {
       await close(fd);
     }
@@ -113,17 +110,23 @@ function releaser(fd: number, file: string): () => Promise<void> {
   };
 }
 
-// Whether `file` still names the file open as `fd`.
-async function isStill(fd: number, file: string): Promise<boolean> {
-  const [opened, named] = await Promise.all([
-    fstat(fd, { bigint: true }),
-    stat(file, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    }),
-  ]);
-  return named !== undefined && named.dev === opened.dev && named.ino === opened.ino;
+interface FileId {
+  dev: bigint;
+  ino: bigint;
 }
+
+// What `file` names now, if anything.
+async function identify(file: string): Promise<FileId | undefined> {
+  try {
+    return await stat(file, { bigint: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+const sameFile = (a: FileId, b: FileId | undefined): boolean =>
+  b !== undefined && a.dev === b.dev && a.ino === b.ino;
 
 async function readHolder(file: string): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
