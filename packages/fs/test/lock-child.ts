@@ -16,13 +16,20 @@ export interface Child {
   exited: Promise<void>;
 }
 
-/** Runs `test/<script>` with `args`; killed with SIGKILL when the test ends. */
-export function startChild(script: string, args: string[], onLine?: (line: string) => void) {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@wal/source', '--import', 'tsx', path.join('test', script), ...args],
-    { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/**
+ * Runs `test/<script>` with `args`, under the command `wrapper` if given (its
+ * words, ending where the node command line begins); killed with SIGKILL when
+ * the test ends.
+ */
+export function startChild(
+  script: string,
+  args: string[],
+  onLine?: (line: string) => void,
+  wrapper: string[] = [],
+) {
+  const node = [process.execPath, '--conditions=@wal/source', '--import', 'tsx'];
+  const [command = '', ...rest] = [...wrapper, ...node, path.join('test', script), ...args];
+  const child = spawn(command, rest, { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
   onTestFinished(() => {
     child.kill('SIGKILL');
   });

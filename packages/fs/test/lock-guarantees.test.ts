@@ -88,6 +88,30 @@ describe('lockDirectory', () => {
     await (await lockDirectory(dir))();
   });
 
+  test('a holder in other user, pid and network namespaces excludes us, and its death frees', async () => {
+    const dir = tempDir();
+    // unshare --kill-child: SIGKILL to unshare reaches the holder too.
+    const unshare = ['unshare', '--map-root-user', '--net', '--pid', '--fork', '--kill-child'];
+    const holder = startChild('lock-holder.ts', [dir, 'hold'], undefined, unshare);
+    const [, pid] = await holder.line(/^locked (\d+)$/);
+    expect(pid).toBe('1'); // its pid means nothing here; the kernel lock does not care
+    const error = await rejection(lockDirectory(dir));
+    expect(error.message).toBe(`${dir} is locked by pid 1 on ${os.hostname()}`);
+
+    holder.process.kill('SIGKILL');
+    await holder.exited;
+    // The kernel frees the lock once the holder is gone (just after unshare).
+    const attempt = () =>
+      lockDirectory(dir).then(
+        async (release) => {
+          await release();
+          return 'taken';
+        },
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+    await expect.poll(attempt).toBe('taken');
+  });
+
   test('a second lock in this process is refused, by any spelling of the path', async () => {
     const dir = tempDir();
     const release = await lockDirectory(dir);
