@@ -27,8 +27,15 @@ const MAX_ATTEMPTS = 16;
  * The lock is a kernel file lock on `dir/LOCK`: an open-file-description lock
  * (`fcntl(F_OFD_SETLK)`) on Linux, `flock` on macOS, `LockFileEx` on Windows,
  * taken through the prebuilt addon of `fs-native-extensions`. LOCK holds
- * `"<pid> <hostname>"` of the holder, for error messages only: who holds the
+ * `"<pid> <hostname>"` of the holder, for error messages only (for a moment
+ * after a takeover it may still name the dead predecessor): who holds the
  * lock is decided by the kernel, never by what the file says.
+ *
+ * The one protocol step on top of the kernel: a holder removes LOCK before it
+ * unlocks, so an opener may lock a file that is already gone from the
+ * directory. It therefore holds only once `dir/LOCK` names the very file it
+ * locked, and otherwise retries; and since only that holder removes LOCK, the
+ * check stays true until it releases.
  *
  * Guarantees:
  * - At most one holder per directory among all processes that use this
@@ -59,7 +66,8 @@ const MAX_ATTEMPTS = 16;
  *
  * @param dir - An existing directory.
  * @returns The release function: resolves once LOCK is removed and the lock
- *   dropped.
+ *   dropped. Until then the lock lasts as long as the process, whether or not
+ *   the function is still referenced.
  * @throws An `Error` with code `ELOCKED`, naming the holder, when another
  *   holder (in any process, this one included) has the lock; `ENOTSUP` when no
  *   kernel lock can be loaded here; the file system's error otherwise.
@@ -68,6 +76,8 @@ export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
   const tryLock = kernelLock();
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 1; ; attempt++) {
+    // A plain descriptor, not a FileHandle: garbage collection closes an
+    // unreferenced FileHandle, and that would drop the lock.
     const fd = await open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     try {
       if (!tryLock(fd)) throw locked(dir, await readHolder(file));
