@@ -1,116 +1,180 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /** Name of the lock file inside a log directory. */
 export const LOCK_FILE = 'LOCK';
 
-// Directories locked by this process: a second open in the same process must
-// fail even though the lock file names a live process (us).
-const heldInProcess = new Set<string>();
+const open = promisify(fs.open);
+const close = promisify(fs.close);
+const fstat = promisify(fs.fstat);
+const stat = promisify(fs.stat);
+const ftruncate = promisify(fs.ftruncate);
+const write = promisify(fs.write);
+const unlink = promisify(fs.unlink);
+const readFile = promisify(fs.readFile);
+
+// Losing the race with releasing holders this often in a row means the file
+// system reports unstable inode numbers; better an error than a busy loop.
+const MAX_ATTEMPTS = 16;
 
 /**
- * Takes the writer lock of `dir`. Placeholder: the pid-file protocol of the
- * first release, to be replaced by the lock of issue 13.
+ * Takes the exclusive writer lock on directory `dir` and resolves to the
+ * function that releases it.
+ *
+ * The lock is a kernel file lock on `dir/LOCK`: an open-file-description lock
+ * (`fcntl(F_OFD_SETLK)`) on Linux, `flock` on macOS, `LockFileEx` on Windows,
+ * taken through the prebuilt addon of `fs-native-extensions`. LOCK holds
+ * `"<pid> <hostname>"` of the holder, for error messages only (for a moment
+ * after a takeover it may still name the dead predecessor): who holds the
+ * lock is decided by the kernel, never by what the file says.
+ *
+ * The one protocol step on top of the kernel: a holder removes LOCK before it
+ * unlocks, so an opener may lock a file that is already gone from the
+ * directory. It therefore holds only once `dir/LOCK` names the very file it
+ * locked, and otherwise retries; and since only that holder removes LOCK, the
+ * check stays true until it releases.
+ *
+ * Guarantees:
+ * - At most one holder per directory among all processes that use this
+ *   function on the same kernel, whatever the interleaving: also across pid
+ *   and network namespaces (containers sharing a volume), and within one
+ *   process (a second lock of the same directory, by any spelling of its
+ *   path, rejects).
+ * - The kernel drops the lock when the holder dies, however it dies
+ *   (SIGKILL, crash, OOM kill), so a dead holder never blocks the next
+ *   opener, and there is no stale-holder takeover to race with. A holder that
+ *   is alive but stopped or slow (SIGSTOP, a long pause) keeps its lock.
+ * - Release is idempotent (every call returns the same promise) and removes
+ *   LOCK only while it still is the file this lock holds, so it never removes
+ *   another holder's lock.
+ *
+ * Limits:
+ * - Advisory: it excludes only other callers of this function (or of any
+ *   program taking the same kernel lock on LOCK), not other writers.
+ * - Deleting or replacing LOCK by hand while it is held lets a second holder
+ *   in, as it would with LevelDB's LOCK.
+ * - Network file systems lock only as well as their server does (NFS through
+ *   its lock manager); this is not tested.
+ * - It needs the addon's prebuilt binary: Linux with glibc on x64 and arm64,
+ *   macOS, Windows, Android. Elsewhere (musl libc such as Alpine, 32-bit ARM)
+ *   it rejects with code `ENOTSUP`. Only Linux is tested.
+ * - The lock lives on an open file descriptor, which a `fork()` without
+ *   `exec` would share; Node's child processes always `exec`.
+ *
+ * @param dir - An existing directory.
+ * @returns The release function: resolves once LOCK is removed and the lock
+ *   dropped. Until then the lock lasts as long as the process, whether or not
+ *   the function is still referenced.
+ * @throws An `Error` with code `ELOCKED`, naming the holder, when another
+ *   holder (in any process, this one included) has the lock; `ENOTSUP` when no
+ *   kernel lock can be loaded here; the file system's error otherwise.
  */
 export async function lockDirectory(dir: string): Promise<() => Promise<void>> {
-  const release = lockSync(dir);
-  return async () => release();
-}
-
-// The lock is a file holding "pid start-time". It is taken with O_EXCL; a lock
-// whose process is gone (SIGKILL leaves the file behind) is taken over.
-function lockSync(dir: string): () => void {
-  const key = fs.realpathSync(dir);
-  if (heldInProcess.has(key)) throw locked(dir, 'this process');
-  const file = path.join(key, LOCK_FILE);
-  const me = `${process.pid} ${processStat(process.pid)?.startTime ?? '-'}\n`;
-  for (let attempt = 0; ; attempt++) {
+  const tryLock = kernelLock();
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 1; ; attempt++) {
+    // A plain descriptor, not a FileHandle: garbage collection closes an
+    // unreferenced FileHandle, and that would drop the lock.
+    const fd = await open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     try {
-      const fd = fs.openSync(file, 'wx');
-      try {
-        fs.writeSync(fd, me);
-      } finally {
-        fs.closeSync(fd);
+      if (!tryLock(fd)) throw locked(dir, await readHolder(file));
+      // A holder removes LOCK before it lets go, so what we locked may be a
+      // file that is gone from the directory: then lock the new one.
+      const [ours, named] = await Promise.all([fstat(fd, { bigint: true }), identify(file)]);
+      if (sameFile(ours, named)) {
+        const name = Buffer.from(`${process.pid} ${os.hostname()}\n`);
+        await ftruncate(fd, 0);
+        await write(fd, name, 0, name.length, 0);
+        return releaser(fd, file, ours);
       }
-      break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error;
-      const holder = readHolder(file);
-      if (holder !== undefined && isAlive(holder)) throw locked(dir, `pid ${holder.pid}`);
-      // Stale: move it aside atomically, so only one opener takes it over.
-      const aside = `${file}.stale-${process.pid}`;
-      try {
-        fs.renameSync(file, aside);
-      } catch (moveError) {
-        if ((moveError as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw moveError;
-      }
-      const moved = readHolder(aside);
-      if (moved && holder && (moved.pid !== holder.pid || moved.startTime !== holder.startTime)) {
-        // Another opener replaced the stale lock between our read and our
-        // rename: put its lock back (link fails if yet another exists).
-        fs.linkSync(aside, file);
-        fs.unlinkSync(aside);
-        throw locked(dir, `pid ${moved.pid}`);
-      }
-      fs.unlinkSync(aside);
+      await close(fd); // a partial name left in LOCK is overwritten by the next holder
+      throw error;
+    }
+    await close(fd);
+    if (attempt === MAX_ATTEMPTS) {
+      throw Object.assign(new Error(`${file} was replaced ${attempt} times while locking it`), {
+        code: 'EBUSY',
+      });
     }
   }
-  heldInProcess.add(key);
-  return () => {
-    heldInProcess.delete(key);
+}
+
+function releaser(fd: number, file: string, ours: FileId): () => Promise<void> {
+  let released: Promise<void> | undefined;
+  const release = async () => {
     try {
-      fs.unlinkSync(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Only the holder of the file at `file` removes it, and it removes it
+      // before unlocking, so others see either our locked file or none.
+      if (sameFile(ours, await identify(file))) await unlink(file);
+    } finally {
+      await close(fd);
     }
+  };
+  return () => {
+    released ??= release();
+    return released;
   };
 }
 
-interface Holder {
-  pid: number;
-  startTime: string;
+interface FileId {
+  dev: bigint;
+  ino: bigint;
 }
 
-function readHolder(file: string): Holder | undefined {
-  let text: string;
+// What `file` names now, if anything.
+async function identify(file: string): Promise<FileId | undefined> {
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined; // vanished or unreadable: treat as stale and retry
-  }
-  const [pid, startTime = '-'] = text.trim().split(' ');
-  const n = Number(pid);
-  return Number.isInteger(n) && n > 0 ? { pid: n, startTime } : undefined;
-}
-
-// Alive means: the pid exists, has not exited (a SIGKILLed process whose
-// parent has not reaped it is a zombie: it holds no files and never writes
-// again) and, where /proc tells us, is the process that wrote the lock (not
-// a later process that reused the pid).
-function isAlive(holder: Holder): boolean {
-  try {
-    process.kill(holder.pid, 0);
+    return await stat(file, { bigint: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
-  const now = processStat(holder.pid);
-  if (now?.state === 'Z' || now?.state === 'X') return false;
-  return holder.startTime === '-' || now === undefined || now.startTime === holder.startTime;
 }
 
-// Fields 3 (state) and 22 (start time in clock ticks since boot) of
-// /proc/<pid>/stat (Linux only).
-function processStat(pid: number): { state: string; startTime: string } | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', startTime: fields[19] ?? '-' };
-  } catch {
-    return undefined;
-  }
+const sameFile = (a: FileId, b: FileId | undefined): boolean =>
+  b !== undefined && a.dev === b.dev && a.ino === b.ino;
+
+async function readHolder(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const [pid, host] = text.trim().split(' ');
+  if (!pid || !host) return 'a process that has not written its name yet';
+  const here = pid === String(process.pid) && host === os.hostname() ? ' (this process)' : '';
+  return `pid ${pid} on ${host}${here}`;
 }
 
 function locked(dir: string, holder: string): Error {
   return Object.assign(new Error(`${dir} is locked by ${holder}`), { code: 'ELOCKED' });
+}
+
+type TryLock = (fd: number) => boolean;
+let loaded: TryLock | undefined;
+
+// Loaded on first use, so that a host without the addon can still import
+// @wal/fs and read logs; only taking the lock fails there.
+function kernelLock(): TryLock {
+  if (loaded) return loaded;
+  let addon: { tryLock(fd: number): boolean };
+  try {
+    addon = createRequire(import.meta.url)('fs-native-extensions');
+  } catch (cause) {
+    const host = `${process.platform}-${process.arch}`;
+    throw Object.assign(new Error(`no kernel file lock for ${host}: ${(cause as Error).message}`), {
+      code: 'ENOTSUP',
+      cause,
+    });
+  }
+  loaded = (fd) => {
+    try {
+      return addon.tryLock(fd); // false when another holder has it (EAGAIN)
+    } catch (error) {
+      // fcntl may report a conflict as EACCES too.
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') return false;
+      throw error;
+    }
+  };
+  return loaded;
 }
