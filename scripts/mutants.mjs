@@ -31,8 +31,46 @@ const RECORD = 'packages/codec/src/record.ts';
 const REPAIR = 'packages/recovery/src/repair.ts';
 const PLAN = 'packages/recovery/src/repair-plan.ts';
 const REPLAY = 'packages/memtable/src/replay.ts';
+const LOCK = 'packages/fs/src/lock.ts';
+const LOCK_TESTS = [
+  'packages/fs/test/lock-guarantees.test.ts',
+  'packages/fs/test/lock-churn.test.ts',
+];
 
 export const MUTANTS = [
+  // The lock: a kernel lock on the file LOCK still names, released only by its holder.
+  mutant(
+    'lock-kernel',
+    LOCK,
+    'taking the kernel lock at all',
+    'if (!tryLock(fd)) throw locked(dir, await readHolder(file));',
+    '',
+    LOCK_TESTS,
+  ),
+  mutant(
+    'lock-recheck',
+    LOCK,
+    'checking that LOCK still names the file locked',
+    'if (sameFile(ours, named)) {',
+    'if (true) {',
+    LOCK_TESTS,
+  ),
+  mutant(
+    'lock-release-own',
+    LOCK,
+    'release removing LOCK only while it is its own',
+    'if (sameFile(ours, await identify(file))) await unlink(file);',
+    'await unlink(file).catch(() => {});',
+    LOCK_TESTS,
+  ),
+  mutant(
+    'lock-release-order',
+    LOCK,
+    'removing LOCK before letting the lock go',
+    '      if (sameFile(ours, await identify(file))) await unlink(file);\n    } finally {\n      await close(fd);\n    }',
+    '      await close(fd);\n    } finally {\n      if (sameFile(ours, await identify(file))) await unlink(file);\n    }',
+    LOCK_TESTS,
+  ),
   // Open: what it scanned, the directory, the chain, the tail rule.
   mutant(
     'open-scan-fdatasync',
