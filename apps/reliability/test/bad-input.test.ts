@@ -1,17 +1,10 @@
 import { ErrorCode, WalError } from '@wal/codec';
-import { type BatchOp, Wal, type WalOptions } from '@wal/fs';
+import { type BatchOp, MIN_SEGMENT_BYTES, Wal, type WalOptions } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
+import { Memtable, replay } from '@wal/memtable';
+import { readSegment, recover, repair, scanLog, verify } from '@wal/recovery';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { freshFs, LOG_DIR, walOptions } from './support/check.js';
-import {
-  Memtable,
-  readSegment,
-  recover,
-  repair,
-  replay,
-  scanLog,
-  verify,
-} from './support/recovery.js';
 
 // One table over every public entry point: each bad input gets its
 // documented code, and nothing on disk changes.
@@ -26,13 +19,14 @@ interface Scene {
 
 const FILE = '/a-file';
 const FOREIGN = '/foreign';
+const MISSING = '/missing';
 const BIG = new Uint8Array(1025);
 
 let scene: Scene;
 beforeAll(async () => {
-  const fs = freshFs(new SimFs());
+  const fs = await freshFs(new SimFs());
   fs.writeFile(FILE, Buffer.from('not a directory'));
-  fs.mkdirp(FOREIGN);
+  await fs.mkdirp(FOREIGN);
   // Files named like segments that are not @wal segments.
   fs.writeFile(
     `${FOREIGN}/wal_00000000.log`,
@@ -44,7 +38,7 @@ beforeAll(async () => {
   const wal = await Wal.open(walOptions(fs, { maxRecordBytes: 1024 }));
   await wal.put('k', 'v');
   await wal.delete('k');
-  fs.mkdirp('/other');
+  await fs.mkdirp('/other');
   const closed = await Wal.open({ ...walOptions(fs), dir: '/other' });
   await closed.close();
   scene = { fs, wal, closed };
@@ -76,9 +70,9 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
     open({ maxSegmentBytes: Number.POSITIVE_INFINITY }),
   ],
   [
-    'maxSegmentBytes smaller than a header',
+    'maxSegmentBytes smaller than a header, a batch and a seal',
     ErrorCode.INVALID_OPTIONS,
-    open({ maxSegmentBytes: 31 }),
+    open({ maxSegmentBytes: MIN_SEGMENT_BYTES - 1 }),
   ],
   ['maxRecordBytes: NaN', ErrorCode.INVALID_OPTIONS, open({ maxRecordBytes: Number.NaN })],
   ['maxRecordBytes: 0', ErrorCode.INVALID_OPTIONS, open({ maxRecordBytes: 0 })],
@@ -116,6 +110,11 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
       s.wal.batch([{ type: 'put', key: 'a', value: 'b' }, { type: 'put', key: 'c' } as BatchOp]),
   ],
   [
+    'batch with a delete that carries a value',
+    ErrorCode.INVALID_ARGUMENT,
+    (s) => s.wal.batch([{ type: 'delete', key: 'k', value: 'v' } as BatchOp]),
+  ],
+  [
     'batch over the limit',
     ErrorCode.RECORD_TOO_LARGE,
     (s) =>
@@ -124,10 +123,10 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
         { type: 'put', key: 'b', value: BIG.subarray(400) },
       ]),
   ],
-  ['truncateBefore(NaN)', ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateBefore(Number.NaN)],
-  ['truncateBefore(-1)', ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateBefore(-1)],
-  ['truncateBefore(1.5)', ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateBefore(1.5)],
-  ["truncateBefore('3')", ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateBefore('3' as never)],
+  ['truncateThrough(NaN)', ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateThrough(Number.NaN)],
+  ['truncateThrough(-1)', ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateThrough(-1)],
+  ['truncateThrough(1.5)', ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateThrough(1.5)],
+  ["truncateThrough('3')", ErrorCode.INVALID_ARGUMENT, (s) => s.wal.truncateThrough('3' as never)],
   // A closed writer refuses everything.
   ['put on a closed log', ErrorCode.CLOSED, (s) => s.closed.put('k', 'v')],
   ['delete on a closed log', ErrorCode.CLOSED, (s) => s.closed.delete('k')],
@@ -138,8 +137,8 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
   ],
   ['sync on a closed log', ErrorCode.CLOSED, (s) => s.closed.sync()],
   ['rotate on a closed log', ErrorCode.CLOSED, (s) => s.closed.rotate()],
-  ['truncateBefore on a closed log', ErrorCode.CLOSED, (s) => s.closed.truncateBefore(0)],
-  ['cleanup on a closed log', ErrorCode.CLOSED, (s) => s.closed.cleanup()],
+  ['truncateThrough on a closed log', ErrorCode.CLOSED, (s) => s.closed.truncateThrough(0)],
+  ['dropExcessSegments on a closed log', ErrorCode.CLOSED, (s) => s.closed.dropExcessSegments()],
   ['totalSize on a closed log', ErrorCode.CLOSED, (s) => s.closed.totalSize()],
   // Recovery: options checked up front; a file is not a log directory.
   ['recover(42)', ErrorCode.INVALID_ARGUMENT, () => recover(42 as never)],
@@ -159,10 +158,26 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
     (s) => recover(LOG_DIR, { fs: s.fs, fromSequence: 0.5 }),
   ],
   [
-    'recover with maxRecordBytes NaN',
+    'recover with toSequence NaN',
     ErrorCode.INVALID_OPTIONS,
-    (s) => recover(LOG_DIR, { fs: s.fs, maxRecordBytes: Number.NaN }),
+    (s) => recover(LOG_DIR, { fs: s.fs, toSequence: Number.NaN }),
   ],
+  [
+    'recover with limit -1',
+    ErrorCode.INVALID_OPTIONS,
+    (s) => recover(LOG_DIR, { fs: s.fs, limit: -1 }),
+  ],
+  [
+    'recover with a signal that is not an AbortSignal',
+    ErrorCode.INVALID_OPTIONS,
+    (s) => recover(LOG_DIR, { fs: s.fs, signal: {} as never }),
+  ],
+  [
+    "recover with ifMissing: 'ignore'",
+    ErrorCode.INVALID_OPTIONS,
+    (s) => recover(LOG_DIR, { fs: s.fs, ifMissing: 'ignore' as never }),
+  ],
+  ['recover of a missing directory', ErrorCode.NOT_FOUND, (s) => recover(MISSING, { fs: s.fs })],
   [
     'recover with an unknown option key',
     ErrorCode.INVALID_OPTIONS,
@@ -173,6 +188,11 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
   ['scanLog(null)', ErrorCode.INVALID_ARGUMENT, () => drain(scanLog(null as never))],
   ['scanLog of a file', ErrorCode.INVALID_ARGUMENT, (s) => drain(scanLog(FILE, { fs: s.fs }))],
   ['readSegment({})', ErrorCode.INVALID_ARGUMENT, () => drain(readSegment({} as never))],
+  [
+    'readSegment of a missing file',
+    ErrorCode.NOT_FOUND,
+    (s) => drain(readSegment(`${MISSING}/wal_00000000.log`, { fs: s.fs })),
+  ],
   [
     'readSegment of a foreign file',
     ErrorCode.CORRUPTION,
@@ -185,6 +205,7 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
     (s) => verify(LOG_DIR, { fs: s.fs, mode: 'point-in-time' as never }),
   ],
   ['verify of a file', ErrorCode.INVALID_ARGUMENT, (s) => verify(FILE, { fs: s.fs })],
+  ['verify of a missing directory', ErrorCode.NOT_FOUND, (s) => verify(MISSING, { fs: s.fs })],
   ["repair(['/db'])", ErrorCode.INVALID_ARGUMENT, () => repair([LOG_DIR] as never)],
   [
     "repair with dryRun: 'yes'",
@@ -192,6 +213,7 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
     (s) => repair(LOG_DIR, { fs: s.fs, dryRun: 'yes' as never }),
   ],
   ['repair of a file', ErrorCode.INVALID_ARGUMENT, (s) => repair(FILE, { fs: s.fs })],
+  ['repair of a missing directory', ErrorCode.NOT_FOUND, (s) => repair(MISSING, { fs: s.fs })],
   ['repair while a writer holds the log', ErrorCode.LOCKED, (s) => repair(LOG_DIR, { fs: s.fs })],
   // The memtable and replay.
   [
@@ -234,6 +256,16 @@ const cases: [string, ErrorCode, (s: Scene) => Promise<unknown>][] = [
     'replay with an unknown mode',
     ErrorCode.INVALID_OPTIONS,
     (s) => replay(LOG_DIR, new Memtable(), { fs: s.fs, mode: 'lenient' as never }),
+  ],
+  [
+    'replay of a missing directory',
+    ErrorCode.NOT_FOUND,
+    (s) => replay(MISSING, new Memtable(), { fs: s.fs }),
+  ],
+  [
+    'replay over a checkpoint past the end of the log (its sequences went back)',
+    ErrorCode.SEQUENCE_REWOUND,
+    (s) => replay('/other', new Memtable({ lastSequence: 5 }), { fs: s.fs }),
   ],
   [
     'replay of foreign files',

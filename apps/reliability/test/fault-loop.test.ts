@@ -1,6 +1,6 @@
 import { ErrorCode, WalError } from '@wal/codec';
 import { type SyncMode, Wal } from '@wal/fs';
-import { type Fault, type Random, SimFs, seededRandom } from '@wal/fs/testing';
+import { type Random, SimFs, seededRandom } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
 import {
   describeError,

@@ -42,7 +42,7 @@ test('scheduler: appends, syncs and rotations racing close resolve in sequence o
       fc.scheduler(),
       fc.array(action, { minLength: 1, maxLength: 16 }),
       async (s, actions) => {
-        const fs = freshFs(new SimFs());
+        const fs = await freshFs(new SimFs());
         const history = new History();
         const wal = await Wal.open(walOptions(fs, { maxSegmentBytes: 512 }));
         const resolved: number[] = [];

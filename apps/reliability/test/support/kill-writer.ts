@@ -1,14 +1,13 @@
 /**
  * The writer the SIGKILL loop kills: opens the log in argv[2] (with the sync
- * mode in argv[3], default 'always') and appends
- * until it is killed, several appends at a time. It prints `open <next>`
+ * mode in argv[3], default 'always') and appends until it is killed, several appends at a time. It prints `open <next>`
  * once open, and `ack <first> <count>` as each append resolves (stdout is
  * synchronous on a pipe, so a printed ack reached the parent before the kill).
  *
- * Run: node --conditions=@wal/source --import tsx/esm kill-writer.ts <dir> [always|none]
+ * Run: node --conditions=@wal/source --import tsx/esm kill-writer.ts <dir> [always|interval|none]
  */
 import { type SyncMode, Wal } from '@wal/fs';
-import { recordAt } from './support/kill-records.js';
+import { recordAt } from './kill-records.js';
 
 const dir = process.argv[2] as string;
 const sync = (process.argv[3] ?? 'always') as SyncMode;

@@ -119,7 +119,7 @@ export function frameValue(spec: FrameValue, wal: Wal, fs: SimFs): Uint8Array {
     frames.push(own ?? foreignFrame(random, wal.nextSequence + i + 1));
   }
   const noise = (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256));
-  const parts = [noise(Math.floor(random() * 40))];
+  const parts: Uint8Array[] = [noise(Math.floor(random() * 40))];
   for (const frame of frames) parts.push(frame, noise(Math.floor(random() * 4)));
   return Buffer.concat(parts).subarray(0, 1500);
 }
