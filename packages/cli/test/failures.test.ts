@@ -75,3 +75,18 @@ test('an errno the CLI has no words for is named as found; --debug adds stack an
   // The cause: the file system's own error.
   expect(debug.stderr).toContain('Error: EWEIRD: injected stat failure');
 });
+
+test('a segment deleted by retention while it is read: WAL_TRUNCATED, exit 3', async () => {
+  const { dir } = await cleanLog();
+  // Listed and its header read, then gone when its frames are read.
+  let opens = 0;
+  const fs = failingFs('open', 'ENOENT', (p) => p === segment(dir, 1) && ++opens === 2);
+  const r = await run(['dump', dir], { fs });
+  expect(r.code).toBe(Exit.FAILED);
+  expect(lines(r.stdout)).toHaveLength(9); // segment 0, printed before
+  expect(lines(r.stderr)).toEqual([
+    expect.stringMatching(
+      /^wal: expected wal_00000001\.log to hold sequence 9, found it deleted while reading \(retention removed it\)/,
+    ),
+  ]);
+});
