@@ -32,7 +32,7 @@ Options:
 
 Exit status:
   0  ok
-  1  damage found (verify), or damage stopped dump or stats
+  1  damage found: by verify, stopping dump or stats, shown by dump --frames
   2  usage error: an unknown command or option, a bad value
   3  failure: no log at the path, permission denied, an I/O error, the
      writer holds the lock (repair)

@@ -27,10 +27,6 @@ export const Exit = {
   FAILED: 3,
 } as const;
 
-/** The exit-code lines every help text ends with. */
-export const EXIT_HELP = `Exit status: 0 ok, 1 damage found, 2 usage error, 3 failure (no log at
-the path, permission denied, an I/O error, the writer holds the lock).`;
-
 /** What a command runs with. */
 export interface Context {
   out: Output;

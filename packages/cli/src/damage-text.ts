@@ -18,3 +18,10 @@ export function damageText(
   const { file, offset, bytes, reason, detail } = damage;
   return `${label} ${path.basename(file)} offset ${offset} bytes ${bytes} ${reason}: ${detail}`;
 }
+
+/** The damage a scan met besides its torn tail (`skip-corrupted` lists the tail among it too). */
+export function withoutTornTail(damage: Damage[], tornTail: Damage | null): Damage[] {
+  return damage.filter(
+    (d) => !(tornTail && d.file === tornTail.file && d.offset === tornTail.offset),
+  );
+}

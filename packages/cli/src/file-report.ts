@@ -1,7 +1,8 @@
-import type { Damage, DamageReason } from '@wal/codec';
+import type { Damage } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
 import { readSegmentInfo } from '@wal/fs/segments';
 import { type HoleFound, readSegment, type SegmentReport } from '@wal/recovery';
+import { withoutTornTail } from './damage-text.js';
 import { segmentOfTarget, type Target } from './target.js';
 
 /** What `wal verify <file>` found in one segment file read alone (its `--json`). */
@@ -27,9 +28,6 @@ export interface FileReport {
   durationMs: number;
 }
 
-// Damage that leaves the file's frames unread.
-const UNREADABLE: readonly DamageReason[] = ['bad-header'];
-
 /**
  * Verifies one segment file on its own through `readSegment` (the tail rule
  * applies unless it is sealed), reading past damage to list all of it.
@@ -45,22 +43,13 @@ export async function verifyFile(
   let entries = 0;
   for await (const batch of scan.batches()) entries += batch.length;
   const { tornTail, holes, firstSequence, lastSequence, nextSequence } = scan.stats;
-  const damage = scan.stats.damage.filter(
-    (d) => !(tornTail && d.file === tornTail.file && d.offset === tornTail.offset),
-  );
-  const status = damage.some((d) => UNREADABLE.includes(d.reason))
-    ? 'unreadable'
-    : damage.length > 0
-      ? 'damaged'
-      : tornTail
-        ? 'torn-tail'
-        : 'ok';
+  const damage = withoutTornTail(scan.stats.damage, tornTail);
   return {
     file: target.path,
     segment: info.segment,
     mode,
     ok: damage.length === 0 && (mode === 'tolerate-tail' || tornTail === null),
-    status,
+    status: statusOf(damage, tornTail),
     sealed: info.seal !== null,
     bytes: info.size,
     firstSequence,
@@ -72,4 +61,11 @@ export async function verifyFile(
     holes,
     durationMs: performance.now() - started,
   };
+}
+
+// As verify has it: a bad header leaves the frames unread.
+function statusOf(damage: Damage[], tornTail: Damage | null): FileReport['status'] {
+  if (damage.some((d) => d.reason === 'bad-header')) return 'unreadable';
+  if (damage.length > 0) return 'damaged';
+  return tornTail ? 'torn-tail' : 'ok';
 }

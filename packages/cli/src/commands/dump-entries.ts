@@ -6,6 +6,7 @@ import {
   scanLog,
 } from '@wal/recovery';
 import { type Context, Exit } from '../command.js';
+import { withoutTornTail } from '../damage-text.js';
 import { jsonLine, textLine } from '../entry-format.js';
 import { count, lostText, type Output, shellArg } from '../output.js';
 import { Progress } from '../progress.js';
@@ -70,10 +71,7 @@ function openScan(target: Target, options: DumpOptions, progress: Progress): Log
 function notes(out: Output, stats: RecoveryStats, target: Target, options: DumpOptions): void {
   const { tornTail, damage, holes, stoppedAt } = stats;
   const verify = `see wal verify ${shellArg(target.arg)}`;
-  // skip-corrupted lists the torn tail among the damage too.
-  const skipped = damage.filter(
-    (d) => !(tornTail && d.file === tornTail.file && d.offset === tornTail.offset),
-  );
+  const skipped = withoutTornTail(damage, tornTail);
   if (stoppedAt) {
     out.error(
       `note: stopped at ${stoppedAt.reason} in ${stoppedAt.file} at offset ${stoppedAt.offset}; later entries not shown (${verify})`,
