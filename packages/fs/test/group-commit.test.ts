@@ -3,10 +3,10 @@
 // Disk order = sequence order = resolution order, and a group's promises
 // resolve only after its own sync. And what each sync mode costs in fdatasyncs.
 import { nodeFs, Wal, type WalFs } from '@wal/fs';
-import { SimFs } from '@wal/fs/testing';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
   framesOf,
+  GatedFs,
   openWal,
   readEntries,
   readRecords,
@@ -32,32 +32,6 @@ function countingFs(): { fs: WalFs; syncs: () => number; writes: () => number } 
     },
   };
   return { fs, syncs: () => syncs, writes: () => writes };
-}
-
-// A SimFs whose fdatasyncs wait, while `hold` is set, until the test releases
-// them one by one; it records how many bytes of each file a completed
-// fdatasync made durable, and every write.
-class GatedFs extends SimFs {
-  hold = false;
-  readonly waiting: (() => void)[] = [];
-  readonly durable = new Map<number, number>();
-  readonly writes: { fd: number; position: number; length: number }[] = [];
-
-  override async fdatasync(fd: number): Promise<void> {
-    if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const size = await this.fsize(fd);
-    await super.fdatasync(fd);
-    this.durable.set(fd, size);
-  }
-
-  override write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
-    this.writes.push({ fd, position, length: buffer.length });
-    return super.write(fd, buffer, position);
-  }
-
-  release(): void {
-    (this.waiting.shift() as () => void)();
-  }
 }
 
 const key = (i: number) => `key-${String(i).padStart(4, '0')}`;

@@ -24,7 +24,7 @@ import {
 } from '@wal/codec';
 import { Wal, type WalOptions } from '@wal/fs';
 import { parseSegmentFileName, segmentFileName } from '@wal/fs/segments';
-import type { SimFs } from '@wal/fs/testing';
+import { SimFs } from '@wal/fs/testing';
 import { expect, onTestFinished } from 'vitest';
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -254,13 +254,16 @@ export function rootCode(error: unknown): unknown {
   return e.code;
 }
 
-/** Lets queued jobs and file-system callbacks run until `done()` holds (bounded). */
+/**
+ * Lets queued jobs and file-system callbacks run until `done()` holds, for
+ * at most 10 s. Polls with setImmediate, so it works under fake timers.
+ */
 export async function until(done: () => boolean, what = 'the condition'): Promise<void> {
-  for (let i = 0; i < 1_000; i++) {
-    if (done()) return;
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`expected ${what} within 10 s`);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error(`expected ${what} within 1000 turns of the event loop`);
 }
 
 /** A random log id, as the writer makes them. */
@@ -362,5 +365,33 @@ export class SegmentBuilder {
     this.#size += frame.length;
     this.#next = next;
     return this;
+  }
+}
+
+/**
+ * A SimFs whose fdatasyncs wait, while `hold` is set, until the test
+ * releases them one by one; it records how many bytes of each file a
+ * completed fdatasync made durable, and every write.
+ */
+export class GatedFs extends SimFs {
+  hold = false;
+  readonly waiting: (() => void)[] = [];
+  readonly durable = new Map<number, number>();
+  readonly writes: { fd: number; position: number; length: number }[] = [];
+
+  override async fdatasync(fd: number): Promise<void> {
+    if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const size = await this.fsize(fd);
+    await super.fdatasync(fd);
+    this.durable.set(fd, size);
+  }
+
+  override write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+    this.writes.push({ fd, position, length: buffer.length });
+    return super.write(fd, buffer, position);
+  }
+
+  release(): void {
+    (this.waiting.shift() as () => void)();
   }
 }

@@ -79,35 +79,35 @@ function check(dir: string, disk: Disk | undefined, attempts: Attempt[], errors:
 // Three records, closed, then a torn tail after the close mark.
 const TEAR = Buffer.from([7, 0, 0]);
 
+// FaultyFs stands between the writer and node:fs, so the real disk adds no
+// failure modes of its own here: failing once is enough.
+test("the Nth file-system call fails once, on the real disk (sync: 'always')", async () => {
+  let faultsSeen = 0;
+  for (let n = 1; ; n++) {
+    const dir = tempDir();
+    const seed = await Wal.open({ dir, sync: 'none' });
+    await append(seed, puts(3));
+    await seed.close();
+    fs.appendFileSync(seed.file, TEAR);
+    const faulty = new FaultyFs();
+    let call = 0;
+    faulty.fail('*', n % 2 ? 'EIO' : 'ENOSPC', { when: () => ++call >= n });
+    const { attempts, errors } = await workload(faulty.fs, dir, 'always');
+    expect([...faulty.openHandles.values()], `n = ${n}`).toEqual([]);
+
+    const reopened = await Wal.open(dir); // healthy: must open, whatever the fault did
+    await reopened.close();
+    check(dir, undefined, attempts, errors);
+    if (faulty.calls.length < n) break; // the fault was never reached: done
+    faultsSeen++;
+  }
+  expect(faultsSeen).toBeGreaterThan(50);
+});
+
 describe.each([
   ['once', 1],
   ['persistently', Number.POSITIVE_INFINITY],
 ] as const)('the Nth file-system call fails %s', (_, times) => {
-  // FaultyFs stands between the writer and node:fs, so the real disk adds
-  // no failure modes of its own here: once is enough.
-  test.runIf(times === 1)("on the real disk (sync: 'always')", async () => {
-    let faultsSeen = 0;
-    for (let n = 1; ; n++) {
-      const dir = tempDir();
-      const seed = await Wal.open({ dir, sync: 'none' });
-      await append(seed, puts(3));
-      await seed.close();
-      fs.appendFileSync(seed.file, TEAR);
-      const faulty = new FaultyFs();
-      let call = 0;
-      faulty.fail('*', n % 2 ? 'EIO' : 'ENOSPC', { times, when: () => ++call >= n });
-      const { attempts, errors } = await workload(faulty.fs, dir, 'always');
-      expect([...faulty.openHandles.values()], `n = ${n}`).toEqual([]);
-
-      const reopened = await Wal.open(dir); // healthy: must open, whatever the fault did
-      await reopened.close();
-      check(dir, undefined, attempts, errors);
-      if (faulty.calls.length < n) break; // the fault was never reached: done
-      faultsSeen++;
-    }
-    expect(faultsSeen).toBeGreaterThan(50);
-  });
-
   test.each(['always', 'interval', 'none'] as const)(
     "on SimFs, with a power loss after the restart (sync: '%s')",
     async (sync) => {

@@ -8,13 +8,16 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   framesOf,
+  GatedFs,
   openWal,
   puts,
   readEntries,
   readSegments,
   segmentFile,
   segmentNames,
+  simDisk,
   tempDir,
+  until,
   utf8,
 } from './helpers.js';
 
@@ -145,6 +148,36 @@ describe('size-based rotation', () => {
       ),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('the close mark counts against maxSegmentBytes', () => {
+  // A group encoded while the one before it was syncing is written behind a
+  // mark (its frames' synced watermark is stale). When that was the last
+  // group, close's own mark still has to fit, or the seal written after a
+  // reopen takes the segment past the limit.
+  test('after a pipelined group and close, the seal of a reopened segment stays within the limit', async () => {
+    const sim = new GatedFs();
+    const dir = '/log';
+    const maxSegmentBytes = 179;
+    const wal = await Wal.open({ dir, fs: sim, maxSegmentBytes });
+    sim.hold = true;
+    const a = wal.put('a', 'x'.repeat(10));
+    await until(() => sim.waiting.length === 1, "the first group's sync");
+    const b = wal.put('b', 'y');
+    sim.hold = false;
+    sim.release();
+    await Promise.all([a, b]);
+    await wal.close();
+    const frames = framesOf(readSegments(dir, simDisk(sim))[0]).map((f) => f.type);
+    expect(frames).toEqual(['batch', 'mark', 'batch', 'mark']);
+
+    const again = await Wal.open({ dir, fs: sim, maxSegmentBytes });
+    await again.put('c', 'z'.repeat(10)); // does not fit: rotates, sealing segment 0
+    await again.close();
+    const [sealed] = readSegments(dir, simDisk(sim));
+    expect(framesOf(sealed).at(-1)?.type).toBe('seal');
+    expect(sealed?.size).toBeLessThanOrEqual(maxSegmentBytes);
   });
 });
 

@@ -405,6 +405,39 @@ describe('power loss mid-append opens cleanly', () => {
   );
 });
 
+describe('power loss after a kill and a reopen', () => {
+  // The killed writer's records were only in the page cache. The next open
+  // reads them and tells new frames they are durable (their synced
+  // watermark): it must make that true before anything is appended.
+  test.each(['interval', 'none'] as const)(
+    "every crash state before the next sync opens and keeps what the open found (sync: '%s')",
+    async (sync) => {
+      const dir = '/log';
+      const options = { dir, sync, syncIntervalMs: 3_600_000 };
+      const sim = new SimFs();
+      const first = await Wal.open({ ...options, fs: sim });
+      await append(first, puts(3));
+      const next = sim.kill();
+      const wal = await Wal.open({ ...options, fs: next });
+      expect(wal.nextSequence).toBe(3);
+      await append(wal, puts(2, 3));
+      let states = 0;
+      for (const plan of next.crashPlans()) {
+        const image = next.crash(plan);
+        const reopened = await Wal.open({ dir, fs: image }).catch((error: Error) => {
+          throw new Error(`${next.describeCrashPlan(plan)}: ${error.message}`);
+        });
+        const entries = readEntries(dir, simDisk(image));
+        expect(entries.slice(0, 3), next.describeCrashPlan(plan)).toEqual(puts(3));
+        expect(entries).toEqual(puts(5).slice(0, entries.length));
+        await reopened.close();
+        states++;
+      }
+      expect(states).toBeGreaterThan(50);
+    },
+  );
+});
+
 describe('unfinished segment creations', () => {
   test('a leftover .tmp segment is removed; it never held records', async () => {
     const dir = tempDir();
