@@ -35,10 +35,13 @@ Options (each also read from the environment variable shown):
   --states N       crash states of sync 'always'; 'interval' and 'none' get a
                    fifth each (WAL_CRASH_STATES, default 200000)
   --kills N        SIGKILLs, split over the three sync modes (WAL_KILLS, default 200)
-  --faults N       fault-loop workloads per sync mode (WAL_FAULT_WORKLOADS, default 30)
+  --faults N       fault-loop workloads of sync 'always'; the other modes get two
+                   thirds (WAL_FAULT_WORKLOADS, default 30)
   --model-runs N   fast-check runs per model property and mode (WAL_MODEL_RUNS, default 1000)
   --damage-runs N  damage-and-repair workloads (WAL_DAMAGE_RUNS, default 3000)
   --flip-logs N    logs whose every byte is flipped, per mode (WAL_FLIP_LOGS, default 4)
+  --flip-segment-bytes N
+                   segment size of those logs (WAL_FLIP_SEGMENT_BYTES, default 1024)
   --seed N         first seed of the seeded loops (WAL_SEED, default 1)
   --only LIST      comma-separated groups: ${Object.keys(GROUPS).join(', ')}
   -h, --help       show this help
@@ -57,6 +60,7 @@ const COUNTS = [
   ['model-runs', 'WAL_MODEL_RUNS', '1000'],
   ['damage-runs', 'WAL_DAMAGE_RUNS', '3000'],
   ['flip-logs', 'WAL_FLIP_LOGS', '4'],
+  ['flip-segment-bytes', 'WAL_FLIP_SEGMENT_BYTES', '1024'],
   ['seed', 'WAL_SEED', '1'],
 ] as const;
 

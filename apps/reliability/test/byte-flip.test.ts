@@ -31,13 +31,14 @@ interface Log {
 async function buildLog(sync: SyncMode, seed: number): Promise<Log> {
   const random = seededRandom(seed);
   const fs = new SimFs();
-  const wal = await Wal.open(walOptions(fs, { sync }));
+  const segment = settings.flipSegmentBytes;
+  const wal = await Wal.open(walOptions(fs, { sync, maxSegmentBytes: segment }));
   // Three sealed segments, and a few records in the last one.
   for (let i = 0; wal.segment < 3 || framesOf(fs.readFile(wal.file)).length < 3; i++) {
     const key = `k${i % 5}`;
     const roll = random();
     if (roll < 0.15) await wal.delete(key);
-    else if (roll < 0.45) await wal.put(key, zeroRun(random));
+    else if (roll < 0.45) await wal.put(key, zeroRun(random, segment));
     else if (roll < 0.65) await wal.put(key, frameValue({ frames: 'own', seed: i }, wal, fs));
     else
       await wal.put(
@@ -69,8 +70,8 @@ async function buildLog(sync: SyncMode, seed: number): Promise<Log> {
 }
 
 // A value that is mostly zeros: a zero-run heuristic would take it for a torn write.
-function zeroRun(random: Random): Uint8Array {
-  const value = new Uint8Array(64 + Math.floor(random() * 400));
+function zeroRun(random: Random, segment: number): Uint8Array {
+  const value = new Uint8Array(64 + Math.floor((random() * segment) / 2));
   value[Math.floor(random() * value.length)] = 1;
   return value;
 }
@@ -105,7 +106,7 @@ type Opener = (fs: SimFs) => Promise<Wal>;
 const walOpener =
   (sync: SyncMode): Opener =>
   (fs) =>
-    Wal.open(walOptions(fs, { sync }));
+    Wal.open(walOptions(fs, { sync, maxSegmentBytes: settings.flipSegmentBytes }));
 
 type Outcome = 'refused' | 'opened' | 'opened over unread rot';
 
@@ -278,7 +279,7 @@ test('the loop catches a writer that cuts rot as a torn tail', async () => {
     const good = framesOf(bytes).at(0);
     // Keeps the first frame, cuts everything after it, then opens.
     if (good) fs.writeFile(last, bytes.subarray(0, good.offset + good.size));
-    return Wal.open(walOptions(fs));
+    return Wal.open(walOptions(fs, { maxSegmentBytes: settings.flipSegmentBytes }));
   };
   const last = [...log.records.keys()].at(-1) as string;
   const record = (log.records.get(last) ?? [])[1];

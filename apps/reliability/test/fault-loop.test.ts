@@ -159,7 +159,7 @@ describe.each(['always', 'interval', 'none'] as const)("sync: '%s'", (sync) => {
     const problems: string[] = [];
     const byOp = new Map<string, number>();
     const started = performance.now();
-    for (let w = 0; w < settings.faultWorkloads; w++) {
+    for (let w = 0; w < settings.faultWorkloads[sync]; w++) {
       const seed = settings.seed + w;
       const steps = makeWorkload(seededRandom(seed), 8);
       for (const mode of ['transient', 'persistent'] as const) {

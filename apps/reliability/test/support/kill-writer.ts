@@ -5,6 +5,7 @@
  * synchronous on a pipe, so a printed ack reached the parent before the kill).
  *
  * Run: node --conditions=@wal/source --import tsx/esm kill-writer.ts <dir> [always|interval|none]
+ * (the kill loop runs it bundled).
  */
 import { type SyncMode, Wal } from '@wal/fs';
 import { recordAt } from './kill-records.js';
