@@ -2,19 +2,17 @@ import { randomBytes } from 'node:crypto';
 import {
   CorruptionError,
   type Damage,
-  ErrorCode,
   MAX_SEQUENCE,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
-  WalError,
 } from '@wal/codec';
 import { syncDirectoryState } from './prepare-directory.js';
 import { checkChain } from './segments/chain.js';
 import { createSegment, removeUnfinishedSegments } from './segments/create.js';
 import { brokenFilePath, copyRangeDurably, truncateDurably } from './segments/durable.js';
-import { readFrames } from './segments/frames.js';
+import { READ_CHUNK_BYTES, readFrames } from './segments/frames.js';
 import { readSegmentInfo, type SegmentInfo } from './segments/info.js';
-import { closeQuietly, io, ioError, readAt, writeFully } from './segments/io.js';
+import { closeQuietly, io, readAt, writeFully } from './segments/io.js';
 import { listSegmentFiles, readNames } from './segments/list.js';
 import type { WalFs } from './wal-fs.js';
 
@@ -95,8 +93,18 @@ export async function openLog(fs: WalFs, dir: string, maxRecordBytes: number): P
   let nextSequence: number;
   if (!last || last.seal) {
     // A new log, or a rotation that sealed the last segment and crashed
-    // before the next one existed.
-    if (last) sealed.push(toSealed(last));
+    // (or failed) before the next one existed: its seal may be in the page
+    // cache only, so it is made durable before a later segment exists.
+    if (last) {
+      const seal = last.seal as NonNullable<SegmentInfo['seal']>;
+      const fd = await io('open segment', last.file, () => fs.open(last.file, 'r+'));
+      try {
+        await makeDurable(fs, fd, last.file, seal.synced, last.size);
+      } finally {
+        await closeQuietly(fs, fd);
+      }
+      sealed.push(toSealed(last));
+    }
     nextSequence = last?.seal?.nextSequence ?? 0;
     const logId = last?.header?.logId ?? randomBytes(8).toString('hex');
     const header = newHeader(logId, last ? last.segment + 1 : 0, nextSequence, maxRecordBytes);
@@ -156,48 +164,43 @@ async function scanLast(
 ): Promise<{ nextSequence: number; state: Pick<ActiveSegment, 'size' | 'records' | 'marked'> }> {
   let records = 0;
   let marked = false;
+  let synced = SEGMENT_HEADER_SIZE;
   for await (const event of readFrames(fs, info, { last: true })) {
     if (event.kind === 'frames') {
       for (const { record } of event.frames) {
         if (record.type === 'batch' || record.type === 'hole') records++;
         marked = record.type === 'mark';
+        synced = record.synced;
       }
     } else if (event.kind === 'damage') {
       if (!event.torn) throw corruption(dir, event.damage);
       const keptIn = await cutTail(fs, fd, event.damage, info.size);
       repairs.push({ ...event.damage, keptIn });
     } else {
-      if (event.dataEnd === event.size) await syncScanned(fs, fd, info.file, event.size);
+      if (event.dataEnd === event.size) await makeDurable(fs, fd, info.file, synced, event.size);
       return { nextSequence: event.nextSequence, state: { size: event.dataEnd, records, marked } };
     }
   }
   throw new Error('unreachable: readFrames ends with an end event');
 }
 
-// What was read may still be only in the page cache (a writer killed in
-// 'none' mode, or one whose fdatasync failed): make it durable before
-// anything is appended after it. If that sync fails, its pages may have been
-// marked clean without reaching the disk: write them again, so that the open
-// that retries syncs them instead of appending after a future hole.
-async function syncScanned(fs: WalFs, fd: number, file: string, size: number): Promise<void> {
-  try {
-    await fs.fdatasync(fd);
-  } catch (cause) {
-    const error = ioError('fdatasync', file, cause);
-    try {
-      for (let p = SEGMENT_HEADER_SIZE; p < size; p += 1024 * 1024) {
-        const bytes = await readAt(fs, fd, p, Math.min(1024 * 1024, size - p), file);
-        await writeFully(fs, fd, bytes, p, file);
-      }
-    } catch (rewrite) {
-      throw new WalError(
-        ErrorCode.IO_ERROR,
-        `${error.message}; rewriting the scanned bytes so that a retry syncs them failed too: ${(rewrite as Error).message}`,
-        { cause: new AggregateError([cause, rewrite]) },
-      );
-    }
-    throw error;
+// What was read may be in the page cache only: a writer killed in 'none'
+// mode, or one whose fdatasync failed, which may have marked pages clean
+// without writing them (fsyncgate). Past the last frame's `synced`, nothing
+// is known to be durable, so those bytes are written again before the
+// fdatasync: a rewritten page is dirty, and the sync writes it.
+async function makeDurable(
+  fs: WalFs,
+  fd: number,
+  file: string,
+  synced: number,
+  size: number,
+): Promise<void> {
+  for (let p = synced; p < size; p += READ_CHUNK_BYTES) {
+    const bytes = await readAt(fs, fd, p, Math.min(READ_CHUNK_BYTES, size - p), file);
+    await writeFully(fs, fd, bytes, p, file);
   }
+  await io('fdatasync', file, () => fs.fdatasync(fd));
 }
 
 // Keep the segment as it was first, durably; only then cut. A crash in

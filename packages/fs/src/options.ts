@@ -2,6 +2,7 @@ import {
   DEFAULT_MAX_RECORD_BYTES,
   ErrorCode,
   FRAME_HEADER_SIZE,
+  MARK_RECORD_SIZE,
   MAX_RECORD_BYTES_LIMIT,
   MAX_SEGMENT_BYTES_LIMIT,
   MIN_BATCH_BYTES,
@@ -20,9 +21,13 @@ const walFs = z.custom<WalFs>(isWalFs, {
   message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}`,
 });
 
-/** Smallest segment that holds a header, the smallest batch frame and a seal. */
+/** Smallest segment that holds a header, the smallest batch frame, two marks and a seal. */
 export const MIN_SEGMENT_BYTES =
-  SEGMENT_HEADER_SIZE + FRAME_HEADER_SIZE + MIN_BATCH_BYTES + SEAL_FRAME_SIZE;
+  SEGMENT_HEADER_SIZE +
+  FRAME_HEADER_SIZE +
+  MIN_BATCH_BYTES +
+  2 * (FRAME_HEADER_SIZE + MARK_RECORD_SIZE) +
+  SEAL_FRAME_SIZE;
 
 const schema = z.strictObject({
   dir: z.string().min(1),

@@ -32,18 +32,20 @@ export async function prepareDirectory(fs: WalFs, dir: string): Promise<void> {
  * Makes the directory state open relies on durable before anything is
  * acknowledged: the log directory's entries (segments an earlier writer
  * created or removed, whose directory fsync failed or never ran because it
- * was killed), and its own entry in its parent. A parent this process may
+ * was killed), and its own entry in its parent, and so on up: an earlier
+ * `Wal.open` may have created the whole path. An ancestor this process may
  * not open (EACCES) cannot be fsynced by anyone here and is skipped.
  */
 export async function syncDirectoryState(fs: WalFs, dir: string): Promise<void> {
   await io('fsync directory', dir, () => fs.fsyncDir(dir));
-  const parent = path.dirname(dir);
-  if (parent === dir) return;
-  try {
-    await fs.fsyncDir(parent);
-  } catch (error) {
-    const code = errnoOf(error);
-    if (code !== 'EACCES' && code !== 'EPERM') throw ioError('fsync directory', parent, error);
+  for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
+    const parent = path.dirname(d);
+    try {
+      await fs.fsyncDir(parent);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code !== 'EACCES' && code !== 'EPERM') throw ioError('fsync directory', parent, error);
+    }
   }
 }
 

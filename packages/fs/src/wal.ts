@@ -357,8 +357,9 @@ export class Wal {
   }
 
   // The open group the frame goes into, rotating first when it would not fit
-  // the tail segment (a segment holding a frame, and its seal, stays within
-  // maxSegmentBytes; a frame larger than that gets a segment of its own).
+  // the tail segment: with it, a mark (for its group), the mark a close
+  // writes and the seal must stay within maxSegmentBytes. A frame larger
+  // than that gets a segment of its own.
   #groupFor(size: number, length: number): Group {
     const tail = this.#tail;
     const last = this.#jobs.at(-1);
@@ -367,7 +368,8 @@ export class Wal {
     const fits =
       length <= tail.maxRecordBytes &&
       (tail.size === SEGMENT_HEADER_SIZE ||
-        tail.size + extra + size + SEAL_FRAME_SIZE <= this.#options.maxSegmentBytes);
+        tail.size + extra + size + MARK_FRAME_SIZE + SEAL_FRAME_SIZE <=
+          this.#options.maxSegmentBytes);
     if (open && fits) {
       tail.size += size;
       return open;

@@ -23,8 +23,11 @@ export interface SegmentInfo {
   header: SegmentHeader | null;
   /** Why `header` is null; empty otherwise. */
   headerDetail: string;
-  /** The seal its last bytes hold, or null: the segment was not sealed (or the seal is damaged). */
-  seal: Seal | null;
+  /**
+   * The seal its last bytes hold (with the seal's `synced` watermark), or
+   * null: the segment was not sealed, or the seal is damaged.
+   */
+  seal: (Seal & { synced: number }) | null;
 }
 
 /** Reads a segment file's header and, when it has one, the seal at its end. */
@@ -38,7 +41,7 @@ export async function readSegmentInfo(
     const size = await io('stat segment', file, () => fs.fsize(fd));
     const decoded = decodeSegmentHeader(await readAt(fs, fd, 0, SEGMENT_HEADER_SIZE, file));
     const header = isBadSegmentHeader(decoded) ? null : decoded;
-    let seal: Seal | null = null;
+    let seal: SegmentInfo['seal'] = null;
     if (header && size >= SEGMENT_HEADER_SIZE + SEAL_FRAME_SIZE) {
       const frameOffset = size - SEAL_FRAME_SIZE;
       const bytes = await readAt(fs, fd, frameOffset, SEAL_FRAME_SIZE, file);
@@ -49,8 +52,8 @@ export async function readSegmentInfo(
       };
       const r = decodeFrameAt(bytes, 0, bytes.length, context);
       if (r.kind === 'frame' && r.record.type === 'seal') {
-        const { nextSequence, records, bytes: length } = r.record;
-        seal = { nextSequence, records, bytes: length };
+        const { nextSequence, records, bytes: length, synced } = r.record;
+        seal = { nextSequence, records, bytes: length, synced };
       }
     }
     return {

@@ -19,9 +19,10 @@ export class FileData {
   /** A file whose bytes are all durable (a state after a crash). */
   static durable(bytes: Uint8Array): FileData {
     const file = new FileData();
-    file.#bytes = bytes.slice();
+    // Uint8Array's slice, which copies: a Buffer's slice would be a view.
+    file.#bytes = Uint8Array.prototype.slice.call(bytes);
     file.#size = bytes.length;
-    file.#durable = bytes.slice();
+    file.#durable = Uint8Array.prototype.slice.call(bytes);
     return file;
   }
 
@@ -110,6 +111,19 @@ export class FileData {
     this.#durable = next;
     this.#low = Math.min(Number.POSITIVE_INFINITY, ...this.#lost.map(([start]) => start));
     this.#marks = [];
+  }
+
+  /**
+   * The kernel evicts pages a failed writeback marked clean: reading them
+   * then gives what is on disk. Whatever the process rewrote since is dirty
+   * again and stays.
+   */
+  evictLost(): void {
+    for (const [start, end] of this.#lost) {
+      for (let i = start; i < Math.min(end, this.#size); i++)
+        this.#bytes[i] = this.#durable[i] ?? 0;
+    }
+    this.#lost = [];
   }
 
   /** Records a failed fdatasync: what was unsynced is lost to later syncs. */

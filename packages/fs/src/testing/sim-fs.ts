@@ -289,11 +289,14 @@ export class SimFs implements WalFs {
    * killed: the operating system keeps every written byte and directory
    * entry in its page cache, still no more durable than it was. A later
    * {@link SimFs.crash} of it loses what neither process synced. The dead
-   * process's locks and handles are gone.
+   * process's locks and handles are gone. Pages that a failed fdatasync
+   * marked clean without writing them are taken as evicted by then (the
+   * worst case): they read as what is on disk.
    */
   kill(): SimFs {
     const fs = new SimFs(this.#options);
     fs.#volume = this.#volume.clone();
+    fs.#volume.evictLost();
     return fs;
   }
 

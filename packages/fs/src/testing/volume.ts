@@ -49,6 +49,11 @@ export class Volume {
     return volume;
   }
 
+  /** Every file's pages that a failed writeback marked clean are evicted (see FileData.evictLost). */
+  evictLost(): void {
+    for (const file of this.#files.values()) file.evictLost();
+  }
+
   /** An independent copy, page cache and pending directory operations included. */
   clone(): Volume {
     const copy = new Volume();
