@@ -30,6 +30,12 @@ import { expect, onTestFinished } from 'vitest';
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
+/**
+ * The parts joined into a new Uint8Array (not a Buffer: `SimFs.writeFile`
+ * must be given bytes that nothing else shares, see sim-fs-scene.test.ts).
+ */
+export const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+
 /** A fresh directory, removed when the test ends. */
 export function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-fs-test-'));

@@ -11,7 +11,7 @@ import { type SyncMode, Wal, type WalFs } from '@wal/fs';
 import { type FsOp, SimFs } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
-import { append, type Disk, puts, readEntries, simDisk, tempDir } from './helpers.js';
+import { append, concat, type Disk, puts, readEntries, simDisk, tempDir } from './helpers.js';
 
 interface Attempt {
   key: string;
@@ -118,7 +118,7 @@ describe.each([
         const seed = await Wal.open({ dir, fs: sim, sync: 'none' });
         await append(seed, puts(3));
         await seed.close();
-        sim.writeFile(seed.file, Buffer.concat([sim.readFile(seed.file), TEAR]));
+        sim.writeFile(seed.file, concat(sim.readFile(seed.file), TEAR));
         const pick = (_: FsOp, plausible: readonly string[]) =>
           (plausible.includes('EIO') && n % 2 ? 'EIO' : plausible[0]) as 'EIO';
         const fault = sim.inject({ nth: n, persistent: times > 1, code: pick });

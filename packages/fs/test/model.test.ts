@@ -6,7 +6,7 @@ import { type SyncMode, Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { type Entry, readEntries, simDisk } from './helpers.js';
+import { concat, type Entry, readEntries, simDisk } from './helpers.js';
 
 interface Model {
   entries: Entry[];
@@ -104,7 +104,7 @@ class ReopenCommand implements Command {
     if (this.tear) {
       // Bytes after the close mark that cannot begin a valid frame.
       const bytes = r.sim.readFile(file);
-      r.sim.writeFile(file, Buffer.concat([bytes, Buffer.from(this.tear)]));
+      r.sim.writeFile(file, concat(bytes, Buffer.from(this.tear)));
     }
     r.wal = await Wal.open(options(r));
     expect(r.wal.repairs).toHaveLength(this.tear ? 1 : 0);

@@ -112,6 +112,30 @@ describe('after a failed fdatasync', () => {
     },
   );
 
+  // The same trap at open: a killed 'none' writer left records in the page
+  // cache; the next open's fdatasync of them fails. Its pages may now be
+  // clean without being on disk, so open rewrites them before it reports
+  // the failure, and the open that retries syncs them for real.
+  test("open's own failed fdatasync of what it scanned: the retry makes it durable", async () => {
+    const sim = new SimFs();
+    const killedWriter = await Wal.open({ dir, fs: sim, sync: 'none' });
+    expect(await killedWriter.put('k0', 'v0')).toBe(0);
+    const next = sim.kill();
+    const fault = next.inject({ ops: ['fdatasync'] });
+    const error = await rejectsWith(Wal.open({ dir, fs: next }), 'WAL_IO_ERROR');
+    expect(fault.fired.map((f) => f.path)).toEqual([killedWriter.file]);
+    expect(error.message).toContain('fdatasync');
+    expect(next.locks).toBe(0);
+
+    const again = await Wal.open({ dir, fs: next, sync: 'always' });
+    expect(await again.put('k1', 'v1')).toBe(1);
+    await again.close();
+    const image = next.crash();
+    const reopened = await Wal.open({ dir, fs: image });
+    expect(readEntries(dir, simDisk(image)).map((e) => e.key)).toEqual(['k0', 'k1']);
+    await reopened.close();
+  });
+
   test('unacknowledged bytes of the group whose sync failed are cut, not salvaged', async () => {
     const sim = new SimFs();
     const wal = await Wal.open({ dir, fs: sim });

@@ -21,6 +21,7 @@ import {
   append,
   type BuiltFrame,
   batchOffsets,
+  concat,
   type Entry,
   framesOf,
   headerOf,
@@ -403,6 +404,25 @@ describe('power loss mid-append opens cleanly', () => {
       }
     },
   );
+});
+
+describe('the .broken copy', () => {
+  test('is durable before the cut: a power loss right after open keeps it whole', async () => {
+    const dir = '/log';
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir, fs: sim });
+    await append(wal, puts(3));
+    await wal.close();
+    const file = segmentFile(dir, 0);
+    const damaged = concat(sim.readFile(file), utf8('a torn frame'));
+    sim.writeFile(file, damaged);
+    const reopened = await Wal.open({ dir, fs: sim });
+    expect(reopened.repairs).toMatchObject([{ keptIn: `${file}.broken` }]);
+    const image = sim.crash(); // nothing more was synced by anyone
+    expect(image.readFile(`${file}.broken`)).toEqual(damaged);
+    expect(image.readFile(file)).toEqual(damaged.subarray(0, damaged.length - 12));
+    await reopened.close();
+  });
 });
 
 describe('power loss after a kill and a reopen', () => {
