@@ -8,6 +8,7 @@ import { expect, test } from 'vitest';
 test('writeFile copies a Buffer: later writes reach neither the caller nor stable storage', async () => {
   const sim = new SimFs();
   await sim.mkdirp('/d');
+  sim.syncAll(); // the directory is part of the scene too
   const given = Buffer.from('0123456789');
   sim.writeFile('/d/f', given);
   const fd = await sim.open('/d/f', 'r+');
