@@ -173,18 +173,23 @@ const memtable: Contestant = {
       get() {
         let sum = 0;
         for (let i = 0; i < probeBytes.length; i++) {
-          sum += (table.get(probeBytes[i] as Buffer) as Buffer).readUInt32LE(0);
+          sum += u32(table.get(probeBytes[i] as Buffer) as Uint8Array);
         }
         return sum;
       },
       iterate() {
         let sum = 0;
-        for (const [, value] of table.entries()) sum += (value as Buffer).readUInt32LE(0);
+        for (const [, value] of table.entries()) sum += u32(value as Uint8Array);
         return sum;
       },
     };
   },
 };
+
+/** The u32 little-endian a value starts with. */
+const u32 = (v: Uint8Array): number =>
+  ((v[0] as number) | ((v[1] as number) << 8) | ((v[2] as number) << 16)) +
+  (v[3] as number) * 2 ** 24;
 
 /** Every contestant, in report order. */
 export const CONTESTANTS: readonly Contestant[] = [

@@ -12,6 +12,12 @@ import {
   upperBound,
 } from './node.js';
 
+/** A place between two keys: before `leaf.keys[index]`. */
+export interface Position<V> {
+  leaf: Leaf<V>;
+  index: number;
+}
+
 /**
  * An insert-only B+-tree keyed by latin1 strings (every char below 256).
  *
@@ -20,7 +26,7 @@ import {
  * which `get` and `set` use for "absent".
  */
 export class BTree<V> {
-  #root: Node<V> = new Leaf<V>([], [], null);
+  #root: Node<V> = new Leaf<V>([], [], null, null);
   /** Branch levels above the leaves. */
   #height = 0;
   #size = 0;
@@ -80,20 +86,37 @@ export class BTree<V> {
     return undefined;
   }
 
-  /** The leaf and index of the first key >= `key`, or of the first key when `key` is undefined. */
-  seek(key: string | undefined): { leaf: Leaf<V>; index: number } {
-    if (key === undefined) {
-      let node = this.#root;
-      for (let h = this.#height; h > 0; h--) node = (node as Branch<V>).children[0] as Node<V>;
-      return { leaf: node as Leaf<V>, index: 0 };
-    }
+  /**
+   * The position of the first key >= `key` (> `key` when `above`): a leaf and
+   * an index in it, which may be the leaf's length when that key is in the
+   * next leaf or there is none. Every key before the position is < `key`
+   * (<= when `above`).
+   */
+  seek(key: string, above: boolean): Position<V> {
     const leaf = this.#leafFor(key);
-    return { leaf, index: lowerBound(leaf, key) };
+    return { leaf, index: above ? upperBound(leaf, key) : lowerBound(leaf, key) };
+  }
+
+  /** The position of the first key. */
+  first(): Position<V> {
+    let node = this.#root;
+    for (let h = this.#height; h > 0; h--) node = (node as Branch<V>).children[0] as Node<V>;
+    return { leaf: node as Leaf<V>, index: 0 };
+  }
+
+  /** The position after the last key. */
+  end(): Position<V> {
+    let node = this.#root;
+    for (let h = this.#height; h > 0; h--) {
+      const { children } = node as Branch<V>;
+      node = children[children.length - 1] as Node<V>;
+    }
+    return { leaf: node as Leaf<V>, index: node.keys.length };
   }
 
   /** Drops every key. */
   clear(): void {
-    this.#root = new Leaf<V>([], [], null);
+    this.#root = new Leaf<V>([], [], null, null);
     this.#height = 0;
     this.#size = 0;
     this.#version++;
@@ -121,9 +144,16 @@ export class BTree<V> {
     upper: string | undefined,
   ): void {
     const at = splitPoint(leaf.keys.length, inserted, upper === undefined);
-    const right = new Leaf(leaf.keys.splice(at), leaf.values.splice(at), leaf.next, leaf.skip);
+    const right = new Leaf(
+      leaf.keys.splice(at),
+      leaf.values.splice(at),
+      leaf,
+      leaf.next,
+      leaf.skip,
+    );
     copyPrefixes(right, leaf, at);
     const separator = right.keys[0] as string;
+    if (leaf.next !== null) leaf.next.prev = right;
     leaf.next = right;
     fitSkip(leaf, lower, separator);
     fitSkip(right, separator, upper);
