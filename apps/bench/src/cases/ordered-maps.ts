@@ -1,5 +1,5 @@
 /**
- * The measurement behind the memtable's data structure: our B+-tree against
+ * The measurement behind @wal/memtable's data structure: its B+-tree against
  * the npm ordered maps sorted-btree (a B+-tree) and js-sdsl's OrderedMap (a
  * red-black tree), on put, get and a full in-order scan.
  *
@@ -13,12 +13,14 @@
  *   cursor;
  * - checksums prove every structure did the work;
  * - rounds alternate between structures; each figure is the best round.
- * Two more rows show what surrounds our tree: the alternative of a `Map`
- * beside it for O(1) get, and the whole `Memtable` (see `contestants.ts`).
+ * More rows show what surrounds our tree: the alternative of a `Map` beside
+ * it for O(1) get, and the whole `Memtable` against sorted-btree given the
+ * same Uint8Array key handling and value copies (see `ordered-map-contestants.ts`).
  *
- * `compare-cli.ts` prints the figures.
+ * `pnpm bench` reports the figures; `src/memtable-cli.ts` prints them alone.
  */
-import { CONTESTANTS, type Timings } from './contestants.js';
+import { type CaseResult, summarize } from '../harness.js';
+import { CONTESTANTS, type Timings } from './ordered-map-contestants.js';
 
 export interface CompareOptions {
   /** Keys inserted. Default 1,000,000. */
@@ -78,8 +80,26 @@ export function compareOrderedMaps(options: CompareOptions = {}): CompareResult 
   return { count, keyBytes, prefix, rounds, node: process.version, results };
 }
 
+/**
+ * Bench rows for `rounds` separate runs of every contestant (one round each),
+ * so each row is a median like the rest of the bench.
+ */
+export function memtableCompare(count: number, rounds: number): CaseResult[] {
+  const all = Array.from({ length: rounds }, () => compareOrderedMaps({ count, rounds: 1 }));
+  const first = all[0] as CompareResult;
+  return first.results.flatMap((s, i) =>
+    (['put', 'get', 'iterate'] as const).map((op) =>
+      summarize(
+        `ordered map: ${s.name}, ${op} (${count} keys)`,
+        'ops/s',
+        all.map((r) => (r.results[i] as StructureResult)[op]),
+      ),
+    ),
+  );
+}
+
 /** `count` distinct keys of `bytes` bytes starting with `prefix`, as flat latin1 strings. */
-function randomKeys(count: number, bytes: number, prefix: string, seed: number): string[] {
+export function randomKeys(count: number, bytes: number, prefix: string, seed: number): string[] {
   const random = xorshift(seed);
   const buf = Buffer.alloc(bytes);
   const start = buf.write(prefix, 'latin1');
@@ -103,7 +123,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 /** A small seeded generator (xorshift32), so every run measures the same keys. */
-function xorshift(seed: number): () => number {
+export function xorshift(seed: number): () => number {
   let s = seed | 0 || 1;
   return () => {
     s ^= s << 13;
