@@ -59,9 +59,12 @@ export class Model {
 
   /** The live entries `options` select, in the order they come; `sorted` saves sorting again. */
   range(options: ModelRange = {}, sorted = this.entries()): ModelEntry[] {
-    const compare = (key: Buffer, bound: Input | undefined) =>
-      bound === undefined ? 0 : Buffer.compare(key, bytesOf(bound));
-    const { gt, gte, lt, lte, reverse = false, limit = -1 } = options;
+    const { reverse = false, limit = -1 } = options;
+    const [gt, gte, lt, lte] = [options.gt, options.gte, options.lt, options.lte].map((bound) =>
+      bound === undefined ? undefined : bytesOf(bound),
+    );
+    const compare = (key: Buffer, bound: Buffer | undefined) =>
+      bound === undefined ? 0 : Buffer.compare(key, bound);
     const selected = sorted.filter(
       (e) =>
         e.value !== undefined &&
