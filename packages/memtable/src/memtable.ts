@@ -163,7 +163,9 @@ export class Memtable {
    * bytes of every value stored since the table was made or last cleared,
    * overwritten ones included. An overwritten value stays in the arena until
    * `clear()` (a value handed out by `get` may still be in use), so it still
-   * takes memory and is still counted.
+   * takes memory and is still counted. Not counted: the unused tail of each
+   * arena slab, left when the next value did not fit (less than that value,
+   * and under 256 KiB).
    */
   get sizeBytes(): number {
     return this.#sizeBytes;
