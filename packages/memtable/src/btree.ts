@@ -38,6 +38,14 @@ export class BTree<V> {
   readonly #pathIndex: number[] = [];
   readonly #pathLower: (string | undefined)[] = [];
   readonly #pathUpper: (string | undefined)[] = [];
+  /**
+   * The leaf of the last descent and its fences, while the path above still
+   * leads there (until a split): a run of nearby keys, as replay's ascending
+   * sequence keys, skips the descent.
+   */
+  #finger: Leaf<V> | null = null;
+  #fingerLower: string | undefined;
+  #fingerUpper: string | undefined;
 
   /** Keys held. */
   get size(): number {
@@ -57,21 +65,16 @@ export class BTree<V> {
 
   /** Stores `value` under `key`. Returns the value it replaced, or undefined for a new key. */
   set(key: string, value: V): V | undefined {
-    let node = this.#root;
-    let lower: string | undefined;
-    let upper: string | undefined;
-    for (let depth = 0; depth < this.#height; depth++) {
-      const branch = node as Branch<V>;
-      const i = upperBound(branch, key);
-      this.#path[depth] = branch;
-      this.#pathIndex[depth] = i;
-      this.#pathLower[depth] = lower;
-      this.#pathUpper[depth] = upper;
-      if (i > 0) lower = branch.keys[i - 1];
-      if (i < branch.keys.length) upper = branch.keys[i];
-      node = branch.children[i] as Node<V>;
-    }
-    const leaf = node as Leaf<V>;
+    const finger = this.#finger;
+    const lower = this.#fingerLower;
+    const upper = this.#fingerUpper;
+    // A key within the last insert's leaf fences goes to that leaf by the same path.
+    const leaf =
+      finger !== null &&
+      (lower === undefined || key >= lower) &&
+      (upper === undefined || key < upper)
+        ? finger
+        : this.#descend(key);
     const i = lowerBound(leaf, key);
     if (leaf.keys[i] === key) {
       const previous = leaf.values[i];
@@ -82,7 +85,11 @@ export class BTree<V> {
     insertAt(leaf.values, i, value);
     this.#size++;
     this.#version++;
-    if (leaf.keys.length > NODE_CAPACITY) this.#splitLeaf(leaf, i, lower, upper);
+    if (leaf.keys.length > NODE_CAPACITY) {
+      // The split changes the path and the fences.
+      this.#finger = null;
+      this.#splitLeaf(leaf, i, this.#fingerLower, this.#fingerUpper);
+    }
     return undefined;
   }
 
@@ -120,10 +127,34 @@ export class BTree<V> {
     this.#height = 0;
     this.#size = 0;
     this.#version++;
+    this.#finger = null;
     this.#path.length = 0;
     this.#pathIndex.length = 0;
     this.#pathLower.length = 0;
     this.#pathUpper.length = 0;
+  }
+
+  /** The leaf for `key`, recording the path to it and its fences for `set` and the splits. */
+  #descend(key: string): Leaf<V> {
+    let node = this.#root;
+    let lower: string | undefined;
+    let upper: string | undefined;
+    for (let depth = 0; depth < this.#height; depth++) {
+      const branch = node as Branch<V>;
+      const i = upperBound(branch, key);
+      this.#path[depth] = branch;
+      this.#pathIndex[depth] = i;
+      this.#pathLower[depth] = lower;
+      this.#pathUpper[depth] = upper;
+      if (i > 0) lower = branch.keys[i - 1];
+      if (i < branch.keys.length) upper = branch.keys[i];
+      node = branch.children[i] as Node<V>;
+    }
+    const leaf = node as Leaf<V>;
+    this.#finger = leaf;
+    this.#fingerLower = lower;
+    this.#fingerUpper = upper;
+    return leaf;
   }
 
   /** The leaf whose range holds `key`. */
