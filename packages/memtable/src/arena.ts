@@ -7,8 +7,8 @@
  * A location is `slab * SLAB_SPAN + offset`; at the offset a LEB128 length
  * precedes the value bytes. Slabs grow from 16 KiB to 1 MiB, so a small
  * table stays small. A value over a quarter of the largest slab gets a slab
- * of its own, so the unused tail a slab is left with when the next value
- * does not fit is under 256 KiB, and in practice under the size of one value.
+ * of its own, so the unused tail a slab is left with is shorter than the
+ * value that did not fit in it, and under 256 KiB.
  *
  * Nothing written is ever rewritten or reused: a view handed out stays valid
  * for as long as it is held, even after the table is cleared (the view then
