@@ -1,8 +1,9 @@
-// The memtable comparison is code too: it must run, and every structure in
+// The memtable cases of the bench are code too: it must run, and every structure in
 // it must do the work (each phase checks a checksum, each ingester its
-// count). No timing is asserted.
+// count, the memory case its children). No timing is asserted.
 import { expect, test } from 'vitest';
 import { memtableIngest } from '../src/cases/memtable-ingest.js';
+import { memtableMemory } from '../src/cases/memtable-memory.js';
 import { compareOrderedMaps } from '../src/cases/ordered-maps.js';
 
 test.each(['', 'user:'])('compareOrderedMaps runs every structure (prefix %j)', (prefix) => {
@@ -33,4 +34,13 @@ test('memtableIngest runs every ingester over entries spread across chunks', asy
     }),
   );
   for (const r of rows) expect(r.median).toBeGreaterThanOrEqual(0);
+});
+
+test('memtableMemory measures both structures in child processes', () => {
+  const rows = memtableMemory(5000);
+  expect(rows).toHaveLength(6);
+  for (const r of rows) expect(r.median).toBeGreaterThan(0);
+  // Each value is 8 or 100 bytes after a 16-byte key: the formula counts at least those.
+  const formula = rows.filter((r) => r.name.includes('sizeBytes')).map((r) => r.median);
+  expect(formula).toEqual([16 + 8 + 64, 16 + 100 + 64]);
 });
