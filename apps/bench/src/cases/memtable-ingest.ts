@@ -10,12 +10,13 @@
  *   the Memtable did before the arena), keys encoded as the Memtable does;
  * - the entry objects and views alone, stored nowhere: the floor.
  * The chunks are made before timing; the entry objects are made inside the
- * loop, as a decoder makes them.
+ * loop, as a decoder makes them. A full GC runs before each ingester.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Memtable } from '@wal/memtable';
 import { encodeKey } from '@wal/memtable/internal';
+import { collectGarbage } from '../collect-garbage.js';
 import { type CaseResult, summarize } from '../harness.js';
 import { compareStrings, SortedBTree } from './ordered-map-contestants.js';
 import { randomKeys } from './ordered-maps.js';
@@ -125,6 +126,7 @@ export async function memtableIngest(
   const clock = gcClock();
   for (let round = 0; round < rounds; round++) {
     for (const ingester of INGESTERS) {
+      collectGarbage();
       const { sink, held } = ingester.make();
       clock.start();
       const start = performance.now();

@@ -6,19 +6,23 @@
  * Fairness:
  * - every structure gets the same keys in the same representation, latin1
  *   strings (one char per byte, the memtable's key form), made before timing;
+ *   the two rows with Uint8Array keys get the same keys as Buffers, and the
+ *   same 8-byte value Buffers;
  * - the npm maps get the comparator `a < b ? -1 : a > b ? 1 : 0`, the
  *   fastest correct one for such keys;
  * - each scan uses the structure's fastest full scan: sorted-btree's
  *   `entries()` iterator, js-sdsl's `forEach` (its iterator is 2x slower), our
  *   cursor;
  * - checksums prove every structure did the work;
- * - rounds alternate between structures; each figure is the best round.
+ * - rounds alternate between structures; each figure is the best round;
+ * - a full GC before each structure, so none pays for the one before it.
  * More rows show what surrounds our tree: the alternative of a `Map` beside
  * it for O(1) get, and the whole `Memtable` against sorted-btree given the
  * same Uint8Array key handling and value copies (see `ordered-map-contestants.ts`).
  *
  * `pnpm bench` reports the figures; `src/memtable-cli.ts` prints them alone.
  */
+import { collectGarbage } from '../collect-garbage.js';
 import { type CaseResult, summarize } from '../harness.js';
 import { CONTESTANTS, type Timings } from './ordered-map-contestants.js';
 
@@ -59,6 +63,7 @@ export function compareOrderedMaps(options: CompareOptions = {}): CompareResult 
   const results = CONTESTANTS.map((c) => ({ name: c.name, put: 0, get: 0, iterate: 0 }));
   for (let round = 0; round < rounds; round++) {
     CONTESTANTS.forEach((contestant, i) => {
+      collectGarbage();
       const phases = contestant.prepare(keys, probes);
       const best = results[i] as StructureResult;
       const rate = (phase: keyof Timings, expected: number): number => {
