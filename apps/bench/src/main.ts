@@ -5,9 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { listSegments, nodeFs } from '@wal/fs';
 import { codecThroughput } from './cases/codec.js';
+import { memtableIngest } from './cases/memtable-ingest.js';
+import { memtableMemory } from './cases/memtable-memory.js';
+import { memtableCompare } from './cases/ordered-maps.js';
 import { classicLevel, sqlite } from './cases/peers-durable.js';
 import { naiveWal, rawFdatasync, sequentialRead, writevBandwidth } from './cases/physical.js';
-import { memtableCompare, readPath, writeLog } from './cases/read-path.js';
+import { readPath, writeLog } from './cases/read-path.js';
 import { walWrites } from './cases/wal-writes.js';
 import { interleave, randomBytes, removeDir, type SliceCase, tempDir } from './harness.js';
 import { ensurePeers } from './peers.js';
@@ -94,10 +97,23 @@ const memtableKeys = quick ? 200_000 : 1_000_000;
 log(`memtable: ${memtableKeys} random 16-byte keys`);
 const maps = memtableCompare(memtableKeys, quick ? 2 : 3);
 for (const r of maps) {
+  // Rows with Uint8Array keys are compared with sorted-btree given the same key handling.
   const op = r.name.match(/, (put|get|iterate) /)?.[1];
-  const base = maps.find((m) => m.name.includes('sorted-btree') && m.name.includes(`, ${op} `));
+  const bytes = r.name.includes('Uint8Array keys');
+  const base = maps.find(
+    (m) =>
+      m.name.startsWith(`ordered map: sorted-btree${bytes ? ' (Uint8Array keys' : ','}`) &&
+      m.name.includes(`, ${op} `),
+  );
   rows.push(base && base !== r ? { ...r, baseline: base.name } : r);
 }
+log('memtable: replay-style ingestion and memory per entry');
+const ingest = await memtableIngest(memtableKeys, 100, quick ? 2 : 3);
+for (const r of ingest) {
+  const base = ingest.find((m) => m.name.includes('a copy per entry') && m.unit === r.unit);
+  rows.push(base && base !== r && r.unit === 'entries/s' ? { ...r, baseline: base.name } : r);
+}
+add(memtableMemory(memtableKeys));
 
 const targets = checkTargets(rows, targetList(memtableKeys));
 const output = [table(rows), '', targetTable(targets)].join('\n');

@@ -88,6 +88,13 @@ export function targets(memtableKeys: number): Target[] {
       denominator: `ordered map: sorted-btree, get ${KEYS(memtableKeys)}`,
       min: 1,
     },
+    {
+      id: '7c',
+      what: 'full Memtable put (Uint8Array keys, copied values) vs sorted-btree, same key handling',
+      numerator: `ordered map: @wal Memtable (Uint8Array keys), put ${KEYS(memtableKeys)}`,
+      denominator: `ordered map: sorted-btree (Uint8Array keys, copied values), put ${KEYS(memtableKeys)}`,
+      min: 1.5,
+    },
   ];
 }
 

@@ -12,6 +12,12 @@ import {
   upperBound,
 } from './node.js';
 
+/** A place between two keys: before `leaf.keys[index]`. */
+export interface Position<V> {
+  leaf: Leaf<V>;
+  index: number;
+}
+
 /**
  * An insert-only B+-tree keyed by latin1 strings (every char below 256).
  *
@@ -20,7 +26,7 @@ import {
  * which `get` and `set` use for "absent".
  */
 export class BTree<V> {
-  #root: Node<V> = new Leaf<V>([], [], null);
+  #root: Node<V> = new Leaf<V>([], [], null, null);
   /** Branch levels above the leaves. */
   #height = 0;
   #size = 0;
@@ -32,6 +38,14 @@ export class BTree<V> {
   readonly #pathIndex: number[] = [];
   readonly #pathLower: (string | undefined)[] = [];
   readonly #pathUpper: (string | undefined)[] = [];
+  /**
+   * The leaf of the last descent and its fences, while the path above still
+   * leads there (until a split): a run of nearby keys, as replay's ascending
+   * sequence keys, skips the descent.
+   */
+  #finger: Leaf<V> | null = null;
+  #fingerLower: string | undefined;
+  #fingerUpper: string | undefined;
 
   /** Keys held. */
   get size(): number {
@@ -51,6 +65,77 @@ export class BTree<V> {
 
   /** Stores `value` under `key`. Returns the value it replaced, or undefined for a new key. */
   set(key: string, value: V): V | undefined {
+    const finger = this.#finger;
+    const lower = this.#fingerLower;
+    const upper = this.#fingerUpper;
+    // A key within the last insert's leaf fences goes to that leaf by the same path.
+    const leaf =
+      finger !== null &&
+      (lower === undefined || key >= lower) &&
+      (upper === undefined || key < upper)
+        ? finger
+        : this.#descend(key);
+    const i = lowerBound(leaf, key);
+    if (leaf.keys[i] === key) {
+      const previous = leaf.values[i];
+      leaf.values[i] = value;
+      return previous;
+    }
+    insertKey(leaf, i, key);
+    insertAt(leaf.values, i, value);
+    this.#size++;
+    this.#version++;
+    if (leaf.keys.length > NODE_CAPACITY) {
+      // The split changes the path and the fences.
+      this.#finger = null;
+      this.#splitLeaf(leaf, i, this.#fingerLower, this.#fingerUpper);
+    }
+    return undefined;
+  }
+
+  /**
+   * The position of the first key >= `key` (> `key` when `above`): a leaf and
+   * an index in it, which may be the leaf's length when that key is in the
+   * next leaf or there is none. Every key before the position is < `key`
+   * (<= when `above`).
+   */
+  seek(key: string, above: boolean): Position<V> {
+    const leaf = this.#leafFor(key);
+    return { leaf, index: above ? upperBound(leaf, key) : lowerBound(leaf, key) };
+  }
+
+  /** The position of the first key. */
+  first(): Position<V> {
+    let node = this.#root;
+    for (let h = this.#height; h > 0; h--) node = (node as Branch<V>).children[0] as Node<V>;
+    return { leaf: node as Leaf<V>, index: 0 };
+  }
+
+  /** The position after the last key. */
+  end(): Position<V> {
+    let node = this.#root;
+    for (let h = this.#height; h > 0; h--) {
+      const { children } = node as Branch<V>;
+      node = children[children.length - 1] as Node<V>;
+    }
+    return { leaf: node as Leaf<V>, index: node.keys.length };
+  }
+
+  /** Drops every key. */
+  clear(): void {
+    this.#root = new Leaf<V>([], [], null, null);
+    this.#height = 0;
+    this.#size = 0;
+    this.#version++;
+    this.#finger = null;
+    this.#path.length = 0;
+    this.#pathIndex.length = 0;
+    this.#pathLower.length = 0;
+    this.#pathUpper.length = 0;
+  }
+
+  /** The leaf for `key`, recording the path to it and its fences for `set` and the splits. */
+  #descend(key: string): Leaf<V> {
     let node = this.#root;
     let lower: string | undefined;
     let upper: string | undefined;
@@ -66,41 +151,10 @@ export class BTree<V> {
       node = branch.children[i] as Node<V>;
     }
     const leaf = node as Leaf<V>;
-    const i = lowerBound(leaf, key);
-    if (leaf.keys[i] === key) {
-      const previous = leaf.values[i];
-      leaf.values[i] = value;
-      return previous;
-    }
-    insertKey(leaf, i, key);
-    insertAt(leaf.values, i, value);
-    this.#size++;
-    this.#version++;
-    if (leaf.keys.length > NODE_CAPACITY) this.#splitLeaf(leaf, i, lower, upper);
-    return undefined;
-  }
-
-  /** The leaf and index of the first key >= `key`, or of the first key when `key` is undefined. */
-  seek(key: string | undefined): { leaf: Leaf<V>; index: number } {
-    if (key === undefined) {
-      let node = this.#root;
-      for (let h = this.#height; h > 0; h--) node = (node as Branch<V>).children[0] as Node<V>;
-      return { leaf: node as Leaf<V>, index: 0 };
-    }
-    const leaf = this.#leafFor(key);
-    return { leaf, index: lowerBound(leaf, key) };
-  }
-
-  /** Drops every key. */
-  clear(): void {
-    this.#root = new Leaf<V>([], [], null);
-    this.#height = 0;
-    this.#size = 0;
-    this.#version++;
-    this.#path.length = 0;
-    this.#pathIndex.length = 0;
-    this.#pathLower.length = 0;
-    this.#pathUpper.length = 0;
+    this.#finger = leaf;
+    this.#fingerLower = lower;
+    this.#fingerUpper = upper;
+    return leaf;
   }
 
   /** The leaf whose range holds `key`. */
@@ -121,9 +175,16 @@ export class BTree<V> {
     upper: string | undefined,
   ): void {
     const at = splitPoint(leaf.keys.length, inserted, upper === undefined);
-    const right = new Leaf(leaf.keys.splice(at), leaf.values.splice(at), leaf.next, leaf.skip);
+    const right = new Leaf(
+      leaf.keys.splice(at),
+      leaf.values.splice(at),
+      leaf,
+      leaf.next,
+      leaf.skip,
+    );
     copyPrefixes(right, leaf, at);
     const separator = right.keys[0] as string;
+    if (leaf.next !== null) leaf.next.prev = right;
     leaf.next = right;
     fitSkip(leaf, lower, separator);
     fitSkip(right, separator, upper);

@@ -4,4 +4,5 @@ export {
   type MemtableOptions,
   type ResolvedMemtableOptions,
 } from './options.js';
+export type { RangeOptions } from './range.js';
 export { type ReplayOptions, type ReplayResult, replay } from './replay.js';

@@ -45,26 +45,3 @@ export function decodeKey(key: string): Uint8Array {
   for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
   return out;
 }
-
-const EMPTY = new Uint8Array(0);
-
-/**
- * A copy of `bytes` that the table owns. Callers may reuse their buffers, and
- * recovery's entries are views into large read chunks that a stored view
- * would keep alive. Small copies come from Node's shared 8 KiB Buffer pool,
- * which is faster than one ArrayBuffer per value.
- */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  // Buffer.allocUnsafe(0) makes a new ArrayBuffer each time; an empty array cannot be modified, so one is shared.
-  if (bytes.length === 0) return EMPTY;
-  const copy = Buffer.allocUnsafe(bytes.length);
-  copy.set(bytes);
-  return copy;
-}
-
-/** A value the table owns. A string's UTF-8 encoding is already a fresh copy. */
-export function ownValue(value: unknown, what: string): Uint8Array {
-  return typeof value === 'string' && value.length > 0
-    ? toBytes(value, what)
-    : copyBytes(toBytes(value, what));
-}

@@ -8,24 +8,27 @@ import {
   type WalEntry,
   WalError,
 } from '@wal/codec';
+import { Arena } from './arena.js';
 import { BTree } from './btree.js';
-import { Cursor } from './cursor.js';
-import { copyBytes, decodeKey, encodeKey, ownValue } from './keys.js';
+import { ALL, type Bounds, Cursor } from './cursor.js';
+import { decodeKey, encodeKey } from './keys.js';
 import { type MemtableOptions, parseOptions } from './options.js';
+import { parseRange, type RangeOptions } from './range.js';
 
 /**
- * What `sizeBytes` counts for every entry on top of its key and value bytes,
- * so that `maxSizeBytes` bounds memory rather than payload. It is what an
- * entry costs besides its bytes on Node 20 (tree slots, the key string's
- * header, the value's Buffer object): measured 130 to 165 bytes for a
- * non-empty value, about 45 for a tombstone or an empty value, which are
- * counted the same for a simpler formula. Fixed, so `sizeBytes` is exact and
- * the same on every machine; changing it is a breaking change.
+ * What `sizeBytes` counts for every key on top of its key and value bytes,
+ * so that `maxSizeBytes` bounds memory rather than payload: what a key costs
+ * besides those bytes on Node 20 (its string, its tree slots and prefix
+ * number, the length before its value in the arena). The bench measures it
+ * (`memory:` rows): 62 bytes for 1M random 16-byte keys with 8 or 100-byte
+ * values, against 147 for sorted-btree holding a Buffer per value. Fixed,
+ * so `sizeBytes` is exact and the same on every machine; changing it is a
+ * breaking change.
  */
-export const ENTRY_OVERHEAD_BYTES = 160;
+export const ENTRY_OVERHEAD_BYTES = 64;
 
-/** A stored value; `null` is a tombstone. */
-type Stored = Uint8Array | null;
+/** Where the tree points for a tombstone; a value's location in the arena is >= 0. */
+const TOMBSTONE = -1;
 
 /** Package-internal: how `replay` hands over its staging table (see `Memtable[absorb]`). */
 export const absorb = Symbol('Memtable.absorb');
@@ -39,13 +42,19 @@ export const absorb = Symbol('Memtable.absorb');
  * are ordered by unsigned byte comparison, like LevelDB's default comparator.
  *
  * The table copies every key and value it is given, so callers may reuse
- * their buffers. It is backed by a B+-tree: put, get, has and seeking a range
- * are O(log n); iteration walks the leaves in order.
+ * their buffers, and a log entry's views into a large read chunk are not
+ * kept. Values are copied into an append-only arena of slabs (up to 1 MiB
+ * each) shared by many values, not one allocation each; bytes in it are
+ * never changed or reused, so a value read from the table stays as it was.
+ * It is backed by a B+-tree: put, get, has and seeking a range are
+ * O(log n); iteration walks the leaves in order.
  */
 export class Memtable {
   /** The flush threshold; see {@link Memtable.shouldFlush}. */
   readonly maxSizeBytes: number;
-  #tree = new BTree<Stored>();
+  /** Each key's value location in `#arena`, or TOMBSTONE. */
+  #tree = new BTree<number>();
+  #arena = new Arena();
   #sizeBytes = 0;
   #lastSequence: number | null;
 
@@ -57,12 +66,12 @@ export class Memtable {
   }
 
   /**
-   * Stores `value` under `key`, replacing any value or tombstone. An empty
-   * value is a value, not a delete. Does not change `lastSequence`: only
-   * {@link Memtable.apply} knows a sequence number.
+   * Stores a copy of `value` under `key`, replacing any value or tombstone.
+   * An empty value is a value, not a delete. Does not change `lastSequence`:
+   * only {@link Memtable.apply} knows a sequence number.
    */
   put(key: BytesLike, value: BytesLike): void {
-    this.#set(encodeKey(key, 'key'), ownValue(value, 'value'));
+    this.#put(encodeKey(key, 'key'), toBytes(value, 'value'));
   }
 
   /**
@@ -71,22 +80,32 @@ export class Memtable {
    * `lastSequence`.
    */
   delete(key: BytesLike): void {
-    this.#set(encodeKey(key, 'key'), null);
+    const k = encodeKey(key, 'key');
+    if (this.#tree.set(k, TOMBSTONE) === undefined) {
+      this.#sizeBytes += k.length + ENTRY_OVERHEAD_BYTES;
+    }
   }
 
   /**
    * The value stored under `key`; undefined when the key is absent or
-   * deleted. The bytes returned are the table's own copy, not a new one: do
-   * not modify them. The table never modifies them either; a later put stores
-   * a new copy.
+   * deleted. The bytes are a view of the table's own copy (a `Uint8Array`,
+   * not a Buffer): do not modify them. The table never changes them either,
+   * also not on a later put, delete or `clear()`, so a view stays valid for
+   * as long as it is held. Holding it keeps the arena slab it sits in (up to
+   * 1 MiB) in memory; copy it (`value.slice()`) to keep it long after the
+   * table is cleared.
    */
   get(key: BytesLike): Uint8Array | undefined {
-    return this.#tree.get(encodeKey(key, 'key')) ?? undefined;
+    const location = this.#tree.get(encodeKey(key, 'key'));
+    return location === undefined || location === TOMBSTONE
+      ? undefined
+      : this.#arena.view(location);
   }
 
   /** True when `key` holds a value (not a tombstone). */
   has(key: BytesLike): boolean {
-    return this.get(key) !== undefined;
+    const location = this.#tree.get(encodeKey(key, 'key'));
+    return location !== undefined && location !== TOMBSTONE;
   }
 
   /**
@@ -95,6 +114,11 @@ export class Memtable {
    * applied before and is ignored, which makes replay idempotent.
    * Returns true when the entry was applied. A malformed entry throws
    * `WAL_INVALID_ARGUMENT`, also when it would be ignored.
+   *
+   * The entry's key and value are copied (the value into the arena, with no
+   * allocation of its own), so they may be views into a read chunk that is
+   * reused or dropped once the call returns: the table keeps no reference to
+   * the entry or its bytes.
    */
   apply(entry: WalEntry): boolean {
     if (typeof entry !== 'object' || entry === null) {
@@ -112,8 +136,13 @@ export class Memtable {
     const key = encodeKey(entry.key, 'entry.key');
     const value = type === 'put' ? toBytes(entry.value, 'entry.value') : null;
     if (this.#lastSequence !== null && sequence <= this.#lastSequence) return false;
-    // Copied only now: skipped entries cost no copy.
-    this.#set(key, value === null ? null : copyBytes(value));
+    if (value === null) {
+      if (this.#tree.set(key, TOMBSTONE) === undefined) {
+        this.#sizeBytes += key.length + ENTRY_OVERHEAD_BYTES;
+      }
+    } else {
+      this.#put(key, value);
+    }
     this.#lastSequence = sequence;
     return true;
   }
@@ -129,9 +158,14 @@ export class Memtable {
   }
 
   /**
-   * The table's size by a fixed formula, exact at all times: the sum over
-   * every key held, tombstones included, of
-   * `key bytes + value bytes + ENTRY_OVERHEAD_BYTES` (a tombstone has 0 value bytes).
+   * The table's size by a fixed formula, exact at all times: over every key
+   * held, tombstones included, `key bytes + ENTRY_OVERHEAD_BYTES`, plus the
+   * bytes of every value stored since the table was made or last cleared,
+   * overwritten ones included. An overwritten value stays in the arena until
+   * `clear()` (a value handed out by `get` may still be in use), so it still
+   * takes memory and is still counted. Not counted: the unused tail of each
+   * arena slab, left when the next value did not fit (less than that value,
+   * and under 256 KiB).
    */
   get sizeBytes(): number {
     return this.#sizeBytes;
@@ -144,76 +178,96 @@ export class Memtable {
 
   /**
    * Every key in byte order with its value, or undefined for a tombstone:
-   * what a flush writes. Keys are new Buffers; values are the table's own
-   * bytes, as from {@link Memtable.get}. The iterator is live: keys added
-   * ahead of it are seen, and none is returned twice or skipped.
+   * what a flush writes. Keys are new Buffers; values are views of the
+   * table's own bytes, as from {@link Memtable.get}. The iterator is live:
+   * keys added ahead of it are seen, and none is returned twice or skipped.
    */
   entries(): IterableIterator<[key: Uint8Array, value: Uint8Array | undefined]> {
-    return this.#scan(undefined, undefined, true) as IterableIterator<
+    return this.#scan(ALL, Number.POSITIVE_INFINITY, true) as IterableIterator<
       [Uint8Array, Uint8Array | undefined]
     >;
   }
 
   /**
-   * The live (not deleted) keys `k` with `start <= k < end`, in byte order,
-   * with their values. Either bound may be omitted. Live like `entries()`.
-   * A bound of the wrong type throws `WAL_INVALID_ARGUMENT` at the call.
+   * The live (not deleted) keys within `options`' bounds (`gt`/`gte`,
+   * `lt`/`lte`, as abstract-level's iterators take them), in byte order or,
+   * with `reverse`, from the upper bound down, with their values; at most
+   * `limit` of them. No options: every live key. Keys and values as from
+   * {@link Memtable.entries}, and live like it. Options are checked at the
+   * call, before any work: bad ones throw `WAL_INVALID_OPTIONS`.
    */
-  range(
-    start?: BytesLike,
-    end?: BytesLike,
-  ): IterableIterator<[key: Uint8Array, value: Uint8Array]> {
-    const from = start === undefined ? undefined : encodeKey(start, 'start');
-    const to = end === undefined ? undefined : encodeKey(end, 'end');
-    return this.#scan(from, to, false) as IterableIterator<[Uint8Array, Uint8Array]>;
+  range(options?: RangeOptions): IterableIterator<[key: Uint8Array, value: Uint8Array]> {
+    const range = parseRange(options);
+    return this.#scan(range, range.limit, false) as IterableIterator<[Uint8Array, Uint8Array]>;
   }
 
   /**
    * Removes every entry and resets `sizeBytes` to 0. Keeps `lastSequence`:
    * the entries cleared are expected to be flushed, so replaying the log
-   * again must not bring them back.
+   * again must not bring them back. The arena is let go, not reused, so
+   * values read before stay valid.
    */
   clear(): void {
     this.#tree.clear();
+    this.#arena = new Arena();
     this.#sizeBytes = 0;
   }
 
   /**
    * Takes over everything `staging` holds (newer than this table's
    * contents) and its `lastSequence`, leaving `staging` empty. Bytes move,
-   * they are not copied again; into an empty table the whole tree moves.
+   * they are not copied again: into an empty table the whole tree and arena
+   * move; otherwise this arena adopts staging's slabs and each key is
+   * inserted with its value's new location.
    */
   [absorb](staging: Memtable): void {
     if (this.#tree.size === 0) {
       this.#tree = staging.#tree;
+      this.#arena = staging.#arena;
       this.#sizeBytes = staging.#sizeBytes;
-      staging.#tree = new BTree<Stored>();
+      staging.#tree = new BTree<number>();
+      staging.#arena = new Arena();
       staging.#sizeBytes = 0;
     } else {
-      const cursor = new Cursor(staging.#tree, undefined);
-      while (cursor.next()) this.#set(cursor.key, cursor.value ?? null);
+      const shift = this.#arena.adopt(staging.#arena);
+      // staging's sizeBytes less its keys' share is the bytes of the values it stored.
+      let valueBytes = staging.#sizeBytes;
+      const cursor = new Cursor(staging.#tree);
+      while (cursor.next()) {
+        const { key, value } = cursor as { key: string; value: number };
+        const keyBytes = key.length + ENTRY_OVERHEAD_BYTES;
+        valueBytes -= keyBytes;
+        const location = value === TOMBSTONE ? TOMBSTONE : value + shift;
+        if (this.#tree.set(key, location) === undefined) this.#sizeBytes += keyBytes;
+      }
+      this.#sizeBytes += valueBytes;
       staging.clear();
     }
     this.#lastSequence = staging.#lastSequence;
   }
 
-  #set(key: string, value: Stored): void {
-    const previous = this.#tree.set(key, value);
-    const bytes = value === null ? 0 : value.length;
-    if (previous === undefined) this.#sizeBytes += key.length + bytes + ENTRY_OVERHEAD_BYTES;
-    else this.#sizeBytes += bytes - (previous === null ? 0 : previous.length);
+  /** Stores a copy of `value` under `key`. */
+  #put(key: string, value: Uint8Array): void {
+    const previous = this.#tree.set(key, this.#arena.append(value));
+    this.#sizeBytes +=
+      previous === undefined ? key.length + value.length + ENTRY_OVERHEAD_BYTES : value.length;
   }
 
   *#scan(
-    from: string | undefined,
-    to: string | undefined,
+    bounds: Bounds,
+    limit: number,
     tombstones: boolean,
   ): Generator<[Uint8Array, Uint8Array | undefined]> {
-    const cursor = new Cursor(this.#tree, from);
-    while (cursor.next()) {
-      if (to !== undefined && cursor.key >= to) return;
-      const value = cursor.value ?? undefined;
-      if (value !== undefined || tombstones) yield [decodeKey(cursor.key), value];
+    const cursor = new Cursor(this.#tree, bounds);
+    let left = limit;
+    while (left > 0 && cursor.next()) {
+      const location = cursor.value as number;
+      if (location !== TOMBSTONE) {
+        left--;
+        yield [decodeKey(cursor.key), this.#arena.view(location)];
+      } else if (tombstones) {
+        yield [decodeKey(cursor.key), undefined];
+      }
     }
   }
 }

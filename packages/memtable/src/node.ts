@@ -34,11 +34,12 @@ class BaseNode {
   ) {}
 }
 
-/** A leaf: sorted keys, their values, and the next leaf for in-order scans. */
+/** A leaf: sorted keys, their values, and its neighbours for scans in either direction. */
 export class Leaf<V> extends BaseNode {
   constructor(
     keys: string[],
     public values: V[],
+    public prev: Leaf<V> | null,
     public next: Leaf<V> | null,
     skip = 0,
   ) {

@@ -33,25 +33,41 @@ const KNOWN = new Set(['maxSizeBytes', 'lastSequence']);
 export function parseOptions(input: unknown): ResolvedMemtableOptions {
   if (input === undefined) return { maxSizeBytes: DEFAULT_MAX_SIZE_BYTES, lastSequence: null };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw invalid(`options: expected an object, found ${describeValue(input)}`);
+    throw invalid('options', 'an object', describeValue(input));
   }
   for (const key of Object.keys(input)) {
-    if (!KNOWN.has(key)) throw invalid(`${key}: unknown option`);
+    if (!KNOWN.has(key)) throw invalid(key, `one of ${[...KNOWN].join(', ')}`, 'an unknown option');
   }
   const { maxSizeBytes = DEFAULT_MAX_SIZE_BYTES, lastSequence = null } = input as MemtableOptions;
   if (!Number.isSafeInteger(maxSizeBytes) || maxSizeBytes < 1) {
-    throw invalid(
-      `maxSizeBytes: expected a positive safe integer, found ${describeValue(maxSizeBytes)}`,
-    );
+    throw invalid('maxSizeBytes', 'a positive safe integer', describeValue(maxSizeBytes));
   }
   if (lastSequence !== null && !isIndex(lastSequence)) {
     throw invalid(
-      `lastSequence: expected null or a non-negative safe integer, found ${describeValue(lastSequence)}`,
+      'lastSequence',
+      'null or a non-negative safe integer',
+      describeValue(lastSequence),
     );
   }
   return { maxSizeBytes, lastSequence };
 }
 
-function invalid(found: string): WalError {
-  return new WalError(ErrorCode.INVALID_OPTIONS, `expected valid Memtable options, found ${found}`);
+/**
+ * The `WAL_INVALID_OPTIONS` error for option `name` of a `what` call, in the
+ * form the other @wal packages use: "expected valid X options, found name: …".
+ */
+export function invalidOptions(
+  what: string,
+  name: string,
+  expected: string,
+  found: string,
+): WalError {
+  return new WalError(
+    ErrorCode.INVALID_OPTIONS,
+    `expected valid ${what} options, found ${name}: expected ${expected}, found ${found}`,
+  );
+}
+
+function invalid(name: string, expected: string, found: string): WalError {
+  return invalidOptions('Memtable', name, expected, found);
 }

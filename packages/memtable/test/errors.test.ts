@@ -41,15 +41,54 @@ describe('keys and values that are neither bytes nor strings: WAL_INVALID_ARGUME
     expectUnchanged(table, () => table.get(arg));
     expectUnchanged(table, () => table.has(arg));
   });
+});
 
-  test.each(notBytes.filter(([, v]) => v !== undefined))(
-    'range bound: %s (thrown at the call)',
-    (_, bad) => {
-      const table = sample();
-      expectUnchanged(table, () => table.range(bad as never));
-      expectUnchanged(table, () => table.range('a', bad as never));
-    },
-  );
+describe('range options: WAL_INVALID_OPTIONS at the call, naming what was expected and found', () => {
+  const bad: [string, unknown, string][] = [
+    ['options that are a string', 'a', 'options: expected an object, found a string of length 1'],
+    ['options that are null', null, 'options: expected an object, found null'],
+    ['options that are an array', [], 'options: expected an object, found an array of length 0'],
+    [
+      'an unknown option',
+      { start: 'a' },
+      'start: expected one of gt, gte, lt, lte, reverse, limit',
+    ],
+    ['both gt and gte', { gt: 'a', gte: 'b' }, 'gt, gte: expected at most one, found both'],
+    ['both lt and lte', { lt: 'a', lte: 'a' }, 'lt, lte: expected at most one, found both'],
+    [
+      'a bound that is a number',
+      { gt: 5 },
+      'gt: expected a Uint8Array or a string, found the number 5',
+    ],
+    ['a bound that is null', { lte: null }, 'lte: expected a Uint8Array or a string, found null'],
+    ['an ArrayBuffer bound', { lt: new ArrayBuffer(1) }, 'lt: expected a Uint8Array or a string'],
+    ['reverse that is a string', { reverse: 'yes' }, 'reverse: expected a boolean, found a string'],
+    [
+      'a negative limit other than -1',
+      { limit: -2 },
+      'limit: expected a non-negative integer, -1 or Infinity, found the number -2',
+    ],
+    ['a fractional limit', { limit: 1.5 }, 'found the number 1.5'],
+    ['a NaN limit', { limit: Number.NaN }, 'found the number NaN'],
+    ['-Infinity', { limit: Number.NEGATIVE_INFINITY }, 'found the number -Infinity'],
+    ['a limit that is a string', { limit: '3' }, 'limit: expected a non-negative integer'],
+  ];
+  test.each(bad)('%s', (_, options, message) => {
+    const table = sample();
+    const before = [render(table.entries()), table.size, table.sizeBytes, table.lastSequence];
+    let thrown: unknown;
+    try {
+      table.range(options as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(WalError.isInstance(thrown, ErrorCode.INVALID_OPTIONS)).toBe(true);
+    expect((thrown as Error).message).toMatch(/^expected valid range options, found /);
+    expect((thrown as Error).message).toContain(message);
+    expect([render(table.entries()), table.size, table.sizeBytes, table.lastSequence]).toEqual(
+      before,
+    );
+  });
 });
 
 describe('malformed entries: WAL_INVALID_ARGUMENT, nothing changed, also when old', () => {
@@ -90,14 +129,23 @@ describe('options: WAL_INVALID_OPTIONS', () => {
     expect(() => new Memtable(options as never)).toThrow(invalid(ErrorCode.INVALID_OPTIONS));
   });
 
-  test('the message names the option and what was found', () => {
-    try {
-      new Memtable({ maxSizeBytes: -5 });
-      expect.unreachable();
-    } catch (error) {
-      expect(WalError.isInstance(error, ErrorCode.INVALID_OPTIONS)).toBe(true);
-      expect((error as Error).message).toContain('maxSizeBytes');
-      expect((error as Error).message).toContain('-5');
-    }
-  });
+  test.each([
+    [{ maxSizeBytes: -5 }, 'maxSizeBytes: expected a positive safe integer, found the number -5'],
+    [
+      { lastSequence: '3' },
+      'lastSequence: expected null or a non-negative safe integer, found a string',
+    ],
+    [
+      { maxSizebytes: 10 },
+      'maxSizebytes: expected one of maxSizeBytes, lastSequence, found an unknown option',
+    ],
+    [7, 'options: expected an object, found the number 7'],
+  ])(
+    'the message names the option, what was expected and what was found: %j',
+    (options, message) => {
+      expect(() => new Memtable(options as never)).toThrow(
+        `expected valid Memtable options, found ${message}`,
+      );
+    },
+  );
 });

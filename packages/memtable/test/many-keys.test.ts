@@ -5,7 +5,7 @@
 import { Memtable } from '@wal/memtable';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { expectSameState, Model, render, renderModel } from './model.js';
+import { expectSameState, Model, type ModelRange, render, renderModel } from './model.js';
 
 function generator(seed: number) {
   let s = seed | 0 || 1;
@@ -46,7 +46,7 @@ function generator(seed: number) {
   return { next, key: () => (families[next() % families.length] as () => Buffer)() };
 }
 
-test('a deep tree matches the model for get, has, entries and range', () => {
+test('a deep tree matches the model for get, has, entries and ranges in both directions', () => {
   fc.assert(
     fc.property(fc.integer(), (seed) => {
       const random = generator(seed);
@@ -80,10 +80,15 @@ test('a deep tree matches the model for get, has, entries and range', () => {
         probes.map((k) => model.get(k) !== undefined),
       );
       const sorted = model.entries();
-      for (let i = 0; i < 30; i++) {
+      for (let i = 0; i < 40; i++) {
         const pick = () => (random.next() % 4 === 0 ? undefined : random.key());
-        const [start, end] = [pick(), pick()];
-        expect(render(table.range(start, end))).toBe(renderModel(model.range(start, end, sorted)));
+        const options: ModelRange = {
+          [random.next() % 2 ? 'gt' : 'gte']: pick(),
+          [random.next() % 2 ? 'lt' : 'lte']: pick(),
+          reverse: random.next() % 2 === 0,
+          limit: random.next() % 3 === 0 ? random.next() % 300 : -1,
+        };
+        expect(render(table.range(options))).toBe(renderModel(model.range(options, sorted)));
       }
     }),
     { numRuns: 3 },

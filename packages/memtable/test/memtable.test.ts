@@ -54,7 +54,8 @@ describe('empty keys and values', () => {
     expect(table.get('k')?.length).toBe(0);
     expect(table.has('k')).toBe(true);
     expect(render(table.range())).toBe('6b=\n');
-    expect(table.sizeBytes).toBe(1 + ENTRY_OVERHEAD_BYTES);
+    // 'old' stays in the arena (and counted) until clear().
+    expect(table.sizeBytes).toBe(1 + 3 + ENTRY_OVERHEAD_BYTES);
   });
 
   test('an empty key is a key like any other, and sorts first', () => {
@@ -80,7 +81,8 @@ describe('tombstones', () => {
     expect(table.get('a')).toBeUndefined();
     expect(table.has('a')).toBe(false);
     expect(table.size).toBe(2);
-    expect(table.sizeBytes).toBe(1 + 9 + 2 * ENTRY_OVERHEAD_BYTES);
+    // Keys 'a' and 'never-put', and the 5 bytes of 'value', which stay in the arena.
+    expect(table.sizeBytes).toBe(1 + 9 + 5 + 2 * ENTRY_OVERHEAD_BYTES);
     expect([...table.entries()]).toEqual([
       [Buffer.from('a'), undefined],
       [Buffer.from('never-put'), undefined],
@@ -131,6 +133,62 @@ describe('the table owns its bytes', () => {
     table.put('k', 'two');
     expect(text(first)).toBe('one');
     expect(text(table.get('k'))).toBe('two');
+  });
+});
+
+describe('values live in the arena', () => {
+  // Lengths around the LEB128 length prefix's steps (127/128, 16383/16384),
+  // the byte-loop copy's limit (8/9), a slab's 16 KiB start, and values big
+  // enough for a slab of their own (above 256 KiB).
+  const lengths = [0, 1, 8, 9, 100, 127, 128, 5000, 16383, 16384, 16385, 262_000, 262_200, 300_000];
+  const patterned = (i: number, length: number) => {
+    const value = Buffer.alloc(length);
+    for (let j = 0; j < length; j++) value[j] = (i * 31 + j * 7) & 0xff;
+    return value;
+  };
+
+  test('every length round-trips, across many slabs, through get, range and entries', () => {
+    const table = new Memtable();
+    const expected: Buffer[] = [];
+    // 3 rounds of each length, interleaved, fill several slabs up to the 1 MiB maximum and past it.
+    for (let i = 0; i < lengths.length * 3; i++) {
+      const value = patterned(i, lengths[i % lengths.length] as number);
+      expected.push(value);
+      table.put(`k${String(i).padStart(3, '0')}`, value);
+    }
+    expected.forEach((value, i) => {
+      expect(Buffer.compare(table.get(`k${String(i).padStart(3, '0')}`) as Uint8Array, value)).toBe(
+        0,
+      );
+    });
+    const fromRange = Array.from(table.range(), ([, v]) => Buffer.from(v).toString('hex'));
+    expect(fromRange).toEqual(expected.map((v) => v.toString('hex')));
+    expect(table.sizeBytes).toBe(
+      expected.reduce((sum, v) => sum + v.length + 4 + ENTRY_OVERHEAD_BYTES, 0),
+    );
+  });
+
+  test('a view from get stays valid after overwrites, deletes, more slabs and clear()', () => {
+    const table = new Memtable();
+    table.put('k', 'first');
+    const held = table.get('k') as Uint8Array;
+    table.put('k', 'second');
+    table.delete('k');
+    for (let i = 0; i < 2000; i++) table.put(`x${i}`, patterned(i, 1000));
+    table.clear();
+    for (let i = 0; i < 2000; i++) table.put(`x${i}`, patterned(i + 1, 1000));
+    expect(text(held)).toBe('first');
+  });
+
+  test('views are exactly the value: no bytes of neighbours through length or offset', () => {
+    const table = new Memtable();
+    table.put('a', 'aaaa');
+    table.put('b', 'bb');
+    table.put('c', '');
+    const b = table.get('b') as Uint8Array;
+    expect([b.length, text(b)]).toEqual([2, 'bb']);
+    expect(table.get('c')?.length).toBe(0);
+    expect(text(table.get('a'))).toBe('aaaa');
   });
 });
 
@@ -189,14 +247,23 @@ describe('apply', () => {
 });
 
 describe('size accounting and shouldFlush', () => {
-  test('overwrites adjust sizeBytes by the difference in value length', () => {
+  test('an overwrite adds its value bytes: the overwritten bytes stay in the arena until clear', () => {
     const table = new Memtable();
     table.put('key', '12345');
     expect(table.sizeBytes).toBe(3 + 5 + ENTRY_OVERHEAD_BYTES);
     table.put('key', '1');
-    expect(table.sizeBytes).toBe(3 + 1 + ENTRY_OVERHEAD_BYTES);
+    expect(table.sizeBytes).toBe(3 + 5 + 1 + ENTRY_OVERHEAD_BYTES);
     table.delete('key');
-    expect(table.sizeBytes).toBe(3 + ENTRY_OVERHEAD_BYTES);
+    expect(table.sizeBytes).toBe(3 + 5 + 1 + ENTRY_OVERHEAD_BYTES);
+    table.clear();
+    table.put('key', '1');
+    expect(table.sizeBytes).toBe(3 + 1 + ENTRY_OVERHEAD_BYTES);
+  });
+
+  test('an entry skipped by apply adds nothing', () => {
+    const table = new Memtable({ lastSequence: 5 });
+    expect(table.apply({ sequence: 5, type: 'put', key: b(1), value: b(1, 2, 3) })).toBe(false);
+    expect(table.sizeBytes).toBe(0);
   });
 
   test('shouldFlush turns true at maxSizeBytes and false after clear', () => {

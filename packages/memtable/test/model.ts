@@ -1,6 +1,7 @@
 // A deliberately simple model of a Memtable: a Map keyed by hex, sorted on
-// every read with Buffer.compare (unsigned bytes), and the size formula
-// recomputed from scratch. It shares no code with the table.
+// every read with Buffer.compare (unsigned bytes), ranges as a filter over
+// the sorted array, and the size formula recomputed from scratch. It shares
+// no code with the table.
 import { ENTRY_OVERHEAD_BYTES, type Memtable } from '@wal/memtable';
 import { expect } from 'vitest';
 
@@ -15,13 +16,32 @@ export interface ModelEntry {
 export const bytesOf = (input: Input): Buffer =>
   typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
 
+/** Range options as the model reads them: abstract-level's. */
+export interface ModelRange {
+  gt?: Input | undefined;
+  gte?: Input | undefined;
+  lt?: Input | undefined;
+  lte?: Input | undefined;
+  reverse?: boolean | undefined;
+  limit?: number | undefined;
+}
+
 export class Model {
   readonly held = new Map<string, ModelEntry>();
   lastSequence: number | null = null;
+  /** Bytes of every value put since the last clear, overwritten ones included. */
+  storedValueBytes = 0;
 
   put(key: Input, value: Input): void {
     const k = bytesOf(key);
-    this.held.set(k.toString('hex'), { key: k, value: bytesOf(value) });
+    const v = bytesOf(value);
+    this.held.set(k.toString('hex'), { key: k, value: v });
+    this.storedValueBytes += v.length;
+  }
+
+  clear(): void {
+    this.held.clear();
+    this.storedValueBytes = 0;
   }
 
   delete(key: Input): void {
@@ -37,24 +57,30 @@ export class Model {
     return [...this.held.values()].sort((a, b) => Buffer.compare(a.key, b.key));
   }
 
-  /** Live entries with start <= key < end; `sorted` saves sorting again. */
-  range(start?: Input, end?: Input, sorted = this.entries()): ModelEntry[] {
-    const from = start === undefined ? undefined : bytesOf(start);
-    const to = end === undefined ? undefined : bytesOf(end);
-    return sorted.filter(
+  /** The live entries `options` select, in the order they come; `sorted` saves sorting again. */
+  range(options: ModelRange = {}, sorted = this.entries()): ModelEntry[] {
+    const { reverse = false, limit = -1 } = options;
+    const [gt, gte, lt, lte] = [options.gt, options.gte, options.lt, options.lte].map((bound) =>
+      bound === undefined ? undefined : bytesOf(bound),
+    );
+    const compare = (key: Buffer, bound: Buffer | undefined) =>
+      bound === undefined ? 0 : Buffer.compare(key, bound);
+    const selected = sorted.filter(
       (e) =>
         e.value !== undefined &&
-        (from === undefined || Buffer.compare(e.key, from) >= 0) &&
-        (to === undefined || Buffer.compare(e.key, to) < 0),
+        (gt === undefined || compare(e.key, gt) > 0) &&
+        (gte === undefined || compare(e.key, gte) >= 0) &&
+        (lt === undefined || compare(e.key, lt) < 0) &&
+        (lte === undefined || compare(e.key, lte) <= 0),
     );
+    if (reverse) selected.reverse();
+    return limit === -1 ? selected : selected.slice(0, limit);
   }
 
-  /** The documented formula, over the entries held. */
+  /** The documented formula: every key held, and every value stored since the last clear. */
   sizeBytes(): number {
-    let total = 0;
-    for (const { key, value } of this.held.values()) {
-      total += key.length + (value?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
-    }
+    let total = this.storedValueBytes;
+    for (const { key } of this.held.values()) total += key.length + ENTRY_OVERHEAD_BYTES;
     return total;
   }
 }

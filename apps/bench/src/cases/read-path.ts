@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Wal } from '@wal/fs';
-import { compareOrderedMaps } from '../../../../packages/memtable/bench/compare.js';
 import { type CaseResult, keyFor, randomBytes, summarize } from '../harness.js';
 
 const CHILD = fileURLToPath(new URL('../read-child.ts', import.meta.url));
@@ -70,18 +69,4 @@ export function readPath(dir: string, label: string, rounds: number): CaseResult
     const [mode, unit] = key.split('|') as [string, string];
     return summarize(`${names[mode]}`, unit, values);
   });
-}
-
-/** Our B+-tree and Memtable against the npm ordered maps, 16-byte random keys. */
-export function memtableCompare(count: number, rounds: number): CaseResult[] {
-  const result = compareOrderedMaps({ count, rounds: 1 });
-  const rows: CaseResult[] = [];
-  const all = Array.from({ length: rounds - 1 }, () => compareOrderedMaps({ count, rounds: 1 }));
-  for (const [i, s] of result.results.entries()) {
-    for (const op of ['put', 'get', 'iterate'] as const) {
-      const values = [s[op], ...all.map((r) => (r.results[i] as typeof s)[op])];
-      rows.push(summarize(`ordered map: ${s.name}, ${op} (${count} keys)`, 'ops/s', values));
-    }
-  }
-  return rows;
 }

@@ -1,24 +1,30 @@
 /**
- * The measurement behind the memtable's data structure: our B+-tree against
+ * The measurement behind @wal/memtable's data structure: its B+-tree against
  * the npm ordered maps sorted-btree (a B+-tree) and js-sdsl's OrderedMap (a
  * red-black tree), on put, get and a full in-order scan.
  *
  * Fairness:
  * - every structure gets the same keys in the same representation, latin1
  *   strings (one char per byte, the memtable's key form), made before timing;
+ *   the two rows with Uint8Array keys get the same keys as Buffers, and the
+ *   same 8-byte value Buffers;
  * - the npm maps get the comparator `a < b ? -1 : a > b ? 1 : 0`, the
  *   fastest correct one for such keys;
  * - each scan uses the structure's fastest full scan: sorted-btree's
  *   `entries()` iterator, js-sdsl's `forEach` (its iterator is 2x slower), our
  *   cursor;
  * - checksums prove every structure did the work;
- * - rounds alternate between structures; each figure is the best round.
- * Two more rows show what surrounds our tree: the alternative of a `Map`
- * beside it for O(1) get, and the whole `Memtable` (see `contestants.ts`).
+ * - rounds alternate between structures; each figure is the best round;
+ * - a full GC before each structure, so none pays for the one before it.
+ * More rows show what surrounds our tree: the alternative of a `Map` beside
+ * it for O(1) get, and the whole `Memtable` against sorted-btree given the
+ * same Uint8Array key handling and value copies (see `ordered-map-contestants.ts`).
  *
- * `compare-cli.ts` prints the figures.
+ * `pnpm bench` reports the figures; `src/memtable-cli.ts` prints them alone.
  */
-import { CONTESTANTS, type Timings } from './contestants.js';
+import { collectGarbage } from '../collect-garbage.js';
+import { type CaseResult, summarize } from '../harness.js';
+import { CONTESTANTS, type Timings } from './ordered-map-contestants.js';
 
 export interface CompareOptions {
   /** Keys inserted. Default 1,000,000. */
@@ -57,6 +63,7 @@ export function compareOrderedMaps(options: CompareOptions = {}): CompareResult 
   const results = CONTESTANTS.map((c) => ({ name: c.name, put: 0, get: 0, iterate: 0 }));
   for (let round = 0; round < rounds; round++) {
     CONTESTANTS.forEach((contestant, i) => {
+      collectGarbage();
       const phases = contestant.prepare(keys, probes);
       const best = results[i] as StructureResult;
       const rate = (phase: keyof Timings, expected: number): number => {
@@ -78,8 +85,26 @@ export function compareOrderedMaps(options: CompareOptions = {}): CompareResult 
   return { count, keyBytes, prefix, rounds, node: process.version, results };
 }
 
+/**
+ * Bench rows for `rounds` separate runs of every contestant (one round each),
+ * so each row is a median like the rest of the bench.
+ */
+export function memtableCompare(count: number, rounds: number): CaseResult[] {
+  const all = Array.from({ length: rounds }, () => compareOrderedMaps({ count, rounds: 1 }));
+  const first = all[0] as CompareResult;
+  return first.results.flatMap((s, i) =>
+    (['put', 'get', 'iterate'] as const).map((op) =>
+      summarize(
+        `ordered map: ${s.name}, ${op} (${count} keys)`,
+        'ops/s',
+        all.map((r) => (r.results[i] as StructureResult)[op]),
+      ),
+    ),
+  );
+}
+
 /** `count` distinct keys of `bytes` bytes starting with `prefix`, as flat latin1 strings. */
-function randomKeys(count: number, bytes: number, prefix: string, seed: number): string[] {
+export function randomKeys(count: number, bytes: number, prefix: string, seed: number): string[] {
   const random = xorshift(seed);
   const buf = Buffer.alloc(bytes);
   const start = buf.write(prefix, 'latin1');
@@ -103,7 +128,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 /** A small seeded generator (xorshift32), so every run measures the same keys. */
-function xorshift(seed: number): () => number {
+export function xorshift(seed: number): () => number {
   let s = seed | 0 || 1;
   return () => {
     s ^= s << 13;

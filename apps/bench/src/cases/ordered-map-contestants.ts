@@ -1,15 +1,14 @@
 /**
- * The structures `compare.ts` measures. Each one has its own loops, so every
- * call site sees one structure only, as in real use.
+ * The structures `ordered-maps.ts` measures. Each one has its own loops, so
+ * every call site sees one structure only, as in real use.
  * Every phase returns a checksum: `put` the number of keys held, `get` and
  * `iterate` the sum of the values read (value i is stored under key i).
  */
 import { createRequire } from 'node:module';
+import { Memtable } from '@wal/memtable';
+import { BTree, Cursor, decodeKey, encodeKey } from '@wal/memtable/internal';
 import { OrderedMap } from 'js-sdsl';
 import type SortedBTreeModule from 'sorted-btree';
-import { BTree } from '../src/btree.js';
-import { Cursor } from '../src/cursor.js';
-import { Memtable } from '../src/index.js';
 
 /** Operations per second; for `iterate`, keys scanned per second. */
 export interface Timings {
@@ -35,14 +34,16 @@ export interface Contestant {
 
 // sorted-btree is CommonJS with its class on `exports.default`. Node's ESM
 // import and vitest's disagree on what the default import is; require() does not.
-const sortedBTreeModule: typeof SortedBTreeModule = createRequire(import.meta.url)('sorted-btree');
+export const SortedBTree: typeof SortedBTreeModule.default = createRequire(import.meta.url)(
+  'sorted-btree',
+).default;
 
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const sortedBTree: Contestant = {
   name: 'sorted-btree',
   prepare(keys, probes) {
-    const tree = new sortedBTreeModule.default<string, number>(undefined, compareStrings);
+    const tree = new SortedBTree<string, number>(undefined, compareStrings);
     return {
       put() {
         for (let i = 0; i < keys.length; i++) tree.set(keys[i] as string, i);
@@ -150,19 +151,71 @@ const ourTreeWithMap: Contestant = {
   },
 };
 
+/** The keys as Uint8Arrays, and 8-byte values holding i, so the checksums work as for the others. */
+function asBytes(keys: readonly string[], probes: readonly string[]) {
+  return {
+    keyBytes: keys.map((k) => Buffer.from(k, 'latin1')),
+    probeBytes: probes.map((k) => Buffer.from(k, 'latin1')),
+    values: keys.map((_, i) => {
+      const value = Buffer.alloc(8);
+      value.writeUInt32LE(i);
+      return value;
+    }),
+  };
+}
+
+/** The u32 little-endian a value starts with. */
+const u32 = (v: Uint8Array): number =>
+  ((v[0] as number) | ((v[1] as number) << 8) | ((v[2] as number) << 16)) +
+  (v[3] as number) * 2 ** 24;
+
+/**
+ * What a user of sorted-btree writes for the Memtable's job, with the same
+ * key handling: Uint8Array keys turned into latin1 strings by the Memtable's
+ * own `encodeKey`, each value copied (`Buffer.allocUnsafe` and `set`, the
+ * fastest per-value copy measured, from Node's shared pool), keys turned
+ * back into bytes on the scan. Target 7c compares the Memtable's put with this.
+ */
+const sortedBTreeBytes: Contestant = {
+  name: 'sorted-btree (Uint8Array keys, copied values)',
+  prepare(keys, probes) {
+    const tree = new SortedBTree<string, Uint8Array>(undefined, compareStrings);
+    const { keyBytes, probeBytes, values } = asBytes(keys, probes);
+    return {
+      put() {
+        for (let i = 0; i < keyBytes.length; i++) {
+          const value = values[i] as Buffer;
+          const copy = Buffer.allocUnsafe(value.length);
+          copy.set(value);
+          tree.set(encodeKey(keyBytes[i], 'key'), copy);
+        }
+        return tree.size;
+      },
+      get() {
+        let sum = 0;
+        for (let i = 0; i < probeBytes.length; i++) {
+          sum += u32(tree.get(encodeKey(probeBytes[i], 'key')) as Uint8Array);
+        }
+        return sum;
+      },
+      iterate() {
+        let sum = 0;
+        for (const [key, value] of tree.entries()) {
+          decodeKey(key);
+          sum += u32(value);
+        }
+        return sum;
+      },
+    };
+  },
+};
+
 /** The public API end to end: key encoding, value copies, new key Buffers on the scan. */
 const memtable: Contestant = {
   name: '@wal Memtable (Uint8Array keys)',
   prepare(keys, probes) {
     const table = new Memtable();
-    const keyBytes = keys.map((k) => Buffer.from(k, 'latin1'));
-    const probeBytes = probes.map((k) => Buffer.from(k, 'latin1'));
-    // 8-byte values holding i, so the checksums work as for the others.
-    const values = keys.map((_, i) => {
-      const value = Buffer.alloc(8);
-      value.writeUInt32LE(i);
-      return value;
-    });
+    const { keyBytes, probeBytes, values } = asBytes(keys, probes);
     return {
       put() {
         for (let i = 0; i < keyBytes.length; i++) {
@@ -173,13 +226,13 @@ const memtable: Contestant = {
       get() {
         let sum = 0;
         for (let i = 0; i < probeBytes.length; i++) {
-          sum += (table.get(probeBytes[i] as Buffer) as Buffer).readUInt32LE(0);
+          sum += u32(table.get(probeBytes[i] as Buffer) as Uint8Array);
         }
         return sum;
       },
       iterate() {
         let sum = 0;
-        for (const [, value] of table.entries()) sum += (value as Buffer).readUInt32LE(0);
+        for (const [, value] of table.entries()) sum += u32(value as Uint8Array);
         return sum;
       },
     };
@@ -192,5 +245,6 @@ export const CONTESTANTS: readonly Contestant[] = [
   jsSdsl,
   ourTree,
   ourTreeWithMap,
+  sortedBTreeBytes,
   memtable,
 ];
