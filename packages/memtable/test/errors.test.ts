@@ -45,7 +45,7 @@ describe('keys and values that are neither bytes nor strings: WAL_INVALID_ARGUME
 
 describe('range options: WAL_INVALID_OPTIONS at the call, naming what was expected and found', () => {
   const bad: [string, unknown, string][] = [
-    ['options that are a string', 'a', 'options: expected an object, found a string of length 1'],
+    ['options that are a string', 'a', 'options: expected an object, found the string "a"'],
     ['options that are null', null, 'options: expected an object, found null'],
     ['options that are an array', [], 'options: expected an object, found an array of length 0'],
     [
@@ -62,7 +62,7 @@ describe('range options: WAL_INVALID_OPTIONS at the call, naming what was expect
     ],
     ['a bound that is null', { lte: null }, 'lte: expected a Uint8Array or a string, found null'],
     ['an ArrayBuffer bound', { lt: new ArrayBuffer(1) }, 'lt: expected a Uint8Array or a string'],
-    ['reverse that is a string', { reverse: 'yes' }, 'reverse: expected a boolean, found a string'],
+    ['reverse that is a string', { reverse: 'yes' }, 'reverse: expected a boolean, found the string "yes"'],
     [
       'a negative limit other than -1',
       { limit: -2 },
@@ -133,7 +133,7 @@ describe('options: WAL_INVALID_OPTIONS', () => {
     [{ maxSizeBytes: -5 }, 'maxSizeBytes: expected a positive safe integer, found the number -5'],
     [
       { lastSequence: '3' },
-      'lastSequence: expected null or a non-negative safe integer, found a string',
+      'lastSequence: expected null or a non-negative safe integer, found the string "3"',
     ],
     [
       { maxSizebytes: 10 },
