@@ -89,23 +89,29 @@ export async function openLog(fs: WalFs, dir: string, maxRecordBytes: number): P
   const repairs: TailCut[] = [];
   const sealed = infos.slice(0, -1).map(toSealed);
   const last = infos.at(-1);
-  let active: ActiveSegment;
-  let nextSequence: number;
-  if (!last || last.seal) {
-    // A new log, or a rotation that sealed the last segment and crashed
-    // (or failed) before the next one existed: its seal may be in the page
-    // cache only, so it is made durable before a later segment exists.
-    if (last) {
-      const seal = last.seal as NonNullable<SegmentInfo['seal']>;
-      const fd = await io('open segment', last.file, () => fs.open(last.file, 'r+'));
-      try {
-        await makeDurable(fs, fd, last.file, seal.synced, last.size);
-      } finally {
+  let active: ActiveSegment | undefined;
+  let nextSequence = 0;
+  if (last) {
+    // The last segment is scanned under the tail rule even when sealed: a
+    // rotation may have written its seal and crashed before syncing it.
+    const fd = await io('open segment', last.file, () => fs.open(last.file, 'r+'));
+    try {
+      const scanned = await scanLast(fs, dir, fd, last, repairs);
+      nextSequence = scanned.nextSequence;
+      if (scanned.sealed) {
+        // The rotation ended before the next segment existed: make it.
         await closeQuietly(fs, fd);
+        sealed.push(toSealed(last));
+      } else {
+        const header = last.header as SegmentHeader;
+        active = { segment: last.segment, file: last.file, header, fd, ...scanned.state };
       }
-      sealed.push(toSealed(last));
+    } catch (error) {
+      await closeQuietly(fs, fd);
+      throw error;
     }
-    nextSequence = last?.seal?.nextSequence ?? 0;
+  }
+  if (!active) {
     const logId = last?.header?.logId ?? randomBytes(8).toString('hex');
     const header = newHeader(logId, last ? last.segment + 1 : 0, nextSequence, maxRecordBytes);
     const { fd, file } = await createSegment(fs, dir, header);
@@ -118,22 +124,6 @@ export async function openLog(fs: WalFs, dir: string, maxRecordBytes: number): P
       records: 0,
       marked: false,
     };
-  } else {
-    const fd = await io('open segment', last.file, () => fs.open(last.file, 'r+'));
-    try {
-      const scanned = await scanLast(fs, dir, fd, last, repairs);
-      nextSequence = scanned.nextSequence;
-      active = {
-        segment: last.segment,
-        file: last.file,
-        header: last.header as SegmentHeader,
-        fd,
-        ...scanned.state,
-      };
-    } catch (error) {
-      await closeQuietly(fs, fd);
-      throw error;
-    }
   }
   try {
     await syncDirectoryState(fs, dir);
@@ -161,7 +151,11 @@ async function scanLast(
   fd: number,
   info: SegmentInfo,
   repairs: TailCut[],
-): Promise<{ nextSequence: number; state: Pick<ActiveSegment, 'size' | 'records' | 'marked'> }> {
+): Promise<{
+  nextSequence: number;
+  sealed: boolean;
+  state: Pick<ActiveSegment, 'size' | 'records' | 'marked'>;
+}> {
   let records = 0;
   let marked = false;
   let synced = SEGMENT_HEADER_SIZE;
@@ -178,7 +172,8 @@ async function scanLast(
       repairs.push({ ...event.damage, keptIn });
     } else {
       if (event.dataEnd === event.size) await makeDurable(fs, fd, info.file, synced, event.size);
-      return { nextSequence: event.nextSequence, state: { size: event.dataEnd, records, marked } };
+      const state = { size: event.dataEnd, records, marked };
+      return { nextSequence: event.nextSequence, sealed: event.sealed, state };
     }
   }
   throw new Error('unreachable: readFrames ends with an end event');
@@ -188,7 +183,9 @@ async function scanLast(
 // mode, or one whose fdatasync failed, which may have marked pages clean
 // without writing them (fsyncgate). Past the last frame's `synced`, nothing
 // is known to be durable, so those bytes are written again before the
-// fdatasync: a rewritten page is dirty, and the sync writes it.
+// fdatasync: a rewritten page is dirty, and the sync writes it. (Bytes that
+// are on disk already are rewritten with what is on disk: no crash during
+// the rewrite can change them.)
 async function makeDurable(
   fs: WalFs,
   fd: number,

@@ -145,21 +145,29 @@ export class SegmentLog {
   // the error that stopped it, if any: the caller reports it, loudly.
   async #salvageAfterFailedSync(): Promise<Error | undefined> {
     const { fd, file, size } = this.#active;
+    let failure: Error | undefined;
+    let end = this.#ackedSize;
     try {
-      if (size > this.#ackedSize) {
-        await io('truncate', file, () => this.#fs.ftruncate(fd, this.#ackedSize));
-        this.#active.size = this.#ackedSize;
+      if (size > end) {
+        await io('truncate', file, () => this.#fs.ftruncate(fd, end));
+        this.#active.size = end;
       }
+    } catch (error) {
+      // The group stays: its pages are rewritten too, or a later power loss
+      // would leave a hole before what the reopened writer appends.
+      failure = error as Error;
+      end = size;
+    }
+    try {
       const start = this.#syncedSize;
-      const end = this.#ackedSize;
       if (end > start) {
         const bytes = await readAt(this.#fs, fd, start, end - start, file);
         await writeFully(this.#fs, fd, bytes, start, file);
       }
-      return undefined;
     } catch (error) {
-      return error as Error;
+      failure = error as Error;
     }
+    return failure;
   }
 
   /**

@@ -113,7 +113,7 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   const surveyOf = (info: SegmentInfo): Survey => {
     let s = surveys.get(info);
     if (!s) {
-      const readLast = info === walker.segments.at(-1) && info.seal === null;
+      const readLast = info === walker.segments.at(-1);
       s = {
         info,
         header: info.header,

@@ -38,7 +38,12 @@ export class LogScan implements AsyncIterable<WalEntry> {
   constructor(source: WalkSource, options: ResolvedScanOptions) {
     this.#options = options;
     this.#dir = 'dir' in source ? source.dir : path.dirname(source.file);
-    this.#walker = new LogWalker(options.fs, source, options.fromSequence);
+    this.#walker = new LogWalker(
+      options.fs,
+      source,
+      options.fromSequence,
+      options.mode === 'skip-corrupted',
+    );
     this.stats = {
       mode: options.mode,
       missing: false,

@@ -57,10 +57,17 @@ export class LogWalker {
   #last: number | null = null;
   #highest = 0;
 
-  constructor(fs: WalFs, source: WalkSource, fromSequence = 0) {
+  readonly #pastTorn: boolean;
+
+  /**
+   * `pastTorn`: read on past a torn write in the last segment, as
+   * `skip-corrupted` does (see `readFrames`); by default it ends the log.
+   */
+  constructor(fs: WalFs, source: WalkSource, fromSequence = 0, pastTorn = false) {
     this.#fs = fs;
     this.#source = source;
     this.#fromSequence = fromSequence;
+    this.#pastTorn = pastTorn;
   }
 
   /** The sequence a writer would use next after what has been accepted so far. */
@@ -153,10 +160,13 @@ export class LogWalker {
       return;
     }
     yield { kind: 'segment', info };
-    const last = i === this.segments.length - 1 && info.seal === null;
+    // The tail rule applies to the last segment even when sealed: its seal
+    // may have been written in the same unsynced window as damage before it.
+    const last = i === this.segments.length - 1;
     try {
       for await (const event of readFrames(this.#fs, info, {
         last,
+        pastTorn: this.#pastTorn,
         ...(ceiling === undefined ? {} : { ceiling }),
       })) {
         if (event.kind === 'frames') {

@@ -206,10 +206,12 @@ describe('one kind of damage at a time', () => {
       expect(r.stats.tornTail).toMatchObject({ offset: torn.offset, bytes: size - torn.offset });
       expect(r.stats).toMatchObject({ damage: [], stoppedAt: null, nextSequence: 1 });
     }
-    // skip-corrupted drops the same tail (the writer cuts it) but lists it.
+    // skip-corrupted salvages: it lists the torn write and reads on past it,
+    // so the frames of the same unsynced write come back (the writer cuts them).
     const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
-    expect(skip.entries.map((e) => e.sequence)).toEqual([0]);
-    expect(skip.stats.damage).toMatchObject([{ offset: torn.offset, bytes: size - torn.offset }]);
+    expect(skip.entries.map((e) => e.sequence)).toEqual([0, 2, 3]);
+    expect(skip.stats.damage).toMatchObject([{ offset: torn.offset, bytes: torn.size }]);
+    expect(skip.stats.tornTail).toMatchObject({ offset: torn.offset, bytes: torn.size });
     await expect(recover('/wal', { fs: sim, mode: 'strict' })).rejects.toBeInstanceOf(
       CorruptionError,
     );

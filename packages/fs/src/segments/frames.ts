@@ -39,6 +39,12 @@ export interface ReadFramesOptions {
    * start at or above it (salvaging a segment whose header is damaged).
    */
   loose?: boolean;
+  /**
+   * Read on past a torn write (salvage): the damage is still reported as
+   * torn, covering only its own bytes, and the frames after it follow.
+   * Default false: a torn write ends the segment.
+   */
+  pastTorn?: boolean;
 }
 
 /**
@@ -99,13 +105,14 @@ export async function* readFrames(
         frames = [];
         const torn =
           options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
-        const damage = toDamage(info, result, torn ? size - result.offset : result.bytes);
-        if (torn && damage.bytes !== result.bytes) {
+        const toEnd = torn && !options.pastTorn;
+        const damage = toDamage(info, result, toEnd ? size - result.offset : result.bytes);
+        if (toEnd && damage.bytes !== result.bytes) {
           damage.detail = `${result.detail}; no later frame was written after it was durable, so it is a torn write and the tail runs to the end of the file`;
         }
         yield { kind: 'damage', damage, nextSequence: result.nextSequence, torn };
         damagedToEnd = result.offset + result.bytes >= size;
-        if (torn) {
+        if (toEnd) {
           yield {
             kind: 'end',
             size,

@@ -79,10 +79,15 @@ export class FileData {
   write(source: Uint8Array, position: number): void {
     const end = position + source.length;
     this.#ensure(end);
+    // Writing what stable storage already holds, over bytes the process
+    // sees the same: no crash during it can leave anything else.
+    const settled = end <= this.#size && this.#holds(source, position);
     this.#bytes.set(source, position);
     if (end > this.#size) this.#size = end;
-    this.#low = Math.min(this.#low, position);
-    this.#marks.push(end);
+    if (!settled) {
+      this.#low = Math.min(this.#low, position);
+      this.#marks.push(end);
+    }
     // Rewritten pages are dirty again, so a later sync writes them.
     this.#lost = this.#lost.flatMap(([s, e]) => {
       const kept: [number, number][] = [];
@@ -129,6 +134,16 @@ export class FileData {
   /** Records a failed fdatasync: what was unsynced is lost to later syncs. */
   failSync(): void {
     if (this.dirty) this.#lost.push([this.syncedPrefix, this.#size]);
+  }
+
+  // True when both layers hold `source` at `position` already.
+  #holds(source: Uint8Array, position: number): boolean {
+    if (position + source.length > this.#durable.length) return false;
+    for (let i = 0; i < source.length; i++) {
+      const b = source[i];
+      if (this.#durable[position + i] !== b || this.#bytes[position + i] !== b) return false;
+    }
+    return true;
   }
 
   #ensure(length: number): void {
