@@ -1,4 +1,18 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+// Test files that start child processes, run the reliability loops or fill
+// hundreds of MiB. `pnpm test` runs them with the rest; `pnpm test:fast`
+// (the `fast` project) leaves them out, for the edit loop.
+const SLOW = [
+  'packages/fs/test/reliability/{kill,crash,fault}-loop.test.ts',
+  'packages/fs/test/reliability/{exhaustive,recovery-faults}.test.ts',
+  'packages/fs/test/{io-error-loop,lock}.test.ts',
+  'packages/recovery/test/{concurrent,memory}.test.ts',
+  'packages/cli/test/{process,dump-memory,paths}.test.ts',
+  'apps/demo/test/**/*.test.ts',
+  'apps/docs-check/test/**/*.test.ts',
+];
 
 // Workspace packages are imported from source through the `@wal/source`
 // export condition, so `pnpm test` needs no build.
@@ -9,7 +23,21 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
     testTimeout: 30_000,
+    // Vitest's default, one worker fewer than the cores, is a single worker
+    // on two. Most heavy files wait on child processes, fsync or the disk,
+    // so files run a few more at a time than there are cores.
+    maxWorkers: availableParallelism() + 1,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'fast',
+          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+          exclude: SLOW,
+        },
+      },
+      { extends: true, test: { name: 'slow', include: SLOW } },
+    ],
   },
 });
