@@ -1,14 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-// Test files that start child processes, run the reliability loops or fill
-// hundreds of MiB. `pnpm test` runs them with the rest; `pnpm test:fast`
+// Test files that start child processes, run the reliability loops, fill
+// hundreds of MiB or build a tree of many keys. `pnpm test` runs them with the rest; `pnpm test:fast`
 // (the `fast` project) leaves them out, for the edit loop.
 const SLOW = [
   'packages/fs/test/reliability/{kill,crash,fault}-loop.test.ts',
   'packages/fs/test/reliability/{exhaustive,recovery-faults}.test.ts',
   'packages/fs/test/{io-error-loop,lock}.test.ts',
   'packages/recovery/test/{concurrent,memory}.test.ts',
+  'packages/memtable/test/many-keys.test.ts',
   'packages/cli/test/{process,dump-memory,paths}.test.ts',
   'apps/demo/test/**/*.test.ts',
   'apps/docs-check/test/**/*.test.ts',
