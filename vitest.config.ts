@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Test files that start child processes, run the reliability loops, fill
-// hundreds of MiB or build a tree of many keys. `pnpm test` runs them with the rest; `pnpm test:fast`
-// (the `fast` project) leaves them out, for the edit loop.
+// hundreds of MiB or build a tree of many keys. `pnpm test` runs them with the
+// rest; `pnpm test:fast` (the `fast` project) leaves them out, for the edit loop.
 const SLOW = [
   'packages/fs/test/reliability/{kill,crash,fault}-loop.test.ts',
   'packages/fs/test/reliability/{exhaustive,recovery-faults}.test.ts',
@@ -25,17 +25,16 @@ export default defineConfig({
   },
   test: {
     testTimeout: 30_000,
-    // Vitest's default, one worker fewer than the cores, is a single worker
-    // on two. Most heavy files wait on child processes, fsync or the disk,
-    // so files run a few more at a time than there are cores.
-    maxWorkers: availableParallelism() + 1,
+    // Vitest's default, one worker fewer than the cores, runs the files one
+    // at a time on two cores. The files are independent: one per core.
+    maxWorkers: availableParallelism(),
     projects: [
       {
         extends: true,
         test: {
           name: 'fast',
           include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
-          exclude: SLOW,
+          exclude: [...configDefaults.exclude, ...SLOW],
         },
       },
       { extends: true, test: { name: 'slow', include: SLOW } },
