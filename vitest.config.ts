@@ -1,4 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { availableParallelism } from 'node:os';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// Test files that start child processes, run the reliability loops, fill
+// hundreds of MiB or build a tree of many keys. `pnpm test` runs them with the
+// rest; `pnpm test:fast` (the `fast` project) leaves them out, for the edit loop.
+const SLOW = [
+  'apps/reliability/test/**/*.test.ts',
+  'packages/fs/test/{io-error-loop,lock,lock-churn,lock-guarantees}.test.ts',
+  'packages/recovery/test/{concurrent,memory}.test.ts',
+  'packages/memtable/test/many-keys.test.ts',
+  'packages/cli/test/{process,dump-memory,paths}.test.ts',
+  'apps/demo/test/**/*.test.ts',
+  'apps/docs-check/test/**/*.test.ts',
+];
 
 // Workspace packages are imported from source through the `@wal/source`
 // export condition, so `pnpm test` needs no build.
@@ -9,7 +23,20 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
     testTimeout: 30_000,
+    // Vitest's default, one worker fewer than the cores, runs the files one
+    // at a time on two cores. The files are independent: one per core.
+    maxWorkers: availableParallelism(),
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'fast',
+          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...SLOW],
+        },
+      },
+      { extends: true, test: { name: 'slow', include: SLOW } },
+    ],
   },
 });

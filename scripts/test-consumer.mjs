@@ -126,7 +126,15 @@ try {
     path.relative(realpathSync(root), work).startsWith('..'),
     `${work} is inside the workspace`,
   );
-  console.log(`test:consumer in ${work}\n`);
+  console.log(`test:consumer in ${work} on Node ${process.version}\n`);
+
+  // `npx wal`, npm and the CLI's shebang find node on PATH: it must be this
+  // one, or they would test another Node than the one named above.
+  step('node on PATH is the node running this', () => {
+    const found = sh(work, 'node', ['--version']).stdout.trim();
+    check(found === process.version, `node on PATH is ${found}, expected ${process.version}`);
+    return found;
+  });
 
   step('pnpm build', build);
   let packages;

@@ -167,7 +167,8 @@ for (const { relative, examples } of suites) {
   describe(relative, () => {
     let cwd: string | undefined;
     for (const example of examples) {
-      const title = `example at line ${example.line}`;
+      // The README in the name too: reporters often show only the test's own title.
+      const title = `example at ${relative}:${example.line}`;
       if (example.skip) {
         it.skip(`${title} (no-run)`, () => {});
         continue;

@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cleanLog, hashTree, segment, tempDir } from './support/logs.js';
-import { lines, type Result, run, runBin } from './support/run.js';
+import { type PortableCli, portableCli } from './support/portable-cli.js';
+import { lines, type Result, run, spawnCollect } from './support/run.js';
 
 const COMMANDS = ['inspect', 'dump', 'verify', 'repair', 'stats'];
 /** Commands that read one segment file as well as a log directory. */
@@ -65,12 +66,24 @@ describe.each(COMMANDS)('%s', (command) => {
 
 // As root, chmod denies nothing: the command reads the log. So the denial is
 // checked as whoever chmod does deny: this process, or as root a child
-// running as nobody. Either way, both branches assert what is true.
+// running as nobody. Either way, both branches assert what is true. nobody
+// may not be able to read the checkout or the node binary, so the child runs
+// a bundled copy of the CLI and node from a world-readable temp dir.
+let cli: PortableCli | undefined;
+
 async function runUnprivileged(argv: string[]): Promise<Result> {
-  return isRoot ? runBin(argv, { uid: 65534, gid: 65534 }) : run(argv);
+  if (!cli) return run(argv);
+  return spawnCollect(cli.node, [cli.script, ...argv], { uid: 65534, gid: 65534 });
 }
 
 describe('without permission', () => {
+  beforeAll(async () => {
+    if (isRoot) cli = await portableCli();
+  }, 60_000);
+  afterAll(() => {
+    if (cli) fs.rmSync(cli.dir, { recursive: true, force: true });
+  });
+
   test('in this process: root reads through chmod 0, anyone else is denied', async () => {
     const { dir } = await cleanLog(2);
     fs.chmodSync(dir, 0);
