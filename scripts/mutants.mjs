@@ -76,13 +76,13 @@ export const MUTANTS = [
     'open-scan-fdatasync',
     OPEN,
     'fdatasync of the scanned tail in open',
-    'await fs.fdatasync(fd);',
+    "await io('fdatasync', file, () => fs.fdatasync(fd));",
     '',
   ),
   mutant(
-    'open-rewrite-after-failed-sync',
+    'open-rewrite-unsynced',
     OPEN,
-    "rewrite of the scanned bytes when open's own fdatasync fails",
+    'rewriting what no frame proves durable before open syncs it (fsyncgate pages)',
     'await writeFully(fs, fd, bytes, p, file);',
     '',
   ),
@@ -132,7 +132,7 @@ export const MUTANTS = [
     'broken-copy',
     OPEN,
     'the .broken copy before a tail is cut',
-    'await copyRangeDurably(fs, fd, damage.file, 0, size, keptIn);',
+    'await copyRangeDurably(\n    fs,\n    fd,\n    damage.file,\n    [\n      [0, SEGMENT_HEADER_SIZE],\n      [damage.offset, size],\n    ],\n    keptIn,\n  );',
     '',
   ),
   mutant(
@@ -205,7 +205,7 @@ export const MUTANTS = [
     'salvage-cut',
     LOG,
     'the fsyncgate salvage: cutting the unacknowledged group',
-    "await io('truncate', file, () => this.#fs.ftruncate(fd, this.#ackedSize));",
+    "await io('truncate', file, () => this.#fs.ftruncate(fd, end));",
     '',
   ),
   mutant(
@@ -256,7 +256,7 @@ export const MUTANTS = [
     'repair-copy',
     REPAIR,
     'the incident copy of a file before repair changes it',
-    'await copyRangeDurably(fs, fd, a.file, 0, size, a.keptIn);',
+    'await copyRangeDurably(fs, fd, a.file, [[0, size]], a.keptIn);',
     '',
   ),
   mutant(

@@ -19,8 +19,9 @@ import type { WalFs } from './wal-fs.js';
 /** What opening cut from a torn tail: the damage, and the file that keeps the bytes. */
 export interface TailCut extends Damage {
   /**
-   * The `.broken` file beside the segment: a whole copy of the segment as it
-   * was before the cut, readable with @wal/recovery's `readSegment`.
+   * The `.broken` file beside the segment: its header and the cut bytes, at
+   * their offsets in the segment (zeros between), readable with
+   * @wal/recovery's `readSegment`.
    */
   keptIn: string;
 }
@@ -200,12 +201,22 @@ async function makeDurable(
   await io('fdatasync', file, () => fs.fdatasync(fd));
 }
 
-// Keep the segment as it was first, durably; only then cut. A crash in
-// between leaves the damage in place for the next open to cut again (into a
-// new .broken).
+// Keep the bytes first, durably; only then cut. The copy holds the header
+// and the cut bytes at their own offsets (the gap between reads as zeros),
+// so it is readable on its own. A crash in between leaves the damage in
+// place for the next open to cut again (into a new .broken).
 async function cutTail(fs: WalFs, fd: number, damage: Damage, size: number): Promise<string> {
   const keptIn = await brokenFilePath(fs, damage.file);
-  await copyRangeDurably(fs, fd, damage.file, 0, size, keptIn);
+  await copyRangeDurably(
+    fs,
+    fd,
+    damage.file,
+    [
+      [0, SEGMENT_HEADER_SIZE],
+      [damage.offset, size],
+    ],
+    keptIn,
+  );
   await truncateDurably(fs, fd, damage.file, damage.offset);
   return keptIn;
 }

@@ -401,3 +401,13 @@ export class GatedFs extends SimFs {
     (this.waiting.shift() as () => void)();
   }
 }
+
+/**
+ * What open keeps in `.broken` when it cuts `segment` at `cutAt`: the header
+ * and the cut bytes at their own offsets, zeros between.
+ */
+export function brokenCopy(segment: Uint8Array, cutAt: number): Buffer {
+  const copy = Buffer.from(segment);
+  copy.fill(0, SEGMENT_HEADER_SIZE, cutAt);
+  return copy;
+}

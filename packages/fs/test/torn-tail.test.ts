@@ -21,6 +21,7 @@ import {
   append,
   type BuiltFrame,
   batchOffsets,
+  brokenCopy,
   concat,
   type Entry,
   framesOf,
@@ -93,8 +94,8 @@ async function expectRepaired(
       keptIn: `${file}.broken`,
     },
   ]);
-  // The .broken file is a whole copy of the segment before the cut.
-  expect(fs.readFileSync(`${file}.broken`)).toEqual(damaged);
+  // The .broken file holds the header and the cut bytes, at their offsets.
+  expect(fs.readFileSync(`${file}.broken`)).toEqual(brokenCopy(damaged, cutAt));
   expect(fs.statSync(file).size).toBe(cutAt);
   expect(wal.segmentSize).toBe(cutAt);
   expect(wal.nextSequence).toBe(kept.length);
@@ -253,10 +254,10 @@ describe('a torn tail is cut, kept and reported', () => {
     const wal = await openWal(dir);
     expect(wal.repairs[0]?.keptIn).toBe(`${file}.broken.1`);
     expect(fs.readFileSync(`${file}.broken`)).toEqual(
-      Buffer.concat([bytes, Buffer.from('first tear')]),
+      brokenCopy(Buffer.concat([bytes, Buffer.from('first tear')]), bytes.length),
     );
     expect(fs.readFileSync(`${file}.broken.1`)).toEqual(
-      Buffer.concat([closedAgain, Buffer.from('second tear')]),
+      brokenCopy(Buffer.concat([closedAgain, Buffer.from('second tear')]), closedAgain.length),
     );
     expect(fs.readFileSync(file)).toEqual(closedAgain);
     expect(closedAgain.subarray(0, bytes.length)).toEqual(bytes);
@@ -345,7 +346,7 @@ describe('the tail rule, by write order', () => {
         expect(wal.repairs).toMatchObject([
           { file, offset: hit.offset, bytes: bytes.length - hit.offset, keptIn: `${file}.broken` },
         ]);
-        expect(sim.readFile(`${file}.broken`)).toEqual(bytes);
+        expect(Buffer.from(sim.readFile(`${file}.broken`))).toEqual(brokenCopy(bytes, hit.offset));
         expect(wal.nextSequence).toBe(hit.first);
         expect(await wal.put('after', 'cut')).toBe(hit.first);
         await wal.close();
@@ -408,8 +409,8 @@ describe('power loss mid-append opens cleanly', () => {
 
 describe('the .broken copy', () => {
   // At every instant of the open that cuts a tail, a power loss leaves the
-  // damaged bytes somewhere: still in the segment, or in a whole, durable
-  // .broken copy. Never neither.
+  // damaged bytes somewhere: still in the segment, or in a durable .broken
+  // copy. Never neither.
   test('is durable before the cut: at every instant a power loss keeps the bytes', async () => {
     const dir = '/log';
     const sim = new SimFs();
@@ -419,9 +420,10 @@ describe('the .broken copy', () => {
     const file = segmentFile(dir, 0);
     const damaged = concat(sim.readFile(file), utf8('a torn frame'));
     sim.writeFile(file, damaged);
-    const kept = (image: SimFs, name: string) => {
+    const copy = brokenCopy(damaged, damaged.length - 12);
+    const kept = (image: SimFs, name: string, expected: Uint8Array) => {
       try {
-        return Buffer.from(image.readFile(name)).equals(damaged);
+        return Buffer.from(image.readFile(name)).equals(expected);
       } catch {
         return false; // not there
       }
@@ -430,7 +432,8 @@ describe('the .broken copy', () => {
     sim.onOperation = (event) => {
       if (!event.mutating) return;
       const image = sim.crash();
-      expect(kept(image, file) || kept(image, `${file}.broken`), `after ${event.op}`).toBe(true);
+      const either = kept(image, file, damaged) || kept(image, `${file}.broken`, copy);
+      expect(either, `after ${event.op}`).toBe(true);
       instants++;
     };
     const reopened = await Wal.open({ dir, fs: sim });
@@ -438,7 +441,7 @@ describe('the .broken copy', () => {
     expect(reopened.repairs).toMatchObject([{ keptIn: `${file}.broken` }]);
     expect(instants).toBeGreaterThan(3);
     const image = sim.crash(); // nothing more was synced by anyone
-    expect(image.readFile(`${file}.broken`)).toEqual(damaged);
+    expect(Buffer.from(image.readFile(`${file}.broken`))).toEqual(copy);
     expect(image.readFile(file)).toEqual(damaged.subarray(0, damaged.length - 12));
     await reopened.close();
   });

@@ -181,7 +181,7 @@ async function execute(
     const fd = await io('open', a.file, () => fs.open(a.file, 'r'));
     try {
       const size = await io('stat', a.file, () => fs.fsize(fd));
-      await copyRangeDurably(fs, fd, a.file, 0, size, a.keptIn);
+      await copyRangeDurably(fs, fd, a.file, [[0, size]], a.keptIn);
     } finally {
       await closeQuietly(fs, fd);
     }

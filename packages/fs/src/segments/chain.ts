@@ -56,7 +56,7 @@ export function checkChain(infos: readonly SegmentInfo[]): ChainDamage[] {
       return;
     }
     if (header.logId !== logId) {
-      const detail = `expected the log id ${logId} of the other segments, found ${header.logId} (a segment of another log)`;
+      const detail = `expected the log id ${logId} that most segments (or the oldest) carry, found ${header.logId} (a segment of another log)`;
       add(i, 'bad-header', detail, 0, info.size);
       return;
     }
@@ -80,7 +80,8 @@ export function checkChain(infos: readonly SegmentInfo[]): ChainDamage[] {
   return found;
 }
 
-// The log id most headers carry; on a tie, the newest segment's.
+// The log id most headers carry; on a tie, the oldest segment's (a
+// segment of another log is more likely copied in later than first).
 function commonLogId(infos: readonly SegmentInfo[]): string | undefined {
   const counts = new Map<string, number>();
   let best: string | undefined;
@@ -88,7 +89,7 @@ function commonLogId(infos: readonly SegmentInfo[]): string | undefined {
     if (!info.header) continue;
     const n = (counts.get(info.header.logId) ?? 0) + 1;
     counts.set(info.header.logId, n);
-    if (best === undefined || n >= (counts.get(best) ?? 0)) best = info.header.logId;
+    if (best === undefined || n > (counts.get(best) ?? 0)) best = info.header.logId;
   }
   return best;
 }

@@ -5,23 +5,25 @@ import { closeQuietly, io, readAt, writeFully } from './io.js';
 import { readNames } from './list.js';
 
 /**
- * Copies `[start, end)` of the open file `source` into a new file `target`,
- * makes it durable, and fsyncs its directory: bytes are kept this way before
- * anything cuts them from the log.
+ * Copies the byte ranges `[start, end)` of the open file `source` into a new
+ * file `target`, each at the same offset (what lies between is a hole that
+ * reads as zeros), makes it durable, and fsyncs its directory: bytes are
+ * kept this way before anything cuts them from the log.
  */
 export async function copyRangeDurably(
   fs: WalFs,
   fd: number,
   source: string,
-  start: number,
-  end: number,
+  ranges: readonly (readonly [number, number])[],
   target: string,
 ): Promise<void> {
   const out = await io('create', target, () => fs.open(target, 'wx+'));
   try {
-    for (let p = start; p < end; p += READ_CHUNK_BYTES) {
-      const bytes = await readAt(fs, fd, p, Math.min(READ_CHUNK_BYTES, end - p), source);
-      await writeFully(fs, out, bytes, p - start, target);
+    for (const [start, end] of ranges) {
+      for (let p = start; p < end; p += READ_CHUNK_BYTES) {
+        const bytes = await readAt(fs, fd, p, Math.min(READ_CHUNK_BYTES, end - p), source);
+        await writeFully(fs, out, bytes, p, target);
+      }
     }
     await io('fdatasync', target, () => fs.fdatasync(out));
   } finally {
