@@ -1,3 +1,9 @@
+import { codecName } from './cases/codec.js';
+import { memtablePutNames } from './cases/memtable-api.js';
+import { classicLevel, sqlite } from './cases/peers-durable.js';
+import { naiveWal, rawFdatasync, rawFdatasyncCallbacks } from './cases/physical.js';
+import { readerName } from './cases/read-path.js';
+import { walWrites } from './cases/wal-writes.js';
 import type { CaseResult } from './harness.js';
 import { LOOP_UNITS } from './loop-delay.js';
 
@@ -52,18 +58,18 @@ export interface TargetLogs {
 }
 
 const ops = (name: string): RowKey => ({ name, unit: 'ops/s' });
-const V = '(100 B)';
 
+// Every name comes from the case that makes the row, so a renamed case cannot
+// leave a target reading nothing. Building a case does no I/O.
 export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
-  const walPut = (n: number) => `@wal: put x${n}, sync:'always' ${V}`;
-  const levelPut = (n: number) => `classic-level: put x${n}, sync:true ${V}`;
-  const batch = ops(`@wal: batch(100), sync:'always' ${V}`);
-  const scan = (log: string, unit: string) => ({ name: `recovery: scanLog (${log})`, unit });
-  const rssBase = (log: string) => ({
-    name: `node + modules, no reading (${log})`,
-    unit: 'peak RSS MiB',
-  });
+  const V = 100;
+  const walPut = (n: number) => walWrites(V, { concurrency: n, sync: 'always' }).name;
+  const levelPut = (n: number) => classicLevel(V, { concurrency: n, sync: true }).name;
+  const batch = ops(walWrites(V, { concurrency: 1, sync: 'always', batch: 100 }).name);
+  const scan = (log: string, unit: string) => ({ name: readerName('scan', log), unit });
+  const rssBase = (log: string) => ({ name: readerName('baseline', log), unit: 'peak RSS MiB' });
   const map = (who: string, op: string) => ops(`ordered map: ${who}, ${op} (${memtableKeys} keys)`);
+  const memtable = memtablePutNames(memtableKeys);
   return [
     {
       id: '1',
@@ -78,7 +84,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
       needs: [
         {
           kind: 'ratio>=',
-          of: ops(`better-sqlite3 WAL: synchronous=FULL, transactions of 100 ${V}`),
+          of: ops(sqlite(V, { synchronous: 'FULL', transaction: 100 }).name),
           value: 1.5,
         },
       ],
@@ -87,15 +93,19 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
       id: '2b',
       what: 'batch(100) vs classic-level batch(100) sync:true',
       measured: batch,
-      needs: [{ kind: 'ratio>=', of: ops(`classic-level: batch(100), sync:true ${V}`), value: 5 }],
+      needs: [
+        {
+          kind: 'ratio>=',
+          of: ops(classicLevel(V, { concurrency: 1, sync: true, batch: 100 }).name),
+          value: 5,
+        },
+      ],
     },
     {
       id: '3',
       what: 'durable put, one writer vs raw writeSync+fdatasync',
       measured: ops(walPut(1)),
-      needs: [
-        { kind: 'ratio>=', of: ops(`physical: writeSync+fdatasync, 1 record ${V}`), value: 0.9 },
-      ],
+      needs: [{ kind: 'ratio>=', of: ops(rawFdatasync(V).name), value: 0.9 }],
     },
     {
       id: '3a',
@@ -104,7 +114,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
       needs: [
         {
           kind: 'ratio>=',
-          of: ops(`physical: fs.write+fs.fdatasync callbacks, 1 record ${V}`),
+          of: ops(rawFdatasyncCallbacks(V).name),
           value: 0.95,
         },
       ],
@@ -118,10 +128,8 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
     {
       id: '4',
       what: "'none' x256 vs naive writer without fsync",
-      measured: ops(`@wal: put x256, sync:'none' ${V}`),
-      needs: [
-        { kind: 'ratio>=', of: ops(`naive WAL: writeSync per entry, no fsync ${V}`), value: 3 },
-      ],
+      measured: ops(walWrites(V, { concurrency: 256, sync: 'none' }).name),
+      needs: [{ kind: 'ratio>=', of: ops(naiveWal(V, false).name), value: 3 }],
     },
     {
       id: '5a',
@@ -130,7 +138,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
       needs: [
         {
           kind: 'ratio>=',
-          of: { name: `naive reader: whole files into an array (${logs.small})`, unit: 'MB/s' },
+          of: { name: readerName('naive', logs.small), unit: 'MB/s' },
           value: 2,
         },
       ],
@@ -144,7 +152,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
         { kind: '>=', value: 1000 },
         {
           kind: 'ratio>=',
-          of: { name: 'codec: decode, 1 MiB chunks (1024 B)', unit: 'MB/s' },
+          of: { name: codecName('decode', 1024), unit: 'MB/s' },
           value: 0.6,
           label: 'decode',
         },
@@ -161,7 +169,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
     {
       id: '6',
       what: `replay into a Memtable vs the scan, entries/s (${logs.small})`,
-      measured: { name: `replay into a Memtable (${logs.small})`, unit: 'entries/s' },
+      measured: { name: readerName('replay', logs.small), unit: 'entries/s' },
       needs: [{ kind: 'ratio>=', of: scan(logs.small, 'entries/s'), value: 0.7 }],
     },
     {
@@ -179,18 +187,8 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
     {
       id: '7c',
       what: 'Memtable.put (Uint8Array keys, copied values) vs sorted-btree, same key handling',
-      measured: ops(
-        `memtable API: @wal Memtable.put, Uint8Array keys, copied values (${memtableKeys} keys)`,
-      ),
-      needs: [
-        {
-          kind: 'ratio>=',
-          of: ops(
-            `memtable API: sorted-btree, latin1 keys from Uint8Array, copied values (${memtableKeys} keys)`,
-          ),
-          value: 1.5,
-        },
-      ],
+      measured: ops(memtable.memtable),
+      needs: [{ kind: 'ratio>=', of: ops(memtable.sortedBTree), value: 1.5 }],
     },
     {
       id: '8',

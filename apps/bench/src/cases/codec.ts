@@ -2,6 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { type CaseResult, keyFor, randomBytes, repeat } from '../harness.js';
 import { checkFrameCrcs, decodeChunked, encodedFrames } from '../wal-api.js';
 
+/** Row names of the codec cases. */
+export function codecName(what: 'encode' | 'decode' | 'crc', valueBytes: number): string {
+  const label = { encode: 'encode', decode: 'decode, 1 MiB chunks', crc: 'frame CRC alone' }[what];
+  return `codec: ${label} (${valueBytes} B)`;
+}
+
 /**
  * The codec alone, on many one-put frames in one buffer (MB/s of frames):
  * encode, decode in 1 MiB chunks, and the decoder's frame checksum alone.
@@ -23,11 +29,11 @@ export async function codecThroughput(
     if (n !== records) throw new Error(`${what}: ${n} of ${records} records`);
   };
   return [
-    await repeat(`codec: encode (${valueBytes} B)`, 'MB/s', rounds, () => rate(encode)),
-    await repeat(`codec: decode, 1 MiB chunks (${valueBytes} B)`, 'MB/s', rounds, () =>
+    await repeat(codecName('encode', valueBytes), 'MB/s', rounds, () => rate(encode)),
+    await repeat(codecName('decode', valueBytes), 'MB/s', rounds, () =>
       rate(() => check('decoded', decodeChunked(bytes))),
     ),
-    await repeat(`codec: frame CRC alone (${valueBytes} B)`, 'MB/s', rounds, () =>
+    await repeat(codecName('crc', valueBytes), 'MB/s', rounds, () =>
       rate(() => check('CRC matched', checkFrameCrcs(bytes, frameBytes))),
     ),
   ];

@@ -190,7 +190,7 @@ export function frameCheckCost(
   const { v1, trailer, frameBytes } = framesInBothLayouts(frames, recordBytes);
   const checks: { name: string; frames: number; run(): boolean }[] = [
     {
-      name: '@wal/codec frameChecksum per frame (its own frames)',
+      name: '@wal/codec frameChecksum per frame, on its frames',
       frames: codecFrames,
       run: () => checkFrameCrcs(codec.bytes, codec.frameBytes) === codecFrames,
     },

@@ -24,6 +24,14 @@ function copy(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Row names: the Memtable, and sorted-btree doing the same work. */
+export function memtablePutNames(count: number): { memtable: string; sortedBTree: string } {
+  return {
+    memtable: `memtable API: @wal Memtable.put, Uint8Array keys, copied values (${count} keys)`,
+    sortedBTree: `memtable API: sorted-btree, latin1 keys from Uint8Array, copied values (${count} keys)`,
+  };
+}
+
 /**
  * The full `Memtable.put` against sorted-btree given the same inputs and the
  * same duties: `count` random 16-byte Uint8Array keys, each turned into a
@@ -41,9 +49,10 @@ export function memtablePut(count: number, rounds: number): CaseResult[] {
   const { default: BTree } = peer<{
     default: new (entries: undefined, compare: typeof compareStrings) => SortedBTree;
   }>('sorted-btree');
+  const names = memtablePutNames(count);
   const contestants: { name: string; put(): number }[] = [
     {
-      name: `memtable API: @wal Memtable.put, Uint8Array keys, copied values (${count} keys)`,
+      name: names.memtable,
       put() {
         const table = newMemtable();
         for (let i = 0; i < count; i++) table.put(keys[i] as Uint8Array, values[i] as Uint8Array);
@@ -51,7 +60,7 @@ export function memtablePut(count: number, rounds: number): CaseResult[] {
       },
     },
     {
-      name: `memtable API: sorted-btree, latin1 keys from Uint8Array, copied values (${count} keys)`,
+      name: names.sortedBTree,
       put() {
         const tree = new BTree(undefined, compareStrings);
         for (let i = 0; i < count; i++) {
