@@ -16,14 +16,7 @@ import {
   table,
   targetTable,
 } from './report.js';
-import {
-  codecSuite,
-  memtableApiSuite,
-  readLogs,
-  readSuite,
-  type Settings,
-  writeSuite,
-} from './suites.js';
+import { codecSuite, readLogs, readSuite, type Settings, writeSuite } from './suites.js';
 import { checkTargets, targets as targetList } from './targets.js';
 
 const HELP = `pnpm bench [--quick] [--md]
@@ -75,8 +68,6 @@ for (const r of maps) {
   const base = maps.find((m) => m.name.includes('sorted-btree') && m.name.includes(`, ${op} `));
   rows.push(base && base !== r ? { ...r, baseline: base.name } : r);
 }
-
-rows.push(...memtableApiSuite(settings, memtableKeys));
 
 const targets = checkTargets(rows, targetList(memtableKeys, readLogs(quick).labels));
 const sections = [

@@ -5,7 +5,6 @@
 
 import { codecThroughput } from './cases/codec.js';
 import { crcThroughput, frameCheckCost } from './cases/crc.js';
-import { memtablePut } from './cases/memtable-api.js';
 import { classicLevel, sqlite } from './cases/peers-durable.js';
 import {
   fdatasyncAfterWrite,
@@ -155,12 +154,4 @@ export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]
     }
   }
   return rows;
-}
-
-/** The full Memtable put against sorted-btree doing the same work (target 7c). */
-export function memtableApiSuite({ quick, log }: Settings, keys: number): Row[] {
-  log(`memtable API: ${keys} Uint8Array keys`);
-  const results = memtablePut(keys, quick ? 2 : 3);
-  const base = results[1]?.name;
-  return base ? against(results, base) : results;
 }

@@ -1,5 +1,4 @@
 import { codecName } from './cases/codec.js';
-import { memtablePutNames } from './cases/memtable-api.js';
 import { classicLevel, sqlite } from './cases/peers-durable.js';
 import { naiveWal, rawFdatasync, rawFdatasyncCallbacks } from './cases/physical.js';
 import { readerName } from './cases/read-path.js';
@@ -69,7 +68,6 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
   const scan = (log: string, unit: string) => ({ name: readerName('scan', log), unit });
   const rssBase = (log: string) => ({ name: readerName('baseline', log), unit: 'peak RSS MiB' });
   const map = (who: string, op: string) => ops(`ordered map: ${who}, ${op} (${memtableKeys} keys)`);
-  const memtable = memtablePutNames(memtableKeys);
   return [
     {
       id: '1',
@@ -187,8 +185,15 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
     {
       id: '7c',
       what: 'Memtable.put (Uint8Array keys, copied values) vs sorted-btree, same key handling',
-      measured: ops(memtable.memtable),
-      needs: [{ kind: 'ratio>=', of: ops(memtable.sortedBTree), value: 1.5 }],
+      // The memtable comparison's rows (its sorted-btree with Uint8Array keys arrives with the memtable rework).
+      measured: map('@wal Memtable (Uint8Array keys)', 'put'),
+      needs: [
+        {
+          kind: 'ratio>=',
+          of: map('sorted-btree (Uint8Array keys, copied values)', 'put'),
+          value: 1.5,
+        },
+      ],
     },
     {
       id: '8',
