@@ -52,7 +52,5 @@ describe('interleave', () => {
     ]);
     const own = rows.find((r) => r.unit === 'µs each');
     expect(own?.median).toBe(7);
-    // 10 ops in a slice of at least 20 ms: at most 500 ops/s.
-    expect(rows[0]?.median).toBeLessThanOrEqual(500);
   });
 });
