@@ -195,7 +195,7 @@ export function frameCheckCost(
       run: () => checkFrameCrcs(codec.bytes, codec.frameBytes) === codecFrames,
     },
     {
-      name: 'JS slicing-by-16 per frame, range API (no subarray)',
+      name: 'JS slicing-by-16 per frame, range API without subarrays',
       frames,
       run() {
         let good = 0;
