@@ -26,7 +26,7 @@ const HELP = `pnpm bench [--quick] [--md]
   --help   this text
 
 Prints the results and the targets, and writes apps/bench/results/latest.json.
-Run it on a quiet machine; the full run takes about 7 minutes.`;
+Run it on a quiet machine: the full run takes about 4-5 minutes there (twice that under load).`;
 
 const { values } = parseArgs({
   options: {
