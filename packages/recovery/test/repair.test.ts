@@ -454,6 +454,23 @@ describe('repair under failure', () => {
         return { sim, log: onDisk, kept: log.entries, nextSequence: 5 };
       },
     ],
+    [
+      // Segment 2 as wal_7: put back under its own number. Its old file
+      // went before the new one was written, so a crash in between left
+      // its records only in the incident, and repair run again recorded
+      // them as lost (sequences 6..8).
+      'a segment under another number',
+      async () => {
+        const { sim, log } = await simLog([puts(3), puts(3), puts(3), puts(2)]);
+        const s2 = log.segments[2] as BuiltLog['segments'][number];
+        const misnamed = { ...s2, file: '/wal/wal_00000007.log' };
+        sim.writeFile(misnamed.file, s2.bytes);
+        await sim.unlink(s2.file);
+        sim.syncAll();
+        const onDisk = { ...log, segments: log.segments.map((s) => (s === s2 ? misnamed : s)) };
+        return { sim, log: onDisk, kept: log.entries, nextSequence: 11 };
+      },
+    ],
   ])('a crash at every step of repairing %s', async (_, make) => {
     const { sim, log, kept, nextSequence } = await make();
     const crashes: SimFs[] = [];
