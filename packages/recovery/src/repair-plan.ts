@@ -151,7 +151,12 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   for (const [i, info] of infos.entries()) {
     const s = surveyOf(info);
     if (s.header === null && info.header === null) {
-      await salvageHeader(fs, s, logId, chainEnd, i === infos.length - 1);
+      const next = infos[i + 1];
+      const nextStart =
+        next?.segment === info.segment + 1 && next.header?.logId === logId
+          ? next.header.firstSequence
+          : null;
+      await salvageHeader(fs, s, logId, { chainEnd, nextStart }, i === infos.length - 1);
     }
     highest = Math.max(highest, s.highest);
     if (s.header) chainEnd = s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? null;
@@ -206,9 +211,10 @@ async function salvageHeader(
   fs: WalFs,
   s: Survey,
   logId: string,
-  chainEnd: number | null,
+  chain: { chainEnd: number | null; nextStart: number | null },
   last: boolean,
 ): Promise<void> {
+  const { chainEnd, nextStart } = chain;
   const { info } = s;
   if (info.size < SEGMENT_HEADER_SIZE) return;
   const fd = await io('open', info.file, () => fs.open(info.file, 'r'));
@@ -236,9 +242,14 @@ async function salvageHeader(
     const found = await readSalvaged(fs, { ...info, header, seal: null }, last);
     if (found.frames < 2 && !(found.frames === 1 && found.whole)) continue;
     const first = found.firstSeen ?? floor;
+    const end = found.seal?.nextSequence ?? found.ranges.at(-1)?.nextSequence ?? null;
     // Its frames are this segment's, not a copy of another one's: the header
-    // still names this segment, or they continue the chain exactly.
-    if (!(ownHeader || first === chainEnd)) continue;
+    // still names this segment, or they continue the chain exactly: from the
+    // segment before, or, for the log's first, into the one after (when there
+    // is none, no other segment's frames can be the ones it holds).
+    const continues =
+      first === chainEnd || (chainEnd === null && (nextStart === null || end === nextStart));
+    if (!(ownHeader || continues)) continue;
     // The log's first segment: its stated first sequence, if its frames allow it.
     const start = chainEnd ?? (stated >= 0 && stated <= first ? stated : first);
     Object.assign(s, {
