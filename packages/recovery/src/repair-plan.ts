@@ -61,9 +61,11 @@ export interface PlannedSegment {
   file: string;
   /**
    * Where to read its records: the original file, the header to read it by,
-   * and whether to read it under the tail rule (as it was surveyed); null for `create`.
+   * whether to read it under the tail rule, and whether that header's first
+   * sequence is a floor only (a salvaged header), all as it was surveyed;
+   * null for `create`.
    */
-  source: { info: SegmentInfo; header: SegmentHeader; last: boolean } | null;
+  source: { info: SegmentInfo; header: SegmentHeader; last: boolean; loose: boolean } | null;
   firstSequence: number;
   /** Its next sequence once rebuilt (a hole fills up to it). */
   nextSequence: number;
@@ -348,7 +350,7 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       const write = {
         segment,
         file,
-        source: { info: s.from ?? s.info, header, last: s.readLast },
+        source: { info: s.from ?? s.info, header, last: s.readLast, loose: s.salvaged },
         firstSequence: expected,
         nextSequence: target,
         sealed,

@@ -272,7 +272,7 @@ async function writeSegment(
     await add(encodeSegmentHeader(header));
     if (source) {
       const info = { ...source.info, header: source.header };
-      for await (const event of readFrames(fs, info, { last: source.last })) {
+      for await (const event of readFrames(fs, info, { last: source.last, loose: source.loose })) {
         if (event.kind !== 'frames') continue;
         for (const { record } of event.frames) {
           if (record.type === 'batch') {
