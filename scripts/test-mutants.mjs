@@ -87,11 +87,14 @@ function runSuites(tests, env, label) {
   );
   const failed = failedTests(report);
   rmSync(report, { force: true });
-  const conclusive = failed.filter((f) => !TIMEOUT.test(f.why));
-  return { status: run.status, failed, conclusive, output: `${run.stdout}${run.stderr}` };
+  const conclusive = failed.filter((f) => !TIMEOUT.test(f.why) && !BROKEN.test(f.why));
+  const broken = failed.some((f) => BROKEN.test(f.why));
+  return { status: run.status, failed, conclusive, broken, output: `${run.stdout}${run.stderr}` };
 }
 
 const TIMEOUT = /\b(Test|Hook) timed out\b/;
+// A patch that does not compile kills nothing: its replacement must be fixed.
+const BROKEN = /Transform failed|SyntaxError/;
 
 if (!values['no-baseline']) {
   const suites = [...new Set(chosen.flatMap((m) => [...m.killers, ...m.tests]))];
@@ -116,7 +119,7 @@ for (const mutant of chosen) {
     console.error(
       `${mutant.name}: expected its text once in ${mutant.file}, found it ${count} times`,
     );
-    results.push({ mutant, killed: false, by: ['(does not apply: update scripts/mutants.mjs)'] });
+    results.push({ mutant, verdict: 'does not apply', by: [] });
     continue;
   }
   writeFileSync(file, original.replace(mutant.find, mutant.replace));
@@ -126,58 +129,65 @@ for (const mutant of chosen) {
     // then, if it survives them, every suite. A run that failed only by
     // timeouts (or died without a report) is run once more.
     const plans = mutant.killers.length > 0 ? [mutant.killers, mutant.tests] : [mutant.tests];
-    for (const tests of plans) {
+    plan: for (const tests of plans) {
       for (let attempt = 0; attempt < 2; attempt++) {
         run = runSuites(tests, { WAL_MUTANT: mutant.name }, mutant.name);
-        if (run.status === 0 || run.conclusive.length > 0) break;
+        if (run.broken || run.conclusive.length > 0) break plan;
+        if (run.status === 0) break;
       }
-      if (run.conclusive.length > 0) break;
     }
   } finally {
     writeFileSync(file, original);
   }
   const killed = run.status !== 0 && run.conclusive.length > 0;
-  const by = run.conclusive.map((f) => f.test);
-  results.push({ mutant, killed, by, inconclusive: run.status !== 0 && !killed });
+  const verdict = killed
+    ? 'killed'
+    : run.broken
+      ? 'broken'
+      : run.status === 0
+        ? 'survived'
+        : 'unclear';
+  results.push({ mutant, verdict, by: run.conclusive.map((f) => f.test) });
   const first = run.conclusive[0];
-  console.log(
-    killed
-      ? `killed   ${mutant.name}: ${first.test}\n           ${first.why}`
-      : `${run.status === 0 ? 'SURVIVED' : 'UNCLEAR '} ${mutant.name}${
-          run.status === 0
-            ? ''
-            : `: only timeouts or a run without a report: ${run.failed.map((f) => f.test).join('; ') || run.output.slice(-2000)}`
-        }`,
-  );
+  const detail = {
+    killed: () => `: ${first.test}\n           ${first.why}`,
+    broken: () =>
+      `: the patched source does not compile: ${run.failed.find((f) => BROKEN.test(f.why))?.why}`,
+    survived: () => '',
+    unclear: () =>
+      `: only timeouts, or a run without a report: ${run.failed.map((f) => f.test).join('; ') || run.output.slice(-2000)}`,
+  }[verdict]();
+  console.log(`${verdict.toUpperCase().padEnd(8)} ${mutant.name}${detail}`);
 }
 
 console.log('\n| mutant | step removed | killed by |\n|---|---|---|');
-for (const { mutant, killed, by, inconclusive } of results) {
-  const verdict = killed
-    ? by.slice(0, 2).join('; ')
-    : inconclusive
-      ? '**UNCLEAR** (timeouts only)'
-      : `**SURVIVED**${by.length > 0 ? ` ${by[0]}` : ''}`;
-  console.log(`| ${mutant.name} | ${mutant.step} | ${verdict} |`);
+for (const { mutant, verdict, by } of results) {
+  const cell = verdict === 'killed' ? by.slice(0, 2).join('; ') : `**${verdict.toUpperCase()}**`;
+  console.log(`| ${mutant.name} | ${mutant.step} | ${cell} |`);
 }
-const survived = results.filter((r) => !r.killed).length;
-console.log(`\n${results.length - survived} of ${results.length} mutants killed`);
-process.exit(survived === 0 ? 0 : 1);
+const killedCount = results.filter((r) => r.verdict === 'killed').length;
+console.log(`\n${killedCount} of ${results.length} mutants killed`);
+process.exit(killedCount === results.length ? 0 : 1);
 
-// Every failed test in a vitest JSON report: "file > describe > test", and
-// the first line of its first failure message.
+// Every failed test in a vitest JSON report, and every test file that
+// failed to run: "file > describe > test", and the first line of its
+// first failure message.
 function failedTests(report) {
   try {
     const json = JSON.parse(readFileSync(report, 'utf8'));
-    return json.testResults.flatMap((file) =>
-      file.assertionResults
+    return json.testResults.flatMap((file) => {
+      const name = path.relative(root, file.name);
+      const tests = file.assertionResults
         .filter((t) => t.status === 'failed')
-        .map((t) => ({
-          test: `${path.relative(root, file.name)} > ${t.fullName}`,
-          why: (t.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300),
-        })),
-    );
+        .map((t) => ({ test: `${name} > ${t.fullName}`, why: firstLine(t.failureMessages?.[0]) }));
+      const broken = file.status === 'failed' && tests.length === 0 && file.message;
+      return broken ? [...tests, { test: name, why: firstLine(file.message) }] : tests;
+    });
   } catch {
     return [];
   }
+}
+
+function firstLine(message = '') {
+  return message.split('\n')[0].slice(0, 300);
 }
