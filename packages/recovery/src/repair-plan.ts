@@ -329,9 +329,16 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       expected = start;
     }
     const isLast = k === kept.length - 1;
+    // A chain break (a header that does not continue the segment before, a
+    // missing number: damage at offset 0) is mended by the checks below; a
+    // frame out of place among the frames is damage like any other.
     const rebuild =
       s.salvaged ||
-      s.damage.some((d) => d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
+      s.damage.some(
+        (d) =>
+          (d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
+          d.offset >= SEGMENT_HEADER_SIZE,
+      ) ||
       s.ranges.length > 1 ||
       (s.ranges[0] !== undefined && s.ranges[0].firstSequence !== header.firstSequence) ||
       header.firstSequence !== expected ||

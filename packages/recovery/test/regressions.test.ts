@@ -254,6 +254,38 @@ describe('issue 12: repair keeps every intact record of a segment whose header i
   });
 });
 
+describe('issue 12: repair mends a frame out of place in the last segment', () => {
+  // A frame written twice (a misdirected write) among intact later-synced
+  // frames: bad-sequence, refused by open. Repair did nothing with it (a
+  // bad-sequence was taken for a chain break, which other checks mend), so
+  // the log stayed unopenable after a repair that reported success.
+  test('the copy is dropped, nothing is lost, and the writer opens', async () => {
+    const sim = new SimFs();
+    const wal = await open(sim);
+    for (let i = 0; i < 4; i++) await wal.put(keyOf(i), contentOf(i));
+    await wal.close();
+    const file = '/wal/wal_00000000.log';
+    const bytes = sim.readFile(file);
+    const second = batchFramesOf(bytes)[1];
+    if (!second) throw new Error('fixture');
+    const end = second.offset + second.size;
+    const copy = bytes.subarray(second.offset, end);
+    sim.writeFile(file, Buffer.concat([bytes.subarray(0, end), copy, bytes.subarray(end)]));
+    await expect(open(sim)).rejects.toMatchObject({ reason: 'bad-sequence', offset: end });
+
+    const done = await repair('/wal', { fs: sim });
+    expect(done).toMatchObject({ actions: [{ action: 'rebuild', segment: 0 }], lost: [] });
+    expect((await verify('/wal', { fs: sim, mode: 'strict' })).ok).toBe(true);
+    const r = await recover('/wal', { fs: sim, mode: 'strict' });
+    expect(r.entries.map((e) => [e.sequence, text(e.value)])).toEqual(
+      [0, 1, 2, 3].map((i) => [i, contentOf(i)]),
+    );
+    const reopened = await open(sim);
+    expect(await reopened.put('next', 'one')).toBe(4);
+    await reopened.close();
+  });
+});
+
 describe('issue 12: missing and foreign things are errors', () => {
   test('verify and repair on a missing directory reject with WAL_NOT_FOUND', async () => {
     const sim = new SimFs();
