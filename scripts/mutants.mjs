@@ -10,6 +10,53 @@ const SUITES = [
   'apps/reliability/test',
 ];
 
+const FS_TEST = (name) => `packages/fs/test/${name}.test.ts`;
+const RECOVERY_TEST = (name) => `packages/recovery/test/${name}.test.ts`;
+const RELIABILITY_TEST = (name) => `apps/reliability/test/${name}.test.ts`;
+
+// The test files written to catch each mutant: run first, so a kill names
+// the step's own test (docs/reliability.md lists them). A mutant that
+// survives them still runs against every suite.
+const KILLERS = {
+  'lock-kernel': [FS_TEST('lock-guarantees')],
+  'lock-recheck': [FS_TEST('lock-churn')],
+  'lock-release-own': [FS_TEST('lock-guarantees')],
+  'lock-release-order': [FS_TEST('lock-churn')],
+  'open-scan-fdatasync': [FS_TEST('torn-tail')],
+  'open-rewrite-unsynced': [FS_TEST('salvage')],
+  'open-directory-fsync': [FS_TEST('directory-durability')],
+  'open-parent-fsync': [FS_TEST('directory-durability')],
+  'mkdir-parent-fsync': [FS_TEST('directory-durability')],
+  'open-chain-check': [FS_TEST('corruption')],
+  'open-refuses-rot': [FS_TEST('corruption')],
+  'tail-rule-synced': [FS_TEST('torn-tail')],
+  'broken-copy': [FS_TEST('torn-tail')],
+  'copy-fdatasync': [FS_TEST('torn-tail')],
+  'copy-directory-fsync': [FS_TEST('torn-tail')],
+  'cut-fdatasync': [FS_TEST('torn-tail')],
+  'create-header-fdatasync': [FS_TEST('torn-tail')],
+  'create-directory-fsync': [FS_TEST('directory-durability')],
+  'seal-sync': [FS_TEST('torn-tail')],
+  'retention-directory-fsync': [RELIABILITY_TEST('regressions')],
+  'append-fdatasync': [RELIABILITY_TEST('guarantees')],
+  'poison-on-failed-sync': [FS_TEST('faults')],
+  'salvage-rewrite': [FS_TEST('salvage')],
+  'salvage-cut': [FS_TEST('salvage')],
+  'failed-write-cut': [FS_TEST('faults')],
+  'close-mark': [FS_TEST('corruption')],
+  'group-mark': [FS_TEST('torn-tail')],
+  'frame-salt': ['packages/codec/test/salt.test.ts'],
+  'exact-sequence': ['packages/codec/test/sequence.test.ts'],
+  'resync-floor': ['packages/codec/test/salt.test.ts'],
+  'repair-copy': [RECOVERY_TEST('repair')],
+  'repair-quarantine-fsync': [RECOVERY_TEST('repair')],
+  'repair-rebuild-fdatasync': [RECOVERY_TEST('repair')],
+  'repair-rebuild-directory-fsync': [RECOVERY_TEST('repair')],
+  'repair-remove-directory-fsync': [RECOVERY_TEST('repair')],
+  'repair-floor': [RECOVERY_TEST('regressions')],
+  'replay-rewound': ['packages/memtable/test/replay.test.ts'],
+};
+
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
   name,
   file,
@@ -17,6 +64,7 @@ const mutant = (name, file, step, find, replace, tests = SUITES) => ({
   find,
   replace,
   tests,
+  killers: KILLERS[name] ?? [],
 });
 
 const OPEN = 'packages/fs/src/open-log.ts';
@@ -191,8 +239,8 @@ export const MUTANTS = [
     'poison-on-failed-sync',
     LOG,
     'poisoning the writer when fdatasync fails',
-    'throw this.#options.poison(\n',
-    'throw (\n',
+    'throw this.#options.poison(\n        salvage === undefined',
+    'throw ((error) => error)(\n        salvage === undefined',
   ),
   mutant(
     'salvage-rewrite',

@@ -21,7 +21,7 @@ const GROUPS: Record<string, string[]> = {
     'guarantees',
   ],
   faults: ['fault-loop', 'recovery-faults'],
-  kills: ['kill-loop'],
+  kills: ['kill-loop', 'writer-churn'],
   model: ['model', 'races', 'bad-input'],
   damage: ['damage-repair', 'byte-flip'],
 };

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,44 +7,21 @@ import type { WalEntry } from '@wal/codec';
 import type { BatchOp } from '@wal/fs';
 import { type Random, seededRandom } from '@wal/fs/testing';
 import { recover } from '@wal/recovery';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { bundleScript } from './support/bundle.js';
 import { recordAt, recordStart } from './support/kill-records.js';
 import { settings } from './support/settings.js';
 
 const SOURCE = fileURLToPath(new URL('./support/kill-writer.ts', import.meta.url));
-const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
-let bundle: string;
 let writer: string;
+let removeWriter = () => {};
 
-// Every kill starts a new writer process. Bundled once from the sources
-// (the @wal/source condition), a writer starts in node's own start-up time,
-// not tsx's compile of @wal/fs in each child. The lock's native addon stays
-// a package, linked beside the bundle.
+// Every kill starts a new writer process, bundled once (support/bundle.ts).
 beforeAll(async () => {
-  bundle = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-kill-writer-'));
-  writer = path.join(bundle, 'kill-writer.mjs');
-  await build({
-    entryPoints: [SOURCE],
-    outfile: writer,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@wal/source'],
-    external: ['fs-native-extensions'],
-    logLevel: 'silent',
-  });
-  const walFs = fs.realpathSync(path.join(PACKAGE, 'node_modules', '@wal', 'fs'));
-  const addon = createRequire(path.join(walFs, 'package.json')).resolve(
-    'fs-native-extensions/package.json',
-  );
-  fs.mkdirSync(path.join(bundle, 'node_modules'));
-  fs.symlinkSync(path.dirname(addon), path.join(bundle, 'node_modules', 'fs-native-extensions'));
+  ({ file: writer, remove: removeWriter } = await bundleScript(SOURCE));
 });
-afterAll(() => {
-  fs.rmSync(bundle, { recursive: true, force: true });
-});
+afterAll(() => removeWriter());
+
 // Writers killed side by side, each on its own log (child start-up, tsx,
 // dominates the time). A kill loses nothing the OS has, so even sync: 'none'
 // must keep every acknowledged append: one lane runs each mode.

@@ -61,9 +61,11 @@ export interface PlannedSegment {
   file: string;
   /**
    * Where to read its records: the original file, the header to read it by,
-   * and whether to read it under the tail rule (as it was surveyed); null for `create`.
+   * whether to read it under the tail rule, and whether that header's first
+   * sequence is a floor only (a salvaged header), all as it was surveyed;
+   * null for `create`.
    */
-  source: { info: SegmentInfo; header: SegmentHeader; last: boolean } | null;
+  source: { info: SegmentInfo; header: SegmentHeader; last: boolean; loose: boolean } | null;
   firstSequence: number;
   /** Its next sequence once rebuilt (a hole fills up to it). */
   nextSequence: number;
@@ -327,9 +329,16 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       expected = start;
     }
     const isLast = k === kept.length - 1;
+    // A chain break (a header that does not continue the segment before, a
+    // missing number: damage at offset 0) is mended by the checks below; a
+    // frame out of place among the frames is damage like any other.
     const rebuild =
       s.salvaged ||
-      s.damage.some((d) => d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
+      s.damage.some(
+        (d) =>
+          (d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
+          d.offset >= SEGMENT_HEADER_SIZE,
+      ) ||
       s.ranges.length > 1 ||
       (s.ranges[0] !== undefined && s.ranges[0].firstSequence !== header.firstSequence) ||
       header.firstSequence !== expected ||
@@ -348,7 +357,7 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       const write = {
         segment,
         file,
-        source: { info: s.from ?? s.info, header, last: s.readLast },
+        source: { info: s.from ?? s.info, header, last: s.readLast, loose: s.salvaged },
         firstSequence: expected,
         nextSequence: target,
         sealed,

@@ -162,8 +162,9 @@ async function nextIncident(fs: WalFs, dir: string): Promise<number> {
 }
 
 // Order: the incident folder and every copy, durably; the manifest; then
-// the log's files, each replaced atomically. A crash at any point leaves
-// each file old or new, whole, and every original in the incident.
+// the log's files, each written or replaced atomically; then the removals.
+// A crash at any point leaves each file old or new, whole, every original
+// in the incident, and every record in the log under some segment name.
 async function execute(
   fs: WalFs,
   incidentDir: string,
@@ -193,15 +194,13 @@ async function execute(
     path.join(incidentDir, MANIFEST_FILE),
     Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
   );
-  for (const a of result.actions) {
-    if (a.action !== 'remove') continue;
-    await io('remove', a.file, () => fs.unlink(a.file));
-    await fsyncDirOf(fs, a.file);
-  }
-  // A file removed above (a misnamed segment put back) is read from its copy.
-  const copies = new Map(
-    result.actions.filter((a) => a.action === 'remove').map((a) => [a.file, a.keptIn]),
-  );
+  // The writes come before the removals: a misnamed segment put back under
+  // its own number is written (from its copy) before its old file goes, so
+  // at every instant its records are in the log under one name or the
+  // other, and a repair run after a crash finds them. A removed file that a
+  // write replaces goes with that write's rename.
+  const removed = result.actions.filter((a) => a.action === 'remove');
+  const copies = new Map(removed.map((a) => [a.file, a.keptIn]));
   for (const write of writes) {
     const source = write.source;
     const copy = source && copies.get(source.info.file);
@@ -210,6 +209,12 @@ async function execute(
         ? { ...write, source: { ...source, info: { ...source.info, file: copy } } }
         : write;
     await writeSegment(fs, from, logId, incident);
+  }
+  const replaced = new Set(writes.map((w) => w.file));
+  for (const a of removed) {
+    if (replaced.has(a.file)) continue;
+    await io('remove', a.file, () => fs.unlink(a.file));
+    await fsyncDirOf(fs, a.file);
   }
 }
 
@@ -267,7 +272,7 @@ async function writeSegment(
     await add(encodeSegmentHeader(header));
     if (source) {
       const info = { ...source.info, header: source.header };
-      for await (const event of readFrames(fs, info, { last: source.last })) {
+      for await (const event of readFrames(fs, info, { last: source.last, loose: source.loose })) {
         if (event.kind !== 'frames') continue;
         for (const { record } of event.frames) {
           if (record.type === 'batch') {

@@ -52,6 +52,12 @@ export class History {
     return this.#ops.length;
   }
 
+  /** Operations a state reached by `fate` must keep (acknowledged, or resolved for a kill). */
+  mustKeep(fate: Fate = 'power loss'): number {
+    return this.#ops.filter((op) => op.acked || op.recovered || (fate === 'kill' && op.resolved))
+      .length;
+  }
+
   /**
    * Appends `ops` as one record through `wal` (with `put` or `delete` when
    * `as` says so and `ops` holds one op); resolves to its first sequence.
