@@ -7,11 +7,16 @@ import { build } from 'esbuild';
 
 const PACKAGE = fileURLToPath(new URL('../..', import.meta.url));
 
+// Packages the bundle loads at run time, each with the @wal package that depends on it.
+const LINKED: Record<string, string> = { 'fs-native-extensions': 'fs', 'crc-32': 'codec' };
+
 /**
  * Bundles the child-process script `source` (a test/support file) from the
  * sources (the @wal/source condition) into a fresh temporary directory, so
  * each child starts in node's own start-up time, not tsx's compile of
- * @wal/fs. The lock's native addon stays a package, linked beside the bundle.
+ * @wal/fs. The lock's native addon and the codec's CommonJS crc-32 (loaded
+ * through createRequire, which a bundler leaves alone) stay packages, linked
+ * beside the bundle.
  * Returns the bundle's path and a function that removes it.
  */
 export async function bundleScript(source: string): Promise<{ file: string; remove: () => void }> {
@@ -25,14 +30,14 @@ export async function bundleScript(source: string): Promise<{ file: string; remo
     format: 'esm',
     target: 'node20',
     conditions: ['@wal/source'],
-    external: ['fs-native-extensions'],
+    external: Object.keys(LINKED),
     logLevel: 'silent',
   });
-  const walFs = fs.realpathSync(path.join(PACKAGE, 'node_modules', '@wal', 'fs'));
-  const addon = createRequire(path.join(walFs, 'package.json')).resolve(
-    'fs-native-extensions/package.json',
-  );
   fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(path.dirname(addon), path.join(dir, 'node_modules', 'fs-native-extensions'));
+  for (const [name, owner] of Object.entries(LINKED)) {
+    const from = fs.realpathSync(path.join(PACKAGE, 'node_modules', '@wal', owner));
+    const found = createRequire(path.join(from, 'package.json')).resolve(`${name}/package.json`);
+    fs.symlinkSync(path.dirname(found), path.join(dir, 'node_modules', name));
+  }
   return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
