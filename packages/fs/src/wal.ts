@@ -21,6 +21,7 @@ import {
 import { newHeader, openLog, type TailCut } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
+import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
 
@@ -122,6 +123,7 @@ export class Wal {
   #writtenSequence: number;
   #durableSequence: number;
   readonly #durableWaiters = new Set<DurableWaiter>();
+  readonly #sealedFeeds = new Set<SealedFeed>();
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailCut[];
@@ -247,6 +249,60 @@ export class Wal {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#durableWaiters.add(waiter);
     });
+  }
+
+  /**
+   * The sealed segments, for an archiver: first those in the log now
+   * (numbered `from` or above; default: all), then each one as this writer
+   * seals it, in segment order, each once, hashed when taken (see
+   * {@link SealedSegmentInfo}; SHA-256 of the whole file). A segment is
+   * yielded only once its seal is synced and the next segment exists, so
+   * its bytes are final. Subscribes when called, so nothing sealed after the
+   * call is missed. Ends after the last segment sealed before `close()`;
+   * throws `WAL_FAILED` (after what was sealed) once the writer failed, the
+   * signal's reason on abort, and `WAL_TRUNCATED` when `from` is below the
+   * oldest segment left or retention deletes a segment before it is taken
+   * (hold segments with {@link Wal.holdSegments} to prevent that). The
+   * active segment is not sealed until `rotate()` or a full segment.
+   */
+  sealedSegments(options?: {
+    from?: number;
+    signal?: AbortSignal;
+  }): AsyncIterableIterator<SealedSegmentInfo> {
+    const { from, signal } = options ?? {};
+    if (from !== undefined && !isIndex(from)) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected from to be a segment number, found ${describeValue(from)}`,
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+      );
+    }
+    if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
+    const log = this.#log;
+    const oldest = log.sealed[0]?.segment ?? log.active.segment;
+    const truncated =
+      from !== undefined && from < oldest
+        ? new WalError(
+            ErrorCode.TRUNCATED,
+            `expected segment ${from} to be in the log, found the oldest left is ${oldest} (retention deleted the ones before)`,
+          )
+        : undefined;
+    const queue = log.sealed.filter((s) => s.segment >= (from ?? 0));
+    const feed: SealedFeed = new SealedFeed(
+      this.#options.fs,
+      queue,
+      signal,
+      () => this.#sealedFeeds.delete(feed),
+      truncated,
+    );
+    this.#sealedFeeds.add(feed);
+    if (this.#failure) feed.end(this.#failedError());
+    return feed;
   }
 
   /** The log's identity: the same in every segment header, 16 hex digits. */
@@ -539,9 +595,13 @@ export class Wal {
         if (this.#failure) throw this.#failedError();
         if (job.kind === 'group') await this.#writeGroup(job);
         else if (job.kind === 'rotate') {
-          await this.#log.rotate(job.header.firstSequence, job.header);
+          const { segment, file, header } = this.#log.active;
+          const nextSequence = job.header.firstSequence;
+          await this.#log.rotate(nextSequence, job.header);
           // Sealing synced everything written before the seal.
           this.#advanceDurable(this.#writtenSequence);
+          const sealed = { segment, file, firstSequence: header.firstSequence, nextSequence };
+          for (const feed of this.#sealedFeeds) feed.push(sealed);
         } else job.resolve(await job.run());
       } catch (error) {
         const reported = this.#failure ? this.#failedError() : error;
@@ -650,6 +710,7 @@ export class Wal {
   #endWaiters(): void {
     const error = this.#endedError();
     if (!error) return;
+    for (const feed of this.#sealedFeeds) feed.end(this.#failure ? error : null);
     for (const waiter of this.#durableWaiters) waiter.reject(error);
     this.#durableWaiters.clear();
   }
