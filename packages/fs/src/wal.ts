@@ -24,6 +24,7 @@ import { prepareDirectory } from './prepare-directory.js';
 import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
+import type { WalFs } from './wal-fs.js';
 
 /** One operation of {@link Wal.batch}. */
 export type BatchOp =
@@ -323,6 +324,11 @@ export class Wal {
   /** Path of the active segment file. */
   get file(): string {
     return this.#log.active.file;
+  }
+
+  /** The file system it writes through (the `fs` option): readers beside it use the same. */
+  get fs(): WalFs {
+    return this.#options.fs;
   }
 
   /** The log's directory (absolute). */

@@ -1,4 +1,5 @@
 export type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
+export { TruncatedError } from './errors.js';
 export { type RecoverResult, recover } from './recover.js';
 export {
   MANIFEST_FILE,
@@ -9,6 +10,7 @@ export {
 } from './repair.js';
 export type { RepairAction, SequenceRange } from './repair-plan.js';
 export { LogScan, readSegment, scanLog } from './scan.js';
+export { LogTail, type TailOptions, tailLog } from './tail.js';
 export type {
   CommonOptions,
   Damage,
