@@ -261,6 +261,24 @@ describe('across processes (no writer given: the files only)', () => {
     expect(await c.done()).toBeUndefined();
   });
 
+  test('fs.watch wakes it: with an hour between polls, appends still arrive', async () => {
+    const dir = tempDir();
+    const wal = await open(dir);
+    await wal.put('a', '1');
+    const tail = tailLog(dir, { pollIntervalMs: 3_600_000 });
+    const c = collector(tail);
+    await wal.put('b', '2');
+    await c.until(1);
+    await wal.put('c', '3');
+    await wal.rotate();
+    await wal.put('d', '4');
+    await c.until(3);
+    expect(seqs(c.got)).toEqual([0, 1, 2]);
+    await wal.close();
+    await c.until(4);
+    await tail.close();
+  });
+
   test("'none': a sync alone is invisible; the next frame carries it", async () => {
     const sim = new SimFs();
     const wal = await open({ dir: DIR, fs: sim, sync: 'none' });
