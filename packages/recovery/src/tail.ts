@@ -8,7 +8,7 @@ import {
   type WalEntry,
   WalError,
 } from '@wal/codec';
-import { isWalFs, nodeFs, Wal, type WalFs } from '@wal/fs';
+import { isWalFs, nodeFs, type SegmentHold, Wal, type WalFs } from '@wal/fs';
 import {
   errnoOf,
   listSegmentFiles,
@@ -49,6 +49,16 @@ export interface TailOptions {
   pollIntervalMs?: number;
   /** Without `wal`: wake on `fs.watch` change events too (with `nodeFs` only). Default true. */
   watch?: boolean;
+  /**
+   * With `wal`: hold the segments the tail has not read yet from retention
+   * (`wal.holdSegments`, moved on as it reads), so that retention never
+   * overtakes it. `true`, or a bound on the bytes of sealed segments it may
+   * keep: past it, `'block'` (default) makes the writer's rotation wait for
+   * the tail, `'error'` drops the hold and the tail rejects with
+   * `WAL_HOLD_EXCEEDED`, so a dead reader cannot fill the disk. Released
+   * when the tail ends. Default false.
+   */
+  retain?: boolean | { maxBytes: number; onExceeded?: 'block' | 'error' };
 }
 
 const sequence = z.int().min(0).max(MAX_SEQUENCE);
@@ -63,6 +73,15 @@ const tailSchema = z.strictObject({
   fs: z.custom<WalFs>(isWalFs, { message: 'expected a WalFs with every method' }).optional(),
   pollIntervalMs: z.int().min(1).max(3_600_000).default(250),
   watch: z.boolean().default(true),
+  retain: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        maxBytes: z.int().min(1),
+        onExceeded: z.enum(['block', 'error']).default('block'),
+      }),
+    ])
+    .default(false),
 });
 type ResolvedTailOptions = z.output<typeof tailSchema> & { fs: WalFs };
 
@@ -111,7 +130,11 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   readonly #dir: string;
   readonly #options: ResolvedTailOptions;
   readonly #stop = new AbortController();
+  // Aborted when the hold is dropped: wakes a sleeping tail to report it.
+  readonly #interrupt = new AbortController();
   readonly #signal: AbortSignal;
+  readonly #hold: SegmentHold | undefined;
+  #dropped: WalError | undefined;
   #cursor: SegmentCursor | undefined;
   #from = 0;
   // 'latest' without a writer: the first pass takes, and drops, what is confirmed already.
@@ -129,9 +152,19 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   constructor(dir: string, options: ResolvedTailOptions) {
     this.#dir = dir;
     this.#options = options;
-    this.#signal = options.signal
-      ? AbortSignal.any([options.signal, this.#stop.signal])
-      : this.#stop.signal;
+    const signals = [this.#stop.signal, this.#interrupt.signal];
+    this.#signal = AbortSignal.any(options.signal ? [options.signal, ...signals] : signals);
+    const { wal, retain } = options;
+    if (wal && retain) {
+      // Everything, until the tail knows where it starts.
+      this.#hold = wal.holdSegments(0, {
+        ...(retain === true ? {} : retain),
+        onDropped: (error) => {
+          this.#dropped = error;
+          this.#interrupt.abort(error);
+        },
+      });
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WalEntry> {
@@ -185,6 +218,7 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   }
 
   async #release(): Promise<void> {
+    this.#hold?.release();
     const cursor = this.#cursor;
     this.#cursor = undefined;
     await cursor?.close();
@@ -211,6 +245,7 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       for (;;) {
         if (this.#closed) return null;
         this.#options.signal?.throwIfAborted();
+        if (this.#dropped) throw this.#dropped;
         const step = await this.#step();
         if (this.#closed) return null;
         if (step.entries.length > 0) return step.entries;
@@ -339,6 +374,7 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       return this.#locate(limit); // deleted just now: look again (it may be too late)
     }
     this.#from = this.#latest ? 0 : start;
+    this.#hold?.advance(info.segment);
     return true;
   }
 
@@ -385,6 +421,7 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       );
     }
     this.#cursor = next;
+    this.#hold?.advance(segment);
     await cursor.close();
     return true;
   }
@@ -475,6 +512,12 @@ export function tailLog(dir: string, options?: TailOptions): LogTail {
     throw new WalError(
       ErrorCode.INVALID_OPTIONS,
       `expected valid tail options, found wal: expected the writer of ${resolved}, found the writer of ${wal.dir}`,
+    );
+  }
+  if (!wal && parsed.retain !== false) {
+    throw new WalError(
+      ErrorCode.INVALID_OPTIONS,
+      'expected valid tail options, found retain without wal: only the writer in this process can hold segments',
     );
   }
   if (wal && parsed.fs && parsed.fs !== wal.fs) {

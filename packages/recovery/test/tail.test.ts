@@ -209,6 +209,48 @@ describe('with the writer in this process', () => {
     await wal.close();
   });
 
+  test('retain: retention cannot overtake the tail; it reads everything after a pause', async () => {
+    const sim = new SimFs();
+    const wal = await open({ dir: DIR, fs: sim, maxSegmentBytes: 400 });
+    const tail = tailLog(DIR, { wal, retain: true });
+    const it = tail[Symbol.asyncIterator]();
+    await wal.put('k0', 'v');
+    expect((await it.next()).value?.sequence).toBe(0);
+    for (let i = 1; i < 40; i++) await wal.put(`k${i}`, 'v');
+    await wal.rotate();
+    // Everything is flushed elsewhere, but the tail still needs it.
+    expect(await wal.truncateThrough(39)).toBe(0);
+    const read: number[] = [];
+    let deleted = 0;
+    while (read.length < 39) {
+      read.push((await it.next()).value?.sequence as number);
+      // What the tail has left behind goes at the next retention call.
+      deleted += await wal.truncateThrough(39);
+    }
+    expect(read).toEqual(upTo(1, 40));
+    expect(deleted).toBe(wal.segment - 1); // all but the one it reads (and the active one)
+    await tail.close();
+    await wal.close();
+  });
+
+  test("retain with a bound, 'error': a tail that falls too far behind fails with WAL_HOLD_EXCEEDED", async () => {
+    const sim = new SimFs();
+    const wal = await open({ dir: DIR, fs: sim, maxSegmentBytes: 400 });
+    const tail = tailLog(DIR, { wal, retain: { maxBytes: 1000, onExceeded: 'error' } });
+    const it = tail[Symbol.asyncIterator]();
+    await wal.put('k0', 'v');
+    expect((await it.next()).value?.sequence).toBe(0);
+    for (let i = 1; i < 60; i++) await wal.put(`k${i}`, 'v');
+    await wal.rotate();
+    const read: number[] = [];
+    const error = await (async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) read.push(r.value.sequence);
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'WAL_HOLD_EXCEEDED' });
+    expect(await wal.truncateThrough(59)).toBeGreaterThan(0);
+    await wal.close();
+  });
+
   test('a start retention already deleted is WAL_TRUNCATED, never a later start', async () => {
     const sim = new SimFs();
     const wal = await open({ dir: DIR, fs: sim });
@@ -407,6 +449,8 @@ describe('lifecycle and options', () => {
       { wal, fs: new SimFs() },
       { pollIntervalMs: 0 },
       { signal: 'x' },
+      { retain: true },
+      { wal, retain: { maxBytes: 0 } },
       { bogus: true },
     ]) {
       expect(() => tailLog(DIR, bad as object), JSON.stringify(Object.keys(bad))).toThrow(
