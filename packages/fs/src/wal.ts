@@ -21,8 +21,11 @@ import {
 import { newHeader, openLog, type TailCut } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
+import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
+import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
 import { SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
+import type { WalFs } from './wal-fs.js';
 
 /** One operation of {@link Wal.batch}. */
 export type BatchOp =
@@ -72,6 +75,13 @@ interface Rotation {
 
 type Job = Group | Control | Rotation;
 
+// A reader waiting for `sequence` to become durable.
+interface DurableWaiter {
+  sequence: number;
+  resolve: (durable: number) => void;
+  reject: (error: unknown) => void;
+}
+
 // Where new frames go: the last segment jobs queued so far will write to.
 interface Tail {
   segment: number;
@@ -111,6 +121,14 @@ export class Wal {
   #idle: (() => void) | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   #spare: Uint8Array[] = [];
+  // Sequences below these are written (pwrite returned) / made durable.
+  #writtenSequence: number;
+  #durableSequence: number;
+  readonly #durableWaiters = new Set<DurableWaiter>();
+  readonly #sealedFeeds = new Set<SealedFeed>();
+  readonly #holds = new Set<SegmentHold>();
+  // A rotation waiting for room under a blocking hold.
+  #roomWaiter: (() => void) | undefined;
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailCut[];
@@ -125,9 +143,13 @@ export class Wal {
     this.#release = release;
     this.#log = new SegmentLog(options.fs, options.dir, opened, {
       maxSegments: options.maxSegments,
+      heldFrom: () => this.#heldFrom(),
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
+    // Open made everything it kept durable (it syncs what it scanned).
+    this.#writtenSequence = opened.nextSequence;
+    this.#durableSequence = opened.nextSequence;
     this.#tail = this.#tailOfActive();
     this.repairs = opened.repairs;
   }
@@ -170,6 +192,159 @@ export class Wal {
     return this.#nextSequence;
   }
 
+  /**
+   * Every sequence below this is durable: its record was fdatasync'ed (or
+   * was already in the log when it was opened, which syncs what it keeps).
+   * Under `'always'` it passes a group once the group's fdatasync returns,
+   * just before the group's appends resolve; under `'interval'` and `'none'`
+   * it moves only when a sync runs (the interval's, `sync()`, `rotate()`,
+   * `close()`), to what that sync covered. It never moves before the sync
+   * has returned, and never goes back.
+   */
+  get durableSequence(): number {
+    return this.#durableSequence;
+  }
+
+  /**
+   * Resolves with {@link Wal.durableSequence} once `sequence` is durable
+   * (`durableSequence > sequence`): at once if it is already, otherwise
+   * right after the sync that covers it returns. No polling: the writer
+   * wakes waiters itself. Rejects with `WAL_CLOSED` once the writer has
+   * closed and `WAL_FAILED` once it has failed while `sequence` is not
+   * durable (nothing more will become durable), with the signal's reason
+   * when `signal` aborts, and with `WAL_INVALID_ARGUMENT` for a `sequence`
+   * that is not a non-negative safe integer.
+   */
+  waitDurable(sequence: number, signal?: AbortSignal): Promise<number> {
+    if (!isIndex(sequence)) {
+      return Promise.reject(
+        new WalError(
+          ErrorCode.INVALID_ARGUMENT,
+          `expected a sequence (a non-negative safe integer), found ${describeValue(sequence)}`,
+        ),
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new WalError(
+          ErrorCode.INVALID_ARGUMENT,
+          `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+        ),
+      );
+    }
+    if (sequence < this.#durableSequence) return Promise.resolve(this.#durableSequence);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const ended = this.#endedError();
+    if (ended) return Promise.reject(ended);
+    return new Promise<number>((resolve, reject) => {
+      const onAbort = () => {
+        this.#durableWaiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const waiter: DurableWaiter = {
+        sequence,
+        resolve: (durable) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(durable);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#durableWaiters.add(waiter);
+    });
+  }
+
+  /**
+   * The sealed segments, for an archiver: first those in the log now
+   * (numbered `from` or above; default: all), then each one as this writer
+   * seals it, in segment order, each once, hashed when taken (see
+   * {@link SealedSegmentInfo}; SHA-256 of the whole file). A segment is
+   * yielded only once its seal is synced and the next segment exists, so
+   * its bytes are final. Subscribes when called, so nothing sealed after the
+   * call is missed. Ends after the last segment sealed before `close()`;
+   * throws `WAL_FAILED` (after what was sealed) once the writer failed, the
+   * signal's reason on abort, and `WAL_TRUNCATED` when `from` is below the
+   * oldest segment left or retention deletes a segment before it is taken
+   * (hold segments with {@link Wal.holdSegments} to prevent that). The
+   * active segment is not sealed until `rotate()` or a full segment.
+   */
+  sealedSegments(options?: {
+    from?: number;
+    signal?: AbortSignal;
+  }): AsyncIterableIterator<SealedSegmentInfo> {
+    const { from, signal } = options ?? {};
+    if (from !== undefined && !isIndex(from)) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected from to be a segment number, found ${describeValue(from)}`,
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+      );
+    }
+    if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
+    const log = this.#log;
+    const oldest = log.sealed[0]?.segment ?? log.active.segment;
+    const truncated =
+      from !== undefined && from < oldest
+        ? new WalError(
+            ErrorCode.TRUNCATED,
+            `expected segment ${from} to be in the log, found the oldest left is ${oldest} (retention deleted the ones before)`,
+          )
+        : undefined;
+    const queue = log.sealed.filter((s) => s.segment >= (from ?? 0));
+    const feed: SealedFeed = new SealedFeed(
+      this.#options.fs,
+      queue,
+      signal,
+      () => this.#sealedFeeds.delete(feed),
+      truncated,
+    );
+    this.#sealedFeeds.add(feed);
+    if (this.#failure) feed.end(this.#failedError());
+    return feed;
+  }
+
+  /**
+   * Keeps segment `from` and every later one from retention until the hold
+   * advances past them or is released (see {@link SegmentHold}): what an
+   * archiver or a reader must still read. With `maxBytes`, the sealed
+   * segments it keeps are bounded: at a rotation past the bound the writer
+   * waits (`onExceeded: 'block'`) or drops the hold with `WAL_HOLD_EXCEEDED`
+   * (`'error'`). Throws `WAL_INVALID_ARGUMENT` for bad arguments and
+   * `WAL_CLOSED` once closing.
+   */
+  holdSegments(from: number, options?: SegmentHoldOptions): SegmentHold {
+    const { maxBytes, onExceeded, onDropped, ...rest } = options ?? {};
+    const bad = !isIndex(from)
+      ? `from: expected a segment number, found ${describeValue(from)}`
+      : typeof options !== 'object' && options !== undefined
+        ? `options: expected an object, found ${describeValue(options)}`
+        : Object.keys(rest).length > 0
+          ? `options: unknown keys ${Object.keys(rest).join(', ')}`
+          : maxBytes !== undefined && (!isIndex(maxBytes) || maxBytes === 0)
+            ? `maxBytes: expected a positive integer, found ${describeValue(maxBytes)}`
+            : onExceeded !== undefined && onExceeded !== 'block' && onExceeded !== 'error'
+              ? `onExceeded: expected 'block' or 'error', found ${describeValue(onExceeded)}`
+              : onDropped !== undefined && typeof onDropped !== 'function'
+                ? `onDropped: expected a function, found ${describeValue(onDropped)}`
+                : undefined;
+    if (bad) throw new WalError(ErrorCode.INVALID_ARGUMENT, `expected a valid hold, found ${bad}`);
+    if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
+    const hold = new SegmentHold(from, options ?? {}, (h) => {
+      if (h.state !== 'held') this.#holds.delete(h);
+      this.#roomWaiter?.();
+    });
+    this.#holds.add(hold);
+    return hold;
+  }
+
   /** The log's identity: the same in every segment header, 16 hex digits. */
   get logId(): string {
     return this.#log.active.header.logId;
@@ -188,6 +363,11 @@ export class Wal {
   /** Path of the active segment file. */
   get file(): string {
     return this.#log.active.file;
+  }
+
+  /** The file system it writes through (the `fs` option): readers beside it use the same. */
+  get fs(): WalFs {
+    return this.#options.fs;
   }
 
   /** The log's directory (absolute). */
@@ -306,12 +486,16 @@ export class Wal {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     const failed = this.#state === 'failed';
     this.#state = 'closing';
+    this.#roomWaiter?.(); // a rotation blocked by a hold goes on: close never waits for a reader
     let error: unknown;
     try {
       if (failed) {
         this.#rejectQueued(this.#failedError());
       } else {
-        await this.#enqueueControl(() => this.#log.mark(this.#nextSequence));
+        await this.#enqueueControl(async () => {
+          await this.#log.mark(this.#nextSequence);
+          this.#advanceDurable(this.#writtenSequence);
+        });
       }
       await this.#drained();
     } catch (e) {
@@ -321,6 +505,7 @@ export class Wal {
       await this.#log.close();
       await this.#release();
       this.#state = 'closed';
+      this.#endWaiters();
     }
     if (error) throw error;
   }
@@ -455,9 +640,18 @@ export class Wal {
       try {
         if (this.#failure) throw this.#failedError();
         if (job.kind === 'group') await this.#writeGroup(job);
-        else if (job.kind === 'rotate')
-          await this.#log.rotate(job.header.firstSequence, job.header);
-        else job.resolve(await job.run());
+        else if (job.kind === 'rotate') {
+          const nextSequence = job.header.firstSequence;
+          await this.#roomToSeal();
+          const { segment, file, header, size } = this.#log.active;
+          await this.#log.rotate(nextSequence, job.header);
+          // Sealing synced everything written before the seal.
+          this.#advanceDurable(this.#writtenSequence);
+          const firstSequence = header.firstSequence;
+          const bytes = size + SEAL_FRAME_SIZE;
+          const sealed = { segment, file, firstSequence, nextSequence, bytes };
+          for (const feed of this.#sealedFeeds) feed.push(sealed);
+        } else job.resolve(await job.run());
       } catch (error) {
         const reported = this.#failure ? this.#failedError() : error;
         this.#fail(job, reported);
@@ -479,6 +673,7 @@ export class Wal {
       start = 0;
     }
     await log.write(group.buffer.subarray(start, group.end), group.records);
+    this.#writtenSequence = group.nextSequence;
     // The tail's size counted a mark in front of every group.
     if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;
     if (this.#options.sync === 'always') await this.#syncNow();
@@ -531,7 +726,82 @@ export class Wal {
   async #syncNow(): Promise<void> {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
+    // Jobs run one at a time: nothing is written while the sync runs, so
+    // it covers exactly what was written when it started.
+    const covered = this.#writtenSequence;
     await this.#log.sync();
+    this.#advanceDurable(covered);
+  }
+
+  #heldFrom(): number {
+    let from = Number.POSITIVE_INFINITY;
+    for (const hold of this.#holds) from = Math.min(from, hold.from);
+    return from;
+  }
+
+  // Before sealing the active segment: a hold with a byte bound that the
+  // sealed segment would pass either blocks the rotation until it moves,
+  // or is dropped. A hold keeping nothing yet never blocks (one segment
+  // larger than the bound must still seal).
+  async #roomToSeal(): Promise<void> {
+    for (;;) {
+      const { segment, size } = this.#log.active;
+      const sealing = size + SEAL_FRAME_SIZE;
+      let blocked: SegmentHold | undefined;
+      for (const hold of this.#holds) {
+        if (hold.maxBytes === undefined || segment < hold.from) continue;
+        const held = this.#log.sealedBytes(hold.from);
+        if (held === 0 || held + sealing <= hold.maxBytes) continue;
+        if (hold.onExceeded === 'block') {
+          blocked = hold;
+          continue;
+        }
+        hold.drop(
+          new WalError(
+            ErrorCode.HOLD_EXCEEDED,
+            `expected the segments held from ${hold.from} to stay within ${hold.maxBytes} bytes, found ${held} bytes held and a ${sealing}-byte segment to seal: the hold is dropped, and retention may delete what it kept`,
+          ),
+        );
+      }
+      if (!blocked || this.#state !== 'open') return;
+      await new Promise<void>((resolve) => {
+        this.#roomWaiter = () => {
+          this.#roomWaiter = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  #advanceDurable(sequence: number): void {
+    if (sequence <= this.#durableSequence) return;
+    this.#durableSequence = sequence;
+    for (const waiter of this.#durableWaiters) {
+      if (waiter.sequence < sequence) {
+        this.#durableWaiters.delete(waiter);
+        waiter.resolve(sequence);
+      }
+    }
+  }
+
+  // Nothing more becomes durable once the writer has closed or failed.
+  #endedError(): WalError | undefined {
+    if (this.#state === 'closed') {
+      return new WalError(
+        ErrorCode.CLOSED,
+        `expected an open log, found it closed (${this.#dir}); its durable sequences end before ${this.#durableSequence}`,
+      );
+    }
+    if (this.#failure) return this.#failedError();
+    return undefined;
+  }
+
+  #endWaiters(): void {
+    const error = this.#endedError();
+    if (!error) return;
+    for (const feed of this.#sealedFeeds) feed.end(this.#failure ? error : null);
+    for (const waiter of this.#durableWaiters) waiter.reject(error);
+    this.#durableWaiters.clear();
   }
 
   #armSyncTimer(): void {
@@ -570,6 +840,7 @@ export class Wal {
     if (!this.#failure) {
       this.#failure = error;
       if (this.#state === 'open') this.#state = 'failed';
+      this.#endWaiters();
     }
     return error;
   }
