@@ -67,5 +67,7 @@ for (const { name, wall, cpu } of entries) {
 }
 const after = os.loadavg()[0] ?? 0;
 if (Math.max(load, after) > os.cpus().length) {
-  console.log(`\nload average ${after.toFixed(1)} at the end: the machine was busy, figures are high`);
+  console.log(
+    `\nload average ${after.toFixed(1)} at the end: the machine was busy, figures are high`,
+  );
 }
