@@ -7,7 +7,7 @@ export {
   repair,
 } from './repair.js';
 export type { RepairAction, SequenceRange } from './repair-plan.js';
-export { LogScan, readSegment, scanLog } from './scan.js';
+export { type LogScan, readSegment, scanLog } from './scan.js';
 export type {
   CommonOptions,
   Damage,

@@ -15,17 +15,11 @@ import {
   type Seal,
   type SegmentHeader,
   sequencesOf,
-  solveFrameSalt,
 } from '@wal/codec';
+import { solveFrameSalt } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
-import {
-  closeQuietly,
-  io,
-  readAt,
-  readFrames,
-  type SegmentInfo,
-  segmentFileName,
-} from '@wal/fs/segments';
+import { closeQuietly, io, readAt } from '@wal/fs/internal';
+import { readFrames, type SegmentInfo, segmentFileName } from '@wal/fs/segments';
 import { LogWalker } from './walker.js';
 
 /** Sequences from `firstSequence` up to (not including) `nextSequence`. */

@@ -15,17 +15,19 @@ import {
 import type { WalFs } from '@wal/fs';
 import {
   closeQuietly,
-  copyRangeDurably,
   errnoOf,
-  fsyncDirOf,
   io,
   ioError,
-  listSegmentFiles,
-  readFrames,
   readNames,
   removeUnfinishedSegments,
-  writeFileDurably,
   writeFully,
+} from '@wal/fs/internal';
+import {
+  copyRangeDurably,
+  fsyncDirOf,
+  listSegmentFiles,
+  readFrames,
+  writeFileDurably,
 } from '@wal/fs/segments';
 import { checkPath, parseRepairOptions } from './options.js';
 import {
