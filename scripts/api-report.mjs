@@ -99,12 +99,32 @@ function specifiers(list, allTypeOnly) {
     });
 }
 
+/**
+ * @typedef {{ external?: string, file?: string, name: string }} Target
+ *   A declaration (`file`, `name`) or another package's export (`external`).
+ * @typedef {{ name?: string, as?: string, from?: string, typeOnly?: boolean,
+ *   star?: boolean, local?: boolean }} ExportStatement
+ * @typedef {{
+ *   file: string,
+ *   declarations: Map<string, string[]>,
+ *   imports: Map<string, { from: string, name: string }>,
+ *   exports: ExportStatement[],
+ *   exportMap?: Map<string, { target: Target, typeOnly: boolean }>,
+ * }} ParsedModule
+ */
+
+/** @type {Map<string, ParsedModule>} */
 const modules = new Map();
 
-/** One parsed .d.ts: its declarations, imports and export statements. */
+/**
+ * One parsed .d.ts: its declarations, imports and export statements.
+ * @param {string} file
+ * @returns {ParsedModule}
+ */
 function parseModule(file) {
   const cached = modules.get(file);
   if (cached) return cached;
+  /** @type {ParsedModule} */
   const parsed = { file, declarations: new Map(), imports: new Map(), exports: [] };
   modules.set(file, parsed);
   for (const statement of splitStatements(readFileSync(file, 'utf8'))) {
@@ -208,6 +228,17 @@ function exportsOf(file) {
   return map;
 }
 
+/**
+ * The statements declaring a target (several for overloads).
+ * @param {Target} target
+ * @returns {string[]}
+ */
+function declarationsOf(target) {
+  const found = target.file && parseModule(target.file).declarations.get(target.name);
+  if (!found) throw new Error(`no declaration of ${target.name} in ${target.file}`);
+  return found;
+}
+
 const key = (target) => `${target.file}#${target.name}`;
 
 /** The identifiers a declaration names, outside string literals. */
@@ -241,7 +272,7 @@ export function report(pkg) {
   ];
   const used = new Map();
   const walk = (target) => {
-    for (const statement of parseModule(target.file).declarations.get(target.name) ?? []) {
+    for (const statement of declarationsOf(target)) {
       for (const word of identifiers(statement)) {
         if (word === target.name) continue;
         const found = resolveLocal(target.file, word);
@@ -264,9 +295,9 @@ export function report(pkg) {
       }
       const note = [];
       if (target.name !== name) note.push(`exported as ${name}`);
-      const declarations = parseModule(target.file).declarations.get(target.name);
+      const declarations = declarationsOf(target);
       // Interfaces and type aliases are types anyway; say it of a value exported as a type.
-      const isValue = !/^(export )?(declare )?(interface|type) /.test(declarations[0]);
+      const isValue = !/^(export )?(declare )?(interface|type) /.test(declarations[0] ?? '');
       if (typeOnly && isValue) note.push('exported as a type only');
       if (body.length > 0) body.push('');
       if (note.length > 0) body.push(`// ${note.join(', ')}`);
@@ -291,7 +322,7 @@ export function report(pkg) {
     for (const target of sorted) {
       if (body.length > 0) body.push('');
       body.push(`// ${path.relative(pkg.dir, target.file).split(path.sep).join('/')}`);
-      body.push(...parseModule(target.file).declarations.get(target.name));
+      body.push(...declarationsOf(target));
     }
     lines.push(...block(body));
   }

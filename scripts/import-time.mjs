@@ -41,7 +41,9 @@ const entries = publicPackages().flatMap((pkg) =>
   Object.entries(pkg.manifest.exports ?? {}).map(([subpath, conditions]) => ({
     name: path.posix.join(pkg.name, subpath),
     file: path.join(pkg.dir, conditions.default),
+    /** @type {number[]} */
     wall: [],
+    /** @type {number[]} */
     cpu: [],
   })),
 );
@@ -49,10 +51,10 @@ const entries = publicPackages().flatMap((pkg) =>
 console.log(`pnpm build: ${build()}`);
 const load = os.loadavg()[0] ?? 0;
 console.log(`node ${process.version}, ${os.cpus().length} cores, load average ${load.toFixed(1)}`);
-timeImport(entries[0].file); // warm the OS file cache
+for (const entry of entries) timeImport(entry.file); // warm the OS file cache
 for (let round = 0; round < runs; round++) {
   for (const entry of entries) {
-    const [wall, cpu] = timeImport(entry.file);
+    const [wall = Number.NaN, cpu = Number.NaN] = timeImport(entry.file);
     entry.wall.push(wall);
     entry.cpu.push(cpu);
   }

@@ -11,7 +11,7 @@
 //   - a plain ESM program (scripts/consumer/*.mjs) that exercises the packages;
 //   - `tsc --noEmit` (the repo's TypeScript, module and moduleResolution
 //     nodenext, skipLibCheck off) over a .ts consumer file with
-//     @ts-expect-error lines, so `any` types would fail it too;
+//     `@ts-expect-error` lines, so `any` types would fail it too;
 //   - for the full stack: `npx wal` on the logs the program made, and the CLI
 //     installed with `npm install -g` into a temp prefix, run by its shebang.
 // Prints what it does, exits 1 on the first failure and keeps the temp
