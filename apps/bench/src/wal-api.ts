@@ -61,7 +61,7 @@ export async function replayEntries(dir: string): Promise<number> {
 }
 
 /**
- * What the original did: every file read whole, every entry copied into one
+ * What the Rust WAL @wal replaces (seed/wal.rs) did: every file read whole, every entry copied into one
  * array. Returns the entries held.
  */
 export async function naiveLoadAll(dir: string): Promise<number> {

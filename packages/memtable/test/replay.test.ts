@@ -79,7 +79,7 @@ async function tearLastRecord(dir: string, bytes: number): Promise<void> {
 }
 
 describe('replay', () => {
-  test("the original's case: put key1, put key2, delete key1, put key3", async () => {
+  test("the Rust WAL's case (seed/wal.rs): put key1, put key2, delete key1, put key3", async () => {
     const dir = tempDir();
     const wal = await Wal.open(dir);
     await wal.put('key1', 'value1');

@@ -54,7 +54,7 @@ export interface PlannedSegment {
   segment: number;
   file: string;
   /**
-   * Where to read its records: the original file, the header to read it by,
+   * Where to read its records: the file as it is now (before repair), the header to read it by,
    * and whether to read it under the tail rule (as it was surveyed); null for `create`.
    */
   source: { info: SegmentInfo; header: SegmentHeader; last: boolean } | null;
