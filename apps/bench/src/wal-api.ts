@@ -38,7 +38,7 @@ export interface WalWriter {
 
 export function openWal(
   dir: string,
-  options: { sync: SyncMode; maxSegmentBytes?: number },
+  options: { sync: SyncMode; maxSegmentBytes?: number | undefined },
 ): Promise<WalWriter> {
   return Wal.open({ dir, ...options });
 }
@@ -65,7 +65,7 @@ export async function replayEntries(dir: string): Promise<number> {
  * array. Returns the entries held.
  */
 export async function naiveLoadAll(dir: string): Promise<number> {
-  const all: { sequence: number; key: Uint8Array; value?: Uint8Array }[] = [];
+  const all: { sequence: number; key: Uint8Array; value?: Uint8Array | undefined }[] = [];
   for (const file of await segmentPaths(dir)) {
     const bytes = fs.readFileSync(file);
     const header = decodeSegmentHeader(bytes);

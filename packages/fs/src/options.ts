@@ -57,26 +57,26 @@ export interface WalOptions {
    * `'none'`: synced only by `sync()`, rotate and close.
    * In every mode a resolved append has reached the operating system.
    */
-  sync?: SyncMode;
+  sync?: SyncMode | undefined;
   /** How often `'interval'` syncs, in ms. Default 100. */
-  syncIntervalMs?: number;
+  syncIntervalMs?: number | undefined;
   /**
    * Rotate once the active segment would exceed this many bytes (its seal
    * included). Default 64 MiB, at most 2 GiB. A record larger than this gets
    * a segment of its own.
    */
-  maxSegmentBytes?: number;
+  maxSegmentBytes?: number | undefined;
   /** Largest record (one put, delete or batch, encoded). Default 16 MiB. */
-  maxRecordBytes?: number;
+  maxRecordBytes?: number | undefined;
   /**
    * Count-based retention (as the Rust WAL @wal replaces had it): after each
    * rotation, delete the oldest sealed segments beyond this count. LOSSY: it
    * deletes data that may not be flushed anywhere else. Prefer
    * `truncateThrough`. Default: unlimited.
    */
-  maxSegments?: number;
+  maxSegments?: number | undefined;
   /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
-  fs?: WalFs;
+  fs?: WalFs | undefined;
 }
 
 /** {@link WalOptions} after validation, with every default filled in. */

@@ -9,13 +9,13 @@ export interface MemtableOptions {
    * `shouldFlush()` turns true once `sizeBytes` reaches this. A positive safe
    * integer; default 64 MiB. The table never refuses writes beyond it.
    */
-  maxSizeBytes?: number;
+  maxSizeBytes?: number | undefined;
   /**
    * The sequence the table already holds everything up to, for a table
    * restored from a checkpoint: replay then skips entries at or below it.
    * A non-negative safe integer, or null (default) for none.
    */
-  lastSequence?: number | null;
+  lastSequence?: number | null | undefined;
 }
 
 /** {@link MemtableOptions} with the defaults filled in. */

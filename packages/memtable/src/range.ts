@@ -19,20 +19,20 @@ import { encodeKey } from './keys.js';
  */
 export interface RangeOptions {
   /** Keys greater than this. At most one of `gt` and `gte`. */
-  gt?: BytesLike;
+  gt?: BytesLike | undefined;
   /** Keys greater than or equal to this. */
-  gte?: BytesLike;
+  gte?: BytesLike | undefined;
   /** Keys less than this. At most one of `lt` and `lte`. */
-  lt?: BytesLike;
+  lt?: BytesLike | undefined;
   /** Keys less than or equal to this. */
-  lte?: BytesLike;
+  lte?: BytesLike | undefined;
   /** Walk from the upper bound down, highest key first. Default false. */
-  reverse?: boolean;
+  reverse?: boolean | undefined;
   /**
    * Most entries to yield: a non-negative integer, or -1 or Infinity for no
    * limit (the default). With `reverse`, the highest keys are the ones kept.
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /** {@link RangeOptions} checked, with keys encoded as the tree stores them. */

@@ -47,7 +47,7 @@ export const MANIFEST_FILE = 'manifest.json';
 /** Options of {@link repair}. */
 export interface RepairOptions extends CommonOptions {
   /** Work out and return the plan, changing nothing (no lock is taken either). */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
 }
 
 /** What {@link repair} did (or, with `dryRun`, would do). */

@@ -11,7 +11,7 @@ export interface VerifyOptions extends CommonOptions {
    * `'tolerate-tail'` (default): a torn tail does not make the log bad, since
    * opening it cuts the tail. `'strict'`: it does.
    */
-  mode?: 'strict' | 'tolerate-tail';
+  mode?: 'strict' | 'tolerate-tail' | undefined;
 }
 
 /** One segment file, as {@link verify} found it. */
