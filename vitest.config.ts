@@ -32,7 +32,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'fast',
-          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'apps/*/test/**/*.test.ts',
+            'scripts/test/**/*.test.ts',
+          ],
           exclude: [...configDefaults.exclude, ...SLOW],
         },
       },

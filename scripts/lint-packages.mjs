@@ -9,12 +9,15 @@
 //      only, so CommonJS resolution is out of scope (Node >= 20.19 can still
 //      require() them), while node16/nodenext ESM and bundler resolution must
 //      find the right types. --no-definitely-typed keeps it off the network.
+// And the export reports (packages/<pkg>/api.md, scripts/api-report.mjs):
+// each must match what the built .d.ts declares.
 // Builds first (turbo: a no-op when dist/ is up to date). Exits 1 on any problem.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { REPORT_FILE, staleReports } from './api-report.mjs';
 import { binMap, build, exportTargets, formatBytes, packAll, root } from './lib/packages.mjs';
 
 const run = promisify(execFile);
@@ -102,6 +105,12 @@ const destination = mkdtempSync(path.join(os.tmpdir(), 'wal-lint-packages-'));
 let failed = false;
 try {
   console.log(`pnpm build: ${build()}`);
+  const stale = staleReports();
+  for (const { pkg, have } of stale) {
+    const state = have === null ? 'is missing' : 'differs from the built .d.ts';
+    console.log(`FAIL ${pkg.name}: ${REPORT_FILE} ${state}; run pnpm api:update and commit it`);
+  }
+  failed ||= stale.length > 0;
   const packages = packAll(destination);
   const results = await Promise.all(
     packages.map(async (pkg) => ({

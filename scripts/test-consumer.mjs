@@ -2,7 +2,7 @@
 // outside the workspace, as a consumer would, and uses them there.
 //
 // Builds first (turbo: a no-op when dist/ is up to date). Needs Node and npm,
-// and the network only for the npm registry (zod, crc-32 and @types/node come from there). For each scenario:
+// and the network only for the npm registry (crc-32 and @types/node come from there). For each scenario:
 //   - a new project in the OS temp directory with only the picked tarballs as
 //     dependencies (their @wal dependencies come from the tarballs too, through
 //     `overrides`, never from the registry);
@@ -11,7 +11,7 @@
 //   - a plain ESM program (scripts/consumer/*.mjs) that exercises the packages;
 //   - `tsc --noEmit` (the repo's TypeScript, module and moduleResolution
 //     nodenext, skipLibCheck off) over a .ts consumer file with
-//     @ts-expect-error lines, so `any` types would fail it too;
+//     `@ts-expect-error` lines, so `any` types would fail it too;
 //   - for the full stack: `npx wal` on the logs the program made, and the CLI
 //     installed with `npm install -g` into a temp prefix, run by its shebang.
 // Prints what it does, exits 1 on the first failure and keeps the temp

@@ -30,7 +30,7 @@ export interface Target {
   measured: RowKey;
   needs: Need[];
   /** 'any': one need suffices. Default: every need must hold. */
-  combine?: 'all' | 'any';
+  combine?: 'all' | 'any' | undefined;
 }
 
 export interface NeedResult {

@@ -38,7 +38,7 @@ export interface WalWriter {
 
 export function openWal(
   dir: string,
-  options: { sync: SyncMode; maxSegmentBytes?: number },
+  options: { sync: SyncMode; maxSegmentBytes?: number | undefined },
 ): Promise<WalWriter> {
   return Wal.open({ dir, ...options });
 }
@@ -61,11 +61,11 @@ export async function replayEntries(dir: string): Promise<number> {
 }
 
 /**
- * What the original did: every file read whole, every entry copied into one
+ * What the Rust WAL @wal replaces (seed/wal.rs) did: every file read whole, every entry copied into one
  * array. Returns the entries held.
  */
 export async function naiveLoadAll(dir: string): Promise<number> {
-  const all: { sequence: number; key: Uint8Array; value?: Uint8Array }[] = [];
+  const all: { sequence: number; key: Uint8Array; value?: Uint8Array | undefined }[] = [];
   for (const file of await segmentPaths(dir)) {
     const bytes = fs.readFileSync(file);
     const header = decodeSegmentHeader(bytes);

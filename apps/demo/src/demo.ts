@@ -11,7 +11,7 @@ export interface DemoOptions {
   rounds: number;
   seed: number;
   /** Directory for the store; default: a fresh temp dir. */
-  dir?: string;
+  dir?: string | undefined;
   /** Keep the directory at the end. */
   keep?: boolean;
   log?: (line: string) => void;

@@ -19,7 +19,10 @@ SIGKILL at a random moment, round after round, on the same store; after each
 kill the state is rebuilt and checked against what was acknowledged.
 
   --rounds N  rounds to run (default 28, about half a minute)
-  --seed S    seed for the workload and kill times (default: random; printed)
+  --seed S    seed (default: random; printed). It fixes each round's workload
+              (the calls, in order) and how long each writer runs before
+              SIGKILL; how many calls finish in that time depends on the
+              machine's speed and load, so the counts differ between runs
   --dir D     the store's directory (default: a fresh temp dir)
   --keep      keep the directory at the end
 `);
@@ -42,6 +45,14 @@ const result = await runDemo({
   log: (line) => process.stderr.isTTY && process.stderr.write(`\r\x1b[2K${line}`),
 });
 if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+
+const LEGEND = `acknowledged: ops the writer was told were durable before it was killed
+recovered:    ops the log holds after the restart; above acknowledged when writes reached
+              the disk but their acknowledgement died with the writer
+lost:         acknowledged but not recovered (must be 0)
+phantom:      entries or keys that were never issued (must be 0)
+torn tail B:  bytes of an unfinished frame at the end of the log, dropped on restart
+recovery ms:  loading the snapshot and replaying the log into the table`;
 
 const header = [
   'round',
@@ -71,7 +82,7 @@ for (const line of [header, ...rows]) {
     `${line.map((c, i) => (i === 1 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')}\n`,
   );
 }
-process.stdout.write(`\n${result.notes.join('\n')}\n\n`);
+process.stdout.write(`\n${LEGEND}\n\n${result.notes.join('\n')}\n\n`);
 for (const r of result.rows)
   for (const p of r.problems) process.stdout.write(`round ${r.round}: ${p}\n`);
 

@@ -7,7 +7,7 @@ import { inspect } from './commands/inspect.js';
 import { repair } from './commands/repair.js';
 import { stats } from './commands/stats.js';
 import { verify } from './commands/verify.js';
-import { exitCodeOf, isExplained, UsageError } from './errors.js';
+import { exitCodeOf, isExplained, permissionMessage, UsageError } from './errors.js';
 import { type Io, Output } from './output.js';
 
 const COMMANDS: Command[] = [inspect, dump, verify, repair, stats];
@@ -102,7 +102,7 @@ function helpTopic(name: string, rest: string[]): string {
 function report(context: Context, error: unknown, command: Command | undefined, debug: boolean) {
   const { out } = context;
   const raw = String((error as Error)?.message ?? error).replace(/\s*\n\s*/g, ' ');
-  const message = translateAdvice(raw, context.target);
+  const message = permissionMessage(error, context.target) ?? translateAdvice(raw, context.target);
   let hint = '';
   if (error instanceof UsageError) {
     if (error.help) hint = ` (see 'wal ${command ? `${command.name} ` : ''}--help')`;

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { ErrorCode, WalError } from '@wal/codec';
 import { Exit } from './command.js';
+import type { Target } from './target.js';
 
 /**
  * A mistake in how the command was called: exit code 2. `help` adds
@@ -42,4 +44,21 @@ export function exitCodeOf(error: unknown): number {
 /** True when the message says all there is: no "(run with --debug for details)" hint. */
 export function isExplained(error: unknown): boolean {
   return error instanceof UsageError || error instanceof CommandError || WalError.isInstance(error);
+}
+
+/**
+ * A file the operator may not read or write, said the way a path the CLI
+ * checks itself is ("<path>: permission denied (EACCES)"), whichever file
+ * of the log it was; null for any other error. The file is named from the
+ * path the operator gave when it lies inside it.
+ */
+export function permissionMessage(error: unknown, target: Target | undefined): string | null {
+  if (!WalError.isInstance(error, ErrorCode.IO_ERROR)) return null;
+  const { code, path: file } = (error.cause ?? {}) as { code?: unknown; path?: unknown };
+  if ((code !== 'EACCES' && code !== 'EPERM') || typeof file !== 'string') return null;
+  let shown = file;
+  if (target && (file === target.path || file.startsWith(`${target.path}${path.sep}`))) {
+    shown = path.join(target.arg, path.relative(target.path, file));
+  }
+  return `${shown}: permission denied (${code})`;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { LOCK_FILE, type WalFs } from '@wal/fs';
-import { errnoOf, listSegmentFiles, parseSegmentFileName, segmentOfFile } from '@wal/fs/segments';
+import { errnoOf } from '@wal/fs/internal';
+import { listSegmentFiles, parseSegmentFileName, segmentOfFile } from '@wal/fs/segments';
 import { QUARANTINE_DIR } from '@wal/recovery';
 import type { Context } from './command.js';
 import { CommandError, UsageError } from './errors.js';

@@ -5,7 +5,8 @@
 // the exit code. In expected lines `…` stands for anything (a CRC, an
 // absolute path). Besides what the examples write, the transcripts use:
 // data/empty (an empty directory), data/private (a directory that may not
-// be listed) and "# while the writer has it open" (a Wal holds the lock).
+// be listed), data/locked (a copy of data/wal whose first segment may not be
+// opened) and "# while the writer has it open" (a Wal holds the lock).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -104,7 +105,13 @@ test('the README: its examples run, and every transcript is what the CLI prints'
   }
   fs.mkdirSync(path.join(cwd, 'data/empty'));
   fs.mkdirSync(path.join(cwd, 'data/private'));
-  const fsWithPrivate = failingFs('readdir', 'EACCES', (p) => p === path.join(cwd, 'data/private'));
+  fs.cpSync(path.join(cwd, 'data/wal'), path.join(cwd, 'data/locked'), { recursive: true });
+  const fsWithPrivate = failingFs(
+    'open',
+    'EACCES',
+    (p) => p === path.join(cwd, 'data/locked/wal_00000000.log'),
+    failingFs('readdir', 'EACCES', (p) => p === path.join(cwd, 'data/private')),
+  );
 
   const transcripts = all.filter((b) => b.info === 'console');
   expect(transcripts.length).toBeGreaterThan(5);

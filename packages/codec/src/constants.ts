@@ -21,7 +21,12 @@ export const FORMAT_VERSION = 2;
 /** Bytes of the log id every segment header of one log repeats. */
 export const LOG_ID_SIZE = 8;
 
+/** Bytes of a segment's salt (u32): a frame's CRC starts with them, little-endian. */
+export const SALT_SIZE = 4;
+
 // Segment header fields: offsets from the start of the file.
+/** `magic`: {@link SEGMENT_MAGIC}. */
+export const HEADER_MAGIC_OFFSET = 0;
 /** `version` u32. */
 export const HEADER_VERSION_OFFSET = 8;
 /** `salt` u32: random per segment, mixed into every frame CRC of the segment. */
@@ -67,6 +72,11 @@ export const BATCH_FIRST_SEQUENCE_OFFSET = 5;
 export const BATCH_COUNT_OFFSET = 13;
 /** Common prefix + first sequence u64 + op count u32: where a batch's ops start. */
 export const BATCH_PREFIX_SIZE = 17;
+// Op fields: offsets from the start of an op.
+/** `kind` u8: an {@link OpKind}. */
+export const OP_KIND_OFFSET = 0;
+/** `key length` u32. */
+export const OP_KEY_LENGTH_OFFSET = 1;
 /** op kind u8 + key length u32, in front of every op's key. */
 export const OP_HEADER_SIZE = 5;
 /** The value length u32 a put adds after its key. */

@@ -14,6 +14,8 @@ import {
   MAX_SEQUENCE,
   MIN_RECORD_BYTES,
   OP_HEADER_SIZE,
+  OP_KEY_LENGTH_OFFSET,
+  OP_KIND_OFFSET,
   OpKind,
   RECORD_SYNCED_OFFSET,
   RecordType,
@@ -173,8 +175,8 @@ function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number
   let p = start + BATCH_PREFIX_SIZE;
   for (let i = 0; i < count; i++) {
     if (end - p < OP_HEADER_SIZE) return opOverrun(i, count);
-    const kind = buf[p] as number;
-    const keyLength = readU32(buf, p + 1);
+    const kind = buf[p + OP_KIND_OFFSET] as number;
+    const keyLength = readU32(buf, p + OP_KEY_LENGTH_OFFSET);
     p += OP_HEADER_SIZE;
     if (keyLength > end - p) return opOverrun(i, count);
     const key = buf.subarray(p, p + keyLength);

@@ -43,7 +43,6 @@ export {
   type WalEntry,
   type WalOp,
 } from './record.js';
-export { solveFrameSalt } from './salt-solve.js';
 export {
   type BadSegmentHeader,
   decodeSegmentHeader,

@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_RECORD_BYTES,
   FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
+  FRAME_LENGTH_OFFSET,
   HOLE_FIRST_SEQUENCE_OFFSET,
   HOLE_INCIDENT_OFFSET,
   HOLE_NEXT_SEQUENCE_OFFSET,
@@ -14,6 +15,8 @@ import {
   MARK_RECORD_SIZE,
   MAX_SEQUENCE,
   OP_HEADER_SIZE,
+  OP_KEY_LENGTH_OFFSET,
+  OP_KIND_OFFSET,
   OpKind,
   RECORD_SYNCED_OFFSET,
   RecordType,
@@ -137,8 +140,8 @@ export function encodeBatch(
   writeU32(target, p + BATCH_COUNT_OFFSET, ops.length);
   p += BATCH_PREFIX_SIZE;
   for (const op of ops) {
-    target[p] = op.type === 'put' ? OpKind.Put : OpKind.Delete;
-    writeU32(target, p + 1, op.key.length);
+    target[p + OP_KIND_OFFSET] = op.type === 'put' ? OpKind.Put : OpKind.Delete;
+    writeU32(target, p + OP_KEY_LENGTH_OFFSET, op.key.length);
     target.set(op.key, p + OP_HEADER_SIZE);
     p += OP_HEADER_SIZE + op.key.length;
     if (op.type === 'put') {
@@ -294,7 +297,10 @@ export function saltSeed(salt: number): number {
  * first byte, `end` the byte after its record.
  */
 export function frameChecksum(buf: Uint8Array, start: number, end: number, seed: number): number {
-  const lengthCrc = crc32(buf.subarray(start, start + 4), seed);
+  const lengthCrc = crc32(
+    buf.subarray(start + FRAME_LENGTH_OFFSET, start + FRAME_CRC_OFFSET),
+    seed,
+  );
   return crc32(buf.subarray(start + FRAME_HEADER_SIZE, end), lengthCrc);
 }
 

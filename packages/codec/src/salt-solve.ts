@@ -1,5 +1,10 @@
 import { readU32, writeU32 } from './bytes.js';
-import { FRAME_CRC_OFFSET, FRAME_HEADER_SIZE } from './constants.js';
+import {
+  FRAME_CRC_OFFSET,
+  FRAME_HEADER_SIZE,
+  FRAME_LENGTH_OFFSET,
+  SALT_SIZE,
+} from './constants.js';
 import { crc32 } from './crc32.js';
 
 /**
@@ -10,9 +15,12 @@ import { crc32 } from './crc32.js';
  * frame "validates" under some salt; a caller confirms it on other frames.
  */
 export function solveFrameSalt(buf: Uint8Array, start: number, end: number): number {
-  const message = new Uint8Array(4 + end - start - FRAME_HEADER_SIZE + 4);
-  message.set(buf.subarray(start, start + 4), 4);
-  message.set(buf.subarray(start + FRAME_HEADER_SIZE, end), 8);
+  // What the CRC covers: salt, length field, record.
+  const lengthField = buf.subarray(start + FRAME_LENGTH_OFFSET, start + FRAME_CRC_OFFSET);
+  const record = buf.subarray(start + FRAME_HEADER_SIZE, end);
+  const message = new Uint8Array(SALT_SIZE + lengthField.length + record.length);
+  message.set(lengthField, SALT_SIZE);
+  message.set(record, SALT_SIZE + lengthField.length);
   const at = (salt: number): number => {
     writeU32(message, 0, salt);
     return crc32(message);

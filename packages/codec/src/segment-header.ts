@@ -4,6 +4,7 @@ import {
   HEADER_CRC_OFFSET,
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_LOG_ID_OFFSET,
+  HEADER_MAGIC_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   HEADER_SEGMENT_OFFSET,
@@ -53,7 +54,7 @@ export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
     throw invalid('logId', '16 lowercase hex digits', logId);
   }
   const out = new Uint8Array(SEGMENT_HEADER_SIZE);
-  out.set(SEGMENT_MAGIC, 0);
+  out.set(SEGMENT_MAGIC, HEADER_MAGIC_OFFSET);
   writeU32(out, HEADER_VERSION_OFFSET, FORMAT_VERSION);
   writeU32(out, HEADER_SALT_OFFSET, salt);
   writeU64(out, HEADER_SEGMENT_OFFSET, segment);
@@ -75,8 +76,9 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | BadSegme
     return bad(`expected a ${SEGMENT_HEADER_SIZE}-byte header, found ${bytes.length} bytes`);
   }
   for (let i = 0; i < SEGMENT_MAGIC.length; i++) {
-    if (bytes[i] !== SEGMENT_MAGIC[i]) {
-      return bad(`expected the segment magic 89 57 41 4c 0d 0a 1a 0a, found ${hex(bytes, 0, 8)}`);
+    if (bytes[HEADER_MAGIC_OFFSET + i] !== SEGMENT_MAGIC[i]) {
+      const found = hex(bytes, HEADER_MAGIC_OFFSET, HEADER_MAGIC_OFFSET + SEGMENT_MAGIC.length);
+      return bad(`expected the segment magic 89 57 41 4c 0d 0a 1a 0a, found ${found}`);
     }
   }
   // The version comes before the CRC: another version may lay out (and

@@ -18,12 +18,13 @@ import {
   WalError,
   type WalOp,
 } from '@wal/codec';
+import { utf8 } from '@wal/test-support';
 import fc from 'fast-check';
 
 /** The salt most tests write with. */
 export const SALT = 0x5a17_c0de;
 
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+export { utf8 };
 export const put = (key: string, value: string): WalOp => ({
   type: 'put',
   key: utf8(key),

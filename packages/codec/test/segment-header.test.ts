@@ -168,7 +168,8 @@ describe('segment header', () => {
   });
 
   test('encoding refuses fields out of range', () => {
-    const bad: [Partial<SegmentHeader>, string][] = [
+    // Fields set to undefined too: what a JavaScript caller may pass.
+    const bad: [{ [K in keyof SegmentHeader]?: SegmentHeader[K] | undefined }, string][] = [
       [{ segment: -1 }, 'segment to be a non-negative safe integer, found the number -1'],
       [
         { firstSequence: 2 ** 53 },

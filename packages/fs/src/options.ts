@@ -1,6 +1,5 @@
 import {
   DEFAULT_MAX_RECORD_BYTES,
-  ErrorCode,
   FRAME_HEADER_SIZE,
   MARK_RECORD_SIZE,
   MAX_RECORD_BYTES_LIMIT,
@@ -8,18 +7,21 @@ import {
   MIN_BATCH_BYTES,
   SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
-  WalError,
 } from '@wal/codec';
-import { z } from 'zod';
+import {
+  integer,
+  nonEmptyString,
+  oneOf,
+  option,
+  parseOptions as parseTable,
+  type ResolvedOptions as Resolved,
+  required,
+} from '@wal/codec/internal';
 import { nodeFs } from './node-fs.js';
 import { isWalFs, WAL_FS_METHODS, type WalFs } from './wal-fs.js';
 
 /** When appended records are made durable. */
 export type SyncMode = 'always' | 'interval' | 'none';
-
-const walFs = z.custom<WalFs>(isWalFs, {
-  message: `expected a WalFs with methods ${WAL_FS_METHODS.join(', ')}`,
-});
 
 /** Smallest segment that holds a header, the smallest batch frame, two marks and a seal. */
 export const MIN_SEGMENT_BYTES =
@@ -29,23 +31,21 @@ export const MIN_SEGMENT_BYTES =
   2 * (FRAME_HEADER_SIZE + MARK_RECORD_SIZE) +
   SEAL_FRAME_SIZE;
 
-const schema = z.strictObject({
-  dir: z.string().min(1),
-  sync: z.enum(['always', 'interval', 'none']).default('always'),
-  syncIntervalMs: z.int().min(1).max(3_600_000).default(100),
-  maxSegmentBytes: z
-    .int()
-    .min(MIN_SEGMENT_BYTES)
-    .max(MAX_SEGMENT_BYTES_LIMIT)
-    .default(64 * 1024 * 1024),
-  maxRecordBytes: z
-    .int()
-    .min(MIN_BATCH_BYTES)
-    .max(MAX_RECORD_BYTES_LIMIT)
-    .default(DEFAULT_MAX_RECORD_BYTES),
-  maxSegments: z.int().min(1).optional(),
-  fs: walFs.default(nodeFs),
-});
+const table = {
+  dir: required(nonEmptyString),
+  sync: option(oneOf(['always', 'interval', 'none']), 'always'),
+  syncIntervalMs: option(integer(1, 3_600_000), 100),
+  maxSegmentBytes: option(integer(MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES_LIMIT), 64 * 1024 * 1024),
+  maxRecordBytes: option(
+    integer(MIN_BATCH_BYTES, MAX_RECORD_BYTES_LIMIT),
+    DEFAULT_MAX_RECORD_BYTES,
+  ),
+  maxSegments: option(integer(1)),
+  fs: option(
+    { expected: `a WalFs with methods ${WAL_FS_METHODS.join(', ')}`, test: isWalFs },
+    nodeFs,
+  ),
+};
 
 /** Options for {@link Wal.open}. Only `dir` is required. */
 export interface WalOptions {
@@ -57,39 +57,32 @@ export interface WalOptions {
    * `'none'`: synced only by `sync()`, rotate and close.
    * In every mode a resolved append has reached the operating system.
    */
-  sync?: SyncMode;
+  sync?: SyncMode | undefined;
   /** How often `'interval'` syncs, in ms. Default 100. */
-  syncIntervalMs?: number;
+  syncIntervalMs?: number | undefined;
   /**
    * Rotate once the active segment would exceed this many bytes (its seal
    * included). Default 64 MiB, at most 2 GiB. A record larger than this gets
    * a segment of its own.
    */
-  maxSegmentBytes?: number;
+  maxSegmentBytes?: number | undefined;
   /** Largest record (one put, delete or batch, encoded). Default 16 MiB. */
-  maxRecordBytes?: number;
+  maxRecordBytes?: number | undefined;
   /**
    * Count-based retention (as the Rust WAL @wal replaces had it): after each
    * rotation, delete the oldest sealed segments beyond this count. LOSSY: it
    * deletes data that may not be flushed anywhere else. Prefer
    * `truncateThrough`. Default: unlimited.
    */
-  maxSegments?: number;
+  maxSegments?: number | undefined;
   /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
-  fs?: WalFs;
+  fs?: WalFs | undefined;
 }
 
 /** {@link WalOptions} after validation, with every default filled in. */
-export type ResolvedOptions = z.output<typeof schema>;
+export type ResolvedOptions = Resolved<typeof table>;
 
-/** Validates options before any I/O; throws `WAL_INVALID_OPTIONS` with the zod error as cause. */
+/** Validates options before any I/O; throws `WAL_INVALID_OPTIONS`. A string is `{ dir }`. */
 export function parseOptions(input: unknown): ResolvedOptions {
-  const result = schema.safeParse(typeof input === 'string' ? { dir: input } : input);
-  if (result.success) return result.data;
-  const found = result.error.issues
-    .map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`)
-    .join('; ');
-  throw new WalError(ErrorCode.INVALID_OPTIONS, `expected valid Wal options, found ${found}`, {
-    cause: result.error,
-  });
+  return parseTable('Wal', table, typeof input === 'string' ? { dir: input } : input);
 }

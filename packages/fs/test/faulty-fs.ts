@@ -1,6 +1,7 @@
 // A WalFs that records every call, tracks open handles and fails calls on
 // demand, wrapping another WalFs (the real node:fs implementation by default).
 import { nodeFs, WAL_FS_METHODS, type WalFs } from '@wal/fs';
+import { wrapMethods } from '@wal/test-support';
 
 export type Op = keyof WalFs;
 
@@ -29,36 +30,31 @@ export class FaultyFs {
   #rules: Rule[] = [];
 
   constructor(base: WalFs = nodeFs) {
-    const wrapped: Record<string, unknown> = {};
-    for (const op of WAL_FS_METHODS) {
-      const real = (base[op] as (...a: unknown[]) => Promise<unknown>).bind(base);
-      wrapped[op] = async (...args: unknown[]) => {
-        this.calls.push({ op, args });
-        const rule = this.#rules.find(
-          (r) => (r.op === op || r.op === '*') && r.times > 0 && r.when(args),
-        );
-        let result: unknown;
-        if (rule) {
-          rule.times--;
-          // Like close(2), a failing close still releases the handle.
-          if (op === 'close') {
-            await real(...args).catch(() => undefined);
-            this.openHandles.delete(args[0] as number);
-          }
-          result = await rule.act(args);
-        } else {
-          result = await real(...args);
+    this.fs = wrapMethods(base, WAL_FS_METHODS, async (op, args, real) => {
+      this.calls.push({ op, args });
+      const rule = this.#rules.find(
+        (r) => (r.op === op || r.op === '*') && r.times > 0 && r.when(args),
+      );
+      let result: unknown;
+      if (rule) {
+        rule.times--;
+        // Like close(2), a failing close still releases the handle.
+        if (op === 'close') {
+          await real(...args).catch(() => undefined);
+          this.openHandles.delete(args[0] as number);
         }
-        if (op === 'open') this.openHandles.set(result as number, args[0] as string);
-        if (op === 'close') this.openHandles.delete(args[0] as number);
-        if (op === 'rename') {
-          for (const [fd, p] of this.openHandles)
-            if (p === args[0]) this.openHandles.set(fd, args[1] as string);
-        }
-        return result;
-      };
-    }
-    this.fs = wrapped as unknown as WalFs;
+        result = await rule.act(args);
+      } else {
+        result = await real(...args);
+      }
+      if (op === 'open') this.openHandles.set(result as number, args[0] as string);
+      if (op === 'close') this.openHandles.delete(args[0] as number);
+      if (op === 'rename') {
+        for (const [fd, p] of this.openHandles)
+          if (p === args[0]) this.openHandles.set(fd, args[1] as string);
+      }
+      return result;
+    });
   }
 
   /**

@@ -4,7 +4,6 @@
 // the tests check what is on disk, and a builder for crafted segments.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   DEFAULT_MAX_RECORD_BYTES,
@@ -25,10 +24,10 @@ import {
 import { Wal, type WalOptions } from '@wal/fs';
 import { parseSegmentFileName, segmentFileName } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
+import { tempDir as sharedTempDir, text, utf8 } from '@wal/test-support';
 import { expect, onTestFinished } from 'vitest';
 
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+export { text, utf8 };
 
 /**
  * The parts joined into a new Uint8Array (not a Buffer: `SimFs.writeFile`
@@ -37,11 +36,7 @@ export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 export const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 /** A fresh directory, removed when the test ends. */
-export function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-fs-test-'));
-  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export const tempDir = (): string => sharedTempDir('wal-fs-test-');
 
 /** Opens a Wal and closes it when the test ends (closing twice is a no-op). */
 export async function openWal(options: string | WalOptions): Promise<Wal> {

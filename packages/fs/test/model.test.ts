@@ -45,7 +45,7 @@ class PutCommand implements Command {
 }
 
 class BatchCommand implements Command {
-  constructor(readonly ops: { key: string; value?: string }[]) {}
+  constructor(readonly ops: { key: string; value?: string | undefined }[]) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const ops = this.ops.map((o) =>

@@ -80,7 +80,7 @@ describe('invalid options reject WAL_INVALID_OPTIONS before any I/O', () => {
         : options;
     const error = await rejectsWith(Wal.open(input as never), 'WAL_INVALID_OPTIONS');
     expect(error.message).toMatch(/^expected valid Wal options, found /);
-    expect((error.cause as { issues?: unknown[] }).issues?.length).toBeGreaterThan(0);
+    expect(error.message).toMatch(/: expected .+, found /);
     expect(fs.existsSync(dir)).toBe(false);
   });
 

@@ -207,7 +207,7 @@ describe('maxSegments retention (lossy)', () => {
     expect(readEntries(dir).map((e) => e.sequence)).toEqual([3]);
   });
 
-  test('size-based rotation applies it too, as in the original', async () => {
+  test('size-based rotation applies it too, as in the Rust WAL (seed/wal.rs)', async () => {
     const dir = tempDir();
     const wal = await openWal({ dir, maxSegments: 3, maxSegmentBytes: 200 });
     for (let i = 0; i < 30; i++) await wal.put(`k${i}`, 'v'.repeat(60));

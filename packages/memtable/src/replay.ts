@@ -1,4 +1,5 @@
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
+import { invalidOptions, problem } from '@wal/codec/internal';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
 import { absorb, Memtable } from './memtable.js';
 
@@ -46,10 +47,10 @@ export async function replay(
     for (const bound of ['fromSequence', 'toSequence', 'limit'] as const) {
       if (bound in options) {
         // The table's lastSequence says where replay starts; a second say would conflict.
-        throw new WalError(
-          ErrorCode.INVALID_OPTIONS,
-          `expected replay options without ${bound} (replay starts after table.lastSequence), found ${bound}`,
-        );
+        const expected = 'no bound (replay starts after table.lastSequence)';
+        throw invalidOptions('replay', [
+          problem(bound, expected, describeValue((options as Record<string, unknown>)[bound])),
+        ]);
       }
     }
   }

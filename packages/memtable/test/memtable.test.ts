@@ -193,7 +193,7 @@ describe('values live in the arena', () => {
 });
 
 describe('apply', () => {
-  test("the original's replay case: put key1, put key2, delete key1, put key3", () => {
+  test("the Rust WAL's replay case (seed/wal.rs): put key1, put key2, delete key1, put key3", () => {
     const table = new Memtable();
     const key = (s: string) => Buffer.from(s);
     table.apply({ sequence: 0, type: 'put', key: key('key1'), value: key('value1') });

@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
   type DecodedFrame,
   decodeAll,
@@ -18,18 +16,11 @@ import { listSegmentFiles } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
 import { repair, verify } from '@wal/recovery';
+import { tempDir as sharedTempDir } from '@wal/test-support';
 import fc from 'fast-check';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-replay-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = (): string => sharedTempDir('wal-replay-');
 
 const text = (bytes: Uint8Array | undefined) =>
   bytes === undefined ? undefined : Buffer.from(bytes).toString();
@@ -79,7 +70,7 @@ async function tearLastRecord(dir: string, bytes: number): Promise<void> {
 }
 
 describe('replay', () => {
-  test("the original's case: put key1, put key2, delete key1, put key3", async () => {
+  test("the Rust WAL's case (seed/wal.rs): put key1, put key2, delete key1, put key3", async () => {
     const dir = tempDir();
     const wal = await Wal.open(dir);
     await wal.put('key1', 'value1');

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describeValue, ErrorCode, MAX_SEQUENCE, WalError } from '@wal/codec';
+import { integer, matching, object, required } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
-import { closeQuietly, io, readAt } from '@wal/fs/segments';
-import { z } from 'zod';
+import { closeQuietly, io, readAt } from '@wal/fs/internal';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 
 /** SHA-256 of `bytes`, lowercase hex: the checksum archives compare. */
@@ -11,12 +11,12 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** The shape of an {@link ArchivedSegment}, for what a target stores or returns. */
-export const archivedSegmentSchema = z.strictObject({
-  segment: z.int().min(0).max(MAX_SEQUENCE),
-  firstSequence: z.int().min(0).max(MAX_SEQUENCE),
-  lastSequence: z.int().min(-1).max(MAX_SEQUENCE),
-  bytes: z.int().min(0),
-  checksum: z.string().regex(/^[0-9a-f]{64}$/),
+export const archivedSegment = object({
+  segment: required(integer(0, MAX_SEQUENCE)),
+  firstSequence: required(integer(0, MAX_SEQUENCE)),
+  lastSequence: required(integer(-1, MAX_SEQUENCE)),
+  bytes: required(integer(0)),
+  checksum: required(matching(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex')),
 });
 
 /** True when `value` has the three methods of an {@link ArchiveTarget}. */
@@ -46,15 +46,13 @@ export function checkArchiveList(listed: unknown): ArchivedSegment[] {
   }
   const out: ArchivedSegment[] = [];
   listed.forEach((item, i) => {
-    const parsed = archivedSegmentSchema.safeParse(item);
-    if (!parsed.success) {
+    if (!archivedSegment.test(item)) {
       throw new WalError(
         ErrorCode.ARCHIVE_CORRUPT,
-        `expected entry ${i} of the archive's list to be an archived segment, found ${describeValue(item)} (${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')})`,
-        { cause: parsed.error },
+        `expected entry ${i} of the archive's list to be ${archivedSegment.expected}, found ${describeValue(item)}`,
       );
     }
-    const s = parsed.data;
+    const s = item;
     const previous = out.at(-1);
     if (previous && s.segment !== previous.segment + 1) {
       throw new WalError(

@@ -1,15 +1,14 @@
 import path from 'node:path';
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
+import { errnoOf, io } from '@wal/fs/internal';
 import {
-  errnoOf,
   fsyncDirOf,
-  io,
   parseSegmentFileName,
   segmentFileName,
   writeFileDurably,
 } from '@wal/fs/segments';
-import { archivedSegmentSchema, readWhole, sha256 } from './archive-check.js';
+import { archivedSegment, readWhole, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 import { checkPath } from './options.js';
 
@@ -53,8 +52,7 @@ export function directoryTarget(dir: string, options: { fs?: WalFs } = {}): Arch
   return {
     async put(info, data, signal) {
       signal?.throwIfAborted();
-      const parsed = archivedSegmentSchema.safeParse(info);
-      if (!parsed.success || !(data instanceof Uint8Array)) {
+      if (!archivedSegment.test(info) || !(data instanceof Uint8Array)) {
         throw new WalError(
           ErrorCode.INVALID_ARGUMENT,
           `expected an archived segment and its bytes, found ${describeValue(info)} and ${describeValue(data)}`,
@@ -78,7 +76,7 @@ export function directoryTarget(dir: string, options: { fs?: WalFs } = {}): Arch
       }
       signal?.throwIfAborted();
       await writeDurably(fs, dataFile(info.segment), data);
-      const meta = { ...parsed.data };
+      const meta = { ...info };
       await writeDurably(
         fs,
         metaFile(info.segment),
@@ -139,14 +137,13 @@ function parseMeta(file: string, bytes: Uint8Array, segment: number): ArchivedSe
       },
     );
   }
-  const parsed = archivedSegmentSchema.safeParse(value);
-  if (!parsed.success || parsed.data.segment !== segment) {
+  if (!archivedSegment.test(value) || value.segment !== segment) {
     throw new WalError(
       ErrorCode.ARCHIVE_CORRUPT,
       `expected ${file} to describe archived segment ${segment}, found ${JSON.stringify(value)}`,
     );
   }
-  return parsed.data;
+  return value;
 }
 
 // The directory, made durable in its parent before the first file in it.

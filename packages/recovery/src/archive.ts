@@ -1,9 +1,17 @@
 import { ErrorCode, WalError } from '@wal/codec';
+import {
+  instanceOf,
+  integer,
+  object,
+  oneOf,
+  option,
+  parseOptions,
+  type ResolvedOptions,
+  required,
+} from '@wal/codec/internal';
 import { type SealedSegmentInfo, type SegmentHold, Wal } from '@wal/fs';
-import { z } from 'zod';
 import { checkArchiveList, isArchiveTarget, readWhole, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
-import { parse } from './options.js';
 
 /** How {@link archiveLog} retries a failing target. */
 export interface ArchiveRetry {
@@ -45,27 +53,24 @@ export interface ArchiveStats {
   retries: number;
 }
 
-const positive = z.int().min(1);
-const archiveSchema = z.strictObject({
-  wal: z.custom<Wal>((v) => v instanceof Wal, { message: 'expected a Wal from @wal/fs' }),
-  target: z.custom<ArchiveTarget>(isArchiveTarget, {
-    message: 'expected an ArchiveTarget (put, get and list)',
-  }),
-  signal: z
-    .custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'expected an AbortSignal' })
-    .optional(),
-  retry: z
-    .strictObject({
-      initialDelayMs: positive.default(100),
-      maxDelayMs: positive.default(30_000),
-      maxAttempts: positive.optional(),
-    })
-    .default({ initialDelayMs: 100, maxDelayMs: 30_000 }),
-  maxPending: z
-    .strictObject({ bytes: positive, onExceeded: z.enum(['block', 'error']) })
-    .optional(),
-});
-type ResolvedArchiveOptions = z.output<typeof archiveSchema>;
+const positive = integer(1);
+const retryTable = {
+  initialDelayMs: option(positive, 100),
+  maxDelayMs: option(positive, 30_000),
+  maxAttempts: option(positive),
+};
+const archiveTable = {
+  wal: required(instanceOf(Wal, 'a Wal from @wal/fs')),
+  target: required({ expected: 'an ArchiveTarget (put, get and list)', test: isArchiveTarget }),
+  signal: option(instanceOf(AbortSignal, 'an AbortSignal')),
+  retry: option(object(retryTable)),
+  maxPending: option(
+    object({ bytes: required(positive), onExceeded: required(oneOf(['block', 'error'])) }),
+  ),
+};
+type ResolvedArchiveOptions = Omit<ResolvedOptions<typeof archiveTable>, 'retry'> & {
+  retry: ResolvedOptions<typeof retryTable>;
+};
 
 // Errors no retry can fix.
 const FATAL: readonly string[] = [
@@ -325,7 +330,8 @@ export class Archiver implements AsyncDisposable {
  * ```
  */
 export function archiveLog(options: ArchiveOptions): Archiver {
-  return new Archiver(parse(archiveSchema, options, 'archive'));
+  const parsed = parseOptions('archive', archiveTable, options);
+  return new Archiver({ ...parsed, retry: parseOptions('retry', retryTable, parsed.retry) });
 }
 
 function conflict(local: ArchivedSegment, archived: ArchivedSegment): WalError {

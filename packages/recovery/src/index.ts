@@ -18,8 +18,8 @@ export {
 } from './repair.js';
 export type { RepairAction, SequenceRange } from './repair-plan.js';
 export { type RestoreOptions, type RestoreResult, restoreLog } from './restore.js';
-export { LogScan, readSegment, scanLog } from './scan.js';
-export { LogTail, type TailOptions, tailLog } from './tail.js';
+export { type LogScan, readSegment, scanLog } from './scan.js';
+export { type LogTail, type TailOptions, tailLog } from './tail.js';
 export type {
   CommonOptions,
   Damage,

@@ -15,17 +15,11 @@ import {
   type Seal,
   type SegmentHeader,
   sequencesOf,
-  solveFrameSalt,
 } from '@wal/codec';
+import { solveFrameSalt } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
-import {
-  closeQuietly,
-  io,
-  readAt,
-  readFrames,
-  type SegmentInfo,
-  segmentFileName,
-} from '@wal/fs/segments';
+import { closeQuietly, io, readAt } from '@wal/fs/internal';
+import { readFrames, type SegmentInfo, segmentFileName } from '@wal/fs/segments';
 import { LogWalker } from './walker.js';
 
 /** Sequences from `firstSequence` up to (not including) `nextSequence`. */
@@ -114,6 +108,20 @@ interface Survey {
  */
 export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | null> {
   const walker = new LogWalker(fs, { dir });
+  const surveyOf = await surveyLog(walker);
+  const infos = walker.segments;
+  if (infos.length === 0) return null;
+  const logId = commonLogId(infos);
+  const surveys = infos.map(surveyOf);
+  const salvaged = await salvageHeaders(fs, surveys, logId);
+  const relocated = await relocate(fs, dir, surveys, logId);
+  const highest = Math.max(walker.highestNextSequence, salvaged, relocated.highest);
+  const all = [...surveys, ...relocated.surveys].sort((a, b) => a.info.segment - b.info.segment);
+  return decide(dir, logId, all, highest);
+}
+
+/** Walks the log once; returns each segment's survey (one for a segment never reached, too). */
+async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Survey> {
   const surveys = new Map<SegmentInfo, Survey>();
   const surveyOf = (info: SegmentInfo): Survey => {
     let s = surveys.get(info);
@@ -145,31 +153,47 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
       if (event.damage.reason === 'bad-header') s.header = null;
     }
   }
-  const infos = walker.segments;
-  if (infos.length === 0) return null;
-  const logId = commonLogId(infos);
-  let highest = walker.highestNextSequence;
+  return surveyOf;
+}
+
+/**
+ * Salvages every damaged header, in log order (each starts where the one
+ * before it ends). Resolves to the highest next sequence any segment tells.
+ */
+async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Promise<number> {
+  let highest = 0;
   let chainEnd: number | null = null;
-  for (const [i, info] of infos.entries()) {
-    const s = surveyOf(info);
-    if (s.header === null && info.header === null) {
-      const next = infos[i + 1];
+  for (const [i, s] of surveys.entries()) {
+    if (s.header === null && s.info.header === null) {
+      const next = surveys[i + 1]?.info;
       const nextStart =
-        next?.segment === info.segment + 1 && next.header?.logId === logId
+        next?.segment === s.info.segment + 1 && next.header?.logId === logId
           ? next.header.firstSequence
           : null;
-      await salvageHeader(fs, s, logId, { chainEnd, nextStart }, i === infos.length - 1);
+      await salvageHeader(fs, s, logId, { chainEnd, nextStart }, i === surveys.length - 1);
     }
     highest = Math.max(highest, s.highest);
     if (s.header) chainEnd = s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? null;
   }
-  // A segment of this log under another number: its sequences count for the
-  // floor, and it goes back to its own number when that one is free.
-  const taken = new Set(infos.map((i) => i.segment));
+  return highest;
+}
+
+/**
+ * A segment of this log under another number: its sequences count for the
+ * floor, and it goes back to its own number when that one is free.
+ */
+async function relocate(
+  fs: WalFs,
+  dir: string,
+  surveys: Survey[],
+  logId: string,
+): Promise<{ surveys: Survey[]; highest: number }> {
+  const taken = new Set(surveys.map((s) => s.info.segment));
   const relocated: Survey[] = [];
-  for (const info of infos) {
+  let highest = 0;
+  for (const { info, header } of surveys) {
     const h = info.header;
-    if (surveyOf(info).header !== null || !h || h.logId !== logId) continue;
+    if (header !== null || !h || h.logId !== logId) continue;
     const found = await readSalvaged(fs, info, false);
     highest = Math.max(highest, found.highest);
     if (h.segment === info.segment || taken.has(h.segment)) continue;
@@ -182,10 +206,7 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
       header: h,
     });
   }
-  const all = [...infos.map(surveyOf), ...relocated].sort(
-    (a, b) => a.info.segment - b.info.segment,
-  );
-  return decide(dir, logId, all, highest);
+  return { surveys: relocated, highest };
 }
 
 function addRange(s: Survey, record: Parameters<typeof sequencesOf>[0]): void {
@@ -319,7 +340,7 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
   let lastEntry: number | null = null;
   kept.forEach((s, k) => {
     const header = s.header as SegmentHeader;
-    const { segment, file } = s.info;
+    const { segment } = s.info;
     // Missing numbers before it become hole segments up to where it starts.
     const previous = kept[k - 1]?.info.segment;
     for (let n = (previous ?? segment) + 1; n < segment; n++) {
@@ -329,42 +350,13 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       expected = start;
     }
     const isLast = k === kept.length - 1;
-    // A chain break (a header that does not continue the segment before, a
-    // missing number: damage at offset 0) is mended by the checks below; a
-    // frame out of place among the frames is damage like any other.
-    const rebuild =
-      s.salvaged ||
-      s.damage.some(
-        (d) =>
-          (d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
-          d.offset >= SEGMENT_HEADER_SIZE,
-      ) ||
-      s.ranges.length > 1 ||
-      (s.ranges[0] !== undefined && s.ranges[0].firstSequence !== header.firstSequence) ||
-      header.firstSequence !== expected ||
-      (!isLast && s.seal === null) ||
-      (isLast && s.seal === null && highest > endOf(s, expected));
-    if (!rebuild) {
+    if (!needsRebuild(s, header, expected, isLast, highest)) {
       expected = endOf(s, expected);
     } else {
-      // A next segment left as it is says where this one must end.
-      const next = kept[k + 1];
-      const end = Math.max(expected, s.ranges.at(-1)?.nextSequence ?? expected);
-      const follows =
-        next?.info.segment === segment + 1 && next.header ? next.header.firstSequence : end;
-      const target = Math.max(end, isLast ? highest : follows);
-      const sealed = !isLast || s.seal !== null;
-      const write = {
-        segment,
-        file,
-        source: { info: s.from ?? s.info, header, last: s.readLast, loose: s.salvaged },
-        firstSequence: expected,
-        nextSequence: target,
-        sealed,
-      };
+      const write = rebuilt(s, header, expected, isLast ? null : (kept[k + 1] as Survey), highest);
       // A misnamed segment put back is a new file: its copy is kept under its old name.
-      add(write, s.from ? 'create' : 'rebuild', s, gaps(s.ranges, expected, target));
-      expected = target;
+      add(write, s.from ? 'create' : 'rebuild', s, gaps(s.ranges, expected, write.nextSequence));
+      expected = write.nextSequence;
     }
     if (s.lastEntry !== null) lastEntry = Math.max(lastEntry ?? -1, s.lastEntry);
   });
@@ -376,6 +368,64 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
     expected = highest;
   }
   return { logId, actions, writes, nextSequence: expected, lastSequence: lastEntry };
+}
+
+/**
+ * Whether a segment must be rewritten: a salvaged header; any damage but
+ * `bad-sequence` and `missing-segment` (the start check and the gap holes
+ * deal with those); sequences that are not one run from its header's first;
+ * a start other than where the log reached; or no seal (for the last
+ * segment, only when the log once went further).
+ */
+function needsRebuild(
+  s: Survey,
+  header: SegmentHeader,
+  expected: number,
+  isLast: boolean,
+  highest: number,
+): boolean {
+  return (
+    s.salvaged ||
+    // A chain break (a header that does not continue the segment before, a
+    // missing number: damage at offset 0) is mended by the checks below; a
+    // frame out of place among the frames is damage like any other.
+    s.damage.some(
+      (d) =>
+        (d.reason !== 'bad-sequence' && d.reason !== 'missing-segment') ||
+        d.offset >= SEGMENT_HEADER_SIZE,
+    ) ||
+    s.ranges.length > 1 ||
+    (s.ranges[0] !== undefined && s.ranges[0].firstSequence !== header.firstSequence) ||
+    header.firstSequence !== expected ||
+    (!isLast && s.seal === null) ||
+    (isLast && s.seal === null && highest > endOf(s, expected))
+  );
+}
+
+/**
+ * A segment rewritten from its intact records, starting at `expected`. It
+ * ends where the next segment (`null` for the last), left as it is, starts;
+ * the last one at the floor (`highest`); never below its own last record.
+ */
+function rebuilt(
+  s: Survey,
+  header: SegmentHeader,
+  expected: number,
+  next: Survey | null,
+  highest: number,
+): PlannedSegment {
+  const { segment, file } = s.info;
+  const end = Math.max(expected, s.ranges.at(-1)?.nextSequence ?? expected);
+  const follows =
+    next?.info.segment === segment + 1 && next.header ? next.header.firstSequence : end;
+  return {
+    segment,
+    file,
+    source: { info: s.from ?? s.info, header, last: s.readLast, loose: s.salvaged },
+    firstSequence: expected,
+    nextSequence: Math.max(end, next === null ? highest : follows),
+    sealed: next !== null || s.seal !== null,
+  };
 }
 
 function hole(

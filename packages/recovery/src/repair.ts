@@ -15,17 +15,19 @@ import {
 import type { WalFs } from '@wal/fs';
 import {
   closeQuietly,
-  copyRangeDurably,
   errnoOf,
-  fsyncDirOf,
   io,
   ioError,
-  listSegmentFiles,
-  readFrames,
   readNames,
   removeUnfinishedSegments,
-  writeFileDurably,
   writeFully,
+} from '@wal/fs/internal';
+import {
+  copyRangeDurably,
+  fsyncDirOf,
+  listSegmentFiles,
+  readFrames,
+  writeFileDurably,
 } from '@wal/fs/segments';
 import { checkPath, parseRepairOptions } from './options.js';
 import {
@@ -45,7 +47,7 @@ export const MANIFEST_FILE = 'manifest.json';
 /** Options of {@link repair}. */
 export interface RepairOptions extends CommonOptions {
   /** Work out and return the plan, changing nothing (no lock is taken either). */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
 }
 
 /** What {@link repair} did (or, with `dryRun`, would do). */

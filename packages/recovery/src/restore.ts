@@ -10,19 +10,19 @@ import {
   sequencesOf,
   WalError,
 } from '@wal/codec';
-import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
 import {
-  errnoOf,
-  fsyncDirOf,
-  io,
-  ioError,
-  segmentFileName,
-  writeFileDurably,
-} from '@wal/fs/segments';
-import { z } from 'zod';
+  instanceOf,
+  integer,
+  nonEmptyString,
+  option,
+  parseOptions,
+  required,
+} from '@wal/codec/internal';
+import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
+import { errnoOf, io, ioError } from '@wal/fs/internal';
+import { fsyncDirOf, segmentFileName, writeFileDurably } from '@wal/fs/segments';
 import { checkArchiveList, isArchiveTarget, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
-import { parse } from './options.js';
 
 /** Options of {@link restoreLog}. */
 export interface RestoreOptions {
@@ -65,17 +65,13 @@ export interface RestoreResult {
   cut: { segment: number; offset: number } | null;
 }
 
-const restoreSchema = z.strictObject({
-  target: z.custom<ArchiveTarget>(isArchiveTarget, {
-    message: 'expected an ArchiveTarget (put, get and list)',
-  }),
-  dir: z.string().min(1),
-  toSequence: z.int().min(0).max(MAX_SEQUENCE).optional(),
-  fs: z.custom<WalFs>(isWalFs, { message: 'expected a WalFs with every method' }).default(nodeFs),
-  signal: z
-    .custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'expected an AbortSignal' })
-    .optional(),
-});
+const restoreTable = {
+  target: required({ expected: 'an ArchiveTarget (put, get and list)', test: isArchiveTarget }),
+  dir: required(nonEmptyString),
+  toSequence: option(integer(0, MAX_SEQUENCE)),
+  fs: option({ expected: 'a WalFs with every method', test: isWalFs }, nodeFs),
+  signal: option(instanceOf(AbortSignal, 'an AbortSignal')),
+};
 
 /**
  * Rebuilds a log directory from an archive. Every segment is checked before
@@ -97,7 +93,7 @@ const restoreSchema = z.strictObject({
  * restored log to a new target.
  */
 export async function restoreLog(options: RestoreOptions): Promise<RestoreResult> {
-  const { target, toSequence, fs, signal } = parse(restoreSchema, options, 'restore');
+  const { target, toSequence, fs, signal } = parseOptions('restore', restoreTable, options);
   const dir = path.resolve(options.dir);
   signal?.throwIfAborted();
   if (await exists(fs, dir)) {

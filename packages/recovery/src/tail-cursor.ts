@@ -9,7 +9,8 @@ import {
   sequencesOf,
 } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { closeQuietly, io, READ_CHUNK_BYTES, readAt, type SegmentInfo } from '@wal/fs/segments';
+import { closeQuietly, io, readAt } from '@wal/fs/internal';
+import { READ_CHUNK_BYTES, type SegmentInfo } from '@wal/fs/segments';
 
 /** An accepted frame of the segment a tail reads. */
 export interface CursorFrame {

@@ -8,17 +8,28 @@ import {
   type WalEntry,
   WalError,
 } from '@wal/codec';
-import { isWalFs, nodeFs, type SegmentHold, Wal, type WalFs } from '@wal/fs';
 import {
-  errnoOf,
+  boolean,
+  either,
+  instanceOf,
+  integer,
+  object,
+  oneOf,
+  option,
+  parseOptions,
+  type ResolvedOptions,
+  required,
+} from '@wal/codec/internal';
+import { isWalFs, nodeFs, type SegmentHold, Wal, type WalFs } from '@wal/fs';
+import { errnoOf } from '@wal/fs/internal';
+import {
   listSegmentFiles,
   readSegmentInfo,
   type SegmentInfo,
   segmentFileName,
 } from '@wal/fs/segments';
-import { z } from 'zod';
 import { TruncatedError } from './errors.js';
-import { checkPath, parse } from './options.js';
+import { checkPath } from './options.js';
 import { type CursorFrame, SegmentCursor } from './tail-cursor.js';
 import type { HoleFound } from './types.js';
 
@@ -61,29 +72,23 @@ export interface TailOptions {
   retain?: boolean | { maxBytes: number; onExceeded?: 'block' | 'error' };
 }
 
-const sequence = z.int().min(0).max(MAX_SEQUENCE);
-const tailSchema = z.strictObject({
-  from: z.union([sequence, z.enum(['earliest', 'latest'])]).default('earliest'),
-  wal: z
-    .custom<Wal>((v) => v instanceof Wal, { message: 'expected a Wal from @wal/fs' })
-    .optional(),
-  signal: z
-    .custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'expected an AbortSignal' })
-    .optional(),
-  fs: z.custom<WalFs>(isWalFs, { message: 'expected a WalFs with every method' }).optional(),
-  pollIntervalMs: z.int().min(1).max(3_600_000).default(250),
-  watch: z.boolean().default(true),
-  retain: z
-    .union([
-      z.boolean(),
-      z.strictObject({
-        maxBytes: z.int().min(1),
-        onExceeded: z.enum(['block', 'error']).default('block'),
-      }),
-    ])
-    .default(false),
-});
-type ResolvedTailOptions = z.output<typeof tailSchema> & { fs: WalFs };
+const retainTable = {
+  maxBytes: required(integer(1)),
+  onExceeded: option(oneOf(['block', 'error']), 'block'),
+};
+const tailTable = {
+  from: option(either(integer(0, MAX_SEQUENCE), oneOf(['earliest', 'latest'])), 'earliest'),
+  wal: option(instanceOf(Wal, 'a Wal from @wal/fs')),
+  signal: option(instanceOf(AbortSignal, 'an AbortSignal')),
+  fs: option({ expected: 'a WalFs with every method', test: isWalFs }),
+  pollIntervalMs: option(integer(1, 3_600_000), 250),
+  watch: option(boolean, true),
+  retain: option(either(boolean, object(retainTable)), false),
+};
+type ResolvedTailOptions = Omit<ResolvedOptions<typeof tailTable>, 'retain' | 'fs'> & {
+  fs: WalFs;
+  retain: boolean | ResolvedOptions<typeof retainTable>;
+};
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
@@ -506,7 +511,14 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
  */
 export function tailLog(dir: string, options?: TailOptions): LogTail {
   const resolved = path.resolve(checkPath(dir, 'dir'));
-  const parsed = parse(tailSchema, options, 'tail');
+  const given = parseOptions('tail', tailTable, options);
+  const parsed = {
+    ...given,
+    retain:
+      typeof given.retain === 'boolean'
+        ? given.retain
+        : parseOptions('retain', retainTable, given.retain),
+  };
   const { wal } = parsed;
   if (wal && wal.dir !== resolved) {
     throw new WalError(

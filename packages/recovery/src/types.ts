@@ -22,33 +22,33 @@ export type RecoveryMode = 'strict' | 'tolerate-tail' | 'point-in-time' | 'skip-
 /** Options shared by every function of this package. */
 export interface CommonOptions {
   /** File-system implementation. Default: `nodeFs` from `@wal/fs`. */
-  fs?: WalFs;
+  fs?: WalFs | undefined;
 }
 
 /** Options of {@link scanLog}, {@link recover} and {@link readSegment}. */
 export interface ScanOptions extends CommonOptions {
   /** Default `'tolerate-tail'`. */
-  mode?: RecoveryMode;
+  mode?: RecoveryMode | undefined;
   /**
    * Return only entries with `sequence >= fromSequence` (default 0). Sealed
    * segments wholly below it are not read (their headers and seals still
    * are), so damage inside them is not seen. A batch that straddles it
    * comes out in part.
    */
-  fromSequence?: number;
+  fromSequence?: number | undefined;
   /** Return only entries with `sequence <= toSequence`; the scan stops after it. */
-  toSequence?: number;
+  toSequence?: number | undefined;
   /** Return at most this many entries. */
-  limit?: number;
+  limit?: number | undefined;
   /** Aborts the scan: iteration rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * What a missing directory is. `'error'` (default): `WAL_NOT_FOUND`, so a
    * mistyped or unmounted path is never read as an empty log. `'empty'`: an
    * empty log, with `stats.missing` true (first boot, before `Wal.open`
    * created it).
    */
-  ifMissing?: 'error' | 'empty';
+  ifMissing?: 'error' | 'empty' | undefined;
 }
 
 /** A hole repair wrote, where it is. */

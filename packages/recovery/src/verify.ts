@@ -11,7 +11,7 @@ export interface VerifyOptions extends CommonOptions {
    * `'tolerate-tail'` (default): a torn tail does not make the log bad, since
    * opening it cuts the tail. `'strict'`: it does.
    */
-  mode?: 'strict' | 'tolerate-tail';
+  mode?: 'strict' | 'tolerate-tail' | undefined;
 }
 
 /** One segment file, as {@link verify} found it. */
@@ -72,8 +72,21 @@ export async function verify(dir: string, options?: VerifyOptions): Promise<Veri
   const { fs, mode } = parseVerifyOptions(options);
   const started = performance.now();
   const walker = new LogWalker(fs, { dir: resolvedDir });
-  const report: VerifyReport = {
-    dir: resolvedDir,
+  const report = emptyReport(resolvedDir, mode);
+  const reports = new Map<SegmentInfo, SegmentReport>();
+  for await (const event of walker.walk()) {
+    const r = reportOf(reports, event.info);
+    if (event.kind === 'frames') count(r, report, event);
+    else if (event.kind === 'damage') noteDamage(r, report, event);
+  }
+  conclude(report, walker, reports);
+  report.durationMs = performance.now() - started;
+  return report;
+}
+
+function emptyReport(dir: string, mode: VerifyReport['mode']): VerifyReport {
+  return {
+    dir,
     mode,
     ok: true,
     segments: [],
@@ -85,40 +98,49 @@ export async function verify(dir: string, options?: VerifyOptions): Promise<Veri
     nextSequence: 0,
     durationMs: 0,
   };
-  const reports = new Map<SegmentInfo, SegmentReport>();
-  const reportOf = (info: SegmentInfo): SegmentReport => {
-    let r = reports.get(info);
-    if (!r) {
-      r = newReport(info);
-      reports.set(info, r);
-    }
-    return r;
-  };
-  for await (const event of walker.walk()) {
-    const r = reportOf(event.info);
-    if (event.kind === 'frames') count(r, report, event);
-    else if (event.kind === 'damage') {
-      const { damage, torn } = event;
-      r.damage.push(damage);
-      if (damage.reason === 'bad-header') r.status = 'unreadable';
-      else if (!torn) r.status = 'damaged';
-      else if (r.status === 'ok') r.status = 'torn-tail';
-      if (torn) report.tornTail = damage;
-      else report.damage.push(damage);
-    }
+}
+
+function reportOf(reports: Map<SegmentInfo, SegmentReport>, info: SegmentInfo): SegmentReport {
+  let r = reports.get(info);
+  if (!r) {
+    r = newReport(info);
+    reports.set(info, r);
   }
+  return r;
+}
+
+/** A damaged region: the segment's status, and the torn tail or the log's damage list. */
+function noteDamage(
+  r: SegmentReport,
+  report: VerifyReport,
+  { damage, torn }: Extract<WalkEvent, { kind: 'damage' }>,
+): void {
+  r.damage.push(damage);
+  if (damage.reason === 'bad-header') r.status = 'unreadable';
+  else if (!torn) r.status = 'damaged';
+  else if (r.status === 'ok') r.status = 'torn-tail';
+  if (torn) report.tornTail = damage;
+  else report.damage.push(damage);
+}
+
+/** After the walk: every segment in order (read or not), the totals and the verdict. */
+function conclude(
+  report: VerifyReport,
+  walker: LogWalker,
+  reports: Map<SegmentInfo, SegmentReport>,
+): void {
   for (const info of walker.segments) {
-    const r = reportOf(info);
-    if (r.status === 'ok' && info.header && info.header.segment !== info.segment)
+    const r = reportOf(reports, info);
+    if (r.status === 'ok' && info.header && info.header.segment !== info.segment) {
       r.status = 'unreadable';
+    }
     report.segments.push(r);
     report.records += r.records;
     report.entries += r.entries;
   }
   report.nextSequence = walker.highestNextSequence;
-  report.ok = report.damage.length === 0 && (mode === 'tolerate-tail' || report.tornTail === null);
-  report.durationMs = performance.now() - started;
-  return report;
+  const tailOk = report.mode === 'tolerate-tail' || report.tornTail === null;
+  report.ok = report.damage.length === 0 && tailOk;
 }
 
 function newReport(info: SegmentInfo): SegmentReport {

@@ -7,10 +7,9 @@ import {
   WalError,
 } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
+import { errnoOf, ioError } from '@wal/fs/internal';
 import {
   checkChain,
-  errnoOf,
-  ioError,
   listSegmentFiles,
   readFrames,
   readSegmentInfo,

@@ -1,7 +1,6 @@
 // Builds v2 logs byte by byte with the codec (independently of the writer),
 // and puts entries in a plain form that compares by content.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   DEFAULT_MAX_RECORD_BYTES,
@@ -25,7 +24,7 @@ import type { WalFs } from '@wal/fs';
 import { segmentFileName } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
 import type { LogScan, RecoveryMode } from '@wal/recovery';
-import { onTestFinished } from 'vitest';
+import { tempDir as sharedTempDir, utf8 } from '@wal/test-support';
 
 export const MODES: readonly RecoveryMode[] = [
   'strict',
@@ -43,7 +42,7 @@ export const LOG_ID = 'a1b2c3d4e5f60718';
 /** A fixed salt per segment number, so built logs are reproducible. */
 export const saltOf = (segment: number): number => (Math.imul(segment + 1, 0x9e3779b1) | 1) >>> 0;
 
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+export { utf8 };
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const put = (key: string, value: string | Uint8Array): WalOp => ({
   type: 'put',
@@ -291,11 +290,7 @@ export function entriesBefore(log: BuiltLog, segment: number, frame: number): Pl
 }
 
 /** A temporary directory, removed when the test ends. */
-export function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-recovery-'));
-  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export const tempDir = (): string => sharedTempDir('wal-recovery-');
 
 /** A copy of `bytes` with `fn` applied. */
 export function edit(bytes: Uint8Array, fn: (b: Uint8Array) => void): Uint8Array {

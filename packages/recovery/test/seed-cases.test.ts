@@ -1,5 +1,5 @@
-// The Rust original's recovery tests, on @wal's format, and one test per
-// weak point of the original (research.md, "The starting point") that
+// The recovery tests of the Rust WAL @wal replaces (seed/wal.rs), on @wal's
+// format, and one test per weak point of it (research.md, "The starting point") that
 // recovery can show: each would fail on the seed.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,7 +37,7 @@ import {
   writeLog,
 } from './helpers.js';
 
-describe('the original recovery cases', () => {
+describe("the Rust WAL's recovery cases", () => {
   test('put, put, delete, put come back in order, with their types and values', async () => {
     const dir = tempDir();
     const log = buildLog(dir, [[[put('a', '1')], [put('b', '2')], [del('a')], [put('c', '3')]]]);
@@ -161,7 +161,7 @@ describe('the original recovery cases', () => {
         reason: 'checksum-mismatch',
       }),
     ]);
-    // The original skipped it silently everywhere; the default mode refuses.
+    // The Rust WAL skipped it silently everywhere; the default mode refuses.
     await expect(recover(dir)).rejects.toMatchObject({
       code: ErrorCode.CORRUPTION,
       offset: middle.offset,
@@ -203,7 +203,7 @@ describe('the original recovery cases', () => {
   });
 });
 
-describe('the weak points of the original', () => {
+describe('the weak points of the Rust WAL', () => {
   test('1. the CRC covers the lengths: key "ab" value "c" is not key "a" value "bc"', async () => {
     const { sim, log } = await simLog([[[put('ab', 'c')], [put('z', '1')]]]);
     const seg = log.segments[0];
@@ -213,7 +213,7 @@ describe('the weak points of the original', () => {
     const original = encodeBatchFrame(ctx, 0, [put('ab', 'c')]);
     const moved = encodeBatchFrame(ctx, 0, [put('a', 'bc')]);
     expect(moved.length).toBe(original.length);
-    // The other split of the same bytes, under the original's CRC.
+    // The other split of the same bytes, under the Rust WAL's CRC.
     moved.set(original.subarray(FRAME_CRC_OFFSET, FRAME_CRC_OFFSET + 4), FRAME_CRC_OFFSET);
     sim.writeFile(
       seg.file,

@@ -168,7 +168,7 @@ export function naiveWal(valueBytes: number, fsync: boolean): SliceCase {
   };
 }
 
-/** The original's entry layout: len, magic, seq, type, key len, key, value len, value, crc. */
+/** The entry layout of the Rust WAL @wal replaces (seed/wal.rs): len, magic, seq, type, key len, key, value len, value, crc. */
 export function encodeNaive(seq: number, key: Uint8Array, value: Uint8Array): Buffer {
   const body = Buffer.allocUnsafe(4 + 8 + 1 + 4 + key.length + 4 + value.length + 4);
   let p = body.writeUInt32LE(0x57414c, 0);

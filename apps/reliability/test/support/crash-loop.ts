@@ -1,5 +1,6 @@
 import { type SyncMode, WAL_FS_METHODS, Wal, type WalFs } from '@wal/fs';
 import { type Random, SimFs, seededRandom } from '@wal/fs/testing';
+import { wrapMethods } from '@wal/test-support';
 import { expect, test } from 'vitest';
 import { InvariantError, reopenAndCheck, walOptions } from './check.js';
 import { useTickingClock } from './clock.js';
@@ -183,17 +184,11 @@ class SkipsFsyncDir extends SimFs {
 // `fs`, except that the first fdatasync of a segment opened for appending
 // ('r+': what Wal.open does with the last segment, then syncs it) does nothing.
 function skipsFirstSync(fs: SimFs): WalFs {
-  const methods = Object.fromEntries(WAL_FS_METHODS.map((m) => [m, fs[m].bind(fs)]));
   const reopened = new Set<number>();
-  return {
-    ...(methods as unknown as WalFs),
-    open: async (file, flags) => {
-      const fd = await fs.open(file, flags);
-      if (flags === 'r+') reopened.add(fd);
-      return fd;
-    },
-    fdatasync: async (fd) => {
-      if (!reopened.delete(fd)) await fs.fdatasync(fd);
-    },
-  };
+  return wrapMethods<WalFs>(fs, WAL_FS_METHODS, async (method, args, call) => {
+    if (method === 'fdatasync' && reopened.delete(args[0] as number)) return;
+    const result = await call(...args);
+    if (method === 'open' && args[1] === 'r+') reopened.add(result as number);
+    return result;
+  });
 }

@@ -5,7 +5,7 @@ import type { BatchOp, SyncMode, Wal } from '@wal/fs';
 interface Issued {
   type: 'put' | 'delete';
   key: Uint8Array;
-  value?: Uint8Array;
+  value?: Uint8Array | undefined;
   /** First sequence of its record: a batch is whole or absent. */
   record: number;
   /** Its promise resolved: the bytes reached the operating system (they survive a kill). */

@@ -1,14 +1,16 @@
 // The real file system with one operation failing, as a disk, a permission
 // or a mount can make it fail: whoever runs the test (root included) sees it.
 import { nodeFs, WAL_FS_METHODS, type WalFs } from '@wal/fs';
+import { wrapMethods } from '@wal/test-support';
 
 type Op = keyof WalFs;
 
-/** `nodeFs`, except that `op` rejects with errno `code` on paths that `match` accepts. */
+/** `base` (default `nodeFs`), except that `op` rejects with errno `code` on paths that `match` accepts. */
 export function failingFs(
   op: Op,
   code: string,
   match: (file: string) => boolean = () => true,
+  base: WalFs = nodeFs,
 ): WalFs {
   const files = new Map<number, string>();
   const fail = (file: string) =>
@@ -19,16 +21,10 @@ export function failingFs(
     });
   // The path an operation is on: its first argument, or the file behind a handle.
   const pathOf = (arg: unknown) => (typeof arg === 'number' ? (files.get(arg) ?? '') : String(arg));
-  const fs = Object.fromEntries(
-    WAL_FS_METHODS.map((m) => [
-      m,
-      async (...args: unknown[]) => {
-        if (m === op && match(pathOf(args[0]))) throw fail(pathOf(args[0]));
-        const result = await (nodeFs[m] as (...a: unknown[]) => Promise<unknown>)(...args);
-        if (m === 'open') files.set(result as number, args[0] as string);
-        return result;
-      },
-    ]),
-  );
-  return fs as unknown as WalFs;
+  return wrapMethods(base, WAL_FS_METHODS, async (m, args, real) => {
+    if (m === op && match(pathOf(args[0]))) throw fail(pathOf(args[0]));
+    const result = await real(...args);
+    if (m === 'open') files.set(result as number, args[0] as string);
+    return result;
+  });
 }

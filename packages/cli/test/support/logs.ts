@@ -2,12 +2,11 @@
 // a torn tail, a flipped byte mid-log, a lost segment.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { type DecodedRecord, sequencesOf } from '@wal/codec';
 import { type BatchOp, nodeFs, type SyncMode, type TailCut, Wal } from '@wal/fs';
 import { readFrames, readSegmentInfo, segmentFileName } from '@wal/fs/segments';
-import { onTestFinished } from 'vitest';
+import { tempDir as sharedTempDir } from '@wal/test-support';
 
 /** An entry as written: key and value bytes exact (no `value` for a delete). */
 export interface Written {
@@ -18,11 +17,7 @@ export interface Written {
 }
 
 /** A temporary directory, removed when the test ends. */
-export function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-cli-'));
-  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export const tempDir = (): string => sharedTempDir('wal-cli-');
 
 /** The path of segment `n` in `dir`. */
 export const segment = (dir: string, n: number): string => path.join(dir, segmentFileName(n));

@@ -19,7 +19,7 @@ export class Sink extends Writable {
   peakQueued = 0;
   readonly slow: boolean;
 
-  constructor(options: { tty?: boolean; highWaterMark?: number; slow?: boolean } = {}) {
+  constructor(options: { tty?: boolean | undefined; highWaterMark?: number; slow?: boolean } = {}) {
     super({ highWaterMark: options.highWaterMark, decodeStrings: false });
     if (options.tty) this.isTTY = true;
     this.slow = options.slow ?? false;

@@ -6,7 +6,7 @@
  * segment files themselves.
  */
 export { type ChainDamage, checkChain } from './chain.js';
-export { createSegment, removeUnfinishedSegments } from './create.js';
+export { createSegment } from './create.js';
 export {
   brokenFilePath,
   copyRangeDurably,
@@ -16,6 +16,5 @@ export {
 } from './durable.js';
 export { type FrameEvent, READ_CHUNK_BYTES, type ReadFramesOptions, readFrames } from './frames.js';
 export { readSegmentInfo, type SegmentInfo } from './info.js';
-export { closeQuietly, errnoOf, io, ioError, readAt, writeFully } from './io.js';
-export { listSegmentFiles, notFound, readNames, type SegmentFile } from './list.js';
+export { listSegmentFiles, type SegmentFile } from './list.js';
 export { CREATING_SUFFIX, parseSegmentFileName, segmentFileName, segmentOfFile } from './names.js';

@@ -15,7 +15,7 @@ export function ioError(action: string, file: string, cause: unknown): WalError 
 
 /**
  * Runs a file-system call. Any error it throws becomes `WAL_IO_ERROR` with
- * the original as `cause` (a @wal error passes through): an unreadable file
+ * the thrown error as `cause` (a @wal error passes through): an unreadable file
  * is never mistaken for damage, so it is never "repaired" (RocksDB #6288).
  */
 export async function io<T>(action: string, file: string, run: () => Promise<T>): Promise<T> {

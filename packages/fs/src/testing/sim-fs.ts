@@ -34,7 +34,7 @@ export interface OperationEvent {
   path: string;
   /** True when the call may have changed what a crash leaves. */
   mutating: boolean;
-  error?: Error;
+  error?: Error | undefined;
 }
 
 interface Handle {

@@ -1,0 +1,32 @@
+/**
+ * `@wal/codec/internal`: helpers the other @wal packages share. Outside the
+ * semver promise: anything here may change or go in any release.
+ *
+ * - `solveFrameSalt`: the salt a frame validates under, for repair of a
+ *   segment whose header is damaged.
+ * - Options validation (`parseOptions` and its kinds), so every package
+ *   checks options and words the errors the same way.
+ *
+ * @packageDocumentation
+ */
+export {
+  boolean,
+  either,
+  instanceOf,
+  integer,
+  invalidOptions,
+  type Kind,
+  matching,
+  nonEmptyString,
+  type Option,
+  type OptionTable,
+  object,
+  oneOf,
+  option,
+  orNull,
+  parseOptions,
+  problem,
+  type ResolvedOptions,
+  required,
+} from './options.js';
+export { solveFrameSalt } from './salt-solve.js';

@@ -1,0 +1,166 @@
+import { describeValue, ErrorCode, WalError } from './errors.js';
+
+// Options validation for every @wal package, one way: a table of options,
+// each with a test, a phrase for what it accepts and a default. Hand-written
+// rather than zod, which cost @wal/fs most of its import time (see
+// CONTRIBUTING.md, "Import time").
+
+/** A kind of value: a phrase for messages ("a positive safe integer") and its test. */
+export interface Kind<T> {
+  readonly expected: string;
+  readonly test: (value: unknown) => value is T;
+}
+
+/** One option: the kind of value it takes, and its default (or that it is required). */
+export interface Option<T> extends Kind<unknown> {
+  readonly fallback: T;
+  readonly required: boolean;
+}
+
+/** A table of options, by name. */
+export type OptionTable = Readonly<Record<string, Option<unknown>>>;
+
+/** The options a table accepts, after validation: every default filled in. */
+export type ResolvedOptions<T extends OptionTable> = {
+  -readonly [K in keyof T]: T[K] extends Option<infer V> ? V : never;
+};
+
+/** An option without a default: `undefined` when not given. */
+export function option<T>(kind: Kind<T>): Option<T | undefined>;
+/** An option with a default. */
+export function option<T>(kind: Kind<T>, fallback: NoInfer<T>): Option<T>;
+export function option<T>(kind: Kind<T>, fallback?: T): Option<T | undefined> {
+  return { ...kind, fallback, required: false };
+}
+
+/** An option that must be given. */
+export function required<T>(kind: Kind<T>): Option<T> {
+  return { ...kind, fallback: undefined as T, required: true };
+}
+
+/** An integer in [min, max]. */
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Kind<number> {
+  const expected =
+    max !== Number.MAX_SAFE_INTEGER
+      ? `an integer from ${min} to ${max}`
+      : min === 0
+        ? 'a non-negative safe integer'
+        : min === 1
+          ? 'a positive safe integer'
+          : `a safe integer of at least ${min}`;
+  const test = (value: unknown): value is number =>
+    Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+  return { expected, test };
+}
+
+/** One of the given strings. */
+export function oneOf<const T extends string>(values: readonly T[]): Kind<T> {
+  const expected = `one of ${values.map((value) => `'${value}'`).join(', ')}`;
+  const test = (value: unknown): value is T => values.includes(value as T);
+  return { expected, test };
+}
+
+/** `kind`, or null. */
+export function orNull<T>(kind: Kind<T>): Kind<T | null> {
+  const test = (value: unknown): value is T | null => value === null || kind.test(value);
+  return { expected: `null or ${kind.expected}`, test };
+}
+
+/** A boolean. */
+export const boolean: Kind<boolean> = {
+  expected: 'a boolean',
+  test: (value): value is boolean => typeof value === 'boolean',
+};
+
+/** A non-empty string. */
+export const nonEmptyString: Kind<string> = {
+  expected: 'a non-empty string',
+  test: (value): value is string => typeof value === 'string' && value.length > 0,
+};
+
+/**
+ * Validates `input` (an object, or undefined for all defaults) against
+ * `table`. Unknown keys are refused, so a misspelt option is not silently
+ * ignored. Throws `WAL_INVALID_OPTIONS` naming every bad option:
+ * "expected valid Wal options, found sync: expected one of …, found …".
+ */
+export function parseOptions<T extends OptionTable>(
+  what: string,
+  table: T,
+  input: unknown,
+): ResolvedOptions<T> {
+  if (input === undefined) input = {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalidOptions(what, [problem('options', 'an object', describeValue(input))]);
+  }
+  const given = input as Record<string, unknown>;
+  const names = Object.keys(table);
+  const problems = Object.keys(given)
+    .filter((key) => !Object.hasOwn(table, key))
+    .map((key) => problem(key, `one of ${names.join(', ')}`, 'an unknown option'));
+  const resolved: Record<string, unknown> = {};
+  for (const name of names) {
+    const { expected, test, fallback, required } = table[name] as Option<unknown>;
+    const value = given[name];
+    if (value === undefined && !required) resolved[name] = fallback;
+    else if (test(value)) resolved[name] = value;
+    else problems.push(problem(name, expected, describeValue(value)));
+  }
+  if (problems.length > 0) throw invalidOptions(what, problems);
+  return resolved as ResolvedOptions<T>;
+}
+
+/** "name: expected X, found Y", one entry of an options message. */
+export function problem(name: string, expected: string, found: string): string {
+  return `${name}: expected ${expected}, found ${found}`;
+}
+
+/** The `WAL_INVALID_OPTIONS` error for a `what` call: "expected valid X options, found …". */
+export function invalidOptions(what: string, problems: readonly string[]): WalError {
+  return new WalError(
+    ErrorCode.INVALID_OPTIONS,
+    `expected valid ${what} options, found ${problems.join('; ')}`,
+  );
+}
+
+/** An instance of `type`, described as `expected` ("a Wal from @wal/fs"). */
+export function instanceOf<T>(
+  type: { readonly prototype: T; [Symbol.hasInstance](value: unknown): boolean },
+  expected: string,
+): Kind<T> {
+  return { expected, test: (value): value is T => value instanceof type };
+}
+
+/** Either kind. */
+export function either<A, B>(a: Kind<A>, b: Kind<B>): Kind<A | B> {
+  const test = (value: unknown): value is A | B => a.test(value) || b.test(value);
+  return { expected: `${a.expected} or ${b.expected}`, test };
+}
+
+/** A string matching `pattern`, described as `expected`. */
+export function matching(pattern: RegExp, expected: string): Kind<string> {
+  return {
+    expected,
+    test: (value): value is string => typeof value === 'string' && pattern.test(value),
+  };
+}
+
+/**
+ * A nested object of the options in `table`, checked as {@link parseOptions}
+ * checks them (no unknown keys). Its defaults are filled in by
+ * {@link parseOptions} on the value once it passes.
+ */
+export function object<T extends OptionTable>(table: T): Kind<ResolvedOptions<T>> {
+  const fields = Object.entries(table)
+    .map(([name, o]) => `${name}${o.required ? '' : '?'}: ${o.expected}`)
+    .join('; ');
+  const test = (value: unknown): value is ResolvedOptions<T> => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    const given = value as Record<string, unknown>;
+    if (Object.keys(given).some((key) => !Object.hasOwn(table, key))) return false;
+    return Object.entries(table).every(([name, o]) =>
+      given[name] === undefined ? !o.required : o.test(given[name]),
+    );
+  };
+  return { expected: `an object { ${fields} }`, test };
+}

@@ -1,0 +1,10 @@
+/**
+ * `@wal/fs/internal`: the I/O helpers the writer shares with @wal/recovery
+ * and @wal/cli. Outside the semver promise: anything here may change or go
+ * in any release. Tools should use `@wal/fs/segments`.
+ *
+ * @packageDocumentation
+ */
+export { removeUnfinishedSegments } from './segments/create.js';
+export { closeQuietly, errnoOf, io, ioError, readAt, writeFully } from './segments/io.js';
+export { notFound, readNames } from './segments/list.js';
