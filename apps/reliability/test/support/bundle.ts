@@ -7,12 +7,21 @@ import { build } from 'esbuild';
 
 const PACKAGE = fileURLToPath(new URL('../..', import.meta.url));
 
+// Packages the bundle loads at run time, each linked beside it from the
+// workspace package that depends on it: the lock's native addon, and
+// crc-32, which @wal/codec loads with createRequire (esbuild leaves that
+// require as it is). Without the links a child finds them only through a
+// NODE_PATH, which pnpm sets and plain node does not.
+const RUNTIME = [
+  ['fs', 'fs-native-extensions'],
+  ['codec', 'crc-32'],
+] as const;
+
 /**
  * Bundles the child-process script `source` (a test/support file) from the
  * sources (the @wal/source condition) into a fresh temporary directory, so
  * each child starts in node's own start-up time, not tsx's compile of
- * @wal/fs. The lock's native addon stays a package, linked beside the bundle.
- * Returns the bundle's path and a function that removes it.
+ * @wal/fs. Returns the bundle's path and a function that removes it.
  */
 export async function bundleScript(source: string): Promise<{ file: string; remove: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-child-'));
@@ -25,14 +34,14 @@ export async function bundleScript(source: string): Promise<{ file: string; remo
     format: 'esm',
     target: 'node20',
     conditions: ['@wal/source'],
-    external: ['fs-native-extensions'],
+    external: RUNTIME.map(([, name]) => name),
     logLevel: 'silent',
   });
-  const walFs = fs.realpathSync(path.join(PACKAGE, 'node_modules', '@wal', 'fs'));
-  const addon = createRequire(path.join(walFs, 'package.json')).resolve(
-    'fs-native-extensions/package.json',
-  );
   fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(path.dirname(addon), path.join(dir, 'node_modules', 'fs-native-extensions'));
+  for (const [owner, name] of RUNTIME) {
+    const from = fs.realpathSync(path.join(PACKAGE, 'node_modules', '@wal', owner));
+    const found = createRequire(path.join(from, 'package.json')).resolve(`${name}/package.json`);
+    fs.symlinkSync(path.dirname(found), path.join(dir, 'node_modules', name));
+  }
   return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
