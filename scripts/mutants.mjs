@@ -44,7 +44,7 @@ const KILLERS = {
   'salvage-cut': [FS_TEST('salvage')],
   'failed-write-cut': [FS_TEST('faults')],
   'close-mark': [FS_TEST('corruption')],
-  'group-mark': [FS_TEST('torn-tail')],
+  'group-mark': [FS_TEST('corruption')],
   'frame-salt': ['packages/codec/test/salt.test.ts'],
   'exact-sequence': ['packages/codec/test/sequence.test.ts'],
   'resync-floor': ['packages/codec/test/salt.test.ts'],
@@ -53,7 +53,7 @@ const KILLERS = {
   'repair-rebuild-fdatasync': [RECOVERY_TEST('repair')],
   'repair-rebuild-directory-fsync': [RECOVERY_TEST('repair')],
   'repair-remove-directory-fsync': [RECOVERY_TEST('repair')],
-  'repair-floor': [RECOVERY_TEST('regressions')],
+  'repair-floor': [RECOVERY_TEST('repair')],
   'replay-rewound': ['packages/memtable/test/replay.test.ts'],
 };
 

@@ -21,6 +21,7 @@ import {
   append,
   batchOffsets,
   flipByte,
+  GatedFs,
   headerOf,
   puts,
   readEntries,
@@ -31,6 +32,7 @@ import {
   simDisk,
   snapshot,
   tempDir,
+  until,
   utf8,
 } from './helpers.js';
 
@@ -211,6 +213,46 @@ describe('bit rot is never cut as a torn tail (issue 12)', () => {
     });
     expect(killed.snapshot()).toEqual(before);
     expect(killed.openHandles).toBe(0);
+  });
+});
+
+describe('bit rot in a group the next one was encoded behind', () => {
+  // Group 2 is encoded while group 1's fdatasync runs, so its frames carry
+  // the watermark from before group 1. The mark written in front of group 2
+  // is the only frame that says group 1 was durable: without it, rot in
+  // group 1 of a killed writer's log (no close mark) reads as a torn write,
+  // and open would cut both acknowledged groups.
+  test('is refused: the mark in front of the later group says it was synced', async () => {
+    const sim = new GatedFs();
+    const wal = await Wal.open({ dir: '/log', fs: sim });
+    sim.hold = true;
+    const a = wal.put('a', 'one');
+    await until(() => sim.waiting.length === 1, "group 1's fdatasync");
+    const b = wal.put('b', 'two'); // fills group 2 while group 1 syncs
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    sim.release();
+    await until(() => sim.waiting.length === 1, "group 2's fdatasync");
+    sim.release();
+    expect(await Promise.all([a, b])).toEqual([0, 1]); // both acknowledged, both durable
+    sim.hold = false;
+    const killed = sim.kill(); // no close mark
+    await wal.close();
+
+    const file = segment('/log', 0);
+    const bytes = killed.readFile(file);
+    const first = SEGMENT_HEADER_SIZE;
+    const key = first + FRAME_HEADER_SIZE + BATCH_PREFIX_SIZE + OP_HEADER_SIZE;
+    expect(bytes[key]).toBe(0x61);
+    bytes[key] = 0x62;
+    killed.writeFile(file, bytes);
+    const before = killed.snapshot();
+    const error = await rejectsWith(Wal.open({ dir: '/log', fs: killed }), 'WAL_CORRUPTION');
+    expect((error as CorruptionError).damage).toMatchObject({
+      file,
+      offset: first,
+      reason: 'checksum-mismatch',
+    });
+    expect(killed.snapshot()).toEqual(before);
   });
 });
 

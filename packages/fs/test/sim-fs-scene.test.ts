@@ -20,3 +20,35 @@ test('writeFile copies a Buffer: later writes reach neither the caller nor stabl
   // Never synced: a power loss brings back what writeFile made durable.
   expect(Buffer.from(sim.crash().readFile('/d/f')).toString()).toBe('0123456789');
 });
+
+// Uint8Array.prototype.slice of a Buffer is a Buffer again (its species):
+// kept as the file's bytes, a kill() copy shared them with the original,
+// and a sync made the durable layer a view of the page cache.
+test('a file written from a Buffer: a kill() copy is independent of the original', async () => {
+  const sim = new SimFs();
+  await sim.mkdirp('/d');
+  sim.syncAll();
+  sim.writeFile('/d/f', Buffer.from('0123456789'));
+  const next = sim.kill();
+  const fd = await next.open('/d/f', 'r+');
+  await next.ftruncate(fd, 4);
+  await next.write(fd, Buffer.from('xx'), 0);
+  await next.close(fd);
+  expect(Buffer.from(next.readFile('/d/f')).toString()).toBe('xx23');
+  expect(Buffer.from(sim.readFile('/d/f')).toString()).toBe('0123456789');
+  expect(Buffer.from(sim.kill().readFile('/d/f')).toString()).toBe('0123456789');
+});
+
+test('a file written from a Buffer: after a sync, an overwrite is not durable until synced', async () => {
+  const sim = new SimFs();
+  await sim.mkdirp('/d');
+  sim.syncAll();
+  sim.writeFile('/d/f', Buffer.from('0123456789'));
+  const fd = await sim.open('/d/f', 'r+');
+  await sim.fdatasync(fd);
+  await sim.write(fd, Buffer.from('xx'), 2);
+  expect(Buffer.from(sim.crash().readFile('/d/f')).toString()).toBe('0123456789');
+  await sim.fdatasync(fd);
+  await sim.close(fd);
+  expect(Buffer.from(sim.crash().readFile('/d/f')).toString()).toBe('01xx456789');
+});

@@ -272,6 +272,40 @@ describe('repair', () => {
     });
   });
 
+  // The floor, from a file repair sets aside: the last segment is gone
+  // (unreadable), a copy of it lies under another number that is taken, and
+  // what is left of the log ends with a sealed segment. Its sequences are in
+  // no segment of the log any more, but the log held them: the writer must
+  // continue above them, or it would give 8..11 out again.
+  test('the last segment unreadable, a copy of it under a taken number: the writer continues above the copy', async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim, sync: 'none' });
+    for (let i = 0; i < 12; i++) {
+      if (i > 0 && i % 4 === 0) await wal.rotate();
+      await wal.put(`k${i}`, `v${i}`);
+    }
+    await wal.close();
+    const last = '/wal/wal_00000002.log';
+    const bytes = sim.readFile(last);
+    sim.writeFile('/wal/wal_00000009.log', bytes); // its header still says 2
+    sim.writeFile(last, utf8('x'));
+    const done = await repair('/wal', { fs: sim });
+    expect(done.actions.map((a) => [a.action, a.segment])).toEqual([
+      ['remove', 2],
+      ['remove', 9],
+      ['create', 2],
+    ]);
+    expect(done).toMatchObject({
+      lost: [{ firstSequence: 8, nextSequence: 12 }],
+      nextSequence: 12,
+      lastSequence: 7,
+    });
+    expect(equal(sim.readFile('/wal/quarantine/1/wal_00000009.log'), bytes)).toBe(true);
+    const reopened = await Wal.open({ dir: '/wal', fs: sim });
+    expect(await reopened.put('next', 'one')).toBe(12);
+    await reopened.close();
+  });
+
   test('a dry run returns the same plan and changes nothing', async () => {
     const a = await midLogDamage();
     const before = a.sim.snapshot();

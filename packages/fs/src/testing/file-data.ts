@@ -19,10 +19,13 @@ export class FileData {
   /** A file whose bytes are all durable (a state after a crash). */
   static durable(bytes: Uint8Array): FileData {
     const file = new FileData();
-    // Uint8Array's slice, which copies: a Buffer's slice would be a view.
-    file.#bytes = Uint8Array.prototype.slice.call(bytes);
+    // Plain Uint8Array copies. A Buffer kept here would stay a Buffer (as
+    // would Uint8Array.prototype.slice of one, by its species), and a
+    // Buffer's slice() is a view: clone() and sync() would then share bytes
+    // with the copy they make.
+    file.#bytes = new Uint8Array(bytes);
     file.#size = bytes.length;
-    file.#durable = Uint8Array.prototype.slice.call(bytes);
+    file.#durable = new Uint8Array(bytes);
     return file;
   }
 
