@@ -24,6 +24,12 @@ export const ErrorCode = {
   TRUNCATED: 'WAL_TRUNCATED',
   /** The log's sequences end at or below a checkpoint that claims later ones. */
   SEQUENCE_REWOUND: 'WAL_SEQUENCE_REWOUND',
+  /** Another writer got to a replication stream first: its history is not this log's. */
+  FENCED: 'WAL_FENCED',
+  /** An archive holds this segment with another checksum. */
+  ARCHIVE_CONFLICT: 'WAL_ARCHIVE_CONFLICT',
+  /** A replication or archive service refused or failed a request; `cause` holds its error. */
+  REMOTE_ERROR: 'WAL_REMOTE_ERROR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

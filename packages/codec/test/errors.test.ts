@@ -2,7 +2,7 @@ import { CorruptionError, type Damage, describeValue, ErrorCode, WalError } from
 import { describe, expect, test } from 'vitest';
 
 describe('WalError', () => {
-  test('the codes are the twelve documented strings, each under its own name', () => {
+  test('the codes are the fifteen documented strings, each under its own name', () => {
     expect(ErrorCode).toEqual({
       CORRUPTION: 'WAL_CORRUPTION',
       RECORD_TOO_LARGE: 'WAL_RECORD_TOO_LARGE',
@@ -16,6 +16,9 @@ describe('WalError', () => {
       SEQUENCE_EXHAUSTED: 'WAL_SEQUENCE_EXHAUSTED',
       TRUNCATED: 'WAL_TRUNCATED',
       SEQUENCE_REWOUND: 'WAL_SEQUENCE_REWOUND',
+      FENCED: 'WAL_FENCED',
+      ARCHIVE_CONFLICT: 'WAL_ARCHIVE_CONFLICT',
+      REMOTE_ERROR: 'WAL_REMOTE_ERROR',
     });
   });
 

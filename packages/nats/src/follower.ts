@@ -1,0 +1,226 @@
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { crc32, describeValue, ErrorCode, WalError } from '@wal/codec';
+import { Memtable } from '@wal/memtable';
+import { fenced, remoteError } from './errors.js';
+import { decodeRecordMessage } from './message.js';
+import { findRecord, HEADER_CHAIN, storedRecordOf } from './stream.js';
+
+/** Options of {@link Follower.start}. */
+export interface FollowerOptions {
+  /** A connection to the JetStream cluster. The caller owns it. */
+  nats: NatsConnection;
+  /** The stream a {@link ReplicatedWal} publishes to. */
+  stream: string;
+  /**
+   * The table to replay into. Following starts after `table.lastSequence`
+   * (a table restored from a checkpoint), or at the stream's first record.
+   */
+  table: Memtable;
+  /** The log the stream must hold (16 hex digits). Default: whichever log its records come from. */
+  logId?: string;
+}
+
+interface Waiter {
+  sequence: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Consumes a replication stream and applies each record, whole, to a
+ * Memtable, in sequence order. Every record is checked on the way in: an
+ * intact frame of the expected log, starting exactly where the previous one
+ * ended, its chain value continuing the previous one's. A gap, a foreign
+ * record or a damaged one stops the follower with a typed error
+ * ({@link Follower.closed} rejects); it never skips.
+ */
+export class Follower {
+  readonly #table: Memtable;
+  readonly #messages: ConsumerMessages;
+  readonly #stream: string;
+  #logId: string | null;
+  #next: number | null;
+  #chain: number | null = null;
+  #waiters: Waiter[] = [];
+  #error: WalError | undefined;
+  readonly closed: Promise<void>;
+
+  private constructor(
+    table: Memtable,
+    messages: ConsumerMessages,
+    stream: string,
+    logId: string | null,
+  ) {
+    this.#table = table;
+    this.#messages = messages;
+    this.#stream = stream;
+    this.#logId = logId;
+    this.#next = table.lastSequence === null ? null : table.lastSequence + 1;
+    this.closed = this.#run();
+    // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
+    this.closed.catch(() => undefined);
+  }
+
+  /**
+   * Finds where to resume (the stream record holding `table.lastSequence + 1`)
+   * and starts consuming. Rejects with `WAL_TRUNCATED` when the stream no
+   * longer holds the records right after the checkpoint (its retention
+   * removed them), `WAL_SEQUENCE_REWOUND` when the stream ends below the
+   * checkpoint.
+   */
+  static async start(options: FollowerOptions): Promise<Follower> {
+    const { nats, stream, table, logId } = options;
+    if (!(table instanceof Memtable)) {
+      throw new WalError(
+        ErrorCode.INVALID_OPTIONS,
+        `expected table to be a Memtable, found ${describeValue(table)}`,
+      );
+    }
+    try {
+      const jsm = await jetstreamManager(nats);
+      const startSeq = await resumePoint(jsm, stream, table.lastSequence);
+      const consumer = await jetstream(nats).consumers.get(stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: startSeq,
+      });
+      const messages = await consumer.consume();
+      return new Follower(table, messages, stream, logId ?? null);
+    } catch (error) {
+      throw WalError.isInstance(error) ? error : remoteError(`following stream ${stream}`, error);
+    }
+  }
+
+  /** The last sequence applied to the table, or null. */
+  get lastSequence(): number | null {
+    return this.#table.lastSequence;
+  }
+
+  /** The log the stream's records come from, once one was read. */
+  get logId(): string | null {
+    return this.#logId;
+  }
+
+  /** Why the follower stopped, or undefined while it runs (or after `stop()`). */
+  get error(): WalError | undefined {
+    return this.#error;
+  }
+
+  /** Resolves once the table holds every sequence up to and including `sequence`. */
+  waitFor(sequence: number, signal?: AbortSignal): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    const last = this.#table.lastSequence;
+    if (last !== null && last >= sequence) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { sequence, resolve, reject };
+      this.#waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Stops consuming. The table keeps what was applied. */
+  async stop(): Promise<void> {
+    this.#messages.stop();
+    await this.closed.catch(() => undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      for await (const message of this.#messages) {
+        this.#apply(message.data, message.headers, message.seq);
+      }
+    } catch (error) {
+      this.#error = WalError.isInstance(error)
+        ? error
+        : remoteError(`following stream ${this.#stream}`, error);
+      this.#messages.stop();
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w.reject(this.#error);
+      throw this.#error;
+    }
+  }
+
+  #apply(
+    payload: Uint8Array,
+    headers: { get(name: string): string } | undefined,
+    seq: number,
+  ): void {
+    const where = `message ${seq} of stream ${this.#stream}`;
+    const record = decodeRecordMessage(payload, headers, where);
+    if (this.#logId === null) this.#logId = record.logId;
+    if (record.logId !== this.#logId) {
+      throw fenced(this.#stream, `${where} from log ${record.logId}, not ${this.#logId}`);
+    }
+    const chain = Number.parseInt(headers?.get(HEADER_CHAIN) ?? '', 16);
+    if (this.#chain !== null && chain !== crc32(payload, this.#chain)) {
+      throw new WalError(
+        ErrorCode.FENCED,
+        `expected ${where} to continue the history before it (chain ${crc32(payload, this.#chain).toString(16)}), found chain ${headers?.get(HEADER_CHAIN)}: the stream holds two writers' records`,
+      );
+    }
+    this.#chain = chain;
+    const next = this.#next;
+    if (next !== null && (record.firstSequence > next || record.nextSequence <= next)) {
+      throw new WalError(
+        ErrorCode.TRUNCATED,
+        `expected ${where} to hold sequence ${next}, found sequences ${record.firstSequence} to ${record.nextSequence - 1}: records are missing from the stream`,
+      );
+    }
+    // One record is applied in one synchronous step: a reader never sees half a batch.
+    for (const entry of record.entries) this.#table.apply(entry);
+    this.#next = record.nextSequence;
+    const last = record.nextSequence - 1;
+    const ready = this.#waiters.filter((w) => w.sequence <= last);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.sequence > last);
+    for (const w of ready) w.resolve();
+  }
+}
+
+async function resumePoint(
+  jsm: JetStreamManager,
+  stream: string,
+  checkpoint: number | null,
+): Promise<number> {
+  const { state } = await jsm.streams.info(stream);
+  if (checkpoint === null) return Math.max(state.first_seq, 1);
+  const found = await findRecord(jsm, stream, checkpoint + 1);
+  if (found === null) {
+    // Every record ends at or before the checkpoint: follow from the next message, if the last ends right there.
+    const last =
+      state.messages === 0 ? null : await jsm.streams.getMessage(stream, { seq: state.last_seq });
+    const end = last ? storedRecordOf(last)?.nextSequence : undefined;
+    if (end !== checkpoint + 1) {
+      throw new WalError(
+        ErrorCode.SEQUENCE_REWOUND,
+        `expected stream ${stream} to reach the table's lastSequence ${checkpoint}, found it ending at ${end === undefined ? 'no record' : `sequence ${end - 1}`}`,
+      );
+    }
+    return state.last_seq + 1;
+  }
+  if (found.first.firstSequence > checkpoint + 1) {
+    throw new WalError(
+      ErrorCode.TRUNCATED,
+      `expected stream ${stream} to hold sequence ${checkpoint + 1} (after the table's lastSequence), found its next record at ${found.first.firstSequence}: the stream no longer holds records the table does not have`,
+    );
+  }
+  return found.seq;
+}

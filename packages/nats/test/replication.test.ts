@@ -1,0 +1,148 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Wal } from '@wal/fs';
+import { Memtable, replay } from '@wal/memtable';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { Follower, ReplicatedWal } from '../src/index.js';
+import { connectCluster, streamRanges, tempDir, uniqueName } from './helpers.js';
+
+type Op =
+  | { type: 'put'; key: string; value: string }
+  | { type: 'delete'; key: string }
+  | {
+      type: 'batch';
+      ops: ({ type: 'put'; key: string; value: string } | { type: 'delete'; key: string })[];
+    };
+
+const key = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+const single = fc.oneof(
+  fc.record({ type: fc.constant('put' as const), key, value: fc.string({ maxLength: 8 }) }),
+  fc.record({ type: fc.constant('delete' as const), key }),
+);
+const op: fc.Arbitrary<Op> = fc.oneof(
+  single,
+  fc.record({
+    type: fc.constant('batch' as const),
+    ops: fc.array(single, { minLength: 1, maxLength: 4 }),
+  }),
+);
+
+function apply(wal: ReplicatedWal, o: Op): Promise<number> {
+  if (o.type === 'put') return wal.put(o.key, o.value);
+  if (o.type === 'delete') return wal.delete(o.key);
+  return wal.batch(o.ops);
+}
+
+function contents(table: Memtable): [string, string | undefined][] {
+  return [...table.entries()].map(([k, v]) => [
+    Buffer.from(k).toString(),
+    v === undefined ? undefined : Buffer.from(v).toString(),
+  ]);
+}
+
+describe('ReplicatedWal', () => {
+  test('every acknowledged record is in the stream once, in order, one message per record, and a follower rebuilds the same table as a local replay', async () => {
+    const nc = await connectCluster();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        async (ops, concurrent) => {
+          const dir = tempDir();
+          const stream = uniqueName('rep');
+          const wal = await ReplicatedWal.open({ dir, nats: nc, stream, replicas: 3 });
+          const firsts = concurrent
+            ? await Promise.all(ops.map((o) => apply(wal, o)))
+            : await ops.reduce<Promise<number[]>>(
+                async (acc, o) => [...(await acc), await apply(wal, o)],
+                Promise.resolve([]),
+              );
+          // Resolved with ack 'replicated': the stream has every one already.
+          expect(wal.replicatedSequence).toBe(wal.nextSequence);
+          const ranges = await streamRanges(nc, stream);
+          const sizes = ops.map((o) => (o.type === 'batch' ? o.ops.length : 1));
+          expect(ranges).toEqual(firsts.map((first, i) => [first, first + (sizes[i] as number)]));
+          await wal.close();
+
+          const local = new Memtable();
+          await replay(dir, local);
+          const table = new Memtable();
+          const follower = await Follower.start({ nats: nc, stream, table });
+          await follower.waitFor(wal.nextSequence - 1);
+          await follower.stop();
+          expect(contents(table)).toEqual(contents(local));
+          expect(table.lastSequence).toBe(local.lastSequence);
+        },
+      ),
+      { numRuns: 6 },
+    );
+  });
+
+  test('reopening publishes the records the stream lacks (a crash left them unpublished), nothing twice', async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const stream = uniqueName('reopen');
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream });
+    for (let i = 0; i < 50; i++) await wal.put(`k${i}`, 'v');
+    await wal.close();
+    // Records the stream never got: appended by a writer that died before publishing them.
+    const plain = await Wal.open({ dir, maxRecordBytes: 64 * 1024 });
+    await plain.batch([
+      { type: 'put', key: 'b', value: '1' },
+      { type: 'delete', key: 'k0' },
+    ]);
+    for (let i = 0; i < 150; i++) await plain.put(`p${i}`, 'v');
+    await plain.rotate();
+    await plain.put('after-rotate', 'v');
+    await plain.close();
+
+    const again = await ReplicatedWal.open({ dir, nats: nc, stream, ack: 'local' });
+    const last = await again.put('last', 'v');
+    await again.waitReplicated(last);
+    expect(again.replicatedSequence).toBe(last + 1);
+    await again.close();
+    const ranges = await streamRanges(nc, stream);
+    expect(ranges).toEqual([
+      ...Array.from({ length: 50 }, (_, i): [number, number] => [i, i + 1]),
+      [50, 52],
+      ...Array.from({ length: 152 }, (_, i): [number, number] => [52 + i, 53 + i]),
+    ]);
+  });
+
+  test("sync 'none': the writer syncs before it publishes, so the stream never holds a record the disk may lose", async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const stream = uniqueName('none');
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream, sync: 'none' });
+    const first = await wal.put('k', 'v');
+    expect(first).toBe(0);
+    expect(wal.replicatedSequence).toBe(1);
+    await wal.close();
+    expect(await streamRanges(nc, stream)).toEqual([[0, 1]]);
+  });
+
+  test('bad options are refused with WAL_INVALID_OPTIONS before any I/O', async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const cases: [string, object][] = [
+      ['stream', { stream: 'has.dot' }],
+      ['ack', { ack: 'quorum' }],
+      ['maxInFlight', { maxInFlight: 0 }],
+      ['publishTimeoutMs', { publishTimeoutMs: -1 }],
+      ['subject', { subject: 'wal.*' }],
+      ['maxRecordBytes', { maxRecordBytes: 2 * 1024 * 1024 }],
+    ];
+    for (const [name, bad] of cases) {
+      await expect(
+        ReplicatedWal.open({ dir: `${dir}/${name}`, nats: nc, stream: uniqueName('opt'), ...bad }),
+      ).rejects.toMatchObject({
+        code: 'WAL_INVALID_OPTIONS',
+        message: expect.stringContaining(name),
+      });
+    }
+    const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) names.push(name);
+    expect(names.filter((n) => n.startsWith('opt-'))).toEqual([]);
+  });
+});
