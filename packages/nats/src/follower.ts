@@ -10,6 +10,7 @@ import { crc32, describeValue, ErrorCode, WalError } from '@wal/codec';
 import { Memtable } from '@wal/memtable';
 import { fenced, remoteError } from './errors.js';
 import { decodeRecordMessage } from './message.js';
+import { retrying } from './retry.js';
 import { findRecord, HEADER_CHAIN, storedRecordOf } from './stream.js';
 
 /** Options of {@link Follower.start}. */
@@ -20,11 +21,14 @@ export interface FollowerOptions {
   stream: string;
   /**
    * The table to replay into. Following starts after `table.lastSequence`
-   * (a table restored from a checkpoint), or at the stream's first record.
+   * (a table restored from a checkpoint), or for a fresh table at sequence 0:
+   * the stream must hold it, a later start would skip entries.
    */
   table: Memtable;
   /** The log the stream must hold (16 hex digits). Default: whichever log its records come from. */
   logId?: string;
+  /** How long start retries while the cluster is unavailable, in ms. Default 30 000. */
+  openTimeoutMs?: number;
 }
 
 interface Waiter {
@@ -46,7 +50,9 @@ export class Follower {
   readonly #messages: ConsumerMessages;
   readonly #stream: string;
   #logId: string | null;
-  #next: number | null;
+  /** The sequence the next record must hold. */
+  #next: number;
+  #applied = 0;
   #chain: number | null = null;
   #waiters: Waiter[] = [];
   #error: WalError | undefined;
@@ -62,7 +68,7 @@ export class Follower {
     this.#messages = messages;
     this.#stream = stream;
     this.#logId = logId;
-    this.#next = table.lastSequence === null ? null : table.lastSequence + 1;
+    this.#next = table.lastSequence === null ? 0 : table.lastSequence + 1;
     this.closed = this.#run();
     // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
     this.closed.catch(() => undefined);
@@ -76,30 +82,33 @@ export class Follower {
    * checkpoint.
    */
   static async start(options: FollowerOptions): Promise<Follower> {
-    const { nats, stream, table, logId } = options;
+    const { nats, stream, table, logId, openTimeoutMs = 30_000 } = options;
     if (!(table instanceof Memtable)) {
       throw new WalError(
         ErrorCode.INVALID_OPTIONS,
         `expected table to be a Memtable, found ${describeValue(table)}`,
       );
     }
-    try {
+    const messages = await retrying(nats, `following stream ${stream}`, openTimeoutMs, async () => {
       const jsm = await jetstreamManager(nats);
       const startSeq = await resumePoint(jsm, stream, table.lastSequence);
       const consumer = await jetstream(nats).consumers.get(stream, {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: startSeq,
       });
-      const messages = await consumer.consume();
-      return new Follower(table, messages, stream, logId ?? null);
-    } catch (error) {
-      throw WalError.isInstance(error) ? error : remoteError(`following stream ${stream}`, error);
-    }
+      return consumer.consume();
+    });
+    return new Follower(table, messages, stream, logId ?? null);
   }
 
   /** The last sequence applied to the table, or null. */
   get lastSequence(): number | null {
     return this.#table.lastSequence;
+  }
+
+  /** Entries applied to the table since start. */
+  get applied(): number {
+    return this.#applied;
   }
 
   /** The log the stream's records come from, once one was read. */
@@ -178,14 +187,14 @@ export class Follower {
     }
     this.#chain = chain;
     const next = this.#next;
-    if (next !== null && (record.firstSequence > next || record.nextSequence <= next)) {
+    if (record.firstSequence > next || record.nextSequence <= next) {
       throw new WalError(
         ErrorCode.TRUNCATED,
         `expected ${where} to hold sequence ${next}, found sequences ${record.firstSequence} to ${record.nextSequence - 1}: records are missing from the stream`,
       );
     }
     // One record is applied in one synchronous step: a reader never sees half a batch.
-    for (const entry of record.entries) this.#table.apply(entry);
+    for (const entry of record.entries) if (this.#table.apply(entry)) this.#applied++;
     this.#next = record.nextSequence;
     const last = record.nextSequence - 1;
     const ready = this.#waiters.filter((w) => w.sequence <= last);
@@ -201,25 +210,27 @@ async function resumePoint(
   checkpoint: number | null,
 ): Promise<number> {
   const { state } = await jsm.streams.info(stream);
-  if (checkpoint === null) return Math.max(state.first_seq, 1);
-  const found = await findRecord(jsm, stream, checkpoint + 1);
+  // A fresh table needs the log from its first sequence: starting later would skip entries silently.
+  const from = checkpoint === null ? 0 : checkpoint + 1;
+  if (checkpoint === null && state.messages === 0) return Math.max(state.last_seq + 1, 1);
+  const found = await findRecord(jsm, stream, from);
   if (found === null) {
     // Every record ends at or before the checkpoint: follow from the next message, if the last ends right there.
     const last =
       state.messages === 0 ? null : await jsm.streams.getMessage(stream, { seq: state.last_seq });
     const end = last ? storedRecordOf(last)?.nextSequence : undefined;
-    if (end !== checkpoint + 1) {
+    if (end !== from) {
       throw new WalError(
         ErrorCode.SEQUENCE_REWOUND,
-        `expected stream ${stream} to reach the table's lastSequence ${checkpoint}, found it ending at ${end === undefined ? 'no record' : `sequence ${end - 1}`}`,
+        `expected stream ${stream} to reach sequence ${from - 1} (the table's lastSequence), found it ending at ${end === undefined ? 'no record' : `sequence ${end - 1}`}`,
       );
     }
     return state.last_seq + 1;
   }
-  if (found.first.firstSequence > checkpoint + 1) {
+  if (found.first.firstSequence > from) {
     throw new WalError(
       ErrorCode.TRUNCATED,
-      `expected stream ${stream} to hold sequence ${checkpoint + 1} (after the table's lastSequence), found its next record at ${found.first.firstSequence}: the stream no longer holds records the table does not have`,
+      `expected stream ${stream} to hold sequence ${from} (${checkpoint === null ? 'a fresh table starts at 0' : "after the table's lastSequence"}), found its next record at ${found.first.firstSequence}: the stream no longer holds records the table does not have`,
     );
   }
   return found.seq;

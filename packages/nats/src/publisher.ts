@@ -15,6 +15,7 @@ import {
   messageId,
   type RecordMessage,
 } from './message.js';
+import { isTransient } from './retry.js';
 import { HEADER_CHAIN, type StoredRecord, storedRecordOf, streamTip } from './stream.js';
 
 /** Where the stream's history of this log stands: its last record, or none yet. */
@@ -54,12 +55,24 @@ interface Outgoing extends RecordMessage {
 
 type Outcome = { ok: true; ack: PubAck } | { ok: false; error: unknown };
 
+/** Counters of a {@link Publisher}, for monitoring and tests. */
+export interface ReplicationStats {
+  /** Records the stream stored as new messages. */
+  published: number;
+  /** Records the stream acknowledged as duplicates of a message it had (a resend). */
+  duplicates: number;
+  /** Times publishing stopped on a failed publish and resumed from the stream's last record. */
+  resyncs: number;
+}
+
 interface Waiter {
   sequence: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
+// The server's code for a failed `expect.lastMsgID`.
+const WRONG_LAST_MSG_ID = 10070;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 2_000;
 
@@ -126,6 +139,7 @@ export class Publisher {
   #stopping = false;
   #wake: (() => void) | undefined;
   readonly #done: Promise<void>;
+  readonly stats: ReplicationStats = { published: 0, duplicates: 0, resyncs: 0 };
 
   constructor(options: PublisherOptions) {
     this.#o = options;
@@ -201,6 +215,7 @@ export class Publisher {
         const outcome = await oldest.result;
         if (outcome.ok) {
           this.#sent.shift();
+          this.#count(outcome.ack);
           this.#stored(oldest);
         } else {
           this.#checkFatal(outcome.error);
@@ -288,6 +303,11 @@ export class Publisher {
       );
   }
 
+  #count(ack: PubAck): void {
+    if (ack.duplicate) this.stats.duplicates++;
+    else this.stats.published++;
+  }
+
   #stored(item: Outgoing): void {
     this.#replicated = item.nextSequence;
     this.#lastStoredId = item.id;
@@ -298,16 +318,12 @@ export class Publisher {
   }
 
   #checkFatal(error: unknown): void {
-    if (this.#o.nats.isClosed()) throw remoteError(`publishing to ${this.#o.stream}`, error);
-    if (error instanceof JetStreamApiError) {
-      const expectation =
-        error.code === JetStreamApiCodes.StreamWrongLastSequence ||
-        error.code === 10070 || // wrong last msg id
-        error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown;
-      if (!expectation && error.status >= 400 && error.status < 500) {
-        throw remoteError(`publishing to ${this.#o.stream}`, error);
-      }
-    } else if (error instanceof Error && /max.?payload/i.test(error.message)) {
+    const expectation =
+      error instanceof JetStreamApiError &&
+      (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+        error.code === WRONG_LAST_MSG_ID ||
+        error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+    if (!expectation && !isTransient(this.#o.nats, error)) {
       throw remoteError(`publishing to ${this.#o.stream}`, error);
     }
   }
@@ -317,10 +333,13 @@ export class Publisher {
   async #resync(): Promise<void> {
     const outcomes = await Promise.all(this.#sent.map((s) => s.result));
     // A stored message was accepted only after its predecessor: everything up to the last stored one is in.
+    this.stats.resyncs++;
     let lastStored = -1;
     outcomes.forEach((o, i) => {
-      if (o?.ok) lastStored = i;
-      else if (o) this.#checkFatal(o.error);
+      if (o?.ok) {
+        lastStored = i;
+        this.#count(o.ack);
+      } else if (o) this.#checkFatal(o.error);
     });
     for (const item of this.#sent.splice(0, lastStored + 1)) this.#stored(item);
     for (const item of this.#sent) item.result = null;

@@ -10,10 +10,11 @@ import {
   type WalOp,
 } from '@wal/codec';
 import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
-import { fenced, remoteError } from './errors.js';
+import { fenced } from './errors.js';
 import { localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
-import { Publisher, readPosition } from './publisher.js';
+import { Publisher, type ReplicationStats, readPosition } from './publisher.js';
+import { retrying } from './retry.js';
 import { ensureStream, type StreamSetup } from './stream.js';
 
 /**
@@ -43,6 +44,8 @@ export interface ReplicatedWalOptions extends WalOptions, StreamSetup {
   publishTimeoutMs?: number;
   /** Records published and not yet acknowledged at most. Default 256. */
   maxInFlight?: number;
+  /** How long open retries while the cluster is unavailable (electing a leader, say), in ms. Default 30 000. */
+  openTimeoutMs?: number;
 }
 
 // Headers of a record message (ids, sequences, the chain), with room to spare.
@@ -86,6 +89,7 @@ export class ReplicatedWal {
       ack = 'replicated',
       publishTimeoutMs = 5_000,
       maxInFlight = 256,
+      openTimeoutMs = 30_000,
       replicas,
       duplicateWindowMs,
       ...walOptions
@@ -100,18 +104,17 @@ export class ReplicatedWal {
         maxRecordBytes,
       );
     }
-    let jsm: Awaited<ReturnType<typeof jetstreamManager>>;
-    try {
-      jsm = await jetstreamManager(nats);
-    } catch (error) {
-      throw remoteError('reaching JetStream', error);
-    }
-    await ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs });
+    const jsm = await retrying(nats, 'reaching JetStream', openTimeoutMs, () =>
+      jetstreamManager(nats),
+    );
+    await retrying(nats, `creating stream ${stream}`, openTimeoutMs, () =>
+      ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs }),
+    );
     const wal = await Wal.open({ ...walOptions, maxRecordBytes });
     try {
-      const position = await readPosition(jsm, stream, subject, wal.logId).catch((error) => {
-        throw WalError.isInstance(error) ? error : remoteError(`reading stream ${stream}`, error);
-      });
+      const position = await retrying(nats, `reading stream ${stream}`, openTimeoutMs, () =>
+        readPosition(jsm, stream, subject, wal.logId),
+      );
       // What the log holds now is what catch-up may publish: make it durable first.
       await wal.sync();
       const end = { segment: wal.segment, size: wal.segmentSize, nextSequence: wal.nextSequence };
@@ -161,6 +164,11 @@ export class ReplicatedWal {
   /** Every sequence below this one is stored in the stream, as far as this writer has heard. */
   get replicatedSequence(): number {
     return this.#publisher.replicatedSequence;
+  }
+
+  /** What the publisher did since open: records published, duplicates acknowledged, resyncs. */
+  get replicationStats(): Readonly<ReplicationStats> {
+    return this.#publisher.stats;
   }
 
   /** Why replication stopped for good (`WAL_FENCED`, `WAL_REMOTE_ERROR`), or undefined. */
@@ -255,7 +263,7 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
   if (typeof options !== 'object' || options === null) {
     throw invalid('options', 'an object', options);
   }
-  const { nats, stream, subject, ack, publishTimeoutMs, maxInFlight } = options;
+  const { nats, stream, subject, ack, publishTimeoutMs, maxInFlight, openTimeoutMs } = options;
   if (typeof nats?.publish !== 'function') throw invalid('nats', 'a NatsConnection', nats);
   if (typeof stream !== 'string' || !/^[\w-]+$/.test(stream)) {
     throw invalid('stream', 'a stream name (letters, digits, _ and -)', stream);
@@ -274,6 +282,9 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
     !(Number.isInteger(publishTimeoutMs) && publishTimeoutMs > 0)
   ) {
     throw invalid('publishTimeoutMs', 'a positive integer', publishTimeoutMs);
+  }
+  if (openTimeoutMs !== undefined && !(Number.isInteger(openTimeoutMs) && openTimeoutMs >= 0)) {
+    throw invalid('openTimeoutMs', 'a non-negative integer', openTimeoutMs);
   }
   if (maxInFlight !== undefined && !(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
     throw invalid('maxInFlight', 'a positive integer', maxInFlight);

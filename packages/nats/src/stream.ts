@@ -6,7 +6,6 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { remoteError } from './errors.js';
 import { HEADER_LOG, HEADER_NEXT, HEADER_SEQUENCE } from './message.js';
 
 /** The chain value's header: a CRC-32 over every record payload of the stream so far. */
@@ -32,7 +31,7 @@ export interface StreamSetup {
   duplicateWindowMs?: number;
 }
 
-/** Creates the stream for `subject` unless it exists. */
+/** Creates the stream for `subject` unless it exists (NATS errors are thrown as they are, for a retry). */
 export async function ensureStream(
   jsm: JetStreamManager,
   stream: string,
@@ -44,21 +43,17 @@ export async function ensureStream(
     return;
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) {
-      throw remoteError(`looking up stream ${stream}`, error);
+      throw error;
     }
   }
-  try {
-    await jsm.streams.add({
-      name: stream,
-      subjects: [subject],
-      num_replicas: setup.replicas ?? 3,
-      storage: StorageType.File,
-      duplicate_window: nanos(setup.duplicateWindowMs ?? 120_000),
-      deny_delete: true,
-    });
-  } catch (error) {
-    throw remoteError(`creating stream ${stream}`, error);
-  }
+  await jsm.streams.add({
+    name: stream,
+    subjects: [subject],
+    num_replicas: setup.replicas ?? 3,
+    storage: StorageType.File,
+    duplicate_window: nanos(setup.duplicateWindowMs ?? 120_000),
+    deny_delete: true,
+  });
 }
 
 /** What a stored message claims to be, or null for a message no @wal writer published. */
