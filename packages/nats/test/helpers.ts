@@ -5,7 +5,7 @@ import path from 'node:path';
 import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, inject } from 'vitest';
-import { NatsCluster } from '../src/testing/index.js';
+import { NatsCluster, type NatsNode } from '../src/testing/index.js';
 
 /** The cluster the global setup started (re-read: another file may have restarted a node). */
 export function cluster(): NatsCluster {
@@ -63,4 +63,42 @@ export async function streamRanges(
     Number(m.header.get('Wal-Sequence')),
     Number(m.header.get('Wal-Next')),
   ]);
+}
+
+/** The stream's state in one node's own replica, from its monitoring endpoint (undefined while it has none). */
+export async function replicaState(
+  node: NatsNode,
+  stream: string,
+): Promise<{ messages: number; last_seq: number } | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${node.monitorPort}/jsz?streams=true`, {
+      signal: AbortSignal.timeout(2_000),
+    });
+    const body = (await response.json()) as {
+      account_details?: {
+        stream_detail?: { name: string; state: { messages: number; last_seq: number } }[];
+      }[];
+    };
+    for (const account of body.account_details ?? []) {
+      for (const detail of account.stream_detail ?? []) {
+        if (detail.name === stream) return detail.state;
+      }
+    }
+  } catch {
+    // Not up yet.
+  }
+  return undefined;
+}
+
+/** Polls `check` every 50 ms until it holds, for up to `timeoutMs`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`expected ${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
