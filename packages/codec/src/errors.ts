@@ -24,10 +24,16 @@ export const ErrorCode = {
   TRUNCATED: 'WAL_TRUNCATED',
   /** The log's sequences end at or below a checkpoint that claims later ones. */
   SEQUENCE_REWOUND: 'WAL_SEQUENCE_REWOUND',
+  /** An archive already holds this segment with other bytes (another checksum). */
+  ARCHIVE_CONFLICT: 'WAL_ARCHIVE_CONFLICT',
+  /** An archive lacks a segment (or sequences) that shipping or a restore needs. */
+  ARCHIVE_GAP: 'WAL_ARCHIVE_GAP',
+  /** An archived segment's bytes are not what the archive lists (checksum, length, header, seal, frames). */
+  ARCHIVE_CORRUPT: 'WAL_ARCHIVE_CORRUPT',
+  /** A segment hold passed its byte bound and was dropped: retention may delete what it kept. */
+  HOLD_EXCEEDED: 'WAL_HOLD_EXCEEDED',
   /** Another writer got to a replication stream first: its history is not this log's. */
   FENCED: 'WAL_FENCED',
-  /** An archive holds this segment with another checksum. */
-  ARCHIVE_CONFLICT: 'WAL_ARCHIVE_CONFLICT',
   /** A replication or archive service refused or failed a request; `cause` holds its error. */
   REMOTE_ERROR: 'WAL_REMOTE_ERROR',
 } as const;

@@ -68,6 +68,11 @@ export class SegmentLog {
     return this.#dirty;
   }
 
+  /** The sealed segments still in the log, oldest first. */
+  get sealed(): readonly SealedSegment[] {
+    return this.#sealed;
+  }
+
   /** The sequence the oldest segment starts at. */
   get firstSequence(): number {
     return (this.#sealed[0] ?? this.#active.header).firstSequence;

@@ -21,6 +21,7 @@ import {
 import { newHeader, openLog, type TailCut } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
+import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
 
@@ -72,6 +73,13 @@ interface Rotation {
 
 type Job = Group | Control | Rotation;
 
+// A reader waiting for `sequence` to become durable.
+interface DurableWaiter {
+  sequence: number;
+  resolve: (durable: number) => void;
+  reject: (error: unknown) => void;
+}
+
 // Where new frames go: the last segment jobs queued so far will write to.
 interface Tail {
   segment: number;
@@ -111,6 +119,11 @@ export class Wal {
   #idle: (() => void) | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   #spare: Uint8Array[] = [];
+  // Sequences below these are written (pwrite returned) / made durable.
+  #writtenSequence: number;
+  #durableSequence: number;
+  readonly #durableWaiters = new Set<DurableWaiter>();
+  readonly #sealedFeeds = new Set<SealedFeed>();
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailCut[];
@@ -128,6 +141,9 @@ export class Wal {
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
+    // Open made everything it kept durable (it syncs what it scanned).
+    this.#writtenSequence = opened.nextSequence;
+    this.#durableSequence = opened.nextSequence;
     this.#tail = this.#tailOfActive();
     this.repairs = opened.repairs;
   }
@@ -168,6 +184,125 @@ export class Wal {
   /** The sequence the next append will get. */
   get nextSequence(): number {
     return this.#nextSequence;
+  }
+
+  /**
+   * Every sequence below this is durable: its record was fdatasync'ed (or
+   * was already in the log when it was opened, which syncs what it keeps).
+   * Under `'always'` it passes a group once the group's fdatasync returns,
+   * just before the group's appends resolve; under `'interval'` and `'none'`
+   * it moves only when a sync runs (the interval's, `sync()`, `rotate()`,
+   * `close()`), to what that sync covered. It never moves before the sync
+   * has returned, and never goes back.
+   */
+  get durableSequence(): number {
+    return this.#durableSequence;
+  }
+
+  /**
+   * Resolves with {@link Wal.durableSequence} once `sequence` is durable
+   * (`durableSequence > sequence`): at once if it is already, otherwise
+   * right after the sync that covers it returns. No polling: the writer
+   * wakes waiters itself. Rejects with `WAL_CLOSED` once the writer has
+   * closed and `WAL_FAILED` once it has failed while `sequence` is not
+   * durable (nothing more will become durable), with the signal's reason
+   * when `signal` aborts, and with `WAL_INVALID_ARGUMENT` for a `sequence`
+   * that is not a non-negative safe integer.
+   */
+  waitDurable(sequence: number, signal?: AbortSignal): Promise<number> {
+    if (!isIndex(sequence)) {
+      return Promise.reject(
+        new WalError(
+          ErrorCode.INVALID_ARGUMENT,
+          `expected a sequence (a non-negative safe integer), found ${describeValue(sequence)}`,
+        ),
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new WalError(
+          ErrorCode.INVALID_ARGUMENT,
+          `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+        ),
+      );
+    }
+    if (sequence < this.#durableSequence) return Promise.resolve(this.#durableSequence);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const ended = this.#endedError();
+    if (ended) return Promise.reject(ended);
+    return new Promise<number>((resolve, reject) => {
+      const onAbort = () => {
+        this.#durableWaiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const waiter: DurableWaiter = {
+        sequence,
+        resolve: (durable) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(durable);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#durableWaiters.add(waiter);
+    });
+  }
+
+  /**
+   * The sealed segments, for an archiver: first those in the log now
+   * (numbered `from` or above; default: all), then each one as this writer
+   * seals it, in segment order, each once, hashed when taken (see
+   * {@link SealedSegmentInfo}; SHA-256 of the whole file). A segment is
+   * yielded only once its seal is synced and the next segment exists, so
+   * its bytes are final. Subscribes when called, so nothing sealed after the
+   * call is missed. Ends after the last segment sealed before `close()`;
+   * throws `WAL_FAILED` (after what was sealed) once the writer failed, the
+   * signal's reason on abort, and `WAL_TRUNCATED` when `from` is below the
+   * oldest segment left or retention deletes a segment before it is taken
+   * (hold segments with {@link Wal.holdSegments} to prevent that). The
+   * active segment is not sealed until `rotate()` or a full segment.
+   */
+  sealedSegments(options?: {
+    from?: number;
+    signal?: AbortSignal;
+  }): AsyncIterableIterator<SealedSegmentInfo> {
+    const { from, signal } = options ?? {};
+    if (from !== undefined && !isIndex(from)) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected from to be a segment number, found ${describeValue(from)}`,
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+      );
+    }
+    if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
+    const log = this.#log;
+    const oldest = log.sealed[0]?.segment ?? log.active.segment;
+    const truncated =
+      from !== undefined && from < oldest
+        ? new WalError(
+            ErrorCode.TRUNCATED,
+            `expected segment ${from} to be in the log, found the oldest left is ${oldest} (retention deleted the ones before)`,
+          )
+        : undefined;
+    const queue = log.sealed.filter((s) => s.segment >= (from ?? 0));
+    const feed: SealedFeed = new SealedFeed(
+      this.#options.fs,
+      queue,
+      signal,
+      () => this.#sealedFeeds.delete(feed),
+      truncated,
+    );
+    this.#sealedFeeds.add(feed);
+    if (this.#failure) feed.end(this.#failedError());
+    return feed;
   }
 
   /** The log's identity: the same in every segment header, 16 hex digits. */
@@ -311,7 +446,10 @@ export class Wal {
       if (failed) {
         this.#rejectQueued(this.#failedError());
       } else {
-        await this.#enqueueControl(() => this.#log.mark(this.#nextSequence));
+        await this.#enqueueControl(async () => {
+          await this.#log.mark(this.#nextSequence);
+          this.#advanceDurable(this.#writtenSequence);
+        });
       }
       await this.#drained();
     } catch (e) {
@@ -321,6 +459,7 @@ export class Wal {
       await this.#log.close();
       await this.#release();
       this.#state = 'closed';
+      this.#endWaiters();
     }
     if (error) throw error;
   }
@@ -455,9 +594,15 @@ export class Wal {
       try {
         if (this.#failure) throw this.#failedError();
         if (job.kind === 'group') await this.#writeGroup(job);
-        else if (job.kind === 'rotate')
-          await this.#log.rotate(job.header.firstSequence, job.header);
-        else job.resolve(await job.run());
+        else if (job.kind === 'rotate') {
+          const { segment, file, header } = this.#log.active;
+          const nextSequence = job.header.firstSequence;
+          await this.#log.rotate(nextSequence, job.header);
+          // Sealing synced everything written before the seal.
+          this.#advanceDurable(this.#writtenSequence);
+          const sealed = { segment, file, firstSequence: header.firstSequence, nextSequence };
+          for (const feed of this.#sealedFeeds) feed.push(sealed);
+        } else job.resolve(await job.run());
       } catch (error) {
         const reported = this.#failure ? this.#failedError() : error;
         this.#fail(job, reported);
@@ -479,6 +624,7 @@ export class Wal {
       start = 0;
     }
     await log.write(group.buffer.subarray(start, group.end), group.records);
+    this.#writtenSequence = group.nextSequence;
     // The tail's size counted a mark in front of every group.
     if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;
     if (this.#options.sync === 'always') await this.#syncNow();
@@ -531,7 +677,42 @@ export class Wal {
   async #syncNow(): Promise<void> {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
+    // Jobs run one at a time: nothing is written while the sync runs, so
+    // it covers exactly what was written when it started.
+    const covered = this.#writtenSequence;
     await this.#log.sync();
+    this.#advanceDurable(covered);
+  }
+
+  #advanceDurable(sequence: number): void {
+    if (sequence <= this.#durableSequence) return;
+    this.#durableSequence = sequence;
+    for (const waiter of this.#durableWaiters) {
+      if (waiter.sequence < sequence) {
+        this.#durableWaiters.delete(waiter);
+        waiter.resolve(sequence);
+      }
+    }
+  }
+
+  // Nothing more becomes durable once the writer has closed or failed.
+  #endedError(): WalError | undefined {
+    if (this.#state === 'closed') {
+      return new WalError(
+        ErrorCode.CLOSED,
+        `expected an open log, found it closed (${this.#dir}); its durable sequences end before ${this.#durableSequence}`,
+      );
+    }
+    if (this.#failure) return this.#failedError();
+    return undefined;
+  }
+
+  #endWaiters(): void {
+    const error = this.#endedError();
+    if (!error) return;
+    for (const feed of this.#sealedFeeds) feed.end(this.#failure ? error : null);
+    for (const waiter of this.#durableWaiters) waiter.reject(error);
+    this.#durableWaiters.clear();
   }
 
   #armSyncTimer(): void {
@@ -570,6 +751,7 @@ export class Wal {
     if (!this.#failure) {
       this.#failure = error;
       if (this.#state === 'open') this.#state = 'failed';
+      this.#endWaiters();
     }
     return error;
   }

@@ -1,3 +1,4 @@
+export type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 export { type RecoverResult, recover } from './recover.js';
 export {
   MANIFEST_FILE,
