@@ -1,4 +1,3 @@
-export type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 export { Follower, type FollowerOptions } from './follower.js';
 export {
   ObjectStoreArchive,

@@ -3,7 +3,7 @@ import { type ObjectInfo, type ObjectStore, Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { segmentFileName } from '@wal/fs/segments';
-import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
+import type { ArchivedSegment, ArchiveTarget } from '@wal/recovery';
 import { remoteError } from './errors.js';
 
 /** Options of {@link ObjectStoreArchive.open}. */

@@ -38,10 +38,8 @@ export interface PublisherOptions {
   position: StreamPosition;
   /** Records before the live ones: the catch-up from the local log, in order. */
   catchUp: AsyncIterable<RecordMessage>;
-  /** Makes everything appended so far durable locally (a `sync()`); absent when appends are durable on resolve. */
-  sync?: () => Promise<void>;
-  /** Records ending at or below this sequence are durable already (the log as opened). */
-  durable: number;
+  /** Resolves once `sequence` is durable locally (`Wal.waitDurable`): nothing is published before. */
+  waitDurable: (sequence: number) => Promise<unknown>;
   timeoutMs: number;
   maxInFlight: number;
 }
@@ -133,8 +131,6 @@ export class Publisher {
   /** The id of the last record known stored. */
   #lastStoredId: string | null;
   #position: number | null;
-  /** Records ending at or below this sequence are durable locally. */
-  #durable: number;
   #error: WalError | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -149,7 +145,6 @@ export class Publisher {
     this.#chain = last?.chain ?? 0;
     this.#prevId = last?.id ?? null;
     this.#lastStoredId = this.#prevId;
-    this.#durable = options.durable;
     this.#position = seq;
     this.#catchUp = options.catchUp[Symbol.asyncIterator]();
     this.#done = this.#run();
@@ -243,11 +238,7 @@ export class Publisher {
         this.#sent.push(next);
       }
       const item = this.#sent[unsent] as Outgoing;
-      if (this.#o.sync && item.nextSequence > this.#durable) {
-        const through = this.#live.at(-1)?.nextSequence ?? item.nextSequence;
-        await this.#o.sync();
-        this.#durable = through;
-      }
+      await this.#o.waitDurable(item.nextSequence - 1);
       item.result = this.#publish(item);
     }
   }

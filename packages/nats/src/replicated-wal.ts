@@ -115,7 +115,7 @@ export class ReplicatedWal {
       const position = await retrying(nats, `reading stream ${stream}`, openTimeoutMs, () =>
         readPosition(jsm, stream, subject, wal.logId),
       );
-      // What the log holds now is what catch-up may publish: make it durable first.
+      // What the log holds now is what catch-up publishes: make it durable first.
       await wal.sync();
       const end = { segment: wal.segment, size: wal.segmentSize, nextSequence: wal.nextSequence };
       const from = position.last?.nextSequence ?? null;
@@ -134,8 +134,7 @@ export class ReplicatedWal {
         logId: wal.logId,
         position,
         catchUp: localRecords(walOptions.fs ?? nodeFs, wal.dir, wal.logId, from, end),
-        sync: (walOptions.sync ?? 'always') === 'always' ? undefined : () => wal.sync(),
-        durable: end.nextSequence,
+        waitDurable: (sequence) => wal.waitDurable(sequence),
         timeoutMs: publishTimeoutMs,
         maxInFlight,
       });
@@ -276,6 +275,11 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
   }
   if (ack !== undefined && ack !== 'local' && ack !== 'replicated') {
     throw invalid('ack', "'local' or 'replicated'", ack);
+  }
+  // Under 'none' only sync() makes a record durable, so publishable: a put
+  // waiting for the stream would wait for a sync its caller has not made.
+  if ((ack ?? 'replicated') === 'replicated' && options.sync === 'none') {
+    throw invalid('sync', "'always' or 'interval' with ack 'replicated' (or ack 'local')", 'none');
   }
   if (
     publishTimeoutMs !== undefined &&

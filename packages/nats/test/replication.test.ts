@@ -109,16 +109,24 @@ describe('ReplicatedWal', () => {
     ]);
   });
 
-  test("sync 'none': the writer syncs before it publishes, so the stream never holds a record the disk may lose", async () => {
+  test("sync 'none': a record is published only once a sync() made it durable", async () => {
     const nc = await connectCluster();
     const dir = tempDir();
     const stream = uniqueName('none');
-    const wal = await ReplicatedWal.open({ dir, nats: nc, stream, sync: 'none' });
-    const first = await wal.put('k', 'v');
-    expect(first).toBe(0);
-    expect(wal.replicatedSequence).toBe(1);
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream, sync: 'none', ack: 'local' });
+    await wal.put('k', 'v');
+    await wal.put('k2', 'v');
+    // Time enough for a publish; nothing goes out while the records could still be lost.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(wal.replicatedSequence).toBe(0);
+    expect(await streamRanges(nc, stream)).toEqual([]);
+    await wal.sync();
+    await wal.waitReplicated(1);
+    expect(await streamRanges(nc, stream)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
     await wal.close();
-    expect(await streamRanges(nc, stream)).toEqual([[0, 1]]);
   });
 
   test('bad options are refused with WAL_INVALID_OPTIONS before any I/O', async () => {
@@ -131,6 +139,7 @@ describe('ReplicatedWal', () => {
       ['publishTimeoutMs', { publishTimeoutMs: -1 }],
       ['subject', { subject: 'wal.*' }],
       ['maxRecordBytes', { maxRecordBytes: 2 * 1024 * 1024 }],
+      ['sync', { sync: 'none' }],
     ];
     for (const [name, bad] of cases) {
       await expect(

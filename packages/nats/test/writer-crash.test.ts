@@ -87,7 +87,7 @@ describe('a writer SIGKILLed mid-stream', () => {
       logId: wal.logId,
       position: stale,
       catchUp: localRecords(nodeFs, dir, wal.logId, staleNext, end),
-      durable: end.nextSequence,
+      waitDurable: (sequence) => wal.waitDurable(sequence),
       timeoutMs: 5_000,
       maxInFlight: 256,
     });
