@@ -96,7 +96,9 @@ export class Follower {
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: startSeq,
       });
-      return consumer.consume();
+      // Heartbeats every second: a consumer lost with its server (it lives on
+      // the stream's leader) is noticed within seconds and recreated where it was.
+      return consumer.consume({ expires: 5_000, idle_heartbeat: 1_000 });
     });
     return new Follower(table, messages, stream, logId ?? null);
   }

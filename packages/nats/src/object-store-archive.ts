@@ -1,4 +1,9 @@
-import { JetStreamApiError, StorageType } from '@nats-io/jetstream';
+import {
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  StorageType,
+} from '@nats-io/jetstream';
 import { type ObjectInfo, type ObjectStore, Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
@@ -29,10 +34,12 @@ const FIELDS = ['segment', 'firstSequence', 'lastSequence', 'bytes'] as const;
  */
 export class ObjectStoreArchive implements ArchiveTarget {
   readonly #store: ObjectStore;
+  readonly #jsm: JetStreamManager;
   readonly bucket: string;
 
-  private constructor(store: ObjectStore, bucket: string) {
+  private constructor(store: ObjectStore, jsm: JetStreamManager, bucket: string) {
     this.#store = store;
+    this.#jsm = jsm;
     this.bucket = bucket;
   }
 
@@ -47,7 +54,7 @@ export class ObjectStoreArchive implements ArchiveTarget {
     }
     try {
       const store = await new Objm(nats).create(bucket, { replicas, storage: StorageType.File });
-      return new ObjectStoreArchive(store, bucket);
+      return new ObjectStoreArchive(store, await jetstreamManager(nats), bucket);
     } catch (error) {
       throw remoteError(`opening object store ${bucket}`, error);
     }
@@ -100,7 +107,7 @@ export class ObjectStoreArchive implements ArchiveTarget {
     signal?.throwIfAborted();
     let infos: ObjectInfo[];
     try {
-      infos = await this.#store.list();
+      infos = await this.#metadata();
     } catch (error) {
       throw remoteError(`listing bucket ${this.bucket}`, error);
     }
@@ -117,6 +124,22 @@ export class ObjectStoreArchive implements ArchiveTarget {
         return archived;
       })
       .sort((a, b) => a.segment - b.segment);
+  }
+
+  // Every object's latest metadata, read from the bucket's stream leader:
+  // the subjects it holds, then the last message of each. (The client's own
+  // list() reads through an ephemeral consumer and ends at its first idle
+  // heartbeat, which under load can come before the last object.)
+  async #metadata(): Promise<ObjectInfo[]> {
+    const stream = `OBJ_${this.bucket}`;
+    const filter = `$O.${this.bucket}.M.>`;
+    const { state } = await this.#jsm.streams.info(stream, { subjects_filter: filter });
+    const out: ObjectInfo[] = [];
+    for (const subject of Object.keys(state.subjects ?? {})) {
+      const message = await this.#jsm.streams.getMessage(stream, { last_by_subj: subject });
+      if (message) out.push(message.json<ObjectInfo>());
+    }
+    return out;
   }
 
   async #info(name: string): Promise<ObjectInfo | null> {

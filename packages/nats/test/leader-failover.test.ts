@@ -1,5 +1,6 @@
+import { Memtable } from '@wal/memtable';
 import { describe, expect, test } from 'vitest';
-import { ReplicatedWal } from '../src/index.js';
+import { Follower, ReplicatedWal } from '../src/index.js';
 import {
   cluster,
   connectCluster,
@@ -11,7 +12,7 @@ import {
 } from './helpers.js';
 
 describe('the stream leader SIGKILLed mid-publish', () => {
-  test('publishing goes on under a new leader, every acknowledged record is kept once, and the restarted node catches up', async () => {
+  test('publishing goes on under a new leader, every acknowledged record is kept once, a follower goes on, and the restarted node catches up', async () => {
     const nats = cluster();
     const nc = await connectCluster();
     const stream = uniqueName('leader');
@@ -21,6 +22,8 @@ describe('the stream leader SIGKILLed mid-publish', () => {
       stream,
       publishTimeoutMs: 2_000,
     });
+    const table = new Memtable();
+    const follower = await Follower.start({ nats: nc, stream, table });
     const acked: number[] = [];
     let stop = false;
     const lanes = Array.from({ length: 8 }, async (_, lane) => {
@@ -37,6 +40,10 @@ describe('the stream leader SIGKILLed mid-publish', () => {
     expect(newLeader).not.toBe(leader);
     expect(wal.replicationStats.resyncs).toBeGreaterThan(0);
     await wal.close();
+    // The follower's consumer lived on a server too; it goes on from where it was.
+    await follower.waitFor(wal.nextSequence - 1, AbortSignal.timeout(60_000));
+    await follower.stop();
+    expect(table.size).toBe(wal.nextSequence);
 
     const ranges = await streamRanges(nc, stream);
     expect(ranges).toEqual(Array.from({ length: wal.nextSequence }, (_, i) => [i, i + 1]));
