@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Wal } from '@wal/fs';
 import { Memtable } from '@wal/memtable';
-import { Follower, type ReplicationAck, ReplicatedWal } from '../src/index.js';
+import { Follower, ReplicatedWal, type ReplicationAck } from '../src/index.js';
 import { NatsCluster } from '../src/testing/index.js';
 
 const { values } = parseArgs({ options: { ops: { type: 'string', default: '2000' } } });
@@ -59,7 +59,9 @@ async function replicated(nats: NatsConnection, ack: ReplicationAck): Promise<Re
 }
 
 const given = process.env.WAL_NATS_CLUSTER;
-const cluster = given ? NatsCluster.attach(given) : await NatsCluster.start({ dir: path.join(root, 'nats') });
+const cluster = given
+  ? NatsCluster.attach(given)
+  : await NatsCluster.start({ dir: path.join(root, 'nats') });
 const nats = await connect({ servers: cluster.servers });
 try {
   const rows: string[][] = [];
@@ -95,7 +97,11 @@ try {
   // time from its local acknowledgement to the follower having applied it.
   const wal = await replicated(nats, 'local');
   const table = new Memtable();
-  const follower = await Follower.start({ nats, stream: `bench-${process.pid}-${streams - 1}`, table });
+  const follower = await Follower.start({
+    nats,
+    stream: `bench-${process.pid}-${streams - 1}`,
+    table,
+  });
   const lags: Promise<number>[] = [];
   let next = 0;
   const total = ops * 5;

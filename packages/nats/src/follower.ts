@@ -53,6 +53,8 @@ export class Follower {
   /** The sequence the next record must hold. */
   #next: number;
   #applied = 0;
+  #stopping = false;
+  #gone = false;
   #chain: number | null = null;
   #waiters: Waiter[] = [];
   #error: WalError | undefined;
@@ -69,6 +71,7 @@ export class Follower {
     this.#stream = stream;
     this.#logId = logId;
     this.#next = table.lastSequence === null ? 0 : table.lastSequence + 1;
+    this.#watchStatus();
     this.closed = this.#run();
     // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
     this.closed.catch(() => undefined);
@@ -144,6 +147,7 @@ export class Follower {
 
   /** Stops consuming. The table keeps what was applied. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     this.#messages.stop();
     await this.closed.catch(() => undefined);
   }
@@ -152,10 +156,29 @@ export class Follower {
     await this.stop();
   }
 
+  // The client keeps retrying a deleted stream; a follower says so instead.
+  #watchStatus(): void {
+    void (async () => {
+      for await (const status of this.#messages.status()) {
+        if (status.type === 'stream_not_found') {
+          this.#gone = true;
+          this.#messages.stop();
+          return;
+        }
+      }
+    })().catch(() => undefined);
+  }
+
   async #run(): Promise<void> {
     try {
       for await (const message of this.#messages) {
         this.#apply(message.data, message.headers, message.seq);
+      }
+      if (this.#gone || !this.#stopping) {
+        throw new WalError(
+          ErrorCode.REMOTE_ERROR,
+          `expected stream ${this.#stream} to go on, found ${this.#gone ? 'it deleted' : 'its consumer ended'}`,
+        );
       }
     } catch (error) {
       this.#error = WalError.isInstance(error)

@@ -98,6 +98,18 @@ describe('Follower', () => {
     ]);
   });
 
+  test('a deleted stream stops it with WAL_REMOTE_ERROR, not silently', async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('gone');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream });
+    await wal.put('a', '1');
+    await wal.close();
+    const follower = await Follower.start({ nats: nc, stream, table: new Memtable() });
+    await follower.waitFor(0);
+    await (await jetstreamManager(nc)).streams.delete(stream);
+    await expect(follower.closed).rejects.toMatchObject({ code: 'WAL_REMOTE_ERROR' });
+  });
+
   test('a message no @wal writer published stops it with WAL_REMOTE_ERROR; the table keeps what came before', async () => {
     const nc = await connectCluster();
     const stream = uniqueName('junk');
