@@ -8,5 +8,6 @@ export {
   listSealedSegments,
   type SealedSegmentInfo,
 } from './sealed.js';
+export { SegmentHold, type SegmentHoldOptions, type SegmentHoldState } from './segment-hold.js';
 export { type BatchOp, Wal, type WalState } from './wal.js';
 export { isWalFs, WAL_FS_METHODS, type WalFs } from './wal-fs.js';

@@ -33,6 +33,8 @@ export interface SealedSegment {
   firstSequence: number;
   /** From its seal. */
   nextSequence: number;
+  /** Its length, seal included. */
+  bytes: number;
 }
 
 /** The segment appends go to. */
@@ -143,6 +145,7 @@ function toSealed(info: SegmentInfo): SealedSegment {
     file: info.file,
     firstSequence: header.firstSequence,
     nextSequence,
+    bytes: info.size,
   };
 }
 

@@ -21,6 +21,8 @@ import type { WalFs } from './wal-fs.js';
 
 interface SegmentLogOptions {
   maxSegments: number | undefined;
+  /** The lowest segment a hold keeps from retention (Infinity when none). */
+  heldFrom: () => number;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
 }
@@ -228,6 +230,7 @@ export class SegmentLog {
       file: active.file,
       firstSequence: active.header.firstSequence,
       nextSequence,
+      bytes: active.size,
     });
     this.#active = {
       segment: header.segment,
@@ -261,6 +264,13 @@ export class SegmentLog {
     return this.#removeSealed(Math.max(0, this.#sealed.length + 1 - max));
   }
 
+  /** Bytes of the sealed segments numbered `from` or above. */
+  sealedBytes(from: number): number {
+    let total = 0;
+    for (const s of this.#sealed) if (s.segment >= from) total += s.bytes;
+    return total;
+  }
+
   /** Bytes of all segment files, the active one included. */
   async totalSize(): Promise<number> {
     let total = this.#active.size;
@@ -278,10 +288,12 @@ export class SegmentLog {
   // Oldest first, each unlink made durable before the next: directory
   // operations may reach the disk in any order, and a lost older unlink
   // behind a kept newer one would leave a gap that blocks recovery. A
-  // segment already gone (removed from outside) counts as removed.
+  // segment already gone (removed from outside) counts as removed. A held
+  // segment stops it: it and everything after stay.
   async #removeSealed(count: number): Promise<number> {
     for (let k = 0; k < count; k++) {
       const s = this.#sealed[0] as SealedSegment;
+      if (s.segment >= this.#options.heldFrom()) return k;
       try {
         await this.#fs.unlink(s.file);
       } catch (error) {

@@ -22,8 +22,10 @@ import { newHeader, openLog, type TailCut } from './open-log.js';
 import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
 import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
+import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
 import { SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
+import type { WalFs } from './wal-fs.js';
 
 /** One operation of {@link Wal.batch}. */
 export type BatchOp =
@@ -124,6 +126,9 @@ export class Wal {
   #durableSequence: number;
   readonly #durableWaiters = new Set<DurableWaiter>();
   readonly #sealedFeeds = new Set<SealedFeed>();
+  readonly #holds = new Set<SegmentHold>();
+  // A rotation waiting for room under a blocking hold.
+  #roomWaiter: (() => void) | undefined;
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailCut[];
@@ -138,6 +143,7 @@ export class Wal {
     this.#release = release;
     this.#log = new SegmentLog(options.fs, options.dir, opened, {
       maxSegments: options.maxSegments,
+      heldFrom: () => this.#heldFrom(),
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
@@ -305,6 +311,40 @@ export class Wal {
     return feed;
   }
 
+  /**
+   * Keeps segment `from` and every later one from retention until the hold
+   * advances past them or is released (see {@link SegmentHold}): what an
+   * archiver or a reader must still read. With `maxBytes`, the sealed
+   * segments it keeps are bounded: at a rotation past the bound the writer
+   * waits (`onExceeded: 'block'`) or drops the hold with `WAL_HOLD_EXCEEDED`
+   * (`'error'`). Throws `WAL_INVALID_ARGUMENT` for bad arguments and
+   * `WAL_CLOSED` once closing.
+   */
+  holdSegments(from: number, options?: SegmentHoldOptions): SegmentHold {
+    const { maxBytes, onExceeded, onDropped, ...rest } = options ?? {};
+    const bad = !isIndex(from)
+      ? `from: expected a segment number, found ${describeValue(from)}`
+      : typeof options !== 'object' && options !== undefined
+        ? `options: expected an object, found ${describeValue(options)}`
+        : Object.keys(rest).length > 0
+          ? `options: unknown keys ${Object.keys(rest).join(', ')}`
+          : maxBytes !== undefined && (!isIndex(maxBytes) || maxBytes === 0)
+            ? `maxBytes: expected a positive integer, found ${describeValue(maxBytes)}`
+            : onExceeded !== undefined && onExceeded !== 'block' && onExceeded !== 'error'
+              ? `onExceeded: expected 'block' or 'error', found ${describeValue(onExceeded)}`
+              : onDropped !== undefined && typeof onDropped !== 'function'
+                ? `onDropped: expected a function, found ${describeValue(onDropped)}`
+                : undefined;
+    if (bad) throw new WalError(ErrorCode.INVALID_ARGUMENT, `expected a valid hold, found ${bad}`);
+    if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
+    const hold = new SegmentHold(from, options ?? {}, (h) => {
+      if (h.state !== 'held') this.#holds.delete(h);
+      this.#roomWaiter?.();
+    });
+    this.#holds.add(hold);
+    return hold;
+  }
+
   /** The log's identity: the same in every segment header, 16 hex digits. */
   get logId(): string {
     return this.#log.active.header.logId;
@@ -323,6 +363,11 @@ export class Wal {
   /** Path of the active segment file. */
   get file(): string {
     return this.#log.active.file;
+  }
+
+  /** The file system it writes through (the `fs` option): readers beside it use the same. */
+  get fs(): WalFs {
+    return this.#options.fs;
   }
 
   /** The log's directory (absolute). */
@@ -441,6 +486,7 @@ export class Wal {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     const failed = this.#state === 'failed';
     this.#state = 'closing';
+    this.#roomWaiter?.(); // a rotation blocked by a hold goes on: close never waits for a reader
     let error: unknown;
     try {
       if (failed) {
@@ -595,12 +641,15 @@ export class Wal {
         if (this.#failure) throw this.#failedError();
         if (job.kind === 'group') await this.#writeGroup(job);
         else if (job.kind === 'rotate') {
-          const { segment, file, header } = this.#log.active;
           const nextSequence = job.header.firstSequence;
+          await this.#roomToSeal();
+          const { segment, file, header, size } = this.#log.active;
           await this.#log.rotate(nextSequence, job.header);
           // Sealing synced everything written before the seal.
           this.#advanceDurable(this.#writtenSequence);
-          const sealed = { segment, file, firstSequence: header.firstSequence, nextSequence };
+          const firstSequence = header.firstSequence;
+          const bytes = size + SEAL_FRAME_SIZE;
+          const sealed = { segment, file, firstSequence, nextSequence, bytes };
           for (const feed of this.#sealedFeeds) feed.push(sealed);
         } else job.resolve(await job.run());
       } catch (error) {
@@ -682,6 +731,46 @@ export class Wal {
     const covered = this.#writtenSequence;
     await this.#log.sync();
     this.#advanceDurable(covered);
+  }
+
+  #heldFrom(): number {
+    let from = Number.POSITIVE_INFINITY;
+    for (const hold of this.#holds) from = Math.min(from, hold.from);
+    return from;
+  }
+
+  // Before sealing the active segment: a hold with a byte bound that the
+  // sealed segment would pass either blocks the rotation until it moves,
+  // or is dropped. A hold keeping nothing yet never blocks (one segment
+  // larger than the bound must still seal).
+  async #roomToSeal(): Promise<void> {
+    for (;;) {
+      const { segment, size } = this.#log.active;
+      const sealing = size + SEAL_FRAME_SIZE;
+      let blocked: SegmentHold | undefined;
+      for (const hold of this.#holds) {
+        if (hold.maxBytes === undefined || segment < hold.from) continue;
+        const held = this.#log.sealedBytes(hold.from);
+        if (held === 0 || held + sealing <= hold.maxBytes) continue;
+        if (hold.onExceeded === 'block') {
+          blocked = hold;
+          continue;
+        }
+        hold.drop(
+          new WalError(
+            ErrorCode.HOLD_EXCEEDED,
+            `expected the segments held from ${hold.from} to stay within ${hold.maxBytes} bytes, found ${held} bytes held and a ${sealing}-byte segment to seal: the hold is dropped, and retention may delete what it kept`,
+          ),
+        );
+      }
+      if (!blocked || this.#state !== 'open') return;
+      await new Promise<void>((resolve) => {
+        this.#roomWaiter = () => {
+          this.#roomWaiter = undefined;
+          resolve();
+        };
+      });
+    }
   }
 
   #advanceDurable(sequence: number): void {

@@ -20,6 +20,33 @@ export function damageError(
 }
 
 /**
+ * `WAL_TRUNCATED`: a reader asked for sequences retention already deleted.
+ * Names both the sequence it needed and the earliest one left, so a caller
+ * decides what to do; a reader never starts later on its own.
+ */
+export class TruncatedError extends WalError {
+  /** The sequence the reader needed. */
+  readonly requestedSequence: number;
+  /** The earliest sequence the log still holds, or null when no segment is left. */
+  readonly earliestSequence: number | null;
+
+  constructor(
+    message: string,
+    requestedSequence: number,
+    earliestSequence: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.TRUNCATED, message, options);
+    this.requestedSequence = requestedSequence;
+    this.earliestSequence = earliestSequence;
+  }
+
+  override get name(): string {
+    return 'TruncatedError';
+  }
+}
+
+/**
  * `WAL_TRUNCATED`: a segment the reader needed was deleted by retention
  * while it read. It never silently reads on from a later sequence.
  */
@@ -39,9 +66,10 @@ export async function truncatedError(
   }
   const now =
     earliest === null ? 'no segment is left' : `the earliest sequence left is ${earliest}`;
-  return new WalError(
-    ErrorCode.TRUNCATED,
+  return new TruncatedError(
     `expected ${path.basename(info.file)} to hold sequence ${requested}, found it deleted while reading (retention removed it); ${now}`,
+    requested,
+    earliest,
     { cause },
   );
 }

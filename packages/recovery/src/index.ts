@@ -1,4 +1,13 @@
+export {
+  type ArchiveOptions,
+  type ArchiveRetry,
+  Archiver,
+  type ArchiveStats,
+  archiveLog,
+} from './archive.js';
+export { directoryTarget } from './archive-directory.js';
 export type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
+export { TruncatedError } from './errors.js';
 export { type RecoverResult, recover } from './recover.js';
 export {
   MANIFEST_FILE,
@@ -8,7 +17,9 @@ export {
   repair,
 } from './repair.js';
 export type { RepairAction, SequenceRange } from './repair-plan.js';
+export { type RestoreOptions, type RestoreResult, restoreLog } from './restore.js';
 export { LogScan, readSegment, scanLog } from './scan.js';
+export { LogTail, type TailOptions, tailLog } from './tail.js';
 export type {
   CommonOptions,
   Damage,

@@ -48,7 +48,8 @@ export const parseVerifyOptions = (input: unknown): ResolvedVerifyOptions =>
 export const parseRepairOptions = (input: unknown): ResolvedRepairOptions =>
   parse(repairSchema, input, 'repair');
 
-function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+/** Validates `input` against `schema`; throws `WAL_INVALID_OPTIONS` naming every issue. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const found = result.error.issues
