@@ -10,6 +10,7 @@ import {
   type WalOp,
 } from '@wal/codec';
 import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
+import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
 import { fenced } from './errors.js';
 import { localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
@@ -46,6 +47,12 @@ export interface ReplicatedWalOptions extends WalOptions, StreamSetup {
   maxInFlight?: number;
   /** How long open retries while the cluster is unavailable (electing a leader, say), in ms. Default 30 000. */
   openTimeoutMs?: number;
+  /**
+   * Also ship every sealed segment to an archive target (an
+   * {@link ObjectStoreArchive}, say) with `@wal/recovery`'s `archiveLog`:
+   * its options but `wal`. See {@link ReplicatedWal.archiver}.
+   */
+  archive?: Omit<ArchiveOptions, 'wal'>;
 }
 
 // Headers of a record message (ids, sequences, the chain), with room to spare.
@@ -65,12 +72,21 @@ export class ReplicatedWal {
   readonly #publisher: Publisher;
   readonly #ack: ReplicationAck;
   readonly #maxRecordBytes: number;
+  /** The archiver of the `archive` option, or undefined without one. It ends with the log. */
+  readonly archiver: Archiver | undefined;
 
-  private constructor(wal: Wal, publisher: Publisher, ack: ReplicationAck, maxRecordBytes: number) {
+  private constructor(
+    wal: Wal,
+    publisher: Publisher,
+    ack: ReplicationAck,
+    maxRecordBytes: number,
+    archiver: Archiver | undefined,
+  ) {
     this.#wal = wal;
     this.#publisher = publisher;
     this.#ack = ack;
     this.#maxRecordBytes = maxRecordBytes;
+    this.archiver = archiver;
   }
 
   /**
@@ -90,6 +106,7 @@ export class ReplicatedWal {
       publishTimeoutMs = 5_000,
       maxInFlight = 256,
       openTimeoutMs = 30_000,
+      archive,
       replicas,
       duplicateWindowMs,
       ...walOptions
@@ -138,7 +155,8 @@ export class ReplicatedWal {
         timeoutMs: publishTimeoutMs,
         maxInFlight,
       });
-      return new ReplicatedWal(wal, publisher, ack, maxRecordBytes);
+      const archiver = archive ? archiveLog({ ...archive, wal }) : undefined;
+      return new ReplicatedWal(wal, publisher, ack, maxRecordBytes, archiver);
     } catch (error) {
       await wal.close();
       throw error;
@@ -214,6 +232,22 @@ export class ReplicatedWal {
     return this.#wal.sync();
   }
 
+  /** `Wal.rotate`: seals the active segment (which the `archive` option then ships). */
+  rotate(): Promise<void> {
+    return this.#wal.rotate();
+  }
+
+  /**
+   * `Wal.truncateThrough`, but never past what the stream stored: a segment
+   * goes only once every entry in it is at or below both `sequence` and the
+   * last replicated sequence (and no archiver still holds it).
+   */
+  truncateThrough(sequence: number): Promise<number> {
+    const replicated = this.#publisher.replicatedSequence - 1;
+    if (replicated < 0) return Promise.resolve(0);
+    return this.#wal.truncateThrough(Math.min(sequence, replicated));
+  }
+
   /** Resolves once the stream stored every sequence up to and including `sequence`. */
   waitReplicated(sequence: number, signal?: AbortSignal): Promise<void> {
     return this.#publisher.waitFor(sequence, signal);
@@ -234,6 +268,7 @@ export class ReplicatedWal {
       }
     } finally {
       await this.#publisher.stop();
+      await this.archiver?.done.catch(() => undefined);
     }
   }
 

@@ -1,9 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Wal } from '@wal/fs';
+import { listSealedSegments, Wal } from '@wal/fs';
 import { Memtable, replay } from '@wal/memtable';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { Follower, ReplicatedWal } from '../src/index.js';
+import { Follower, ObjectStoreArchive, ReplicatedWal } from '../src/index.js';
 import { connectCluster, streamRanges, tempDir, uniqueName } from './helpers.js';
 
 type Op =
@@ -126,6 +126,45 @@ describe('ReplicatedWal', () => {
       [0, 1],
       [1, 2],
     ]);
+    await wal.close();
+  });
+
+  test('truncateThrough never deletes a segment the stream does not have yet', async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const stream = uniqueName('trunc');
+    // Sealed segments the stream has never seen.
+    const plain = await Wal.open({ dir, maxSegmentBytes: 16 * 1024, maxRecordBytes: 64 * 1024 });
+    for (let i = 0; i < 300; i++) await plain.put(`k${i}`, Buffer.alloc(100, i));
+    await plain.close();
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream, maxSegmentBytes: 16 * 1024 });
+    // Nothing is replicated yet: the catch-up still needs every segment.
+    expect(await wal.truncateThrough(1_000)).toBe(0);
+    await wal.waitReplicated(299);
+    expect(await wal.truncateThrough(1_000)).toBeGreaterThan(0);
+    await wal.close();
+    expect(await streamRanges(nc, stream)).toEqual(
+      Array.from({ length: 300 }, (_, i) => [i, i + 1]),
+    );
+  });
+
+  test('the archive option ships each sealed segment to the Object Store', async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const target = await ObjectStoreArchive.open({ nats: nc, bucket: uniqueName('arch') });
+    const wal = await ReplicatedWal.open({
+      dir,
+      nats: nc,
+      stream: uniqueName('arch'),
+      maxSegmentBytes: 16 * 1024,
+      archive: { target },
+    });
+    for (let i = 0; i < 300; i++) await wal.put(`k${i}`, Buffer.alloc(100, i));
+    await wal.rotate();
+    await wal.archiver?.idle();
+    const sealed = await listSealedSegments(dir);
+    expect(sealed.length).toBeGreaterThanOrEqual(3);
+    expect(await target.list()).toEqual(sealed.map(({ file: _, ...info }) => info));
     await wal.close();
   });
 
