@@ -47,8 +47,12 @@ interface Waiter {
  */
 export class Follower {
   readonly #table: Memtable;
-  readonly #messages: ConsumerMessages;
+  readonly #nats: NatsConnection;
+  #messages: ConsumerMessages;
   readonly #stream: string;
+  /** Stream sequence of the last message read (the next consumer starts after it). */
+  #streamSeq: number;
+  #stalled = false;
   #logId: string | null;
   /** The sequence the next record must hold. */
   #next: number;
@@ -61,17 +65,20 @@ export class Follower {
   readonly closed: Promise<void>;
 
   private constructor(
+    nats: NatsConnection,
     table: Memtable,
     messages: ConsumerMessages,
+    startSeq: number,
     stream: string,
     logId: string | null,
   ) {
+    this.#nats = nats;
     this.#table = table;
     this.#messages = messages;
+    this.#streamSeq = startSeq - 1;
     this.#stream = stream;
     this.#logId = logId;
     this.#next = table.lastSequence === null ? 0 : table.lastSequence + 1;
-    this.#watchStatus();
     this.closed = this.#run();
     // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
     this.closed.catch(() => undefined);
@@ -92,18 +99,20 @@ export class Follower {
         `expected table to be a Memtable, found ${describeValue(table)}`,
       );
     }
-    const messages = await retrying(nats, `following stream ${stream}`, openTimeoutMs, async () => {
-      const jsm = await jetstreamManager(nats);
-      const startSeq = await resumePoint(jsm, stream, table.lastSequence);
-      const consumer = await jetstream(nats).consumers.get(stream, {
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: startSeq,
-      });
-      // Heartbeats every second: a consumer lost with its server (it lives on
-      // the stream's leader) is noticed within seconds and recreated where it was.
-      return consumer.consume({ expires: 5_000, idle_heartbeat: 1_000 });
-    });
-    return new Follower(table, messages, stream, logId ?? null);
+    const { messages, startSeq } = await retrying(
+      nats,
+      `following stream ${stream}`,
+      openTimeoutMs,
+      async () => {
+        const startSeq = await resumePoint(
+          await jetstreamManager(nats),
+          stream,
+          table.lastSequence,
+        );
+        return { messages: await consume(nats, stream, startSeq), startSeq };
+      },
+    );
+    return new Follower(nats, table, messages, startSeq, stream, logId ?? null);
   }
 
   /** The last sequence applied to the table, or null. */
@@ -156,29 +165,40 @@ export class Follower {
     await this.stop();
   }
 
-  // The client keeps retrying a deleted stream; a follower says so instead.
-  #watchStatus(): void {
+  // Two things the client does not handle by itself: it keeps retrying a
+  // deleted stream (the follower says so instead), and after its server was
+  // killed an ordered consumer can miss heartbeats for good without being
+  // recreated (the follower makes a new one after its last message).
+  #watchStatus(messages: ConsumerMessages): void {
     void (async () => {
-      for await (const status of this.#messages.status()) {
-        if (status.type === 'stream_not_found') {
-          this.#gone = true;
-          this.#messages.stop();
-          return;
-        }
+      for await (const status of messages.status()) {
+        if (status.type === 'stream_not_found') this.#gone = true;
+        else if (status.type === 'heartbeats_missed' && status.count >= STALL_HEARTBEATS) {
+          this.#stalled = true;
+        } else continue;
+        messages.stop();
+        return;
       }
     })().catch(() => undefined);
   }
 
   async #run(): Promise<void> {
     try {
-      for await (const message of this.#messages) {
-        this.#apply(message.data, message.headers, message.seq);
-      }
-      if (this.#gone || !this.#stopping) {
-        throw new WalError(
-          ErrorCode.REMOTE_ERROR,
-          `expected stream ${this.#stream} to go on, found ${this.#gone ? 'it deleted' : 'its consumer ended'}`,
-        );
+      for (;;) {
+        this.#watchStatus(this.#messages);
+        for await (const message of this.#messages) {
+          this.#apply(message.data, message.headers, message.seq);
+          this.#streamSeq = message.seq;
+        }
+        if (this.#stopping) return;
+        if (this.#gone || !this.#stalled) {
+          throw new WalError(
+            ErrorCode.REMOTE_ERROR,
+            `expected stream ${this.#stream} to go on, found ${this.#gone ? 'it deleted' : 'its consumer ended'}`,
+          );
+        }
+        this.#stalled = false;
+        this.#messages = await this.#reconsume();
       }
     } catch (error) {
       this.#error = WalError.isInstance(error)
@@ -190,6 +210,26 @@ export class Follower {
       for (const w of waiters) w.reject(this.#error);
       throw this.#error;
     }
+  }
+
+  // A new consumer from the message after the last one read, retried until it is made or stop().
+  async #reconsume(): Promise<ConsumerMessages> {
+    while (!this.#stopping) {
+      try {
+        const messages = await retrying(
+          this.#nats,
+          `following stream ${this.#stream}`,
+          30_000,
+          () => consume(this.#nats, this.#stream, this.#streamSeq + 1),
+        );
+        if (this.#stopping) messages.stop();
+        return messages;
+      } catch (error) {
+        if (!(WalError.isInstance(error, ErrorCode.REMOTE_ERROR) && !this.#nats.isClosed()))
+          throw error;
+      }
+    }
+    return this.#messages;
   }
 
   #apply(
@@ -227,6 +267,21 @@ export class Follower {
     this.#waiters = this.#waiters.filter((w) => w.sequence > last);
     for (const w of ready) w.resolve();
   }
+}
+
+// Missed heartbeats (a second apart) after which the consumer is made anew.
+const STALL_HEARTBEATS = 5;
+
+async function consume(
+  nats: NatsConnection,
+  stream: string,
+  startSeq: number,
+): Promise<ConsumerMessages> {
+  const consumer = await jetstream(nats).consumers.get(stream, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: startSeq,
+  });
+  return consumer.consume({ expires: 5_000, idle_heartbeat: 1_000 });
 }
 
 async function resumePoint(

@@ -1,9 +1,10 @@
 // `pnpm demo:replicate`: a three-node JetStream cluster on loopback, a writer
-// and an archiver (child processes) and a follower (here). The writer and one
-// NATS node are SIGKILLed mid-stream; then the follower must hold every
-// record the writer acknowledged as replicated, and a fresh directory
-// restored from the archive must equal the log's sealed segments byte for
-// byte. Exits 1 if a check fails. Needs nats-server on PATH.
+// (a child process, archiving its sealed segments too) and a follower (here).
+// The stream's leader and the writer are SIGKILLed mid-stream; then the
+// follower must hold every record the writer acknowledged as replicated, a
+// restarted writer must publish what the kill cut short, and a fresh
+// directory restored from the archive must equal the log's sealed segments
+// byte for byte. Exits 1 if a check fails. Needs nats-server on PATH.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,10 +16,9 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { listSealedSegments } from '@wal/fs';
 import { Memtable } from '@wal/memtable';
-import { Follower, ObjectStoreArchive } from '@wal/nats';
+import { Follower, ObjectStoreArchive, ReplicatedWal } from '@wal/nats';
 import { NatsCluster } from '@wal/nats/testing';
-import { scanLog } from '@wal/recovery';
-import { restoreFromArchive } from './restore.js';
+import { restoreLog, scanLog } from '@wal/recovery';
 
 const { values } = parseArgs({
   options: {
@@ -31,10 +31,11 @@ if (values.help) {
   process.stdout.write(`Usage: pnpm demo:replicate [--records N] [--keep]
 
 Starts a three-node nats-server JetStream cluster on loopback ports, a writer
-replicating its log to a stream, an archiver shipping sealed segments to an
-Object Store, and a follower replaying the stream into a Memtable. After N
-acknowledged records it SIGKILLs the stream's leader, after N more the writer;
-then it checks the follower and restores the archive into a fresh directory.
+replicating its log to a stream and its sealed segments to an Object Store,
+and a follower replaying the stream into a Memtable. After N acknowledged
+records it SIGKILLs the stream's leader, after N more the writer; then it
+checks the follower, restarts the writer, and restores the archive into a
+fresh directory.
 
   --records N  acknowledged records before each kill (default 3000)
   --keep       keep the temp directory (logs, stores, restored copy)
@@ -123,6 +124,10 @@ async function replicaLastSeq(monitorPort: number): Promise<number | undefined> 
 }
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const fingerprint = (table: Memtable) =>
+  sha256(
+    Buffer.from(JSON.stringify([...table.entries()].map(([k, v]) => [sha256(k), v && sha256(v)]))),
+  );
 
 say(`@wal replication demo (in ${root})\n`);
 say('1. a three-node JetStream cluster on loopback');
@@ -133,16 +138,14 @@ const nats = await connect({
   maxReconnectAttempts: -1,
   reconnectTimeWait: 100,
 });
-let archiver: Child | undefined;
 let writer: Child | undefined;
 let follower: Follower | undefined;
 try {
-  say('\n2. a writer (ack: replicated), an archiver and a follower');
+  say('\n2. a writer (ack: replicated, archiving sealed segments) and a follower');
   const options = { dir: logDir, stream, bucket, servers: cluster.servers };
   const w = start('writer.ts', options);
   writer = w;
   await until(w, () => acked(w) > 0);
-  archiver = start('archiver.ts', options);
   const table = new Memtable();
   follower = await Follower.start({ nats, stream, table });
   await until(w, () => acked(w) >= perPhase);
@@ -168,9 +171,7 @@ try {
   // The log may hold more: records durable here whose publish the kill cut short.
   const expected = new Memtable();
   for await (const entry of scanLog(logDir, { toSequence: held })) expected.apply(entry);
-  const same =
-    JSON.stringify([...table.entries()].map(([k, v]) => [sha256(k), v && sha256(v)])) ===
-    JSON.stringify([...expected.entries()].map(([k, v]) => [sha256(k), v && sha256(v)]));
+  const same = fingerprint(table) === fingerprint(expected);
   check(held >= last, `follower at sequence ${held} >= the last acknowledged, ${last}`);
   check(same, `its table (${table.size} keys) equals the writer's log replayed through ${held}`);
 
@@ -190,32 +191,49 @@ try {
     `${leader}'s copy of the stream reached message ${target}, as the leader's`,
   );
 
-  say('\n7. a fresh directory restored from the Object Store archive');
-  const sealed = await listSealedSegments(logDir);
-  const a = archiver;
-  await until(a, () => sealed.every((s) => a.lines.includes(`archived ${s.segment}`)));
+  say('\n7. the writer restarted: it publishes what the kill cut short, its archiver resumes');
   const archive = await ObjectStoreArchive.open({ nats, bucket });
-  const restoredDir = path.join(root, 'restored');
-  const restored = await restoreFromArchive(archive, restoredDir);
+  const again = await ReplicatedWal.open({
+    dir: logDir,
+    nats,
+    stream,
+    archive: { target: archive },
+  });
+  const end = again.nextSequence - 1;
+  await again.rotate();
+  await again.archiver?.idle();
+  await again.close();
+  say(`  ${again.replicationStats.published} records published on restart, the log ends at ${end}`);
+  await follower.waitFor(end, AbortSignal.timeout(60_000));
+  const whole = new Memtable();
+  for await (const entry of scanLog(logDir)) whole.apply(entry);
   check(
-    restored.length === sealed.length && restored.every((s, i) => s === sealed[i]?.segment),
-    `${restored.length} segments restored, the ${sealed.length} the log has sealed`,
+    fingerprint(table) === fingerprint(whole),
+    `the follower now holds the whole log, through ${end}`,
+  );
+
+  say('\n8. a fresh directory restored from the Object Store archive');
+  const sealed = await listSealedSegments(logDir);
+  const restored = await restoreLog({ target: archive, dir: path.join(root, 'restored') });
+  check(
+    restored.segments.length === sealed.length &&
+      restored.segments.every((s, i) => s.segment === sealed[i]?.segment),
+    `${restored.segments.length} segments restored, the ${sealed.length} the log has sealed`,
   );
   const identical = sealed.every(
     ({ file }) =>
-      sha256(readFileSync(path.join(restoredDir, path.basename(file)))) ===
+      sha256(readFileSync(path.join(restored.dir, path.basename(file)))) ===
       sha256(readFileSync(file)),
   );
   check(identical, "each is byte for byte the writer's segment");
   let entries = 0;
-  for await (const _ of scanLog(restoredDir)) entries++;
+  for await (const _ of scanLog(restored.dir)) entries++;
   say(
-    `  the restored log reads back: ${entries} entries, through sequence ${sealed.at(-1)?.lastSequence}`,
+    `  the restored log reads back: ${entries} entries, through sequence ${restored.lastSequence}`,
   );
 } finally {
   await follower?.stop();
   if (writer) await kill(writer);
-  if (archiver) await kill(archiver);
   await nats.close();
   await cluster.stop();
   if (!values.keep) rmSync(root, { recursive: true, force: true });

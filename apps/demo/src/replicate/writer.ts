@@ -1,13 +1,15 @@
 // The writer process of `pnpm demo:replicate`: puts through a ReplicatedWal
 // (ack 'replicated'), eight at a time, printing `acked <sequence>` as each
 // resolves, that is once it is fdatasync'ed here and stored by a quorum of
-// the stream. It runs until it is killed.
+// the stream; its sealed segments go to an Object Store bucket. It runs
+// until it is killed.
 import { connect } from '@nats-io/transport-node';
-import { ReplicatedWal } from '@wal/nats';
+import { ObjectStoreArchive, ReplicatedWal } from '@wal/nats';
 
-const { dir, stream, servers } = JSON.parse(process.argv[2] as string) as {
+const { dir, stream, bucket, servers } = JSON.parse(process.argv[2] as string) as {
   dir: string;
   stream: string;
+  bucket: string;
   servers: string[];
 };
 const nats = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
@@ -18,6 +20,7 @@ const wal = await ReplicatedWal.open({
   ack: 'replicated',
   maxSegmentBytes: 256 * 1024,
   publishTimeoutMs: 2_000,
+  archive: { target: await ObjectStoreArchive.open({ nats, bucket }) },
 });
 let i = 0;
 async function lane(): Promise<void> {
