@@ -14,6 +14,10 @@ const SLOW = [
   'apps/docs-check/test/**/*.test.ts',
 ];
 
+// Tests against a real nats-server cluster: `pnpm test:nats` runs them (the
+// `nats` project, packages/nats/vitest.config.ts); `pnpm test` never does.
+const NATS = ['packages/nats/test/**/*.test.ts'];
+
 // Workspace packages are imported from source through the `@wal/source`
 // export condition, so `pnpm test` needs no build.
 export default defineConfig({
@@ -37,7 +41,7 @@ export default defineConfig({
             'apps/*/test/**/*.test.ts',
             'scripts/test/**/*.test.ts',
           ],
-          exclude: [...configDefaults.exclude, ...SLOW],
+          exclude: [...configDefaults.exclude, ...SLOW, ...NATS],
         },
       },
       // A slow file runs for seconds on a quiet machine; the long timeout

@@ -32,6 +32,10 @@ export const ErrorCode = {
   ARCHIVE_CORRUPT: 'WAL_ARCHIVE_CORRUPT',
   /** A segment hold passed its byte bound and was dropped: retention may delete what it kept. */
   HOLD_EXCEEDED: 'WAL_HOLD_EXCEEDED',
+  /** Another writer got to a replication stream first: its history is not this log's. */
+  FENCED: 'WAL_FENCED',
+  /** A replication or archive service refused or failed a request; `cause` holds its error. */
+  REMOTE_ERROR: 'WAL_REMOTE_ERROR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,7 +2,7 @@ import { CorruptionError, type Damage, describeValue, ErrorCode, WalError } from
 import { describe, expect, test } from 'vitest';
 
 describe('WalError', () => {
-  test('the codes are the sixteen documented strings, each under its own name', () => {
+  test('the codes are the eighteen documented strings, each under its own name', () => {
     expect(ErrorCode).toEqual({
       CORRUPTION: 'WAL_CORRUPTION',
       RECORD_TOO_LARGE: 'WAL_RECORD_TOO_LARGE',
@@ -20,6 +20,8 @@ describe('WalError', () => {
       ARCHIVE_GAP: 'WAL_ARCHIVE_GAP',
       ARCHIVE_CORRUPT: 'WAL_ARCHIVE_CORRUPT',
       HOLD_EXCEEDED: 'WAL_HOLD_EXCEEDED',
+      FENCED: 'WAL_FENCED',
+      REMOTE_ERROR: 'WAL_REMOTE_ERROR',
     });
   });
 

@@ -1,0 +1,82 @@
+import { CorruptionError, ErrorCode, WalError } from '@wal/codec';
+import type { WalFs } from '@wal/fs';
+import { listSegmentFiles, readFrames, readSegmentInfo } from '@wal/fs/segments';
+import { encodeRecordMessage, opsOf, type RecordMessage } from './message.js';
+
+/** Where the local log ended when catch-up began: records below `nextSequence`, bytes below `size` of `segment`. */
+export interface LogEnd {
+  segment: number;
+  size: number;
+  nextSequence: number;
+}
+
+/**
+ * The records of the log in `dir` from `fromSequence` (a record boundary;
+ * null: its first record) to `end`, as stream messages, in order, one segment read at a time. These are
+ * the records a writer that crashed had not yet seen acknowledged: the
+ * catch-up after a restart. Damage throws; it never skips.
+ */
+export async function* localRecords(
+  fs: WalFs,
+  dir: string,
+  logId: string,
+  fromSequence: number | null,
+  end: LogEnd,
+  signal?: AbortSignal,
+): AsyncGenerator<RecordMessage> {
+  if (fromSequence !== null && fromSequence >= end.nextSequence) return;
+  let expected = fromSequence ?? -1;
+  for (const { file, segment } of await listSegmentFiles(fs, dir)) {
+    if (segment > end.segment) break;
+    const info = await readSegmentInfo(fs, file, segment);
+    if (!info.header) {
+      throw new WalError(
+        ErrorCode.CORRUPTION,
+        `expected a valid segment header in ${file}, found ${info.headerDetail}`,
+      );
+    }
+    if (info.seal && info.seal.nextSequence <= expected) continue;
+    const last = segment === end.segment;
+    for await (const event of readFrames(fs, info, last ? { last, size: end.size } : { last })) {
+      signal?.throwIfAborted();
+      if (event.kind === 'damage') {
+        throw new CorruptionError(
+          `expected intact records to replicate from ${file}, found ${event.damage.reason} at offset ${event.damage.offset}: ${event.damage.detail}`,
+          event.damage,
+        );
+      }
+      if (event.kind !== 'frames') continue;
+      for (const { record } of event.frames) {
+        if (record.type === 'hole') {
+          if (record.nextSequence <= expected) continue;
+          throw new WalError(
+            ErrorCode.TRUNCATED,
+            `expected record ${expected} in ${file} to replicate, found a hole (repair incident ${record.incident}) for sequences ${record.firstSequence} to ${record.nextSequence - 1}: those entries are lost, and the stream cannot skip them`,
+          );
+        }
+        if (record.type !== 'batch') continue;
+        const next = record.firstSequence + record.entries.length;
+        if (expected === -1) expected = record.firstSequence;
+        if (next <= expected) continue;
+        if (record.firstSequence > expected) throw gone(dir, expected, end);
+        if (record.firstSequence < expected) {
+          throw new WalError(
+            ErrorCode.FENCED,
+            `expected a record of ${file} to start at sequence ${expected} (after the stream's last), found one spanning ${record.firstSequence} to ${next - 1}: this log and the stream have diverged`,
+          );
+        }
+        if (record.firstSequence >= end.nextSequence) return;
+        yield encodeRecordMessage(logId, record.firstSequence, opsOf(record.entries));
+        expected = next;
+      }
+    }
+  }
+  if (expected !== -1 && expected < end.nextSequence) throw gone(dir, expected, end);
+}
+
+function gone(dir: string, expected: number, end: LogEnd): WalError {
+  return new WalError(
+    ErrorCode.TRUNCATED,
+    `expected the log in ${dir} to hold sequences ${expected} to ${end.nextSequence - 1} for the stream, found them gone: retention deleted them before they were replicated`,
+  );
+}

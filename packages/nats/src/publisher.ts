@@ -1,0 +1,400 @@
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+} from '@nats-io/jetstream';
+import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import { crc32, ErrorCode, WalError } from '@wal/codec';
+import { fenced, remoteError } from './errors.js';
+import {
+  HEADER_LOG,
+  HEADER_NEXT,
+  HEADER_SEQUENCE,
+  messageId,
+  type RecordMessage,
+} from './message.js';
+import { isTransient } from './retry.js';
+import { HEADER_CHAIN, type StoredRecord, storedRecordOf, streamTip } from './stream.js';
+
+/** Where the stream's history of this log stands: its last record, or none yet. */
+export interface StreamPosition {
+  /** Stream sequence of the last message (0 for an empty stream). */
+  seq: number;
+  /** The last record's chain value and message id, or null when the stream holds none of this log. */
+  last: { chain: number; id: string; nextSequence: number } | null;
+}
+
+/** What {@link Publisher} needs. */
+export interface PublisherOptions {
+  nats: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stream: string;
+  subject: string;
+  logId: string;
+  /** Where the stream was when the writer started (see {@link readPosition}). */
+  position: StreamPosition;
+  /** Records before the live ones: the catch-up from the local log, in order. */
+  catchUp: AsyncIterable<RecordMessage>;
+  /** Resolves once `sequence` is durable locally (`Wal.waitDurable`): nothing is published before. */
+  waitDurable: (sequence: number) => Promise<unknown>;
+  timeoutMs: number;
+  maxInFlight: number;
+}
+
+interface Outgoing extends RecordMessage {
+  id: string;
+  chain: number;
+  /** The publish in flight, or null until (re)sent. Never rejects. */
+  result: Promise<Outcome> | null;
+}
+
+type Outcome = { ok: true; ack: PubAck } | { ok: false; error: unknown };
+
+/** Counters of a {@link Publisher}, for monitoring and tests. */
+export interface ReplicationStats {
+  /** Records the stream stored as new messages. */
+  published: number;
+  /** Records the stream acknowledged as duplicates of a message it had (a resend). */
+  duplicates: number;
+  /** Times publishing stopped on a failed publish and resumed from the stream's last record. */
+  resyncs: number;
+}
+
+interface Waiter {
+  sequence: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+// The server's code for a failed `expect.lastMsgID`.
+const WRONG_LAST_MSG_ID = 10070;
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2_000;
+
+/** Reads where the stream's history of `logId` stands; a foreign last record fences. */
+export async function readPosition(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  logId: string,
+): Promise<StreamPosition> {
+  const { tip, lastSeq } = await streamTip(jsm, stream, subject);
+  if (tip === null) return { seq: lastSeq, last: null };
+  const record = storedRecordOf(tip);
+  if (record === null || record.logId !== logId) {
+    throw fenced(stream, describeForeign(tip.seq, record));
+  }
+  return {
+    seq: tip.seq,
+    last: { chain: record.chain, id: record.id, nextSequence: record.nextSequence },
+  };
+}
+
+function describeForeign(seq: number, record: StoredRecord | null): string {
+  return record === null
+    ? `message ${seq}, which no @wal writer published`
+    : `message ${seq} from log ${record.logId}`;
+}
+
+/**
+ * Publishes a log's records to a stream in order, pipelined, and learns
+ * which ones the stream stored.
+ *
+ * Each message's id is `<logId>:<firstSequence>:<chain>`, where the chain
+ * is a CRC-32 over every record payload of this log's history in the
+ * stream, so two writers agree on an id only if they agree on everything
+ * before it. Each message expects, through `expect.lastMsgID`, the id of
+ * the record before it (the first one after a start or a resync expects the
+ * stream sequence it verified instead). So the stream stores a message only
+ * directly after the history its writer has: a second writer's message, or
+ * this writer's after another's, is refused, and a resend of one it stored
+ * is deduplicated. When a publish fails, the publisher stops sending, reads
+ * the stream's last record and either finds it in its own history and goes
+ * on from there, or fails with `WAL_FENCED`.
+ */
+export class Publisher {
+  readonly #o: PublisherOptions;
+  readonly #sent: Outgoing[] = [];
+  readonly #live: RecordMessage[] = [];
+  readonly #catchUp: AsyncIterator<RecordMessage>;
+  #catchUpDone = false;
+  #waiters: Waiter[] = [];
+  /** Every sequence below this one is stored in the stream. */
+  #replicated: number;
+  /** The next sequence a record handed to the publisher must start at (null until the first). */
+  #expected: number | null;
+  #chain: number;
+  #prevId: string | null;
+  /** The id of the last record known stored. */
+  #lastStoredId: string | null;
+  #position: number | null;
+  #error: WalError | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  readonly #done: Promise<void>;
+  readonly stats: ReplicationStats = { published: 0, duplicates: 0, resyncs: 0 };
+
+  constructor(options: PublisherOptions) {
+    this.#o = options;
+    const { last, seq } = options.position;
+    this.#replicated = last?.nextSequence ?? 0;
+    this.#expected = last?.nextSequence ?? null;
+    this.#chain = last?.chain ?? 0;
+    this.#prevId = last?.id ?? null;
+    this.#lastStoredId = this.#prevId;
+    this.#position = seq;
+    this.#catchUp = options.catchUp[Symbol.asyncIterator]();
+    this.#done = this.#run();
+  }
+
+  /** Every sequence below this one is stored in the stream (as far as this writer knows). */
+  get replicatedSequence(): number {
+    return this.#replicated;
+  }
+
+  /** Why the publisher stopped for good: `WAL_FENCED`, `WAL_REMOTE_ERROR`, or undefined. */
+  get error(): WalError | undefined {
+    return this.#error;
+  }
+
+  /** Hands a locally appended record over; records must come in sequence order. */
+  push(record: RecordMessage): void {
+    if (this.#error) return;
+    this.#live.push(record);
+    this.#wake?.();
+  }
+
+  /** Resolves once the stream stored every sequence up to and including `sequence`. */
+  waitFor(sequence: number, signal?: AbortSignal): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (sequence < this.#replicated) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { sequence, resolve, reject };
+      this.#waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Stops publishing; records not yet stored stay in the local log for the next start. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#done;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      let resync = false;
+      while (!this.#stopping) {
+        if (resync) {
+          await this.#resync();
+          resync = false;
+          continue;
+        }
+        await this.#dispatch();
+        const oldest = this.#sent[0];
+        if (!oldest?.result) {
+          await this.#idle();
+          continue;
+        }
+        const outcome = await oldest.result;
+        if (outcome.ok) {
+          this.#sent.shift();
+          this.#count(outcome.ack);
+          this.#stored(oldest);
+        } else {
+          this.#checkFatal(outcome.error);
+          resync = true;
+        }
+      }
+    } catch (error) {
+      this.#fail(
+        WalError.isInstance(error) ? error : remoteError(`publishing to ${this.#o.stream}`, error),
+      );
+    }
+    // Settle what is in flight, so nothing runs after stop() resolves.
+    await Promise.all(this.#sent.map((s) => s.result));
+  }
+
+  // Sends records until maxInFlight are in flight.
+  async #dispatch(): Promise<void> {
+    while (!this.#stopping) {
+      let unsent = this.#sent.findIndex((s) => s.result === null);
+      if (unsent === -1) {
+        if (this.#sent.length >= this.#o.maxInFlight) return;
+        const next = await this.#nextRecord();
+        if (!next) return;
+        unsent = this.#sent.length;
+        this.#sent.push(next);
+      }
+      const item = this.#sent[unsent] as Outgoing;
+      await this.#o.waitDurable(item.nextSequence - 1);
+      item.result = this.#publish(item);
+    }
+  }
+
+  async #nextRecord(): Promise<Outgoing | null> {
+    let record: RecordMessage | undefined;
+    if (!this.#catchUpDone) {
+      const result = await this.#catchUp.next();
+      if (result.done) this.#catchUpDone = true;
+      else record = result.value;
+    }
+    if (!record && this.#catchUpDone) record = this.#live.shift();
+    if (!record) return null;
+    if (this.#expected !== null && record.firstSequence !== this.#expected) {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected the next record to start at sequence ${this.#expected}, found ${record.firstSequence}`,
+      );
+    }
+    this.#expected = record.nextSequence;
+    this.#chain = crc32(record.payload, this.#chain);
+    const chainHex = this.#chain.toString(16).padStart(8, '0');
+    return {
+      ...record,
+      id: `${messageId(record.logId, record.firstSequence)}:${chainHex}`,
+      chain: this.#chain,
+      result: null,
+    };
+  }
+
+  #publish(item: Outgoing): Promise<Outcome> {
+    const h = natsHeaders();
+    h.set(HEADER_LOG, item.logId);
+    h.set(HEADER_SEQUENCE, String(item.firstSequence));
+    h.set(HEADER_NEXT, String(item.nextSequence));
+    h.set(HEADER_CHAIN, item.chain.toString(16).padStart(8, '0'));
+    const expect =
+      this.#position !== null
+        ? { lastSequence: this.#position }
+        : { lastMsgID: this.#prevId as string };
+    this.#position = null;
+    this.#prevId = item.id;
+    return this.#o.js
+      .publish(this.#o.subject, item.payload, {
+        msgID: item.id,
+        expect,
+        headers: h,
+        timeout: this.#o.timeoutMs,
+      })
+      .then(
+        (ack): Outcome => ({ ok: true, ack }),
+        (error): Outcome => ({ ok: false, error }),
+      );
+  }
+
+  #count(ack: PubAck): void {
+    if (ack.duplicate) this.stats.duplicates++;
+    else this.stats.published++;
+  }
+
+  #stored(item: Outgoing): void {
+    this.#replicated = item.nextSequence;
+    this.#lastStoredId = item.id;
+    const ready = this.#waiters.filter((w) => w.sequence < this.#replicated);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.sequence >= this.#replicated);
+    for (const w of ready) w.resolve();
+  }
+
+  #checkFatal(error: unknown): void {
+    const expectation =
+      error instanceof JetStreamApiError &&
+      (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+        error.code === WRONG_LAST_MSG_ID ||
+        error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+    if (!expectation && !isTransient(this.#o.nats, error)) {
+      throw remoteError(`publishing to ${this.#o.stream}`, error);
+    }
+  }
+
+  // After a failed publish: wait for everything in flight, then read the
+  // stream's last record and go on from it if it is in this writer's history.
+  async #resync(): Promise<void> {
+    const outcomes = await Promise.all(this.#sent.map((s) => s.result));
+    // A stored message was accepted only after its predecessor: everything up to the last stored one is in.
+    this.stats.resyncs++;
+    let lastStored = -1;
+    outcomes.forEach((o, i) => {
+      if (o?.ok) {
+        lastStored = i;
+        this.#count(o.ack);
+      } else if (o) this.#checkFatal(o.error);
+    });
+    for (const item of this.#sent.splice(0, lastStored + 1)) this.#stored(item);
+    for (const item of this.#sent) item.result = null;
+    for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+      if (this.#stopping) return;
+      try {
+        const { tip, lastSeq } = await streamTip(this.#o.jsm, this.#o.stream, this.#o.subject);
+        this.#resumeFrom(tip === null ? null : storedRecordOf(tip), tip?.seq ?? lastSeq);
+        return;
+      } catch (error) {
+        if (WalError.isInstance(error)) throw error;
+        this.#checkFatal(error);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  #resumeFrom(tip: StoredRecord | null, seq: number): void {
+    const { stream } = this.#o;
+    if (tip === null) {
+      if (this.#lastStoredId !== null)
+        throw lost(stream, this.#replicated, 'no record of this log');
+      this.#position = seq;
+      return;
+    }
+    if (tip.logId !== this.#o.logId) throw fenced(stream, describeForeign(seq, tip));
+    const index = this.#sent.findIndex((s) => s.id === tip.id);
+    if (index !== -1) {
+      for (const item of this.#sent.splice(0, index + 1)) this.#stored(item);
+    } else if (tip.id !== this.#lastStoredId) {
+      if (tip.nextSequence < this.#replicated) {
+        throw lost(stream, this.#replicated, `its last record ending at ${tip.nextSequence - 1}`);
+      }
+      throw fenced(
+        stream,
+        `record ${tip.firstSequence} to ${tip.nextSequence - 1} (${tip.id}), which is not in this writer's history`,
+      );
+    }
+    this.#position = seq;
+  }
+
+  async #idle(): Promise<void> {
+    if (this.#stopping) return;
+    await new Promise<void>((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  #fail(error: WalError): void {
+    if (this.#error) return;
+    this.#error = error;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(error);
+    this.#live.length = 0;
+  }
+}
+
+function lost(stream: string, replicated: number, found: string): WalError {
+  return new WalError(
+    ErrorCode.REMOTE_ERROR,
+    `expected stream ${stream} to hold every record it acknowledged (through sequence ${replicated - 1}), found ${found}: the stream lost acknowledged records (see the README on server durability)`,
+  );
+}

@@ -1,0 +1,339 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  type BytesLike,
+  describeValue,
+  ErrorCode,
+  FRAME_HEADER_SIZE,
+  toBytes,
+  WalError,
+  type WalOp,
+} from '@wal/codec';
+import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
+import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
+import { fenced } from './errors.js';
+import { localRecords } from './local-records.js';
+import { encodeRecordMessage } from './message.js';
+import { Publisher, type ReplicationStats, readPosition } from './publisher.js';
+import { retrying } from './retry.js';
+import { ensureStream, type StreamSetup } from './stream.js';
+
+/**
+ * When an append of a {@link ReplicatedWal} resolves.
+ *
+ * - `'replicated'` (default): the record is durable locally (as the log's
+ *   `sync` mode promises) **and** the stream acknowledged it: the stream's
+ *   leader stored it after a quorum of its replicas had it (see the README
+ *   for what "had it" means per server version).
+ * - `'local'`: the record is durable locally, as `Wal` promises; it is
+ *   published in the background, and `replicatedSequence` / `waitReplicated`
+ *   say when the stream has it.
+ */
+export type ReplicationAck = 'local' | 'replicated';
+
+/** Options of {@link ReplicatedWal.open}: a `Wal`'s, and where to replicate to. */
+export interface ReplicatedWalOptions extends WalOptions, StreamSetup {
+  /** A connection to the JetStream cluster. The caller owns it (and closes it). */
+  nats: NatsConnection;
+  /** The stream's name; created on first use (`replicas`, `duplicateWindowMs`). One log per stream. */
+  stream: string;
+  /** The subject records are published on. Default `wal.<stream>`. */
+  subject?: string;
+  /** Default `'replicated'`; see {@link ReplicationAck}. */
+  ack?: ReplicationAck;
+  /** How long one publish waits for the stream's acknowledgement before it is retried, in ms. Default 5 000. */
+  publishTimeoutMs?: number;
+  /** Records published and not yet acknowledged at most. Default 256. */
+  maxInFlight?: number;
+  /** How long open retries while the cluster is unavailable (electing a leader, say), in ms. Default 30 000. */
+  openTimeoutMs?: number;
+  /**
+   * Also ship every sealed segment to an archive target (an
+   * {@link ObjectStoreArchive}, say) with `@wal/recovery`'s `archiveLog`:
+   * its options but `wal`. See {@link ReplicatedWal.archiver}.
+   */
+  archive?: Omit<ArchiveOptions, 'wal'>;
+}
+
+// Headers of a record message (ids, sequences, the chain), with room to spare.
+const HEADER_ALLOWANCE = 1024;
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/**
+ * A `Wal` whose records are also published, in order, to a NATS JetStream
+ * stream: one message per record (a put, a delete, or a batch whole), only
+ * once the record is durable locally. On open it publishes what the stream
+ * does not have yet (the records a crash left unacknowledged), then every
+ * new record. A second writer on the same stream is fenced: its appends
+ * reject with `WAL_FENCED`. See the package README.
+ */
+export class ReplicatedWal {
+  readonly #wal: Wal;
+  readonly #publisher: Publisher;
+  readonly #ack: ReplicationAck;
+  readonly #maxRecordBytes: number;
+  /** The archiver of the `archive` option, or undefined without one. It ends with the log. */
+  readonly archiver: Archiver | undefined;
+
+  private constructor(
+    wal: Wal,
+    publisher: Publisher,
+    ack: ReplicationAck,
+    maxRecordBytes: number,
+    archiver: Archiver | undefined,
+  ) {
+    this.#wal = wal;
+    this.#publisher = publisher;
+    this.#ack = ack;
+    this.#maxRecordBytes = maxRecordBytes;
+    this.archiver = archiver;
+  }
+
+  /**
+   * Opens the log (as `Wal.open`), creates the stream unless it exists,
+   * reads where the stream's copy of this log ends and starts publishing
+   * from there. Rejects with `WAL_FENCED` when the stream's last record is
+   * another log's or lies beyond this log's end, `WAL_INVALID_OPTIONS` for
+   * bad options (a record limit above the server's `max_payload` included),
+   * `WAL_REMOTE_ERROR` when the cluster cannot be reached.
+   */
+  static async open(options: ReplicatedWalOptions): Promise<ReplicatedWal> {
+    const {
+      nats,
+      stream,
+      subject = `wal.${options.stream}`,
+      ack = 'replicated',
+      publishTimeoutMs = 5_000,
+      maxInFlight = 256,
+      openTimeoutMs = 30_000,
+      archive,
+      replicas,
+      duplicateWindowMs,
+      ...walOptions
+    } = checkOptions(options);
+    const maxPayload = nats.info?.max_payload ?? 1024 * 1024;
+    const limit = maxPayload - FRAME_HEADER_SIZE - HEADER_ALLOWANCE;
+    const maxRecordBytes = walOptions.maxRecordBytes ?? Math.min(limit, 16 * 1024 * 1024);
+    if (maxRecordBytes > limit) {
+      throw invalid(
+        'maxRecordBytes',
+        `at most ${limit} (the server's max_payload ${maxPayload} less frame and headers)`,
+        maxRecordBytes,
+      );
+    }
+    const jsm = await retrying(nats, 'reaching JetStream', openTimeoutMs, () =>
+      jetstreamManager(nats),
+    );
+    await retrying(nats, `creating stream ${stream}`, openTimeoutMs, () =>
+      ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs }),
+    );
+    const wal = await Wal.open({ ...walOptions, maxRecordBytes });
+    try {
+      const position = await retrying(nats, `reading stream ${stream}`, openTimeoutMs, () =>
+        readPosition(jsm, stream, subject, wal.logId),
+      );
+      // What the log holds now is what catch-up publishes: make it durable first.
+      await wal.sync();
+      const end = { segment: wal.segment, size: wal.segmentSize, nextSequence: wal.nextSequence };
+      const from = position.last?.nextSequence ?? null;
+      if (from !== null && from > end.nextSequence) {
+        throw fenced(
+          stream,
+          `records of this log through sequence ${from - 1}, while the log in ${wal.dir} ends at ${end.nextSequence - 1}`,
+        );
+      }
+      const publisher = new Publisher({
+        nats,
+        js: jetstream(nats),
+        jsm,
+        stream,
+        subject,
+        logId: wal.logId,
+        position,
+        catchUp: localRecords(walOptions.fs ?? nodeFs, wal.dir, wal.logId, from, end),
+        waitDurable: (sequence) => wal.waitDurable(sequence),
+        timeoutMs: publishTimeoutMs,
+        maxInFlight,
+      });
+      const archiver = archive ? archiveLog({ ...archive, wal }) : undefined;
+      return new ReplicatedWal(wal, publisher, ack, maxRecordBytes, archiver);
+    } catch (error) {
+      await wal.close();
+      throw error;
+    }
+  }
+
+  /** The log's identity (16 hex digits): part of every message id. */
+  get logId(): string {
+    return this.#wal.logId;
+  }
+
+  /** The sequence the next append will get. */
+  get nextSequence(): number {
+    return this.#wal.nextSequence;
+  }
+
+  /** The log's directory. */
+  get dir(): string {
+    return this.#wal.dir;
+  }
+
+  /** Every sequence below this one is stored in the stream, as far as this writer has heard. */
+  get replicatedSequence(): number {
+    return this.#publisher.replicatedSequence;
+  }
+
+  /** What the publisher did since open: records published, duplicates acknowledged, resyncs. */
+  get replicationStats(): Readonly<ReplicationStats> {
+    return this.#publisher.stats;
+  }
+
+  /** Why replication stopped for good (`WAL_FENCED`, `WAL_REMOTE_ERROR`), or undefined. */
+  get replicationError(): WalError | undefined {
+    return this.#publisher.error;
+  }
+
+  /** Appends a put; resolves to its sequence per {@link ReplicationAck}. */
+  put(key: BytesLike, value: BytesLike): Promise<number> {
+    return this.#append(
+      () => this.#wal.put(key, value),
+      () => [{ type: 'put', key: toBytes(key, 'key'), value: toBytes(value, 'value') }],
+    );
+  }
+
+  /** Appends a delete; resolves to its sequence per {@link ReplicationAck}. */
+  delete(key: BytesLike): Promise<number> {
+    return this.#append(
+      () => this.#wal.delete(key),
+      () => [{ type: 'delete', key: toBytes(key, 'key') }],
+    );
+  }
+
+  /** Appends ops as one atomic record (one message); resolves to the first sequence. */
+  batch(ops: readonly BatchOp[]): Promise<number> {
+    return this.#append(
+      () => this.#wal.batch(ops),
+      () =>
+        ops.map(
+          (op, i): WalOp =>
+            op.type === 'put'
+              ? {
+                  type: 'put',
+                  key: toBytes(op.key, `ops[${i}].key`),
+                  value: toBytes(op.value, `ops[${i}].value`),
+                }
+              : { type: 'delete', key: toBytes(op.key, `ops[${i}].key`) },
+        ),
+    );
+  }
+
+  /** `Wal.sync`: makes every append durable locally (and so publishable). */
+  sync(): Promise<void> {
+    return this.#wal.sync();
+  }
+
+  /** `Wal.rotate`: seals the active segment (which the `archive` option then ships). */
+  rotate(): Promise<void> {
+    return this.#wal.rotate();
+  }
+
+  /**
+   * `Wal.truncateThrough`, but never past what the stream stored: a segment
+   * goes only once every entry in it is at or below both `sequence` and the
+   * last replicated sequence (and no archiver still holds it).
+   */
+  truncateThrough(sequence: number): Promise<number> {
+    const replicated = this.#publisher.replicatedSequence - 1;
+    if (replicated < 0) return Promise.resolve(0);
+    return this.#wal.truncateThrough(Math.min(sequence, replicated));
+  }
+
+  /** Resolves once the stream stored every sequence up to and including `sequence`. */
+  waitReplicated(sequence: number, signal?: AbortSignal): Promise<void> {
+    return this.#publisher.waitFor(sequence, signal);
+  }
+
+  /**
+   * Closes the log, then waits (up to 30 s, or until `signal` aborts) for
+   * the stream to store what is pending, and stops publishing. What the
+   * stream did not store stays in the local log; the next open sends it.
+   */
+  async close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const last = this.#wal.nextSequence - 1;
+    try {
+      await this.#wal.close();
+      if (last >= 0 && !this.#publisher.error) {
+        const signal = options.signal ?? AbortSignal.timeout(CLOSE_TIMEOUT_MS);
+        await this.#publisher.waitFor(last, signal).catch(() => undefined);
+      }
+    } finally {
+      await this.#publisher.stop();
+      await this.archiver?.done.catch(() => undefined);
+    }
+  }
+
+  /** {@link ReplicatedWal.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #append(call: () => Promise<number>, ops: () => WalOp[]): Promise<number> {
+    const error = this.#publisher.error;
+    if (error) return Promise.reject(error);
+    const first = this.#wal.nextSequence;
+    const appended = call();
+    // The sequences were taken synchronously; none taken means the call was refused.
+    if (this.#wal.nextSequence === first) return appended;
+    const record = encodeRecordMessage(this.logId, first, ops(), this.#maxRecordBytes);
+    return appended.then(async (sequence) => {
+      this.#publisher.push(record);
+      if (this.#ack === 'replicated') await this.#publisher.waitFor(record.nextSequence - 1);
+      return sequence;
+    });
+  }
+}
+
+function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('options', 'an object', options);
+  }
+  const { nats, stream, subject, ack, publishTimeoutMs, maxInFlight, openTimeoutMs } = options;
+  if (typeof nats?.publish !== 'function') throw invalid('nats', 'a NatsConnection', nats);
+  if (typeof stream !== 'string' || !/^[\w-]+$/.test(stream)) {
+    throw invalid('stream', 'a stream name (letters, digits, _ and -)', stream);
+  }
+  if (
+    subject !== undefined &&
+    (typeof subject !== 'string' || !/^[\w-]+(\.[\w-]+)*$/.test(subject))
+  ) {
+    throw invalid('subject', 'a subject without wildcards', subject);
+  }
+  if (ack !== undefined && ack !== 'local' && ack !== 'replicated') {
+    throw invalid('ack', "'local' or 'replicated'", ack);
+  }
+  // Under 'none' only sync() makes a record durable, so publishable: a put
+  // waiting for the stream would wait for a sync its caller has not made.
+  if ((ack ?? 'replicated') === 'replicated' && options.sync === 'none') {
+    throw invalid('sync', "'always' or 'interval' with ack 'replicated' (or ack 'local')", 'none');
+  }
+  if (
+    publishTimeoutMs !== undefined &&
+    !(Number.isInteger(publishTimeoutMs) && publishTimeoutMs > 0)
+  ) {
+    throw invalid('publishTimeoutMs', 'a positive integer', publishTimeoutMs);
+  }
+  if (openTimeoutMs !== undefined && !(Number.isInteger(openTimeoutMs) && openTimeoutMs >= 0)) {
+    throw invalid('openTimeoutMs', 'a non-negative integer', openTimeoutMs);
+  }
+  if (maxInFlight !== undefined && !(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
+    throw invalid('maxInFlight', 'a positive integer', maxInFlight);
+  }
+  return options;
+}
+
+function invalid(name: string, expected: string, found: unknown): WalError {
+  return new WalError(
+    ErrorCode.INVALID_OPTIONS,
+    `expected ${name} to be ${expected}, found ${describeValue(found)}`,
+  );
+}

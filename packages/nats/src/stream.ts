@@ -1,0 +1,127 @@
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  StorageType,
+  type StoredMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { HEADER_LOG, HEADER_NEXT, HEADER_SEQUENCE } from './message.js';
+
+/** The chain value's header: a CRC-32 over every record payload of the stream so far. */
+export const HEADER_CHAIN = 'Wal-Chain';
+
+/** A record message as the stream stores it: where, and what it claims. */
+export interface StoredRecord {
+  /** Stream sequence. */
+  seq: number;
+  /** The `Nats-Msg-Id`. */
+  id: string;
+  logId: string;
+  firstSequence: number;
+  nextSequence: number;
+  chain: number;
+}
+
+/** Options for a stream created on first use. */
+export interface StreamSetup {
+  /** Replicas of a stream created here. Default 3. */
+  replicas?: number;
+  /** The stream's deduplication window in ms. Default 120 000 (the server's default). */
+  duplicateWindowMs?: number;
+}
+
+/** Creates the stream for `subject` unless it exists (NATS errors are thrown as they are, for a retry). */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  setup: StreamSetup,
+): Promise<void> {
+  try {
+    await jsm.streams.info(stream);
+    return;
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) {
+      throw error;
+    }
+  }
+  await jsm.streams.add({
+    name: stream,
+    subjects: [subject],
+    num_replicas: setup.replicas ?? 3,
+    storage: StorageType.File,
+    duplicate_window: nanos(setup.duplicateWindowMs ?? 120_000),
+    deny_delete: true,
+  });
+}
+
+/** What a stored message claims to be, or null for a message no @wal writer published. */
+export function storedRecordOf(message: StoredMsg): StoredRecord | null {
+  const header = message.header;
+  const id = header?.get('Nats-Msg-Id') ?? '';
+  const logId = header?.get(HEADER_LOG) ?? '';
+  const firstSequence = Number(header?.get(HEADER_SEQUENCE));
+  const nextSequence = Number(header?.get(HEADER_NEXT));
+  const chain = Number.parseInt(header?.get(HEADER_CHAIN) ?? '', 16);
+  if (!logId || !Number.isSafeInteger(firstSequence) || !Number.isSafeInteger(nextSequence)) {
+    return null;
+  }
+  return { seq: message.seq, id, logId, firstSequence, nextSequence, chain };
+}
+
+/** The last message on `subject` (null for none) and the stream's last sequence. */
+export async function streamTip(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+): Promise<{ tip: StoredMsg | null; lastSeq: number }> {
+  const info = await jsm.streams.info(stream);
+  const tip =
+    info.state.messages === 0
+      ? null
+      : await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return { tip, lastSeq: tip?.seq ?? info.state.last_seq };
+}
+
+/**
+ * The stream sequence of the first stored record whose entries reach past
+ * `sequence` (binary search: the stream holds one log's records in order),
+ * or null when every record ends at or before it.
+ */
+export async function findRecord(
+  jsm: JetStreamManager,
+  stream: string,
+  sequence: number,
+): Promise<{ seq: number; first: StoredRecord } | null> {
+  const { state } = await jsm.streams.info(stream);
+  if (state.messages === 0) return null;
+  let lo = state.first_seq;
+  let hi = state.last_seq;
+  let found: StoredRecord | null = null;
+  while (lo <= hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const record = await recordAt(jsm, stream, mid);
+    if (record === null) {
+      // A gap (deleted message): look to the right of it.
+      lo = mid + 1;
+      continue;
+    }
+    if (record.nextSequence > sequence) {
+      found = record;
+      hi = mid - 1;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return found === null ? null : { seq: found.seq, first: found };
+}
+
+async function recordAt(
+  jsm: JetStreamManager,
+  stream: string,
+  seq: number,
+): Promise<StoredRecord | null> {
+  const message = await jsm.streams.getMessage(stream, { seq });
+  return message ? storedRecordOf(message) : null;
+}

@@ -1,0 +1,6 @@
+export {
+  type ClusterDescription,
+  NatsCluster,
+  type NatsNode,
+  type StartClusterOptions,
+} from './cluster.js';
