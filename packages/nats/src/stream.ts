@@ -26,9 +26,9 @@ export interface StoredRecord {
 /** Options for a stream created on first use. */
 export interface StreamSetup {
   /** Replicas of a stream created here. Default 3. */
-  replicas?: number;
+  replicas?: number | undefined;
   /** The stream's deduplication window in ms. Default 120 000 (the server's default). */
-  duplicateWindowMs?: number;
+  duplicateWindowMs?: number | undefined;
 }
 
 /** Creates the stream for `subject` unless it exists (NATS errors are thrown as they are, for a retry). */
