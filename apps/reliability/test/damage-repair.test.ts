@@ -89,24 +89,42 @@ function evidenceIn(bytes: Uint8Array, floor = 0): number {
   return end;
 }
 
-/** One random piece of damage to the closed log in `fs`. */
-async function damage(fs: SimFs, random: Random): Promise<Damage> {
+/**
+ * One random piece of damage to the closed log in `fs`. The log's last
+ * segment (`last`, its number before any damage) takes one flip or cut at
+ * most: its close mark is the only proof that its last write group was
+ * durable, so damage to the mark and to that group together is a torn write
+ * by every reader's rule (docs/reliability.md says so), and repair, like
+ * Wal.open, gives the group's sequences out again. A second hit there is
+ * drawn (the same random numbers, so other seeds replay as before) and not made.
+ */
+async function damage(
+  fs: SimFs,
+  random: Random,
+  last: { segment: number; hit: boolean },
+): Promise<Damage> {
   const files = [...segmentFiles(fs)];
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const [segment, file] = pick(files);
   const bytes = fs.readFile(file);
   const roll = random();
+  const spared = segment === last.segment && last.hit;
+  if (roll < 0.65 && segment === last.segment) last.hit = true;
   if (roll < 0.45 && bytes.length > 0) {
     const offset = Math.floor(random() * bytes.length);
     const bit = Math.floor(random() * 8);
+    const what = `flip bit ${bit} at ${offset} of segment ${segment}`;
+    if (spared) return { what: `(not made: ${what})`, touched: [] };
     bytes[offset] = (bytes[offset] as number) ^ (1 << bit);
     fs.writeFile(file, bytes);
-    return { what: `flip bit ${bit} at ${offset} of segment ${segment}`, touched: [segment] };
+    return { what, touched: [segment] };
   }
   if (roll < 0.65) {
     const length = Math.floor(random() * bytes.length);
+    const what = `truncate segment ${segment} to ${length}`;
+    if (spared) return { what: `(not made: ${what})`, touched: [] };
     fs.writeFile(file, bytes.subarray(0, length));
-    return { what: `truncate segment ${segment} to ${length}`, touched: [segment] };
+    return { what, touched: [segment] };
   }
   if (roll < 0.8) {
     await fs.unlink(file);
@@ -174,8 +192,9 @@ async function damageRun(seed: number, repairer: Repairer = repair): Promise<Run
 
   // The damage, and what any reader could still find of the log.
   const damages: Damage[] = [];
+  const lastSegment = { segment: Math.max(...segmentFiles(fs).keys()), hit: false };
   for (let n = 1 + Math.floor(random() * 3); n > 0 && segmentFiles(fs).size > 0; n--) {
-    damages.push(await damage(fs, random));
+    damages.push(await damage(fs, random, lastSegment));
   }
   const evidence = Math.max(
     0,

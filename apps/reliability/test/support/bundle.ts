@@ -7,21 +7,17 @@ import { build } from 'esbuild';
 
 const PACKAGE = fileURLToPath(new URL('../..', import.meta.url));
 
-// Packages the bundle loads at run time, each linked beside it from the
-// workspace package that depends on it: the lock's native addon, and
-// crc-32, which @wal/codec loads with createRequire (esbuild leaves that
-// require as it is). Without the links a child finds them only through a
-// NODE_PATH, which pnpm sets and plain node does not.
-const RUNTIME = [
-  ['fs', 'fs-native-extensions'],
-  ['codec', 'crc-32'],
-] as const;
+// Packages the bundle loads at run time, each with the @wal package that depends on it.
+const LINKED: Record<string, string> = { 'fs-native-extensions': 'fs', 'crc-32': 'codec' };
 
 /**
  * Bundles the child-process script `source` (a test/support file) from the
  * sources (the @wal/source condition) into a fresh temporary directory, so
  * each child starts in node's own start-up time, not tsx's compile of
- * @wal/fs. Returns the bundle's path and a function that removes it.
+ * @wal/fs. The lock's native addon and the codec's CommonJS crc-32 (loaded
+ * through createRequire, which a bundler leaves alone) stay packages, linked
+ * beside the bundle.
+ * Returns the bundle's path and a function that removes it.
  */
 export async function bundleScript(source: string): Promise<{ file: string; remove: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-child-'));
@@ -34,11 +30,11 @@ export async function bundleScript(source: string): Promise<{ file: string; remo
     format: 'esm',
     target: 'node20',
     conditions: ['@wal/source'],
-    external: RUNTIME.map(([, name]) => name),
+    external: Object.keys(LINKED),
     logLevel: 'silent',
   });
   fs.mkdirSync(path.join(dir, 'node_modules'));
-  for (const [owner, name] of RUNTIME) {
+  for (const [name, owner] of Object.entries(LINKED)) {
     const from = fs.realpathSync(path.join(PACKAGE, 'node_modules', '@wal', owner));
     const found = createRequire(path.join(from, 'package.json')).resolve(`${name}/package.json`);
     fs.symlinkSync(path.dirname(found), path.join(dir, 'node_modules', name));
