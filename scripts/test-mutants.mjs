@@ -189,5 +189,5 @@ function failedTests(report) {
 }
 
 function firstLine(message = '') {
-  return message.split('\n')[0].slice(0, 300);
+  return (message.split('\n')[0] ?? '').slice(0, 300);
 }
