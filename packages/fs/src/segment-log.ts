@@ -21,9 +21,17 @@ import type { WalFs } from './wal-fs.js';
 
 interface SegmentLogOptions {
   maxSegments: number | undefined;
+  maxSegmentBytes: number;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
 }
+
+/**
+ * Zeros written ahead of the frames, this many at a time, so that most
+ * fdatasyncs overwrite allocated blocks and have no file size to journal.
+ */
+export const PREALLOCATE_BYTES = 1024 * 1024;
+const ZEROS = new Uint8Array(PREALLOCATE_BYTES);
 
 /**
  * The log on disk as the writer sees it: the sealed segments and the active
@@ -81,6 +89,7 @@ export class SegmentLog {
   /** Appends `bytes`, holding `records` batch records, to the active segment. */
   async write(bytes: Uint8Array, records: number): Promise<void> {
     const { fd, file, size } = this.#active;
+    if (size + bytes.length > this.#active.capacity) await this.#preallocate(size + bytes.length);
     let done = 0;
     try {
       while (done < bytes.length) {
@@ -94,6 +103,7 @@ export class SegmentLog {
         if (done > 0) {
           this.#dirty = true;
           await this.#fs.ftruncate(fd, size);
+          this.#active.capacity = size;
         }
       } catch {
         this.#options.poison(error);
@@ -103,6 +113,36 @@ export class SegmentLog {
     this.#active.size += bytes.length;
     this.#active.records += records;
     this.#active.marked = false;
+    this.#dirty = true;
+  }
+
+  // Writes zeros from the file's end past `end`, up to PREALLOCATE_BYTES
+  // more, within maxSegmentBytes (a record larger than that gets exactly
+  // its room). The group's fdatasync makes them durable with it: one size
+  // change per PREALLOCATE_BYTES of frames, not one per sync. Readers take
+  // zeros to the end of the last segment as free space.
+  async #preallocate(end: number): Promise<void> {
+    const { fd, file, capacity } = this.#active;
+    const target = Math.max(
+      end,
+      Math.min(capacity + PREALLOCATE_BYTES, this.#options.maxSegmentBytes),
+    );
+    try {
+      for (let p = capacity; p < target; p += PREALLOCATE_BYTES) {
+        await writeFully(
+          this.#fs,
+          fd,
+          ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - p)),
+          p,
+          file,
+        );
+      }
+    } catch (error) {
+      // Zeros are free space wherever they stop; the frames after them extend the file.
+      this.#dirty = true;
+      throw error;
+    }
+    this.#active.capacity = target;
     this.#dirty = true;
   }
 
@@ -151,6 +191,7 @@ export class SegmentLog {
       if (size > end) {
         await io('truncate', file, () => this.#fs.ftruncate(fd, end));
         this.#active.size = end;
+        this.#active.capacity = end;
       }
     } catch (error) {
       // The group stays: its pages are rewritten too, or a later power loss
@@ -207,6 +248,11 @@ export class SegmentLog {
       );
       await this.write(seal, 0);
       this.acknowledge();
+      // A sealed segment ends at its seal: the preallocated zeros go.
+      if (active.capacity > active.size) {
+        await io('truncate', active.file, () => this.#fs.ftruncate(active.fd, active.size));
+        active.capacity = active.size;
+      }
       await this.sync();
     } catch (error) {
       throw this.#options.poison(error as WalError);
@@ -230,6 +276,7 @@ export class SegmentLog {
       header,
       fd: created.fd,
       size: SEGMENT_HEADER_SIZE,
+      capacity: SEGMENT_HEADER_SIZE,
       records: 0,
       marked: false,
     };

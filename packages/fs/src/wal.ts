@@ -125,6 +125,7 @@ export class Wal {
     this.#release = release;
     this.#log = new SegmentLog(options.fs, options.dir, opened, {
       maxSegments: options.maxSegments,
+      maxSegmentBytes: options.maxSegmentBytes,
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
@@ -443,8 +444,10 @@ export class Wal {
   #schedule(): void {
     if (this.#running) return;
     this.#running = true;
-    // One turn of the event loop lets appends made together join one group.
-    setImmediate(() => void this.#runJobs());
+    // After the current task and its microtasks: appends made together (and
+    // the next appends of writers whose previous ones just resolved) join
+    // one group.
+    queueMicrotask(() => void this.#runJobs());
   }
 
   // Runs jobs one at a time, in order. While one group is written and
