@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { LOOP_UNITS, watchLoop } from './loop-delay.js';
 
 /** One line of the results: a figure with its spread over rounds. */
 export interface CaseResult {
@@ -13,13 +14,22 @@ export interface CaseResult {
   runs: number;
 }
 
+/** What one slice of a {@link SliceCase} did: ops completed, and any figures of its own by unit. */
+export interface SliceOutcome {
+  ops: number;
+  extra?: Record<string, number>;
+}
+
 /** A throughput case measured in short slices, interleaved with the others. */
 export interface SliceCase {
   name: string;
-  /** Entries (ops) per op call: 100 for a batch of 100. */
+  /** Unit of the rate row. Default `ops/s`. */
+  unit?: string;
+  /** Also report the event-loop delay (p50, p99, max) during this case's slices. */
+  watchLoop?: boolean;
   setup(): Promise<void>;
   /** Runs for about `ms` and returns how many entries it made durable (or wrote). */
-  run(ms: number): Promise<number>;
+  run(ms: number): Promise<number | SliceOutcome>;
   teardown(): Promise<void>;
 }
 
@@ -35,7 +45,9 @@ export function summarize(name: string, unit: string, samples: number[]): CaseRe
 
 /**
  * Runs every case for `sliceMs`, round after round, rotating the order, so
- * all fsync-bound figures are taken under the same disk conditions.
+ * all fsync-bound figures are taken under the same disk conditions. The
+ * event loop is watched during every slice, so every case runs beside the
+ * same monitor; only `watchLoop` cases report it.
  */
 export async function interleave(
   cases: SliceCase[],
@@ -43,23 +55,36 @@ export async function interleave(
   sliceMs: number,
   progress: (line: string) => void,
 ): Promise<CaseResult[]> {
-  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const samples = new Map<SliceCase, Map<string, number[]>>(cases.map((c) => [c, new Map()]));
+  const record = (c: SliceCase, unit: string, value: number) => {
+    const byUnit = samples.get(c) as Map<string, number[]>;
+    byUnit.set(unit, [...(byUnit.get(unit) ?? []), value]);
+  };
   for (const c of cases) await c.setup();
   try {
     for (let r = 0; r < rounds; r++) {
       progress(`round ${r + 1}/${rounds}`);
       for (let k = 0; k < cases.length; k++) {
         const c = cases[(k + r) % cases.length] as SliceCase;
+        const stopWatch = await watchLoop();
         const start = performance.now();
-        const ops = await c.run(sliceMs);
+        const outcome = await c.run(sliceMs);
         const seconds = (performance.now() - start) / 1000;
-        samples.get(c.name)?.push(ops / seconds);
+        const loop = await stopWatch();
+        const { ops, extra } = typeof outcome === 'number' ? { ops: outcome, extra: {} } : outcome;
+        record(c, c.unit ?? 'ops/s', ops / seconds);
+        for (const [unit, value] of Object.entries(extra ?? {})) record(c, unit, value);
+        if (c.watchLoop) {
+          for (const key of ['p50', 'p99', 'max'] as const) record(c, LOOP_UNITS[key], loop[key]);
+        }
       }
     }
   } finally {
     for (const c of cases) await c.teardown();
   }
-  return cases.map((c) => summarize(c.name, 'ops/s', samples.get(c.name) ?? []));
+  return cases.flatMap((c) =>
+    [...(samples.get(c) ?? [])].map(([unit, values]) => summarize(c.name, unit, values)),
+  );
 }
 
 /** `n` concurrent loops calling `op` until the deadline; returns entries done. */

@@ -3,95 +3,64 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { listSegments, nodeFs } from '@wal/fs';
-import { codecThroughput } from './cases/codec.js';
 import { memtableIngest } from './cases/memtable-ingest.js';
 import { memtableMemory } from './cases/memtable-memory.js';
 import { memtableCompare } from './cases/ordered-maps.js';
-import { classicLevel, sqlite } from './cases/peers-durable.js';
-import { naiveWal, rawFdatasync, sequentialRead, writevBandwidth } from './cases/physical.js';
-import { readPath, writeLog } from './cases/read-path.js';
-import { walWrites } from './cases/wal-writes.js';
-import { interleave, randomBytes, removeDir, type SliceCase, tempDir } from './harness.js';
+import { randomBytes, removeDir, tempDir } from './harness.js';
 import { ensurePeers } from './peers.js';
-import { barChart, machineFacts, type Row, table, targetTable } from './report.js';
+import {
+  barChart,
+  crcTables,
+  inOwnTable,
+  loopTable,
+  machineFacts,
+  type Row,
+  table,
+  targetTable,
+} from './report.js';
+import { codecSuite, readLogs, readSuite, type Settings, writeSuite } from './suites.js';
 import { checkTargets, targets as targetList } from './targets.js';
 
+const HELP = `pnpm bench [--quick] [--md]
+
+  --quick  shorter slices, 3 rounds, smaller logs (64 MiB and 128 MiB): about a minute
+  --md     also write BENCHMARKS.md and docs/benchmarks-durable.svg from this run
+  --help   this text
+
+Prints the results and the targets, and writes apps/bench/results/latest.json.
+Run it on a quiet machine: the full run takes about 4-5 minutes there (twice that under load).`;
+
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, md: { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    md: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
 });
+if (values.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
 const quick = values.quick;
 const rounds = quick ? 3 : 5;
 const sliceMs = quick ? 120 : 400;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const started = performance.now();
+const log = (line: string) =>
+  process.stderr.write(`bench: [${((performance.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
+const settings: Settings = { quick, rounds, sliceMs, log };
+// Other work on the machine skews every figure: say so in the results.
+const loadAtStart = os.loadavg()[0] ?? 0;
+if (loadAtStart > 1) log(`load average ${loadAtStart.toFixed(1)}: this machine is not quiet`);
 
 ensurePeers(log);
 warmUp(quick ? 64 : 256);
 
-const rows: Row[] = [];
-const add = (results: Row[], baseline?: string) => {
-  for (const r of results) rows.push(baseline && r.name !== baseline ? { ...r, baseline } : r);
-};
-
-for (const size of [100, 1024]) {
-  const raw = rawFdatasync(size);
-  const durable: SliceCase[] = [
-    raw,
-    naiveWal(size, true),
-    classicLevel(size, { concurrency: 1, sync: true }),
-    classicLevel(size, { concurrency: 16, sync: true }),
-    classicLevel(size, { concurrency: 256, sync: true }),
-    classicLevel(size, { concurrency: 1, sync: true, batch: 100 }),
-    sqlite(size, { synchronous: 'FULL', transaction: 1 }),
-    sqlite(size, { synchronous: 'NORMAL', transaction: 1 }),
-    sqlite(size, { synchronous: 'FULL', transaction: 100 }),
-    walWrites(size, { concurrency: 1, sync: 'always' }),
-    walWrites(size, { concurrency: 16, sync: 'always' }),
-    walWrites(size, { concurrency: 256, sync: 'always' }),
-    walWrites(size, { concurrency: 1, sync: 'always', batch: 100 }),
-  ];
-  log(`durable writes, ${size} B values (${durable.length} cases interleaved)`);
-  add(await interleave(durable, rounds, sliceMs, log), raw.name);
-
-  const naive = naiveWal(size, false);
-  const buffered: SliceCase[] = [
-    naive,
-    classicLevel(size, { concurrency: 64, sync: false }),
-    walWrites(size, { concurrency: 256, sync: 'interval' }),
-    walWrites(size, { concurrency: 256, sync: 'none' }),
-  ];
-  log(`buffered writes, ${size} B values`);
-  add(await interleave(buffered, rounds, sliceMs, log), naive.name);
-}
-
-log('bandwidth and codec');
-add([await writevBandwidth(rounds, quick ? 64e6 : 256e6)]);
-for (const size of [100, 1024]) add(await codecThroughput(size, quick ? 50_000 : 200_000, rounds));
-
-const logMiB = quick ? 64 : 256;
-for (const size of [100, 1024]) {
-  const dir = tempDir('log');
-  try {
-    log(`read path: writing a ${logMiB} MiB log of ${size} B values`);
-    await writeLog(dir, logMiB, size);
-    const segment = listSegments(nodeFs, dir)[0];
-    if (segment) add([await sequentialRead(rounds, segment.path)]);
-    log('read path: scan, naive reader, replay (child processes)');
-    const label = `${size === 100 ? '100 B' : '1 KiB'} values`;
-    // Each round re-reads 256 MiB per reader in a child: three rounds keep the full run near 5 min.
-    const results = readPath(dir, label, Math.min(rounds, 3));
-    const naive = `naive reader: whole files into an array ${label}`;
-    for (const r of results) {
-      const sameUnit = results.find((x) => x.name === naive && x.unit === r.unit);
-      rows.push(
-        r.name !== naive && sameUnit && r.unit !== 'peak RSS MiB' ? { ...r, baseline: naive } : r,
-      );
-    }
-  } finally {
-    removeDir(dir);
-  }
-}
+const rows: Row[] = [
+  ...(await writeSuite(settings)),
+  ...(await codecSuite(settings)),
+  ...(await readSuite(settings)),
+];
 
 const memtableKeys = quick ? 200_000 : 1_000_000;
 log(`memtable: ${memtableKeys} random 16-byte keys`);
@@ -113,17 +82,33 @@ for (const r of ingest) {
   const base = ingest.find((m) => m.name.includes('a copy per entry') && m.unit === r.unit);
   rows.push(base && base !== r && r.unit === 'entries/s' ? { ...r, baseline: base.name } : r);
 }
-add(memtableMemory(memtableKeys));
+rows.push(...memtableMemory(memtableKeys));
 
-const targets = checkTargets(rows, targetList(memtableKeys));
-const output = [table(rows), '', targetTable(targets)].join('\n');
-process.stdout.write(`${output}\n`);
+const targets = checkTargets(rows, targetList(memtableKeys, readLogs(quick).labels));
+const sections = [
+  table(rows.filter((r) => !inOwnTable(r))),
+  '',
+  'Event-loop delay during the durable puts (how late a 1 ms timer fired):',
+  '',
+  loopTable(rows),
+  '',
+  'CRC-32:',
+  '',
+  crcTables(rows),
+  '',
+  targetTable(targets),
+];
+process.stdout.write(`${sections.join('\n')}\n`);
+const load = { start: loadAtStart, end: os.loadavg()[0] ?? 0 };
+log(
+  `done in ${((performance.now() - started) / 60_000).toFixed(1)} min, load average ${load.start.toFixed(1)} at start, ${load.end.toFixed(1)} at end`,
+);
 
 const resultsDir = path.join(root, 'apps/bench/results');
 fs.mkdirSync(resultsDir, { recursive: true });
 fs.writeFileSync(
   path.join(resultsDir, 'latest.json'),
-  `${JSON.stringify({ quick, date: new Date().toISOString(), machine: machineFacts(os.tmpdir()), cases: rows, targets }, null, 2)}\n`,
+  `${JSON.stringify({ quick, date: new Date().toISOString(), machine: machineFacts(os.tmpdir()), load, cases: rows, targets }, null, 2)}\n`,
 );
 
 if (values.md) {
@@ -147,6 +132,7 @@ if (values.md) {
       '## Machine',
       '',
       ...machineFacts(os.tmpdir()).map((f) => `- ${f}`),
+      `- load average (1 min) at start and end of the run: ${load.start.toFixed(1)}, ${load.end.toFixed(1)}`,
       '',
       '## Targets',
       '',
@@ -156,11 +142,23 @@ if (values.md) {
       '',
       '![durable writes](docs/benchmarks-durable.svg)',
       '',
+      '## Event-loop delay',
+      '',
+      'How late a 1 ms timer fired (`monitorEventLoopDelay`, less its resolution) during each slice of the durable puts; medians over slices.',
+      '',
+      loopTable(rows),
+      '',
+      '## CRC-32',
+      '',
+      'GB/s per input size, inputs back to back in a 1 MiB chunk; then the cost per frame of checking a chunk of 146-byte frames.',
+      '',
+      crcTables(rows),
+      '',
       '## All cases',
       '',
       'Ratios are against the baseline named in the last column, measured in the same run.',
       '',
-      table(rows),
+      table(rows.filter((r) => !inOwnTable(r))),
       '',
     ].join('\n'),
   );

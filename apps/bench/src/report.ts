@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { CaseResult } from './harness.js';
-import type { TargetResult } from './targets.js';
+import { LOOP_UNITS } from './loop-delay.js';
+import type { Need, NeedResult, TargetResult } from './targets.js';
 
 /** A result with the baseline it is compared against in the same run. */
 export interface Row extends CaseResult {
   baseline?: string;
 }
 
+/** The row's median over its baseline's, in the same unit. */
 export function ratioOf(row: Row, rows: Row[]): number | undefined {
-  const base = rows.find((r) => r.name === row.baseline);
+  const base = rows.find((r) => r.name === row.baseline && r.unit === row.unit);
   return base?.median ? row.median / base.median : undefined;
 }
 
@@ -35,14 +37,103 @@ export function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
+/** The short unit of a row unit: `loop delay p99 ms` reads `ms`. */
+function shortUnit(unit: string): string {
+  if (unit.endsWith(' ms')) return 'ms';
+  if (unit.endsWith(' MiB')) return 'MiB';
+  return unit;
+}
+
+function describeNeed(need: Need, unit: string): string {
+  switch (need.kind) {
+    case 'ratio>=':
+      return `>= ${need.value}x${need.label ? ` ${need.label}` : ''}`;
+    case '<=row':
+      return `<= ${need.label}'s`;
+    case 'excess<=':
+      return `<= +${need.value} ${unit}`;
+    case '<=':
+      return `<= ${need.value} ${unit}`;
+    case '>=':
+      return `>= ${need.value} ${unit}`;
+  }
+}
+
+function describeResult(need: Need, result: NeedResult, unit: string): string {
+  const { got, versus } = result;
+  if (got === undefined) return 'n/a';
+  switch (need.kind) {
+    case 'ratio>=':
+      return `${got.toFixed(2)}x${need.label ? ` ${need.label}` : ''}`;
+    case 'excess<=':
+      return `+${got.toFixed(1)} ${unit}`;
+    case '<=row':
+      return `${fmt(got)} vs ${fmt(versus ?? Number.NaN)} ${unit}`;
+    default:
+      return `${fmt(got)} ${unit}`;
+  }
+}
+
 export function targetTable(targets: TargetResult[]): string {
   const lines = ['| # | target | measured | needed | verdict |', '|---|---|---:|---:|---|'];
   for (const t of targets) {
-    const excess = t.maxExcess !== undefined;
-    const got =
-      t.ratio === undefined ? 'n/a' : excess ? `+${t.ratio.toFixed(1)}` : `${t.ratio.toFixed(2)}x`;
-    const needed = excess ? `<= +${t.maxExcess}` : `>= ${t.min}x`;
-    lines.push(`| ${t.id} | ${t.what} | ${got} | ${needed} | ${t.pass ? 'PASS' : 'FAIL'} |`);
+    const unit = shortUnit(t.measured.unit);
+    const got = t.needs.map((n, i) => describeResult(n, t.results[i] as NeedResult, unit));
+    const needed = t.needs.map((n) => describeNeed(n, unit));
+    lines.push(
+      `| ${t.id} | ${t.what} | ${got.join('; ')} | ${needed.join(t.combine === 'any' ? ' or ' : ' and ')} | ${t.pass ? 'PASS' : 'FAIL'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const LOOP = Object.values(LOOP_UNITS) as string[];
+const CRC_ROW = /^CRC-32 \((\d+) B\): (.*)$/;
+
+/** Rows shown in their own tables rather than in the table of all cases. */
+export function inOwnTable(row: Row): boolean {
+  return LOOP.includes(row.unit) || CRC_ROW.test(row.name) || row.unit === 'ns/frame';
+}
+
+/** Each watched case's throughput beside its event-loop delay. */
+export function loopTable(rows: Row[]): string {
+  const lines = [
+    '| case | ops/s | loop delay p50 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const r of rows.filter((x) => x.unit === LOOP_UNITS.p99)) {
+    const of = (unit: string) => rows.find((x) => x.name === r.name && x.unit === unit)?.median;
+    const cell = (n: number | undefined) => (n === undefined ? '' : fmt(n));
+    lines.push(
+      `| ${r.name} | ${cell(of('ops/s'))} | ${cell(of(LOOP_UNITS.p50))} | ${cell(r.median)} | ${cell(of(LOOP_UNITS.max))} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** CRC-32 GB/s, one line per implementation, one column per input size; then the frame checks. */
+export function crcTables(rows: Row[]): string {
+  const cells = new Map<string, Map<number, number>>();
+  for (const r of rows) {
+    const m = CRC_ROW.exec(r.name);
+    if (!m) continue;
+    const impl = m[2] as string;
+    if (!cells.has(impl)) cells.set(impl, new Map());
+    cells.get(impl)?.set(Number(m[1]), r.median);
+  }
+  const sizes = [...new Set([...cells.values()].flatMap((m) => [...m.keys()]))];
+  const lines = [
+    `| GB/s | ${sizes.map((s) => `${s} B`).join(' | ')} |`,
+    `|---|${sizes.map(() => '---:').join('|')}|`,
+  ];
+  for (const [impl, bySize] of cells) {
+    lines.push(`| ${impl} | ${sizes.map((s) => bySize.get(s)?.toFixed(2) ?? '').join(' | ')} |`);
+  }
+  const frames = rows.filter((r) => r.unit === 'ns/frame');
+  if (frames.length) {
+    lines.push('', '| frame check | ns/frame | min | max |', '|---|---:|---:|---:|');
+    for (const r of frames)
+      lines.push(`| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} |`);
   }
   return lines.join('\n');
 }

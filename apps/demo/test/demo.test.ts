@@ -17,9 +17,13 @@ test('three rounds of SIGKILLed writers lose nothing acknowledged and invent not
     const notes = result.notes.join('\n');
     expect(notes).toMatch(/torn tail dropped: \d+ bytes/);
     expect(notes).toMatch(/strict: refused with WAL_CORRUPTION/);
-    expect(notes).toMatch(/kept in wal_\d{8}\.log\.broken \(byte for byte\)/);
+    expect(notes).toMatch(
+      /kept in quarantine\/\d+\/wal_\d{8}\.log \(the torn bytes byte for byte\)/,
+    );
     expect(notes).toMatch(/point-in-time: \d+ entries/);
-    expect(notes).toMatch(/repair would cut/);
+    expect(notes).toMatch(
+      /repair would rebuild wal_\d{8}\.log, recording sequences \d+\.\.\d+ as lost/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

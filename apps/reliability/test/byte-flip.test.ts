@@ -136,9 +136,13 @@ async function flipCase(
   }
   const skipped = skipping as Awaited<ReturnType<typeof recover>>;
   const original = new Map(log.entries.map((e) => [e.sequence, e]));
+  let previous = -1;
   for (const e of skipped.entries) {
     const o = original.get(e.sequence);
     if (!o || !same(o, e)) note(`skip-corrupted returns sequence ${e.sequence}, never written so`);
+    // A copy of an earlier frame (in a value) is not the log going back.
+    if (e.sequence <= previous) note(`skip-corrupted returns ${e.sequence} after ${previous}`);
+    previous = e.sequence;
   }
   const found = new Set(skipped.entries.map((e) => e.sequence));
   const segment = log.records.get(file) ?? [];

@@ -232,7 +232,11 @@ async function damageRun(seed: number, repairer: Repairer = repair): Promise<Run
   // without a trace, or kept (repair can salvage a header this cannot read).
   const kept = new Set(recovered.map((e) => e.sequence));
   const bySequence = new Map(truth.map((e) => [e.sequence, e]));
+  let previous = -1;
   for (const e of recovered) {
+    if (e.sequence <= previous)
+      note(`recovery after repair returns ${e.sequence} after ${previous}`);
+    previous = e.sequence;
     const original = bySequence.get(e.sequence);
     if (isLost(e.sequence))
       note(`sequence ${e.sequence} is reported lost, yet recovery returns it`);

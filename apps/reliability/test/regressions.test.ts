@@ -225,4 +225,35 @@ describe('regressions', () => {
     expect(states.length).toBeGreaterThan(0);
     for (const state of states) await (await reopenAndCheck(state, history.clone())).close();
   });
+
+  // A last segment whose seal is followed by torn bytes: open cut them
+  // (into .broken), then kept appending to the sealed segment, so the next
+  // rotation wrote a second seal after the first and recovery refused the
+  // log (bad-seal). Found by the model test, sync 'always', seed 1658606625:
+  // fail-next-fdatasync, rotate, crash(0) with a half-frame tail, rotate.
+  test('after a torn tail behind its seal is cut, a sealed last segment stays sealed', async () => {
+    const fs = await freshFs(new SimFs());
+    const history = new History();
+    const wal = await Wal.open(walOptions(fs));
+    await history.append(wal, [{ type: 'put', key: 'a', value: '1' }], 'put');
+    const file = `${LOG_DIR}/wal_00000000.log`;
+    let sealed: SimFs | undefined;
+    fs.onOperation = (event) => {
+      if (event.op === 'fdatasync' && event.path === file && !sealed) sealed = fs.kill();
+    };
+    await wal.rotate();
+    fs.onOperation = undefined;
+    await wal.close();
+    // The seal is durable and the next segment does not exist; torn bytes follow the seal.
+    const after = sealed as SimFs;
+    after.writeFile(file, Buffer.concat([after.readFile(file), new Uint8Array(14).fill(7)]));
+    const reopened = await Wal.open(walOptions(after));
+    await history.append(reopened, [{ type: 'put', key: 'b', value: '2' }], 'put');
+    await reopened.rotate();
+    await reopened.close();
+    expect((await recoverEntries(after)).map((e) => Buffer.from(e.key).toString())).toEqual([
+      'a',
+      'b',
+    ]);
+  });
 });

@@ -19,9 +19,13 @@ export function damageText(
   return `${label} ${path.basename(file)} offset ${offset} bytes ${bytes} ${reason}: ${detail}`;
 }
 
-/** The damage a scan met besides its torn tail (`skip-corrupted` lists the tail among it too). */
+/**
+ * The damage a scan met besides its torn tail. `skip-corrupted` lists the
+ * tail among it too, as one region per torn write when it reads on past
+ * them: every region from where the tail starts to the end of its file is
+ * part of it (the writer cuts all of that), never damage.
+ */
 export function withoutTornTail(damage: Damage[], tornTail: Damage | null): Damage[] {
-  return damage.filter(
-    (d) => !(tornTail && d.file === tornTail.file && d.offset === tornTail.offset),
-  );
+  if (!tornTail) return damage;
+  return damage.filter((d) => !(d.file === tornTail.file && d.offset >= tornTail.offset));
 }

@@ -14,7 +14,7 @@ export interface FileReport {
   /** No damage (and, in strict, no torn tail). */
   ok: boolean;
   status: SegmentReport['status'];
-  /** True when it ends with a valid seal; an unsealed file is read as the end of its log. */
+  /** True when it ends with a valid seal. Sealed or not, the file is read as the end of its log. */
   sealed: boolean;
   bytes: number;
   firstSequence: number | null;
@@ -29,8 +29,9 @@ export interface FileReport {
 }
 
 /**
- * Verifies one segment file on its own through `readSegment` (the tail rule
- * applies unless it is sealed), reading past damage to list all of it.
+ * Verifies one segment file on its own through `readSegment`, as the last
+ * segment of its log (the tail rule applies, sealed or not), reading past
+ * damage and torn writes to list all of them.
  */
 export async function verifyFile(
   fs: WalFs,

@@ -18,7 +18,8 @@ export type FrameWalkEvent =
  * Every record of a log (or of one segment file) as stored, and every
  * damaged region between them: the frame-level view behind
  * `wal dump --frames`. It reads past damage (the segment layer resyncs),
- * applies the tail rule to the last segment when it is unsealed, and reports
+ * applies the tail rule to the last segment (sealed or not, as the writer
+ * and recovery do; a file read alone is the last), and reports
  * what ties segments together (a missing number, a bad header, another
  * log's segment) where it breaks, as recovery's walker does. Sealed segments
  * wholly below `fromSequence` are not read.
@@ -39,7 +40,8 @@ export async function* walkFrames(
       if (damage.reason === 'bad-header') readable = false;
     }
     if (!readable || (info.seal !== null && info.seal.nextSequence <= fromSequence)) continue;
-    const last = i === infos.length - 1 && info.seal === null;
+    // Sealed too: a rotation may have crashed after its seal, before the next segment.
+    const last = i === infos.length - 1;
     const ceiling = info.seal?.nextSequence ?? nextFirst(info, infos[i + 1]);
     const options = ceiling === undefined ? { last } : { last, ceiling };
     for await (const event of readFrames(fs, info, options)) {

@@ -1,20 +1,22 @@
 // wal dump: text and JSON Lines, exact bytes through hex and base64, the
 // sequence and key filters, one segment file alone, and what it prints
 // around damage in each mode.
+import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
-import { Wal } from '@wal/fs';
+import { SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { describe, expect, test } from 'vitest';
 import {
-  appendGarbage,
   cleanLog,
-  flipByte,
+  flipFrame,
   removeSegment,
   segment,
-  tearTail,
+  sequencesIn,
+  setAsideTail,
+  tearLastBatch,
   type Written,
 } from './support/logs.js';
-import { lines, run } from './support/run.js';
+import { lines, literal, run } from './support/run.js';
 
 interface JsonEntry {
   sequence: number;
@@ -120,10 +122,14 @@ describe('wal dump', () => {
 
   test('--to stops reading: damage after it is not met', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 3);
-    const { code, entries } = await dumpJson([dir, '--to', '20']);
+    const hit = await flipFrame(dir, 3);
+    // The entry before the damaged frame is past --to: the scan stops there.
+    const to = hit.first - 2;
+    const { code, entries } = await dumpJson([dir, '--to', String(to)]);
     expect(code).toBe(0);
-    expect(sequences(entries)).toEqual(range(0, 21));
+    expect(sequences(entries)).toEqual(range(0, to + 1));
+    // One more, and the next frame read is the damaged one.
+    expect((await dumpJson([dir, '--to', String(to + 1)])).code).toBe(Exit.DAMAGED);
   });
 
   test('--key and --prefix select by key, in utf8, hex or base64', async () => {
@@ -161,31 +167,33 @@ describe('wal dump', () => {
 
   test('a torn tail: the entries before it, exit 0, a note on stderr', async () => {
     const { dir } = await cleanLog();
-    const file = tearTail(dir, 30);
+    const { file, batch, offset, bytes } = await tearLastBatch(dir);
     const { code, entries, stderr } = await dumpJson([dir]);
     expect(code).toBe(0);
-    expect(sequences(entries)).toEqual(range(0, 43));
+    expect(sequences(entries)).toEqual(range(0, batch.first));
     expect(lines(stderr)).toEqual([
-      `note: torn tail in ${file} at offset 355 (25 bytes) not shown`,
+      `note: torn tail in ${file} at offset ${offset} (${bytes} bytes) not shown`,
     ]);
     const strict = await dumpJson([dir, '--mode', 'strict']);
     expect(strict.code).toBe(Exit.DAMAGED);
-    expect(sequences(strict.entries)).toEqual(range(0, 43));
+    expect(sequences(strict.entries)).toEqual(range(0, batch.first));
     // The library's advice, in the CLI's words.
     expect(lines(strict.stderr)).toEqual([
-      `wal: ${file} at offset 355: expected a complete frame, found 25 bytes before the end; 25 bytes to the end of input (truncated); it is a torn tail (what a crash leaves), which --mode strict refuses: use --mode tolerate-tail to drop it, or cut it with wal repair ${dir} (the writer also cuts it when it opens the log)`,
+      `wal: ${file} at offset ${offset}: expected a complete frame, found ${bytes} bytes before the end; ${bytes} bytes to the end of input (truncated); it is a torn tail (what a crash leaves), which --mode strict refuses: use --mode tolerate-tail to drop it, or cut it with wal repair ${dir} (the writer also cuts it when it opens the log)`,
     ]);
   });
 
   test('mid-log damage: the entries before it are printed, then one error line, exit 1', async () => {
     const { dir } = await cleanLog();
-    const file = flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     const { code, entries, stderr } = await dumpJson([dir]);
     expect(code).toBe(Exit.DAMAGED);
     // Regression: they were buffered, and lost when the scan threw.
-    expect(sequences(entries)).toEqual(range(0, 10));
+    expect(sequences(entries)).toEqual(range(0, hit.first));
     expect(lines(stderr)).toEqual([
-      expect.stringMatching(new RegExp(`^wal: ${file} at offset 94: .*\\(checksum-mismatch\\)`)),
+      expect.stringMatching(
+        new RegExp(`^wal: ${literal(hit.file)} at offset ${hit.offset}: .*\\(checksum-mismatch\\)`),
+      ),
     ]);
     // The library advises its options and functions; the CLI names its flags and commands.
     expect(stderr).toContain(
@@ -195,30 +203,34 @@ describe('wal dump', () => {
 
   test('mid-log damage with --mode point-in-time and skip-corrupted', async () => {
     const { dir } = await cleanLog();
-    const file = flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     const pit = await dumpJson([dir, '--mode', 'point-in-time']);
     expect(pit.code).toBe(0);
-    expect(sequences(pit.entries)).toEqual(range(0, 10));
+    expect(sequences(pit.entries)).toEqual(range(0, hit.first));
     expect(lines(pit.stderr)).toEqual([
-      `note: stopped at checksum-mismatch in ${file} at offset 94; later entries not shown (see wal verify ${dir})`,
+      `note: stopped at checksum-mismatch in ${hit.file} at offset ${hit.offset}; later entries not shown (see wal verify ${dir})`,
     ]);
 
-    tearTail(dir, 30);
+    const torn = await tearLastBatch(dir);
     const skip = await dumpJson([dir, '--mode', 'skip-corrupted']);
     expect(skip.code).toBe(0);
-    expect(sequences(skip.entries)).toEqual([...range(0, 10), ...range(11, 43)]);
+    expect(sequences(skip.entries)).toEqual([
+      ...range(0, hit.first),
+      ...range(hit.next, torn.batch.first),
+    ]);
     expect(lines(skip.stderr)).toEqual([
       `note: skipped 1 damaged region (see wal verify ${dir})`,
-      `note: torn tail in ${segment(dir, 5)} at offset 355 (25 bytes) not shown`,
+      `note: torn tail in ${torn.file} at offset ${torn.offset} (${torn.bytes} bytes) not shown`,
     ]);
   });
 
   test('a missing segment: exit 1 after the entries before it; skip-corrupted goes on', async () => {
     const { dir } = await cleanLog();
+    const lost = await sequencesIn(dir, 2);
     removeSegment(dir, 2);
     const tolerant = await dumpJson([dir]);
     expect(tolerant.code).toBe(Exit.DAMAGED);
-    expect(sequences(tolerant.entries)).toEqual(range(0, 17));
+    expect(sequences(tolerant.entries)).toEqual(range(0, lost.first));
     expect(lines(tolerant.stderr)).toEqual([
       expect.stringMatching(
         /^wal: .*wal_00000003\.log at offset 0: expected wal_00000002\.log after wal_00000001\.log/,
@@ -227,63 +239,71 @@ describe('wal dump', () => {
 
     const skip = await dumpJson([dir, '--mode', 'skip-corrupted']);
     expect(skip.code).toBe(0);
-    expect(sequences(skip.entries)).toEqual([...range(0, 17), ...range(25, 44)]);
+    expect(sequences(skip.entries)).toEqual([...range(0, lost.first), ...range(lost.next, 44)]);
     expect(lines(skip.stderr)).toEqual([`note: skipped 1 damaged region (see wal verify ${dir})`]);
   });
 
   test('after repair: sequences recorded as lost are noted, within the range dumped', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const { first } = await flipFrame(dir);
     expect((await run(['repair', dir])).code).toBe(0);
-    const around = await dumpJson([dir, '--from', '8', '--to', '11']);
+    const [from, to] = [String(first - 1), String(first + 1)];
+    const around = await dumpJson([dir, '--from', from, '--to', to]);
     expect(around.code).toBe(0);
-    expect(sequences(around.entries)).toEqual([8, 9, 11]);
+    expect(sequences(around.entries)).toEqual([first - 1, first + 1]);
     expect(lines(around.stderr)).toEqual([
-      `note: sequence 10 was lost to damage; repair incident 1 kept the bytes in ${path.join(dir, 'quarantine', '1')}`,
+      `note: sequence ${first} was lost to damage; repair incident 1 kept the bytes in ${path.join(dir, 'quarantine', '1')}`,
     ]);
-    expect((await dumpJson([dir, '--from', '11'])).stderr).toBe('');
+    expect((await dumpJson([dir, '--from', String(first + 1)])).stderr).toBe('');
+    expect((await dumpJson([dir, '--to', String(first - 1)])).stderr).toBe('');
   });
 });
 
 describe('wal dump <file>', () => {
   test('one segment of a log, alone', async () => {
     const { dir } = await cleanLog();
+    const { first, next } = await sequencesIn(dir, 2);
     const { code, entries, stderr } = await dumpJson([segment(dir, 2)]);
     expect(code).toBe(0);
     expect(stderr).toBe('');
-    expect(sequences(entries)).toEqual(range(17, 25));
-    expect(
-      sequences((await dumpJson([segment(dir, 2), '--from', '20', '--to', '21'])).entries),
-    ).toEqual([20, 21]);
+    expect(sequences(entries)).toEqual(range(first, next));
+    const [from, to] = [first + 3, first + 4];
+    const inside = await dumpJson([segment(dir, 2), '--from', String(from), '--to', String(to)]);
+    expect(sequences(inside.entries)).toEqual([from, to]);
   });
 
   test("a repair incident's copy: the intact records around the damage, with skip-corrupted", async () => {
-    const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    // Under sync 'always' the frames after the damage say it was durable:
+    // bit rot, even in a segment read alone as the end of its log.
+    const { dir } = await cleanLog(undefined, 'always');
+    const { first, next } = await sequencesIn(dir, 1);
+    const hit = await flipFrame(dir);
     expect((await run(['repair', dir])).code).toBe(0);
     const copy = path.join(dir, 'quarantine', '1', 'wal_00000001.log');
     const tolerant = await dumpJson([copy]);
     expect(tolerant.code).toBe(Exit.DAMAGED);
-    expect(sequences(tolerant.entries)).toEqual([9]);
+    expect(sequences(tolerant.entries)).toEqual(range(first, hit.first));
     // No repair to suggest for a copy: its log is elsewhere.
     expect(tolerant.stderr).toContain('set the damage aside with wal repair on its log directory');
     const skip = await dumpJson([copy, '--mode', 'skip-corrupted', '--values', 'hex']);
     expect(skip.code).toBe(0);
-    expect(sequences(skip.entries)).toEqual([9, ...range(11, 17)]);
+    expect(sequences(skip.entries)).toEqual([...range(first, hit.first), ...range(hit.next, next)]);
     expect(lines(skip.stderr)).toEqual([`note: skipped 1 damaged region (see wal verify ${copy})`]);
   });
 
-  test('a .broken copy Wal.open set aside: every entry of the segment before the cut', async () => {
+  test('a .broken copy Wal.open set aside: no entry (the segment kept them), the cut bytes noted', async () => {
     const { dir } = await cleanLog();
-    appendGarbage(dir, 20);
-    const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
-    await wal.close();
-    const broken = `${segment(dir, 5)}.broken`;
+    const cut = await setAsideTail(dir, 20);
+    const broken = cut.keptIn;
     const { code, entries, stderr } = await dumpJson([broken]);
     expect(code).toBe(0);
-    expect(sequences(entries)).toEqual([41, 42, 43]);
+    expect(entries).toEqual([]);
+    // Past its header the copy is zeros up to the cut bytes: one torn tail.
+    const tail = fs.statSync(broken).size - SEGMENT_HEADER_SIZE;
     expect(lines(stderr)).toEqual([
-      `note: torn tail in ${broken} at offset 410 (20 bytes) not shown`,
+      `note: torn tail in ${broken} at offset ${SEGMENT_HEADER_SIZE} (${tail} bytes) not shown`,
     ]);
+    // Every entry is still in the log, once.
+    expect(sequences((await dumpJson([dir])).entries)).toEqual(range(0, 44));
   });
 });

@@ -4,16 +4,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
+import { FRAME_HEADER_SIZE, HOLE_RECORD_SIZE } from '@wal/codec';
+import type { VerifyReport } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import {
   cleanLog,
+  type FrameAt,
   flipByte,
+  flipFrame,
+  flipFrames,
+  frameOf,
+  framesOf,
   removeSegment,
   segment,
   segmentNumbers,
-  tearTail,
+  sequencesIn,
+  tearLastBatch,
 } from './support/logs.js';
-import { lines, run } from './support/run.js';
+import { lines, literal, run, runJson } from './support/run.js';
 
 interface FrameLine {
   kind: 'frame' | 'damage';
@@ -33,6 +41,12 @@ interface FrameLine {
   reason: string;
   torn: boolean;
 }
+
+/** The text lines of a one-put batch of the fixture: the frame, then its entry. */
+const batchText = (f: FrameAt): string[] => [
+  `${path.basename(f.file)} offset ${f.offset} size ${f.size} batch first ${f.first} ops 1 synced ${f.synced}`,
+  `  ${f.first} put "key-${f.first}" "value-${f.first}"`,
+];
 
 async function frames(
   argv: string[],
@@ -54,16 +68,24 @@ describe('wal dump --frames', () => {
       'wal_00000000.log offset 94 size 46 batch first 1 ops 1 synced 48',
       '  1 put "key-1" "value-1"',
     ]);
+    const zero = await framesOf(dir, 0);
+    const seal = zero.at(-1) as FrameAt;
+    const records = zero.length - 1;
     expect(out).toContain(
-      'wal_00000000.log offset 462 size 29 seal next 9 records 9 bytes 491 synced 48',
+      `wal_00000000.log offset ${seal.offset} size ${seal.size} seal next ${seal.first} records ${records} bytes ${seal.end} synced ${seal.synced}`,
     );
     // The two-op batch: one frame, its entries grouped beneath it.
-    const batch = out.indexOf('wal_00000005.log offset 48 size 307 batch first 41 ops 2 synced 48');
+    const two = await frameOf(dir, 41);
+    const at = `${path.basename(two.file)} offset ${two.offset} size ${two.size}`;
+    const batch = out.indexOf(`${at} batch first 41 ops 2 synced ${two.synced}`);
     expect(batch).toBeGreaterThan(0);
     expect(out[batch + 1]).toMatch(/^ {2}41 put "bin\\n\\"é" /);
     expect(out[batch + 2]).toBe('  42 delete "key-4"');
     // Close writes a mark after its final sync: its synced is its own offset.
-    expect(out.at(-1)).toBe('wal_00000005.log offset 389 size 21 mark next 44 synced 389');
+    const mark = (await framesOf(dir, two.segment)).at(-1) as FrameAt;
+    expect(out.at(-1)).toBe(
+      `${path.basename(mark.file)} offset ${mark.offset} size ${mark.size} mark next 44 synced ${mark.offset}`,
+    );
   });
 
   test('JSON Lines: the frames tile every segment from its header to its end', async () => {
@@ -101,17 +123,19 @@ describe('wal dump --frames', () => {
 
   test('damage in place: a damaged row between the frames around it, exit 1', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
-    const r = await run(['dump', dir, '--frames', '--from', '9', '--to', '11']);
+    const [before, hit, after] = (await framesOf(dir, 1)).slice(0, 3) as FrameAt[];
+    await flipFrames(dir, 1, [1]);
+    const [from, to] = [String(before?.first), String(after?.first)];
+    const r = await run(['dump', dir, '--frames', '--from', from, '--to', to]);
     expect(r.code).toBe(Exit.DAMAGED);
     expect(lines(r.stdout)).toEqual([
-      'wal_00000001.log offset 48 size 46 batch first 9 ops 1 synced 48',
-      '  9 put "key-9" "value-9"',
+      ...batchText(before as FrameAt),
       expect.stringMatching(
-        /^damaged wal_00000001\.log offset 94 bytes 48 checksum-mismatch: expected CRC/,
+        new RegExp(
+          `^damaged wal_00000001\\.log offset ${hit?.offset} bytes ${hit?.size} checksum-mismatch: expected CRC`,
+        ),
       ),
-      'wal_00000001.log offset 142 size 48 batch first 11 ops 1 synced 48',
-      '  11 put "key-11" "value-11"',
+      ...batchText(after as FrameAt),
     ]);
     const { rows } = await frames([dir]);
     // It reads on past the damage: every other entry is there.
@@ -121,8 +145,8 @@ describe('wal dump --frames', () => {
         kind: 'damage',
         file: segment(dir, 1),
         segment: 1,
-        offset: 94,
-        bytes: 48,
+        offset: hit?.offset,
+        bytes: hit?.size,
         reason: 'checksum-mismatch',
         torn: false,
       }),
@@ -131,15 +155,49 @@ describe('wal dump --frames', () => {
 
   test('a torn tail is a row too, and not a failure', async () => {
     const { dir } = await cleanLog();
-    tearTail(dir, 30);
+    const { file, offset, bytes } = await tearLastBatch(dir);
     const { code, rows } = await frames([dir]);
     expect(code).toBe(0);
-    expect(rows.at(-1)).toMatchObject({ kind: 'damage', offset: 355, bytes: 25, torn: true });
+    expect(rows.at(-1)).toMatchObject({ kind: 'damage', file, offset, bytes, torn: true });
     const text = await run(['dump', dir, '--frames']);
     expect(lines(text.stdout).at(-1)).toMatch(
-      /^torn tail wal_00000005\.log offset 355 bytes 25 truncated: /,
+      new RegExp(
+        `^torn tail ${literal(path.basename(file))} offset ${offset} bytes ${bytes} truncated: `,
+      ),
     );
   });
+
+  test.each([
+    ['none', true],
+    ['always', false],
+  ] as const)(
+    'a log ending in a sealed segment (sync %s): its damage judged as verify judges it',
+    async (sync, torn) => {
+      // A rotation that wrote and synced its seal, then crashed before the next
+      // segment existed. The tail rule still applies to that last segment:
+      // under sync 'none' no frame after the damage says it was durable.
+      const { dir } = await cleanLog(undefined, sync);
+      removeSegment(dir, 5);
+      const [hit] = await flipFrames(dir, 4, [7]);
+      const report = (await runJson(['verify', dir, '--json'])).json as VerifyReport;
+      const found = torn ? report.tornTail : report.damage[0];
+      expect(found).toMatchObject({
+        file: hit?.file,
+        offset: hit?.offset,
+        reason: 'checksum-mismatch',
+      });
+      const { code, rows } = await frames([dir]);
+      expect(code).toBe(torn ? Exit.OK : Exit.DAMAGED);
+      expect(rows.filter((f) => f.kind === 'damage')).toEqual([
+        expect.objectContaining({
+          file: found?.file,
+          offset: found?.offset,
+          bytes: found?.bytes,
+          torn,
+        }),
+      ]);
+    },
+  );
 
   test('a missing segment: the break in the chain, where it is found', async () => {
     const { dir } = await cleanLog();
@@ -157,12 +215,22 @@ describe('wal dump --frames', () => {
 
   test('after repair: the hole record names the lost sequences and the incident', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     expect((await run(['repair', dir])).code).toBe(0);
-    const r = await run(['dump', dir, '--frames', '--from', '10', '--to', '10']);
+    const r = await run([
+      'dump',
+      dir,
+      '--frames',
+      '--from',
+      String(hit.first),
+      '--to',
+      String(hit.first),
+    ]);
     expect(r.code).toBe(0);
+    // In the damaged frame's place, written by repair once what precedes it was durable.
+    const size = FRAME_HEADER_SIZE + HOLE_RECORD_SIZE;
     expect(lines(r.stdout)).toEqual([
-      'wal_00000001.log offset 94 size 33 hole first 10 next 11 incident 1 synced 94',
+      `${path.basename(hit.file)} offset ${hit.offset} size ${size} hole first ${hit.first} next ${hit.next} incident 1 synced ${hit.offset}`,
     ]);
   });
 
@@ -171,9 +239,12 @@ describe('wal dump --frames', () => {
     const entries = (rows: FrameLine[]) =>
       rows.flatMap((f) => f.entries ?? []).map((e) => e.sequence);
     const types = (rows: FrameLine[]) => rows.map((f) => f.type);
-    const a = (await frames([dir, '--from', '15', '--to', '17'])).rows;
-    expect(entries(a)).toEqual([15, 16, 17]);
+    // Across the end of segment 1: its last two entries, then the first of segment 2.
+    const { last } = await sequencesIn(dir, 1);
+    const a = (await frames([dir, '--from', String(last - 1), '--to', String(last + 1)])).rows;
+    expect(entries(a)).toEqual([last - 1, last, last + 1]);
     expect(types(a)).toEqual(['batch', 'batch', 'seal', 'batch']);
+    expect(a.map((f) => f.segment)).toEqual([1, 1, 1, 2]);
     // A batch straddling the range shows the entries in it, and says how many ops it has.
     const b = (await frames([dir, '--from', '42', '--limit', '1'])).rows;
     expect(b).toEqual([
@@ -191,17 +262,18 @@ describe('wal dump --frames', () => {
     const { dir } = await cleanLog();
     const { code, rows } = await frames([dir, '--key', 'key-4']);
     expect(code).toBe(0);
+    const [put, batch] = [await frameOf(dir, 4), await frameOf(dir, 42)];
     expect(rows).toEqual([
       expect.objectContaining({
-        segment: 0,
-        offset: 232,
+        segment: put.segment,
+        offset: put.offset,
         firstSequence: 4,
         ops: 1,
         entries: [expect.objectContaining({ sequence: 4, type: 'put' })],
       }),
       expect.objectContaining({
-        segment: 5,
-        offset: 48,
+        segment: batch.segment,
+        offset: batch.offset,
         firstSequence: 41,
         ops: 2,
         entries: [expect.objectContaining({ sequence: 42, type: 'delete' })],
@@ -209,17 +281,17 @@ describe('wal dump --frames', () => {
     ]);
     const text = await run(['dump', dir, '--frames', '--prefix', 'key-1', '--to', '10']);
     expect(lines(text.stdout)).toEqual([
-      'wal_00000000.log offset 94 size 46 batch first 1 ops 1 synced 48',
-      '  1 put "key-1" "value-1"',
-      'wal_00000001.log offset 94 size 48 batch first 10 ops 1 synced 48',
-      '  10 put "key-10" "value-10"',
+      ...batchText(await frameOf(dir, 1)),
+      ...batchText(await frameOf(dir, 10)),
     ]);
   });
 
   test('one file: a segment alone, a copy under another name, a file whose header is bad', async () => {
     const { dir } = await cleanLog();
+    const stored = await framesOf(dir, 3);
     const { rows } = await frames([segment(dir, 3)]);
-    expect(rows.map((f) => f.type)).toEqual([...Array(8).fill('batch'), 'seal']);
+    expect(rows.map((f) => [f.offset, f.type])).toEqual(stored.map((f) => [f.offset, f.type]));
+    expect(stored.at(-1)?.type).toBe('seal');
     flipByte(dir, 3, 1);
     const bad = await frames([segment(dir, 3)]);
     expect(bad.code).toBe(Exit.DAMAGED);
@@ -232,7 +304,7 @@ describe('wal dump --frames', () => {
     expect((await frames([copy])).rows[0]).toMatchObject({
       file: copy,
       segment: 2,
-      firstSequence: 17,
+      firstSequence: (await sequencesIn(dir, 2)).first,
     });
   });
 });

@@ -68,8 +68,8 @@ describe('the wal process', () => {
     const dir = path.join(tempDir(), 'wal');
     // Far more than a pipe holds, so dump is still writing when head exits.
     await writeBulk(dir, 20_000, 200);
-    const command = `node ${SOURCE_FLAGS.join(' ')} ${BIN} dump "$1" | head -n 3; exit "\${PIPESTATUS[0]}"`;
-    const r = await spawnCollect('bash', ['-c', command, 'bash', dir]);
+    const command = `node ${SOURCE_FLAGS.join(' ')} "$1" dump "$2" | head -n 3; exit "\${PIPESTATUS[0]}"`;
+    const r = await spawnCollect('bash', ['-c', command, 'bash', BIN, dir]);
     expect(r.stderr).toBe('');
     expect(lines(r.stdout)).toEqual([
       expect.stringMatching(/^0 put "key-0" "v{200}"$/),

@@ -9,11 +9,13 @@ import type { RepairResult } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import {
   cleanLog,
-  flipByte,
+  flipFrame,
+  flipFrames,
   hashTree,
   removeSegment,
   segment,
-  tearTail,
+  sequencesIn,
+  tearLastBatch,
   tempDir,
 } from './support/logs.js';
 import { lines, run, runJson } from './support/run.js';
@@ -56,29 +58,29 @@ describe('wal repair', () => {
 
   test('a torn tail: the last segment rebuilt without it, the file as it was kept', async () => {
     const { dir } = await cleanLog();
-    const file = segment(dir, 5);
-    tearTail(dir, 30);
+    const { file, offset, bytes, batch } = await tearLastBatch(dir);
     const torn = fs.readFileSync(file);
-    const out = await repairAndReopen(dir, 43);
+    const name = path.basename(file);
+    const out = await repairAndReopen(dir, batch.first);
     expect(out).toEqual([
       INCIDENT_1,
-      'rebuilt wal_00000005.log: truncated at offset 355 (25 bytes); no sequence lost; as it was: quarantine/1/wal_00000005.log',
+      `rebuilt ${name}: truncated at offset ${offset} (${bytes} bytes); no sequence lost; as it was: quarantine/1/${name}`,
       'lost: no sequence',
-      'now: last sequence 42; the writer continues at sequence 43',
+      `now: last sequence ${batch.first - 1}; the writer continues at sequence ${batch.first}`,
     ]);
-    expect(fs.readFileSync(path.join(dir, 'quarantine/1/wal_00000005.log'))).toEqual(torn);
+    expect(fs.readFileSync(path.join(dir, 'quarantine/1', name))).toEqual(torn);
   });
 
   test('mid-log damage: only that segment is rebuilt, with a hole; intact segments stay', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     const damaged = fs.readFileSync(segment(dir, 1));
     const before = hashTree(dir);
     const out = await repairAndReopen(dir, 44);
     expect(out).toEqual([
       INCIDENT_1,
-      'rebuilt wal_00000001.log: checksum-mismatch at offset 94 (48 bytes); lost sequence 10; as it was: quarantine/1/wal_00000001.log',
-      'lost: 1 sequence (10), recorded as 1 hole in the log',
+      `rebuilt wal_00000001.log: checksum-mismatch at offset ${hit.offset} (${hit.size} bytes); lost sequence ${hit.first}; as it was: quarantine/1/wal_00000001.log`,
+      `lost: 1 sequence (${hit.first}), recorded as 1 hole in the log`,
       'now: last sequence 43; the writer continues at sequence 44',
     ]);
     const after = hashTree(dir);
@@ -92,57 +94,56 @@ describe('wal repair', () => {
     );
     expect(manifest).toMatchObject({
       incident: 1,
-      lost: [{ firstSequence: 10, nextSequence: 11 }],
+      lost: [{ firstSequence: hit.first, nextSequence: hit.next }],
     });
-    // Every entry but the lost one is still in the log.
+    // Every entry but the lost one is still in the log, and the one written after repair (44).
     const dumped = lines((await run(['dump', dir])).stdout).map((l) => Number(l.split(' ')[0]));
-    expect(dumped).toEqual([
-      ...Array.from({ length: 10 }, (_, i) => i),
-      ...Array.from({ length: 34 }, (_, i) => 11 + i),
-    ]);
+    expect(dumped).toEqual(Array.from({ length: 45 }, (_, i) => i).filter((i) => i !== hit.first));
   });
 
   test('a missing segment: re-created holding only a hole for its sequences', async () => {
     const { dir } = await cleanLog();
+    const { first, last, entries } = await sequencesIn(dir, 2);
     removeSegment(dir, 2);
     const out = await repairAndReopen(dir, 44);
     expect(out).toEqual([
       INCIDENT_1,
-      'created wal_00000002.log: a segment holding only a hole; lost sequences 17-24',
-      'lost: 8 sequences (17-24), recorded as 1 hole in the log',
+      `created wal_00000002.log: a segment holding only a hole; lost sequences ${first}-${last}`,
+      `lost: ${entries} sequences (${first}-${last}), recorded as 1 hole in the log`,
       'now: last sequence 43; the writer continues at sequence 44',
     ]);
   });
 
   test('several actions: each on its line, the lost sequences listed together', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
-    flipByte(dir, 1, 200);
+    const [a, b] = await flipFrames(dir, 1, [1, 3]);
+    const { first, last, entries } = await sequencesIn(dir, 3);
     removeSegment(dir, 3);
     const out = await repairAndReopen(dir, 44);
+    const lost = `${a?.first}, ${b?.first}, ${first}-${last}`;
     expect(out).toEqual([
       INCIDENT_1,
-      'rebuilt wal_00000001.log: checksum-mismatch at offset 94 (48 bytes) and 1 more; lost sequences 10, 12; as it was: quarantine/1/wal_00000001.log',
-      'created wal_00000003.log: a segment holding only a hole; lost sequences 25-32',
-      'lost: 10 sequences (10, 12, 25-32), recorded as 3 holes in the log',
+      `rebuilt wal_00000001.log: checksum-mismatch at offset ${a?.offset} (${a?.size} bytes) and 1 more; lost sequences ${a?.first}, ${b?.first}; as it was: quarantine/1/wal_00000001.log`,
+      `created wal_00000003.log: a segment holding only a hole; lost sequences ${first}-${last}`,
+      `lost: ${entries + 2} sequences (${lost}), recorded as 3 holes in the log`,
       'now: last sequence 43; the writer continues at sequence 44',
     ]);
   });
 
   test('--dry-run says "would", changes no byte, and names the next incident', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    await flipFrame(dir);
     expect((await run(['repair', dir])).code).toBe(0);
     // A second round of damage, with an incident already there.
-    flipByte(dir, 3);
+    const hit = await flipFrame(dir, 3);
     const before = hashTree(dir);
     expect(Object.keys(before)).toContain(path.join('quarantine', '1', 'wal_00000001.log'));
     const r = await run(['repair', dir, '--dry-run']);
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toEqual([
       'incident 2: quarantine/2 would keep a copy of each file changed or removed, and manifest.json',
-      'would rebuild wal_00000003.log: checksum-mismatch at offset 96 (48 bytes); lost sequence 26; as it was: quarantine/2/wal_00000003.log',
-      'lost: 1 sequence (26), would be recorded as 1 hole in the log',
+      `would rebuild wal_00000003.log: checksum-mismatch at offset ${hit.offset} (${hit.size} bytes); lost sequence ${hit.first}; as it was: quarantine/2/wal_00000003.log`,
+      `lost: 1 sequence (${hit.first}), would be recorded as 1 hole in the log`,
       'after repair: last sequence 43; the writer continues at sequence 44',
       'dry run: nothing was changed',
     ]);
@@ -159,7 +160,7 @@ describe('wal repair', () => {
 
   test('--json: the result, with every action and where it keeps its copy', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     const { code, json } = await runJson(['repair', dir, '--json']);
     expect(code).toBe(0);
     const result = json as RepairResult;
@@ -168,7 +169,7 @@ describe('wal repair', () => {
       dryRun: false,
       incident: 1,
       incidentDir: path.join(dir, 'quarantine', '1'),
-      lost: [{ firstSequence: 10, nextSequence: 11 }],
+      lost: [{ firstSequence: hit.first, nextSequence: hit.next }],
       nextSequence: 44,
       lastSequence: 43,
     });
@@ -177,7 +178,13 @@ describe('wal repair', () => {
         action: 'rebuild',
         file: segment(dir, 1),
         keptIn: path.join(dir, 'quarantine', '1', 'wal_00000001.log'),
-        damage: [expect.objectContaining({ offset: 94, reason: 'checksum-mismatch' })],
+        damage: [
+          expect.objectContaining({
+            offset: hit.offset,
+            bytes: hit.size,
+            reason: 'checksum-mismatch',
+          }),
+        ],
       }),
     ]);
   });

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cleanLog, flipByte, tempDir, writeBulk } from './support/logs.js';
+import { cleanLog, flipFrame, tempDir, writeBulk } from './support/logs.js';
 import { run } from './support/run.js';
 
 const ESC = '\x1b[';
@@ -12,24 +12,24 @@ const RED = '\x1b[31m';
 const DIM = '\x1b[2m';
 const CLEAR_LINE = '\r\x1b[2K';
 
-async function damagedLog(): Promise<string> {
+async function damagedLog(): Promise<{ dir: string; offset: number }> {
   const { dir } = await cleanLog();
-  flipByte(dir, 1);
-  return dir;
+  const { offset } = await flipFrame(dir);
+  return { dir, offset };
 }
 
 describe('colour', () => {
   test('on a TTY: statuses and verdicts are coloured', async () => {
-    const dir = await damagedLog();
+    const { dir, offset } = await damagedLog();
     const verify = await run(['verify', dir], { tty: true });
-    expect(verify.stdout).toContain(`${RED}damaged${ESC}39m wal_00000001.log offset 94`);
+    expect(verify.stdout).toContain(`${RED}damaged${ESC}39m wal_00000001.log offset ${offset} `);
     const inspect = await run(['inspect', dir], { tty: true });
     expect(inspect.stdout).toContain(`${RED}damaged`);
     expect(inspect.stdout).toContain(`${ESC}32mok`);
   });
 
   test('not on a pipe or file', async () => {
-    const dir = await damagedLog();
+    const { dir } = await damagedLog();
     for (const command of ['verify', 'inspect', 'dump']) {
       const r = await run([command, dir]);
       expect(r.stdout + r.stderr).not.toContain(ESC);
@@ -37,7 +37,7 @@ describe('colour', () => {
   });
 
   test('never with NO_COLOR or TERM=dumb, even on a TTY', async () => {
-    const dir = await damagedLog();
+    const { dir } = await damagedLog();
     for (const env of [{ NO_COLOR: '1' }, { NO_COLOR: 'true' }, { TERM: 'dumb' }]) {
       for (const command of ['verify', 'inspect', 'dump']) {
         const r = await run([command, dir], { tty: { stdout: true }, env });
@@ -47,13 +47,13 @@ describe('colour', () => {
   });
 
   test('an empty NO_COLOR does not turn colour off (no-color.org)', async () => {
-    const dir = await damagedLog();
+    const { dir } = await damagedLog();
     const r = await run(['verify', dir], { tty: true, env: { NO_COLOR: '' } });
     expect(r.stdout).toContain(RED);
   });
 
   test('each stream by its own TTY: an error is red only when stderr is a terminal', async () => {
-    const dir = await damagedLog();
+    const { dir } = await damagedLog();
     const errTty = await run(['dump', dir], { tty: { stderr: true } });
     expect(errTty.stderr).toContain(`${CLEAR_LINE}wal: ${RED}`);
     expect(errTty.stderr).toContain('checksum-mismatch');
@@ -140,7 +140,7 @@ describe('progress', () => {
 
   test('repair: what it writes, too', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    await flipFrame(dir);
     const r = await run(['repair', dir], { tty: { stderr: true } });
     expect(r.code).toBe(0);
     expect(shown(r.stderr).some((m) => m[6] !== undefined)).toBe(true);

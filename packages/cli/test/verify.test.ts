@@ -3,20 +3,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
-import { Wal } from '@wal/fs';
+import { SEGMENT_HEADER_SIZE } from '@wal/codec';
 import type { VerifyReport } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import type { FileReport } from '../src/file-report.js';
 import {
   appendGarbage,
   cleanLog,
+  type FrameAt,
   flipByte,
+  flipFrame,
+  flipFrames,
+  framesOf,
   hashTree,
   removeSegment,
   segment,
+  segmentNumbers,
+  sequencesIn,
+  setAsideTail,
+  tearLastBatch,
   tearTail,
 } from './support/logs.js';
-import { lines, run, runJson } from './support/run.js';
+import { lines, literal, run, runJson } from './support/run.js';
+
+const name = (file: string) => literal(path.basename(file));
 
 describe('wal verify <dir>', () => {
   test('a clean log exits 0 with one ok line, in both modes', async () => {
@@ -35,21 +45,20 @@ describe('wal verify <dir>', () => {
 
   test('a torn tail: reported, exit 0 by default, exit 1 in strict', async () => {
     const { dir } = await cleanLog();
-    // Past the close mark (21 bytes) into the last batch.
-    tearTail(dir, 30);
+    // Past the close mark into the last batch.
+    const torn = await tearLastBatch(dir);
+    const at = `^torn tail ${name(torn.file)} offset ${torn.offset} bytes ${torn.bytes} truncated: `;
     const tolerant = await run(['verify', dir]);
     expect(tolerant.code).toBe(0);
     expect(lines(tolerant.stdout)).toEqual([
-      expect.stringMatching(
-        /^torn tail wal_00000005\.log offset 355 bytes 25 truncated: .* \(cut when the log is next opened\)$/,
-      ),
+      expect.stringMatching(new RegExp(`${at}.* \\(cut when the log is next opened\\)$`)),
       'ok: 6 segments, 42 records, 43 entries',
     ]);
 
     const strict = await run(['verify', dir, '--mode', 'strict']);
     expect(strict.code).toBe(Exit.DAMAGED);
     expect(lines(strict.stdout)).toEqual([
-      expect.stringMatching(/^torn tail wal_00000005\.log offset 355 bytes 25 truncated: [^(]*$/),
+      expect.stringMatching(new RegExp(`${at}[^(]*$`)),
       `damaged: 6 segments, 42 records, 43 entries; run wal repair ${dir} --dry-run to see the fix`,
     ]);
     expect(strict.stderr).toBe('');
@@ -57,20 +66,24 @@ describe('wal verify <dir>', () => {
 
   test('garbage appended to the last segment is a torn tail of exactly those bytes', async () => {
     const { dir } = await cleanLog();
+    const last = segment(dir, segmentNumbers(dir).at(-1) as number);
+    const end = fs.statSync(last).size;
     appendGarbage(dir, 20);
     const r = await run(['verify', dir, '--mode', 'strict']);
     expect(r.code).toBe(Exit.DAMAGED);
-    expect(r.stdout).toMatch(/^torn tail wal_00000005\.log offset 410 bytes 20 /m);
+    expect(r.stdout).toMatch(new RegExp(`^torn tail ${name(last)} offset ${end} bytes 20 `, 'm'));
   });
 
   test('a flipped byte mid-log: exit 1, the line names file, offset, bytes and reason', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     const r = await run(['verify', dir]);
     expect(r.code).toBe(Exit.DAMAGED);
     expect(lines(r.stdout)).toEqual([
       expect.stringMatching(
-        /^damaged wal_00000001\.log offset 94 bytes 48 checksum-mismatch: expected CRC 0x[0-9a-f]{8} \(stored\), found 0x[0-9a-f]{8}/,
+        new RegExp(
+          `^damaged ${name(hit.file)} offset ${hit.offset} bytes ${hit.size} checksum-mismatch: expected CRC 0x[0-9a-f]{8} \\(stored\\), found 0x[0-9a-f]{8}`,
+        ),
       ),
       `damaged: 6 segments, 42 records, 43 entries; run wal repair ${dir} --dry-run to see the fix`,
     ]);
@@ -88,9 +101,9 @@ describe('wal verify <dir>', () => {
 
   test('every problem is listed, not just the first', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
-    flipByte(dir, 3);
-    tearTail(dir, 30);
+    await flipFrame(dir, 1);
+    await flipFrame(dir, 3);
+    await tearLastBatch(dir);
     const r = await run(['verify', dir]);
     expect(r.code).toBe(Exit.DAMAGED);
     const out = lines(r.stdout);
@@ -100,12 +113,12 @@ describe('wal verify <dir>', () => {
 
   test('sequences an earlier repair recorded as lost are listed, and are not damage', async () => {
     const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const hit = await flipFrame(dir);
     expect((await run(['repair', dir])).code).toBe(0);
     const r = await run(['verify', dir, '--mode', 'strict']);
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toEqual([
-      `hole wal_00000001.log offset 94: sequence 10 was lost to damage; repair incident 1 kept the bytes in ${path.join(dir, 'quarantine', '1')}`,
+      `hole ${path.basename(hit.file)} offset ${hit.offset}: sequence ${hit.first} was lost to damage; repair incident 1 kept the bytes in ${path.join(dir, 'quarantine', '1')}`,
       'ok: 6 segments, 42 records, 43 entries',
     ]);
   });
@@ -125,12 +138,18 @@ describe('wal verify <dir>', () => {
     expect(clean.code).toBe(0);
     expect(clean.json).toMatchObject({ ok: true, mode: 'tolerate-tail', entries: 44 });
 
-    tearTail(dir, 30);
+    const torn = await tearLastBatch(dir);
     const strict = await runJson(['verify', dir, '--json', '--mode', 'strict']);
     expect(strict.code).toBe(Exit.DAMAGED);
     const report = strict.json as VerifyReport;
     expect(report).toMatchObject({ ok: false, mode: 'strict', damage: [], holes: [] });
-    expect(report.tornTail).toMatchObject({ segment: 5, offset: 355, reason: 'truncated' });
+    expect(report.tornTail).toMatchObject({
+      file: torn.file,
+      segment: torn.batch.segment,
+      offset: torn.offset,
+      bytes: torn.bytes,
+      reason: 'truncated',
+    });
     expect(report.segments.map((s) => s.sealed)).toEqual([true, true, true, true, true, false]);
   });
 });
@@ -138,55 +157,117 @@ describe('wal verify <dir>', () => {
 describe('wal verify <file>', () => {
   test('a sealed segment of a clean log: ok, with its sequences', async () => {
     const { dir } = await cleanLog();
+    const one = await sequencesIn(dir, 1);
     const r = await run(['verify', segment(dir, 1)]);
     expect(r).toEqual({
       code: 0,
-      stdout: 'ok: wal_00000001.log, sealed, 8 entries, sequences 9-16\n',
+      stdout: `ok: wal_00000001.log, sealed, ${one.entries} entries, sequences ${one.first}-${one.last}\n`,
       stderr: '',
     });
-    const last = await run(['verify', segment(dir, 5)]);
-    expect(last.stdout).toBe('ok: wal_00000005.log, not sealed, 3 entries, sequences 41-43\n');
+    const n = segmentNumbers(dir).at(-1) as number;
+    const five = await sequencesIn(dir, n);
+    const last = await run(['verify', segment(dir, n)]);
+    expect(last.stdout).toBe(
+      `ok: ${path.basename(segment(dir, n))}, not sealed, ${five.entries} entries, sequences ${five.first}-${five.last}\n`,
+    );
   });
 
   test('a damaged segment: exit 1, every region, and the repair for its log', async () => {
-    const { dir } = await cleanLog();
-    flipByte(dir, 1);
-    flipByte(dir, 1, 200);
+    // Written under sync 'always': later frames say the damaged ones were
+    // durable, so it is bit rot even read as the end of its log.
+    const { dir } = await cleanLog(undefined, 'always');
+    const { first, last, entries } = await sequencesIn(dir, 1);
+    const hits = await flipFrames(dir, 1, [1, 3]);
     const r = await run(['verify', segment(dir, 1)]);
     expect(r.code).toBe(Exit.DAMAGED);
     expect(lines(r.stdout)).toEqual([
-      expect.stringMatching(/^damaged wal_00000001\.log offset 94 bytes 48 checksum-mismatch: /),
-      expect.stringMatching(/^damaged wal_00000001\.log offset 190 bytes 48 checksum-mismatch: /),
-      `damaged: wal_00000001.log, sealed, 6 entries, sequences 9-16; run wal repair ${dir} --dry-run to see the fix`,
+      ...hits.map((hit) =>
+        expect.stringMatching(
+          new RegExp(
+            `^damaged ${name(hit.file)} offset ${hit.offset} bytes ${hit.size} checksum-mismatch: `,
+          ),
+        ),
+      ),
+      `damaged: wal_00000001.log, sealed, ${entries - 2} entries, sequences ${first}-${last}; run wal repair ${dir} --dry-run to see the fix`,
     ]);
   });
 
   test("a repair incident's copy: its damage, and no repair to suggest", async () => {
-    const { dir } = await cleanLog();
-    flipByte(dir, 1);
+    const { dir } = await cleanLog(undefined, 'always');
+    const { first, last, entries } = await sequencesIn(dir, 1);
+    const hit = await flipFrame(dir);
     expect((await run(['repair', dir])).code).toBe(0);
     const copy = path.join(dir, 'quarantine', '1', 'wal_00000001.log');
     const r = await run(['verify', copy]);
     expect(r.code).toBe(Exit.DAMAGED);
     expect(lines(r.stdout)).toEqual([
-      expect.stringMatching(/^damaged wal_00000001\.log offset 94 bytes 48 checksum-mismatch: /),
-      'damaged: wal_00000001.log, sealed, 7 entries, sequences 9-16',
+      expect.stringMatching(
+        new RegExp(
+          `^damaged ${name(copy)} offset ${hit.offset} bytes ${hit.size} checksum-mismatch: `,
+        ),
+      ),
+      `damaged: wal_00000001.log, sealed, ${entries - 1} entries, sequences ${first}-${last}`,
     ]);
+  });
+
+  test('a torn tail of several regions: each is the tail, none is damage', async () => {
+    // A crash before close: no mark, and under sync 'none' no frame says
+    // anything past the header was durable. Two regions torn, an intact
+    // frame between them.
+    const { dir } = await cleanLog();
+    const n = segmentNumbers(dir).at(-1) as number;
+    const frames = await framesOf(dir, n);
+    tearTail(dir, (frames.at(-1) as FrameAt).size);
+    const [a, b] = await flipFrames(dir, n, [0, 2]);
+    const file = segment(dir, n);
+    for (const target of [dir, file]) {
+      const r = await run(['verify', target]);
+      expect(r.code).toBe(0);
+      const out = lines(r.stdout);
+      expect(out.filter((l) => l.startsWith('damaged '))).toEqual([]);
+      expect(out).toEqual([
+        expect.stringMatching(
+          new RegExp(`^torn tail ${name(file)} offset ${a?.offset} bytes \\d+ checksum-mismatch: `),
+        ),
+        expect.stringMatching(/^ok: /),
+      ]);
+      expect((await run(['verify', target, '--mode', 'strict'])).code).toBe(Exit.DAMAGED);
+    }
+    const { json } = await runJson(['verify', file, '--json']);
+    expect(json).toMatchObject({ ok: true, status: 'torn-tail', damage: [] });
+    expect((json as FileReport).tornTail).toMatchObject({ offset: a?.offset });
+    // skip-corrupted reads on past a torn write: the frame between comes back.
+    const skip = await run(['dump', dir, '--mode', 'skip-corrupted']);
+    expect(skip.code).toBe(0);
+    expect(lines(skip.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^note: torn tail in ${literal(file)} at offset ${a?.offset} `),
+      ),
+    ]);
+    expect(b?.offset).toBeGreaterThan(frames[1]?.offset as number);
+    expect(lines(skip.stdout).map((l) => Number(l.split(' ')[0]))).toContain(frames[1]?.first);
   });
 
   test('a .broken copy that Wal.open set aside: its torn tail, exit 0; strict exit 1', async () => {
     const { dir } = await cleanLog();
-    appendGarbage(dir, 20);
-    const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
-    await wal.close();
-    const broken = `${segment(dir, 5)}.broken`;
+    const cut = await setAsideTail(dir, 20);
+    const broken = cut.keptIn;
+    const size = fs.statSync(broken).size;
+    // The copy holds the cut bytes where they were, and zeros where the
+    // segment kept its frames: read alone, all of it past the header is the
+    // torn tail, and none of the entries the segment kept come out twice.
+    expect(fs.readFileSync(broken).subarray(cut.offset)).toEqual(Buffer.alloc(20, 0x5a));
+    expect(size).toBe(cut.offset + cut.bytes);
     const r = await run(['verify', broken]);
     expect(r.code).toBe(0);
+    const tail = `offset ${SEGMENT_HEADER_SIZE} bytes ${size - SEGMENT_HEADER_SIZE}`;
     expect(lines(r.stdout)).toEqual([
       expect.stringMatching(
-        /^torn tail wal_00000005\.log\.broken offset 410 bytes 20 bad-length: .*\(cut when the log is next opened\)$/,
+        new RegExp(
+          `^torn tail ${name(broken)} ${tail} bad-length: .*\\(cut when the log is next opened\\)$`,
+        ),
       ),
-      'ok: wal_00000005.log.broken, not sealed, 3 entries, sequences 41-43',
+      `ok: ${path.basename(broken)}, not sealed, 0 entries`,
     ]);
     expect((await run(['verify', broken, '--mode', 'strict'])).code).toBe(Exit.DAMAGED);
   });
@@ -207,6 +288,7 @@ describe('wal verify <file>', () => {
 
   test('--json: the report of the file, ok matching the exit code', async () => {
     const { dir } = await cleanLog();
+    const { first, last, next, entries } = await sequencesIn(dir, 2);
     const { code, json } = await runJson(['verify', segment(dir, 2), '--json']);
     expect(code).toBe(0);
     const report = json as FileReport;
@@ -218,10 +300,10 @@ describe('wal verify <file>', () => {
       status: 'ok',
       sealed: true,
       bytes: fs.statSync(segment(dir, 2)).size,
-      firstSequence: 17,
-      lastSequence: 24,
-      nextSequence: 25,
-      entries: 8,
+      firstSequence: first,
+      lastSequence: last,
+      nextSequence: next,
+      entries,
       damage: [],
       tornTail: null,
       holes: [],

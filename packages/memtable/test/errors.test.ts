@@ -62,7 +62,11 @@ describe('range options: WAL_INVALID_OPTIONS at the call, naming what was expect
     ],
     ['a bound that is null', { lte: null }, 'lte: expected a Uint8Array or a string, found null'],
     ['an ArrayBuffer bound', { lt: new ArrayBuffer(1) }, 'lt: expected a Uint8Array or a string'],
-    ['reverse that is a string', { reverse: 'yes' }, 'reverse: expected a boolean, found the string "yes"'],
+    [
+      'reverse that is a string',
+      { reverse: 'yes' },
+      'reverse: expected a boolean, found the string "yes"',
+    ],
     [
       'a negative limit other than -1',
       { limit: -2 },

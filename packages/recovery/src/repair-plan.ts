@@ -5,6 +5,7 @@ import {
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
+  HEADER_SEGMENT_OFFSET,
   isMaxRecordBytes,
   MAX_RECORD_BYTES_LIMIT,
   MIN_RECORD_BYTES,
@@ -82,6 +83,8 @@ export interface RepairPlan {
 // What a first read found in one segment file.
 interface Survey {
   info: SegmentInfo;
+  /** Where its frames are read from, when that is another file (a misnamed segment put back). */
+  from?: SegmentInfo;
   /** The header to read its frames by (a salvaged one for a damaged header), or null: not ours. */
   header: SegmentHeader | null;
   salvaged: boolean;
@@ -153,7 +156,29 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
     highest = Math.max(highest, s.highest);
     if (s.header) chainEnd = s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? null;
   }
-  return decide(dir, logId, infos.map(surveyOf), highest);
+  // A segment of this log under another number: its sequences count for the
+  // floor, and it goes back to its own number when that one is free.
+  const taken = new Set(infos.map((i) => i.segment));
+  const relocated: Survey[] = [];
+  for (const info of infos) {
+    const h = info.header;
+    if (surveyOf(info).header !== null || !h || h.logId !== logId) continue;
+    const found = await readSalvaged(fs, info, false);
+    highest = Math.max(highest, found.highest);
+    if (h.segment === info.segment || taken.has(h.segment)) continue;
+    taken.add(h.segment);
+    const file = path.join(dir, segmentFileName(h.segment));
+    relocated.push({
+      ...found,
+      info: { ...info, segment: h.segment, file },
+      from: info,
+      header: h,
+    });
+  }
+  const all = [...infos.map(surveyOf), ...relocated].sort(
+    (a, b) => a.info.segment - b.info.segment,
+  );
+  return decide(dir, logId, all, highest);
 }
 
 function addRange(s: Survey, record: Parameters<typeof sequencesOf>[0]): void {
@@ -196,6 +221,7 @@ async function salvageHeader(
   const max = readU32(probe, HEADER_MAX_RECORD_BYTES_OFFSET);
   const maxRecordBytes = isMaxRecordBytes(max) ? max : MAX_RECORD_BYTES_LIMIT;
   const stated = readU64(probe, HEADER_FIRST_SEQUENCE_OFFSET);
+  const ownHeader = readU64(probe, HEADER_SEGMENT_OFFSET) === info.segment;
   const floor = chainEnd ?? 0;
   const salts = new Set([readU32(probe, HEADER_SALT_OFFSET)]);
   for (let p = SEGMENT_HEADER_SIZE, k = 0; k < SALT_CANDIDATES; k++) {
@@ -210,6 +236,9 @@ async function salvageHeader(
     const found = await readSalvaged(fs, { ...info, header, seal: null }, last);
     if (found.frames < 2 && !(found.frames === 1 && found.whole)) continue;
     const first = found.firstSeen ?? floor;
+    // Its frames are this segment's, not a copy of another one's: the header
+    // still names this segment, or they continue the chain exactly.
+    if (!(ownHeader || first === chainEnd)) continue;
     // The log's first segment: its stated first sequence, if its frames allow it.
     const start = chainEnd ?? (stated >= 0 && stated <= first ? stated : first);
     Object.assign(s, {
@@ -308,12 +337,13 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
       const write = {
         segment,
         file,
-        source: { info: s.info, header, last: s.readLast },
+        source: { info: s.from ?? s.info, header, last: s.readLast },
         firstSequence: expected,
         nextSequence: target,
         sealed,
       };
-      add(write, 'rebuild', s, gaps(s.ranges, expected, target));
+      // A misnamed segment put back is a new file: its copy is kept under its old name.
+      add(write, s.from ? 'create' : 'rebuild', s, gaps(s.ranges, expected, target));
       expected = target;
     }
     if (s.lastEntry !== null) lastEntry = Math.max(lastEntry ?? -1, s.lastEntry);

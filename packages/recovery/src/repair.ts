@@ -198,7 +198,19 @@ async function execute(
     await io('remove', a.file, () => fs.unlink(a.file));
     await fsyncDirOf(fs, a.file);
   }
-  for (const write of writes) await writeSegment(fs, write, logId, incident);
+  // A file removed above (a misnamed segment put back) is read from its copy.
+  const copies = new Map(
+    result.actions.filter((a) => a.action === 'remove').map((a) => [a.file, a.keptIn]),
+  );
+  for (const write of writes) {
+    const source = write.source;
+    const copy = source && copies.get(source.info.file);
+    const from =
+      copy && source
+        ? { ...write, source: { ...source, info: { ...source.info, file: copy } } }
+        : write;
+    await writeSegment(fs, from, logId, incident);
+  }
 }
 
 const FLUSH_BYTES = 1024 * 1024;

@@ -1,4 +1,3 @@
-import { type SyncMode, Wal } from '@wal/fs';
 import {
   describeWrites,
   driveWrites,
@@ -8,17 +7,18 @@ import {
   tempDir,
   type WriteMode,
 } from '../harness.js';
+import { openWal, type SyncMode, type WalWriter } from '../wal-api.js';
 
 /** @wal puts at a concurrency, or batches, under a sync mode. */
 export function walWrites(valueBytes: number, mode: WriteMode & { sync: SyncMode }): SliceCase {
   let dir = '';
-  let wal: Wal;
+  let wal: WalWriter;
   const value = randomBytes(valueBytes, 5);
   return {
     name: `@wal: ${describeWrites(mode)}, sync:'${mode.sync}' (${valueBytes} B)`,
     async setup() {
       dir = tempDir('wal');
-      wal = await Wal.open({ dir, sync: mode.sync });
+      wal = await openWal(dir, { sync: mode.sync });
     },
     run: (ms) => driveWrites(mode, ms, value, wal),
     async teardown() {

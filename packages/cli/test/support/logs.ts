@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BatchOp, Wal } from '@wal/fs';
-import { segmentFileName } from '@wal/fs/segments';
+import { type DecodedRecord, sequencesOf } from '@wal/codec';
+import { type BatchOp, nodeFs, type SyncMode, type TailCut, Wal } from '@wal/fs';
+import { readFrames, readSegmentInfo, segmentFileName } from '@wal/fs/segments';
 import { onTestFinished } from 'vitest';
 
 /** An entry as written: key and value bytes exact (no `value` for a delete). */
@@ -31,12 +32,21 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s));
 /**
  * A clean log of `count` puts (`key-i` = `value-i`), then a delete, a batch
  * whose put holds every byte value, and a put with an empty key and value.
- * 512-byte segments give about four records each, so `count` 40 makes ~11.
+ * 512-byte segments hold eight puts each, so `count` 40 makes six segments.
+ *
+ * `sync` 'none' (default) needs no fsync, but then every frame but the close
+ * mark says only the header was durable when it was written: in the segment
+ * read last, damage the mark does not follow is a torn write by the tail
+ * rule. Under 'always' each frame says its predecessors were durable, so
+ * damage anywhere but in a segment's last frame is bit rot.
  */
-export async function writeLog(dir: string, count = 40): Promise<Written[]> {
+export async function writeLog(
+  dir: string,
+  count = 40,
+  sync: SyncMode = 'none',
+): Promise<Written[]> {
   const written: Written[] = [];
-  // sync 'none': a fixture needs no fsync (close still syncs).
-  const wal = await Wal.open({ dir, maxSegmentBytes: 512, sync: 'none' });
+  const wal = await Wal.open({ dir, maxSegmentBytes: 512, sync });
   const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
   for (let i = 0; i < count; i++) {
     const [key, value] = [bytes(`key-${i}`), bytes(`value-${i}`)];
@@ -58,10 +68,76 @@ export async function writeLog(dir: string, count = 40): Promise<Written[]> {
   return written;
 }
 
-/** A fresh directory with a clean log; returns both. */
-export async function cleanLog(count?: number): Promise<{ dir: string; written: Written[] }> {
+/** A fresh directory with a clean log (see {@link writeLog}); returns both. */
+export async function cleanLog(
+  count?: number,
+  sync?: SyncMode,
+): Promise<{ dir: string; written: Written[] }> {
   const dir = path.join(tempDir(), 'wal');
-  return { dir, written: await writeLog(dir, count) };
+  return { dir, written: await writeLog(dir, count, sync) };
+}
+
+/** A frame of a fixture segment: where it lies and the sequences it holds. */
+export interface FrameAt {
+  file: string;
+  segment: number;
+  offset: number;
+  size: number;
+  /** `offset + size`. */
+  end: number;
+  type: DecodedRecord['type'];
+  synced: number;
+  /** Its first sequence (a seal's or a mark's: its next sequence). */
+  first: number;
+  /** The sequence after its entries. */
+  next: number;
+}
+
+/**
+ * The frames of segment `n` in `dir`, in file order, as the segment layer
+ * reads them: where a test finds offsets, sizes and sequences instead of
+ * hard-coding them. The segment must be intact.
+ */
+export async function framesOf(dir: string, n: number): Promise<FrameAt[]> {
+  const file = segment(dir, n);
+  const info = await readSegmentInfo(nodeFs, file, n);
+  const out: FrameAt[] = [];
+  const last = n === segmentNumbers(dir).at(-1);
+  for await (const event of readFrames(nodeFs, info, { last })) {
+    if (event.kind === 'damage') {
+      const { reason, offset } = event.damage;
+      throw new Error(`expected ${file} intact, found ${reason} at offset ${offset}`);
+    }
+    if (event.kind !== 'frames') continue;
+    for (const { offset, size, record } of event.frames) {
+      const { first, next } = sequencesOf(record);
+      const { type, synced } = record;
+      out.push({ file, segment: n, offset, size, end: offset + size, type, synced, first, next });
+    }
+  }
+  return out;
+}
+
+/** The batch frame of the log in `dir` that holds `sequence`. */
+export async function frameOf(dir: string, sequence: number): Promise<FrameAt> {
+  for (const n of segmentNumbers(dir)) {
+    const found = (await framesOf(dir, n)).find(
+      (f) => f.type === 'batch' && f.first <= sequence && sequence < f.next,
+    );
+    if (found) return found;
+  }
+  throw new Error(`expected a batch holding sequence ${sequence} in ${dir}`);
+}
+
+/** The sequences segment `n`'s batches hold: `first` to `last`, `entries` in all. */
+export async function sequencesIn(
+  dir: string,
+  n: number,
+): Promise<{ first: number; last: number; next: number; entries: number; records: number }> {
+  const batches = (await framesOf(dir, n)).filter((f) => f.type === 'batch');
+  const first = batches[0]?.first as number;
+  const next = batches.at(-1)?.next as number;
+  return { first, last: next - 1, next, entries: next - first, records: batches.length };
 }
 
 /**
@@ -106,16 +182,63 @@ export function appendGarbage(dir: string, bytes = 20): string {
 }
 
 /**
- * Flips one byte inside the second record of segment 1 (past the 48-byte
- * segment header and a first record of 46 bytes, so in the record at
- * offset 94, sequence 10), so later segments are intact and beyond the damage.
+ * Appends `bytes` of garbage to the last segment and lets `Wal.open` cut
+ * it: returns the cut, whose `keptIn` is the `.broken` copy (the header and
+ * the cut bytes at their offsets, zeros between).
  */
-export function flipByte(dir: string, n = 1, offset = 100): string {
+export async function setAsideTail(dir: string, bytes = 20): Promise<TailCut> {
+  appendGarbage(dir, bytes);
+  const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
+  await wal.close();
+  const [cut, ...more] = wal.repairs;
+  if (!cut || more.length > 0) throw new Error('expected the open to cut one tail');
+  return cut;
+}
+
+/** Flips the byte at `offset` of segment `n`. */
+export function flipByte(dir: string, n: number, offset: number): string {
   const file = segment(dir, n);
   const data = fs.readFileSync(file);
   data[offset] = (data[offset] as number) ^ 0xff;
   fs.writeFileSync(file, data);
   return file;
+}
+
+/**
+ * Flips a byte of the stored CRC of frame `index` of segment `n` (default:
+ * the second record of segment 1): that frame alone fails its checksum, a
+ * region of exactly its bytes. Returns the frame as it was.
+ */
+export async function flipFrame(dir: string, n = 1, index = 1): Promise<FrameAt> {
+  return (await flipFrames(dir, n, [index]))[0] as FrameAt;
+}
+
+/** {@link flipFrame} for several frames of one segment. */
+export async function flipFrames(dir: string, n: number, indexes: number[]): Promise<FrameAt[]> {
+  const frames = await framesOf(dir, n);
+  return indexes.map((i) => {
+    const frame = frames[i];
+    if (!frame) throw new Error(`expected a frame ${i} in segment ${n}`);
+    // Bytes 4-7 of a frame are its CRC.
+    flipByte(dir, n, frame.offset + 6);
+    return frame;
+  });
+}
+
+/**
+ * A crash mid-write at the end of the log: cuts the last segment's close
+ * mark and the last `cut` bytes of the batch before it. Returns that batch,
+ * and the torn region: from the batch to the new end of the file.
+ */
+export async function tearLastBatch(
+  dir: string,
+  cut = 9,
+): Promise<{ file: string; batch: FrameAt; offset: number; bytes: number }> {
+  const frames = await framesOf(dir, segmentNumbers(dir).at(-1) as number);
+  const [batch, mark] = frames.slice(-2) as [FrameAt, FrameAt];
+  if (mark.type !== 'mark' || batch.type !== 'batch') throw new Error('expected a closed log');
+  const file = tearTail(dir, mark.size + cut);
+  return { file, batch, offset: batch.offset, bytes: batch.size - cut };
 }
 
 /** Deletes segment `n`: a lost file in the middle of the log. */

@@ -110,3 +110,6 @@ export function spawnCollect(
 export function runBin(argv: string[], options?: SpawnOptions): Promise<ChildResult> {
   return spawnCollect(process.execPath, [...SOURCE_FLAGS, BIN, ...argv], options);
 }
+
+/** `text` as a literal inside a RegExp source. */
+export const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -135,7 +135,7 @@ export async function* readFrames(
             size,
             dataEnd: result.offset,
             nextSequence: result.nextSequence,
-            sealed: false,
+            sealed: decoder.sealed,
           };
           return;
         }
