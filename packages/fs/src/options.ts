@@ -44,6 +44,11 @@ const schema = z.strictObject({
     .max(MAX_RECORD_BYTES_LIMIT)
     .default(DEFAULT_MAX_RECORD_BYTES),
   maxSegments: z.int().min(1).optional(),
+  preallocateBytes: z
+    .int()
+    .min(0)
+    .max(MAX_SEGMENT_BYTES_LIMIT)
+    .default(1024 * 1024),
   fs: walFs.default(nodeFs),
 });
 
@@ -75,6 +80,15 @@ export interface WalOptions {
    * `truncateThrough`. Default: unlimited.
    */
   maxSegments?: number;
+  /**
+   * Zeros written ahead of the frames in the active segment, this many bytes
+   * at a time (never past `maxSegmentBytes`). An fdatasync of bytes written
+   * over them has no file size to journal, which makes it cheaper on most
+   * file systems. Readers take zeros after the last frame of the last
+   * segment as free space; a seal cuts them off. Default 1 MiB; 0 turns it
+   * off (each sync then also journals the new size).
+   */
+  preallocateBytes?: number;
   /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
   fs?: WalFs;
 }

@@ -22,16 +22,13 @@ import type { WalFs } from './wal-fs.js';
 interface SegmentLogOptions {
   maxSegments: number | undefined;
   maxSegmentBytes: number;
+  preallocateBytes: number;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
 }
 
-/**
- * Zeros written ahead of the frames, this many at a time, so that most
- * fdatasyncs overwrite allocated blocks and have no file size to journal.
- */
-export const PREALLOCATE_BYTES = 1024 * 1024;
-const ZEROS = new Uint8Array(PREALLOCATE_BYTES);
+// The zeros preallocation writes, at most this many per write.
+const ZEROS = new Uint8Array(1024 * 1024);
 
 /**
  * The log on disk as the writer sees it: the sealed segments and the active
@@ -86,10 +83,18 @@ export class SegmentLog {
   // everything until reopened (open repairs the tail). The cut is unsynced
   // like a write, so the segment stays dirty: sealing it must sync the cut,
   // or a crash could bring the bytes back in a segment open no longer scans.
-  /** Appends `bytes`, holding `records` batch records, to the active segment. */
+  /**
+   * Appends `bytes`, holding `records` batch records, to the active segment,
+   * first preallocating when they would reach past its zeros.
+   */
   async write(bytes: Uint8Array, records: number): Promise<void> {
+    const end = this.#active.size + bytes.length;
+    if (end > this.#active.capacity) await this.#preallocate(end);
+    await this.#append(bytes, records);
+  }
+
+  async #append(bytes: Uint8Array, records: number): Promise<void> {
     const { fd, file, size } = this.#active;
-    if (size + bytes.length > this.#active.capacity) await this.#preallocate(size + bytes.length);
     let done = 0;
     try {
       while (done < bytes.length) {
@@ -111,39 +116,26 @@ export class SegmentLog {
       throw error;
     }
     this.#active.size += bytes.length;
+    if (this.#active.size > this.#active.capacity) this.#active.capacity = this.#active.size;
     this.#active.records += records;
     this.#active.marked = false;
     this.#dirty = true;
   }
 
-  // Writes zeros from the file's end past `end`, up to PREALLOCATE_BYTES
-  // more, within maxSegmentBytes (a record larger than that gets exactly
-  // its room). The group's fdatasync makes them durable with it: one size
-  // change per PREALLOCATE_BYTES of frames, not one per sync. Readers take
-  // zeros to the end of the last segment as free space.
+  // Zeros from past `end` (or the zeros already there), preallocateBytes of
+  // them, within maxSegmentBytes. They go out with the group's frames and its
+  // fdatasync: one size change to journal per preallocateBytes of frames,
+  // not one per sync. Zeros after the last frame of the last segment are
+  // free space wherever a crash stops them, so a failure here loses nothing.
   async #preallocate(end: number): Promise<void> {
     const { fd, file, capacity } = this.#active;
-    const target = Math.max(
-      end,
-      Math.min(capacity + PREALLOCATE_BYTES, this.#options.maxSegmentBytes),
-    );
-    try {
-      for (let p = capacity; p < target; p += PREALLOCATE_BYTES) {
-        await writeFully(
-          this.#fs,
-          fd,
-          ZEROS.subarray(0, Math.min(PREALLOCATE_BYTES, target - p)),
-          p,
-          file,
-        );
-      }
-    } catch (error) {
-      // Zeros are free space wherever they stop; the frames after them extend the file.
-      this.#dirty = true;
-      throw error;
-    }
-    this.#active.capacity = target;
+    const from = Math.max(capacity, end);
+    const to = Math.min(from + this.#options.preallocateBytes, this.#options.maxSegmentBytes);
     this.#dirty = true;
+    for (let p = from; p < to; p += ZEROS.length) {
+      await writeFully(this.#fs, fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - p)), p, file);
+      this.#active.capacity = Math.min(p + ZEROS.length, to);
+    }
   }
 
   /** Marks everything written so far as acknowledged to callers. */
@@ -226,7 +218,7 @@ export class SegmentLog {
       { salt: this.#active.header.salt, synced: this.#syncedSize },
       nextSequence,
     );
-    await this.write(frame, 0);
+    await this.#append(frame, 0);
     this.acknowledge();
     this.#active.marked = true;
     await this.sync();
@@ -242,17 +234,21 @@ export class SegmentLog {
   async rotate(nextSequence: number, header: SegmentHeader): Promise<void> {
     const active = this.#active;
     try {
+      // A sealed segment ends at its seal. The zeros go first, durably: a
+      // file system may write the seal's page before a size change made
+      // with it, and a seal followed by zeros is no seal at the file's end.
+      if (active.capacity > active.size) {
+        await io('truncate', active.file, () => this.#fs.ftruncate(active.fd, active.size));
+        active.capacity = active.size;
+        this.#dirty = true;
+        await this.sync();
+      }
       const seal = encodeSealFrame(
         { salt: active.header.salt, synced: this.#syncedSize },
         { nextSequence, records: active.records, bytes: active.size + SEAL_FRAME_SIZE },
       );
-      await this.write(seal, 0);
+      await this.#append(seal, 0);
       this.acknowledge();
-      // A sealed segment ends at its seal: the preallocated zeros go.
-      if (active.capacity > active.size) {
-        await io('truncate', active.file, () => this.#fs.ftruncate(active.fd, active.size));
-        active.capacity = active.size;
-      }
       await this.sync();
     } catch (error) {
       throw this.#options.poison(error as WalError);
@@ -303,9 +299,9 @@ export class SegmentLog {
     return this.#removeSealed(Math.max(0, this.#sealed.length + 1 - max));
   }
 
-  /** Bytes of all segment files, the active one included. */
+  /** Bytes of all segment files, the active one (its preallocated zeros) included. */
   async totalSize(): Promise<number> {
-    let total = this.#active.size;
+    let total = this.#active.capacity;
     for (const s of this.#sealed) {
       total += (await io('stat segment', s.file, () => this.#fs.stat(s.file))).size;
     }

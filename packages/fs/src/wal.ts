@@ -126,6 +126,7 @@ export class Wal {
     this.#log = new SegmentLog(options.fs, options.dir, opened, {
       maxSegments: options.maxSegments,
       maxSegmentBytes: options.maxSegmentBytes,
+      preallocateBytes: options.preallocateBytes,
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
@@ -181,7 +182,7 @@ export class Wal {
     return this.#log.active.segment;
   }
 
-  /** Bytes written to the active segment, header included. */
+  /** Bytes of frames in the active segment, header included (its preallocated zeros not). */
   get segmentSize(): number {
     return this.#log.active.size;
   }
@@ -292,7 +293,7 @@ export class Wal {
     return this.#control(() => this.#log.dropExcessSegments());
   }
 
-  /** Bytes of all segment files, the active one included. */
+  /** Bytes of all segment files, the active one and its preallocated zeros included. */
   totalSize(): Promise<number> {
     return this.#control(() => this.#log.totalSize());
   }

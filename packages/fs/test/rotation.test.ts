@@ -117,14 +117,17 @@ describe('size-based rotation', () => {
     const overhead = MIN_SEGMENT_BYTES - SEGMENT_HEADER_SIZE - FRAME_HEADER_SIZE - MIN_BATCH_BYTES;
     const op = { type: 'put' as const, key: utf8('k'), value: utf8('v'.repeat(20)) };
     const frame = FRAME_HEADER_SIZE + recordSize([op]);
-    const wal = await openWal({ dir, maxSegmentBytes: SEGMENT_HEADER_SIZE + frame + overhead });
+    const maxSegmentBytes = SEGMENT_HEADER_SIZE + frame + overhead;
+    const wal = await openWal({ dir, maxSegmentBytes });
     for (let i = 0; i < 3; i++) await wal.put('k', 'v'.repeat(20));
     const sealed = SEGMENT_HEADER_SIZE + frame + SEAL_FRAME_SIZE;
-    expect(readSegments(dir).map((s) => [s.size, batches(s).length])).toEqual([
+    expect(readSegments(dir).map((s) => [s.dataEnd, batches(s).length])).toEqual([
       [sealed, 1],
       [sealed, 1],
       [SEGMENT_HEADER_SIZE + frame, 1],
     ]);
+    // The active one is preallocated up to the limit, no further.
+    expect(readSegments(dir).map((s) => s.size)).toEqual([sealed, sealed, maxSegmentBytes]);
   });
 
   test('property: any append sizes and limit keep the segment invariants across reopen', async () => {
