@@ -18,9 +18,13 @@ export const SECTOR_SIZE = 512;
 export type FileOutcome =
   | { kind: 'drop' }
   | { kind: 'keep' }
-  /** The file ends at `length`, somewhere inside the unsynced suffix. */
+  /**
+   * The writes are kept up to `length`, somewhere inside the unsynced suffix,
+   * and lost after it: the file ends there, or, where it durably held bytes
+   * past it, with those.
+   */
   | { kind: 'cut'; length: number }
-  /** The file ends at `length`; the unsynced part of the sector at `sector` reads as zeros. */
+  /** As `cut` at `length`; the unsynced part of the sector at `sector` reads as zeros. */
   | { kind: 'torn'; length: number; sector: number };
 
 /** One possible post-crash state. Whatever it does not name is lost. */
@@ -71,12 +75,19 @@ export function crashImage(
   return { ns, files };
 }
 
+// A crash loses the writes past `length`. Where the file already held
+// durable bytes there (written over, or cut off by an unsynced truncate),
+// those show through: a crash never leaves a file shorter than it was
+// durably, only a truncate that reached the disk does (the 'keep' outcome).
 function fileAfter(file: FileData, outcome: FileOutcome | undefined): Uint8Array {
   if (!outcome || outcome.kind === 'drop') return file.durableBytes.slice();
   if (outcome.kind === 'keep') return file.current.slice();
   const from = file.syncedPrefix;
   const length = Math.max(from, Math.min(outcome.length, file.size));
-  const bytes = file.current.slice(0, length);
+  const durable = file.durableBytes;
+  const bytes = new Uint8Array(Math.max(length, durable.length));
+  bytes.set(file.current.subarray(0, length));
+  if (durable.length > length) bytes.set(durable.subarray(length), length);
   if (outcome.kind === 'torn') {
     bytes.fill(0, Math.max(outcome.sector, from), Math.min(outcome.sector + SECTOR_SIZE, length));
   }
