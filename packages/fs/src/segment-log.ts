@@ -126,15 +126,21 @@ export class SegmentLog {
   // them, within maxSegmentBytes. They go out with the group's frames and its
   // fdatasync: one size change to journal per preallocateBytes of frames,
   // not one per sync. Zeros after the last frame of the last segment are
-  // free space wherever a crash stops them, so a failure here loses nothing.
+  // free space wherever a crash or a failed write stops them. Even after a
+  // failure, `capacity` says how far the file may reach, so that a seal
+  // still cuts whatever zeros were written.
   async #preallocate(end: number): Promise<void> {
     const { fd, file, capacity } = this.#active;
     const from = Math.max(capacity, end);
     const to = Math.min(from + this.#options.preallocateBytes, this.#options.maxSegmentBytes);
+    if (to <= from) return;
     this.#dirty = true;
-    for (let p = from; p < to; p += ZEROS.length) {
-      await writeFully(this.#fs, fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - p)), p, file);
-      this.#active.capacity = Math.min(p + ZEROS.length, to);
+    try {
+      for (let p = from; p < to; p += ZEROS.length) {
+        await writeFully(this.#fs, fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - p)), p, file);
+      }
+    } finally {
+      this.#active.capacity = to;
     }
   }
 
@@ -301,7 +307,8 @@ export class SegmentLog {
 
   /** Bytes of all segment files, the active one (its preallocated zeros) included. */
   async totalSize(): Promise<number> {
-    let total = this.#active.capacity;
+    const { fd, file } = this.#active;
+    let total = await io('stat segment', file, () => this.#fs.fsize(fd));
     for (const s of this.#sealed) {
       total += (await io('stat segment', s.file, () => this.#fs.stat(s.file))).size;
     }

@@ -10,9 +10,11 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
 import {
   append,
+  framesOf,
   openWal,
   puts,
   readEntries,
+  readSegments,
   rejectsWith,
   rootCode,
   tempDir,
@@ -273,6 +275,27 @@ describe('a failed write', () => {
     ]);
     await append(reopened, puts(1, 2));
     expect(readEntries(dir)).toEqual(puts(3));
+  });
+
+  test('zeros a failed preallocation wrote in part are cut when the segment is sealed', async () => {
+    const dir = tempDir();
+    const faulty = new FaultyFs();
+    const wal = await openWal({ dir, fs: faulty.fs, preallocateBytes: 4096 });
+    // The zeros go out first: 100 of them, then the write fails.
+    faulty.shortWrite(100).fail('write', 'ENOSPC');
+    await rejectsWith(wal.put('k', 'v'), 'WAL_IO_ERROR');
+    const file = wal.file;
+    expect(fs.statSync(file).size).toBeGreaterThan(wal.segmentSize);
+    expect(wal.state).toBe('open');
+    await wal.rotate();
+    await wal.close();
+    // A sealed segment ends at its seal: the zeros after it are gone.
+    const [sealed] = readSegments(dir);
+    expect(framesOf(sealed).map((f) => f.type)).toEqual(['seal']);
+    expect(fs.statSync(file).size).toBe(sealed?.dataEnd);
+    const reopened = await openWal(dir);
+    expect(reopened.repairs).toEqual([]);
+    expect(reopened.segment).toBe(1);
   });
 
   test('a cut that follows a failed write is synced before the segment is sealed', async () => {
