@@ -10,9 +10,11 @@ import {
   SEGMENT_HEADER_SIZE,
 } from '@wal/codec';
 import { MIN_SEGMENT_BYTES, Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
+  append,
   framesOf,
   GatedFs,
   openWal,
@@ -158,6 +160,42 @@ describe('size-based rotation', () => {
         },
       ),
       { numRuns: 25 },
+    );
+  });
+});
+
+describe('a seal and the preallocated zeros', () => {
+  // A sealed segment ends at its seal. The zeros after the frames are cut
+  // and the cut synced before the seal is written: a file system may write
+  // the seal's page and lose the size change, and a seal with zeros after
+  // it is no seal at the file's end.
+  test('at every instant of a rotation, no power loss leaves a seal with bytes after it', async () => {
+    const sim = new SimFs();
+    const dir = '/log';
+    const wal = await Wal.open({ dir, fs: sim, preallocateBytes: 64 });
+    await append(wal, puts(3));
+    const file = wal.file;
+    expect(sim.readFile(file).length).toBeGreaterThan(wal.segmentSize);
+    let states = 0;
+    const bad: string[] = [];
+    sim.onOperation = (event) => {
+      if (!event.mutating) return;
+      for (const plan of sim.crashPlans()) {
+        const [first] = readSegments(dir, simDisk(sim.crash(plan)));
+        const seal = first?.results.find((r) => r.kind === 'frame' && r.record.type === 'seal');
+        if (seal?.kind === 'frame' && first?.size !== seal.offset + seal.size) {
+          bad.push(`after ${event.op}, ${sim.describeCrashPlan(plan)}: ${first?.size} bytes`);
+        }
+        states++;
+      }
+    };
+    await wal.rotate();
+    sim.onOperation = undefined;
+    await wal.close();
+    expect(bad).toEqual([]);
+    expect(states).toBeGreaterThan(20);
+    expect(readSegments(dir, simDisk(sim))[0]?.size).toBe(
+      (framesOf(readSegments(dir, simDisk(sim))[0]).at(-1) as { end: number }).end,
     );
   });
 });

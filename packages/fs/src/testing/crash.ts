@@ -100,8 +100,9 @@ export function randomCrashPlan(source: CrashSource, random: Random): CrashPlan 
   for (const ino of dirtyCandidates(source)) {
     const file = source.files.get(ino) as FileData;
     const from = file.syncedPrefix;
+    const lastCut = lastCutOf(file);
     const kinds = ['drop', 'keep'];
-    if (file.size - from >= 2) kinds.push('cut');
+    if (lastCut > from) kinds.push('cut');
     if (file.size > from) kinds.push('torn');
     const kind = kinds[randomInt(random, 0, kinds.length - 1)];
     if (kind === 'drop' || kind === 'keep') {
@@ -113,12 +114,12 @@ export function randomCrashPlan(source: CrashSource, random: Random): CrashPlan 
     const cutAt = (): number =>
       ends.length > 0 && random() < 0.5
         ? (ends[randomInt(random, 0, ends.length - 1)] as number)
-        : randomInt(random, from + 1, file.size - 1);
+        : randomInt(random, from + 1, lastCut);
     if (kind === 'cut') {
       files.set(ino, { kind, length: cutAt() });
       continue;
     }
-    const length = file.size - from >= 2 && random() < 0.5 ? cutAt() : file.size;
+    const length = lastCut > from && random() < 0.5 ? cutAt() : file.size;
     const sectors = sectorsOverlapping(from, length);
     files.set(ino, {
       kind: 'torn',
@@ -191,12 +192,13 @@ function outcomesOf(file: FileData, options: CrashPlanOptions): FileOutcome[] {
   const from = file.syncedPrefix;
   const outcomes: FileOutcome[] = [{ kind: 'drop' }, { kind: 'keep' }];
   const ends = file.writeEnds;
+  const lastCut = lastCutOf(file);
   const cuts =
     options.cuts === 'write-ends'
-      ? [...new Set(ends.flatMap((e) => [e - 1, e, e + 1]))].filter(
-          (c) => c > from && c < file.size,
+      ? [...new Set([...ends.flatMap((e) => [e - 1, e, e + 1]), file.size])].filter(
+          (c) => c > from && c <= lastCut,
         )
-      : Array.from({ length: Math.max(0, file.size - from - 1) }, (_, i) => from + 1 + i);
+      : Array.from({ length: Math.max(0, lastCut - from) }, (_, i) => from + 1 + i);
   for (const length of cuts) outcomes.push({ kind: 'cut', length });
   for (const length of new Set([file.size, ...ends])) {
     if (length <= from) continue;
@@ -205,6 +207,13 @@ function outcomesOf(file: FileData, options: CrashPlanOptions): FileOutcome[] {
     }
   }
   return outcomes;
+}
+
+// The last byte a cut may keep writes up to. Below the file's size; at its
+// size too when a truncate since the last sync left it shorter than it is
+// durably: every write kept, the truncate lost (the bytes past it show).
+function lastCutOf(file: FileData): number {
+  return file.durableBytes.length > file.size ? file.size : file.size - 1;
 }
 
 function dirOpChoices(source: CrashSource): boolean[][] {
