@@ -22,7 +22,7 @@ import {
   saltSeed,
   type WalOp,
 } from '@wal/codec';
-import { nodeFs, type SyncMode, Wal } from '@wal/fs';
+import { nodeFs, type SyncMode, Wal, type WalFs } from '@wal/fs';
 import { listSegmentFiles } from '@wal/fs/segments';
 import { Memtable, replay } from '@wal/memtable';
 import { scanLog } from '@wal/recovery';
@@ -36,10 +36,15 @@ export interface WalWriter {
   close(): Promise<void>;
 }
 
-export function openWal(
-  dir: string,
-  options: { sync: SyncMode; maxSegmentBytes?: number | undefined },
-): Promise<WalWriter> {
+/** What a case may set besides the directory (the write study varies the last two). */
+export interface WalWriterOptions {
+  sync: SyncMode;
+  maxSegmentBytes?: number | undefined;
+  preallocateBytes?: number | undefined;
+  fs?: WalFs | undefined;
+}
+
+export function openWal(dir: string, options: WalWriterOptions): Promise<WalWriter> {
   return Wal.open({ dir, ...options });
 }
 

@@ -298,6 +298,62 @@ describe('crash states', () => {
     );
   });
 
+  test('a crash never leaves a file shorter than it was durably: over durable bytes, a lost write shows the old ones', async () => {
+    const fs = await withDir();
+    const fd = await fs.open('/d/a', 'wx+');
+    await fs.write(fd, new Uint8Array(8), 0); // zeros, as a writer preallocates them
+    await fs.fdatasync(fd);
+    await fs.fsyncDir('/d');
+    await fs.write(fd, bytes(1, 2, 3, 4), 2);
+    const images = new Set<string>();
+    for (const plan of fs.crashPlans()) images.add(fs.crash(plan).readFile('/d/a').join());
+    // Each write kept up to some byte, the zeros after it; or a sector torn.
+    expect(images).toEqual(
+      new Set([
+        '0,0,0,0,0,0,0,0',
+        '0,0,1,0,0,0,0,0',
+        '0,0,1,2,0,0,0,0',
+        '0,0,1,2,3,0,0,0',
+        '0,0,1,2,3,4,0,0',
+      ]),
+    );
+    // A truncate since the last sync may be lost with the writes after it.
+    await fs.fdatasync(fd);
+    await fs.ftruncate(fd, 4);
+    await fs.write(fd, bytes(9), 4);
+    const cut = [...fs.crashPlans()].map((p) => fs.crash(p).readFile('/d/a').join());
+    expect(cut).toContain('0,0,1,2,3,4,0,0'); // the truncate and the write lost
+    expect(cut).toContain('0,0,1,2,9'); // both kept
+    expect(cut.every((c) => c.startsWith('0,0,1,2'))).toBe(true);
+  });
+
+  test('inFlightSyncs: an fdatasync covers what was written when it was called, once it completes', async () => {
+    const fs = await withDir({ inFlightSyncs: true });
+    const fd = await fs.open('/d/a', 'wx+');
+    await fs.fsyncDir('/d');
+    await fs.write(fd, bytes(1, 2), 0);
+    const events: string[] = [];
+    fs.onOperation = (event) => events.push(event.op);
+    const sync = fs.fdatasync(fd);
+    // In flight: a write of the next group lands meanwhile, and a crash now
+    // may lose both: nothing of the sync is durable yet.
+    await fs.write(fd, bytes(3, 4), 2);
+    expect(events).toEqual(['write']);
+    expect(fs.crash().readFile('/d/a')).toEqual(new Uint8Array(0));
+    const during = new Set([...fs.crashPlans()].map((p) => fs.crash(p).readFile('/d/a').join()));
+    expect(during).toContain('1');
+    expect(during).toContain('1,2,3,4');
+    await sync;
+    expect(events).toEqual(['write', 'fdatasync']);
+    // Done: the bytes written before the call are durable; the later write is not.
+    expect(fs.crash().readFile('/d/a')).toEqual(bytes(1, 2));
+    const after = new Set([...fs.crashPlans()].map((p) => fs.crash(p).readFile('/d/a').join()));
+    expect(after).toEqual(new Set(['1,2', '1,2,3', '1,2,3,4', '1,2,0,0']));
+    await fs.fdatasync(fd);
+    expect(fs.crash().readFile('/d/a')).toEqual(bytes(1, 2, 3, 4));
+    await fs.close(fd);
+  });
+
   test('after a failed fdatasync, a later successful one does not make the lost bytes durable', async () => {
     const fs = await withDir();
     const fd = await fs.open('/d/a', 'wx+');

@@ -302,6 +302,17 @@ export class FrameDecoder {
     const buf = this.#buf;
     const end = this.#end;
     while (this.#pos < end) {
+      if (buf[this.#pos] === 0) {
+        // Zeros (free space after the last frame, say): no frame starts
+        // where its length field is zero, so skip to 3 bytes before the
+        // next non-zero byte without looking further.
+        let q = this.#pos + 1;
+        while (q < end && buf[q] === 0) q++;
+        if (q - 3 > this.#pos) {
+          this.#pos = q - 3;
+          continue;
+        }
+      }
       if (mayStartFrame(buf, this.#pos, end, this.#max)) {
         this.#context.frameOffset = this.#base + this.#pos;
         const r = decodeFrameAt(buf, this.#pos, end, this.#context);

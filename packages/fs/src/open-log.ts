@@ -44,8 +44,10 @@ export interface ActiveSegment {
   header: SegmentHeader;
   /** Open handle, read-write. */
   fd: number;
-  /** Bytes in the file, header included: where the next frame goes. */
+  /** Bytes of frames in the file, header included: where the next frame goes. */
   size: number;
+  /** Bytes in the file: past `size`, zeros the writer preallocated. */
+  capacity: number;
   /** Batch and hole records in it (a seal counts them). */
   records: number;
   /** True when its last frame is a mark: a close needs no new one. */
@@ -124,6 +126,7 @@ export async function openLog(fs: WalFs, dir: string, maxRecordBytes: number): P
       header,
       fd,
       size: SEGMENT_HEADER_SIZE,
+      capacity: SEGMENT_HEADER_SIZE,
       records: 0,
       marked: false,
     };
@@ -158,8 +161,9 @@ async function scanLast(
 ): Promise<{
   nextSequence: number;
   sealed: boolean;
-  state: Pick<ActiveSegment, 'size' | 'records' | 'marked'>;
+  state: Pick<ActiveSegment, 'size' | 'capacity' | 'records' | 'marked'>;
 }> {
+  let cut = false;
   let records = 0;
   let marked = false;
   let synced = SEGMENT_HEADER_SIZE;
@@ -174,9 +178,11 @@ async function scanLast(
       if (!event.torn) throw corruption(dir, event.damage);
       const keptIn = await cutTail(fs, fd, event.damage, info.size);
       repairs.push({ ...event.damage, keptIn });
+      cut = true;
     } else {
-      if (event.dataEnd === event.size) await makeDurable(fs, fd, info.file, synced, event.size);
-      const state = { size: event.dataEnd, records, marked };
+      if (!cut) await makeDurable(fs, fd, info.file, synced, event.dataEnd);
+      const capacity = cut ? event.dataEnd : event.size;
+      const state = { size: event.dataEnd, capacity, records, marked };
       return { nextSequence: event.nextSequence, sealed: event.sealed, state };
     }
   }

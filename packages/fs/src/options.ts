@@ -41,6 +41,7 @@ const table = {
     DEFAULT_MAX_RECORD_BYTES,
   ),
   maxSegments: option(integer(1)),
+  preallocateBytes: option(integer(0, MAX_SEGMENT_BYTES_LIMIT), 1024 * 1024),
   fs: option(
     { expected: `a WalFs with methods ${WAL_FS_METHODS.join(', ')}`, test: isWalFs },
     nodeFs,
@@ -75,6 +76,15 @@ export interface WalOptions {
    * `truncateThrough`. Default: unlimited.
    */
   maxSegments?: number | undefined;
+  /**
+   * Zeros written ahead of the frames in the active segment, this many bytes
+   * at a time (never past `maxSegmentBytes`). An fdatasync of bytes written
+   * over them has no file size to journal, which makes it cheaper on most
+   * file systems. Readers take zeros after the last frame of the last
+   * segment as free space; a seal cuts them off. Default 1 MiB; 0 turns it
+   * off (each sync then also journals the new size).
+   */
+  preallocateBytes?: number | undefined;
   /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
   fs?: WalFs | undefined;
 }

@@ -23,9 +23,14 @@ interface SegmentLogOptions {
   maxSegments: number | undefined;
   /** The lowest segment a hold keeps from retention (Infinity when none). */
   heldFrom: () => number;
+  maxSegmentBytes: number;
+  preallocateBytes: number;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
 }
+
+// The zeros preallocation writes, at most this many per write.
+const ZEROS = new Uint8Array(1024 * 1024);
 
 /**
  * The log on disk as the writer sees it: the sealed segments and the active
@@ -85,8 +90,17 @@ export class SegmentLog {
   // everything until reopened (open repairs the tail). The cut is unsynced
   // like a write, so the segment stays dirty: sealing it must sync the cut,
   // or a crash could bring the bytes back in a segment open no longer scans.
-  /** Appends `bytes`, holding `records` batch records, to the active segment. */
+  /**
+   * Appends `bytes`, holding `records` batch records, to the active segment,
+   * first preallocating when they would reach past its zeros.
+   */
   async write(bytes: Uint8Array, records: number): Promise<void> {
+    const end = this.#active.size + bytes.length;
+    if (end > this.#active.capacity) await this.#preallocate(end);
+    await this.#append(bytes, records);
+  }
+
+  async #append(bytes: Uint8Array, records: number): Promise<void> {
     const { fd, file, size } = this.#active;
     let done = 0;
     try {
@@ -101,6 +115,7 @@ export class SegmentLog {
         if (done > 0) {
           this.#dirty = true;
           await this.#fs.ftruncate(fd, size);
+          this.#active.capacity = size;
         }
       } catch {
         this.#options.poison(error);
@@ -108,9 +123,32 @@ export class SegmentLog {
       throw error;
     }
     this.#active.size += bytes.length;
+    if (this.#active.size > this.#active.capacity) this.#active.capacity = this.#active.size;
     this.#active.records += records;
     this.#active.marked = false;
     this.#dirty = true;
+  }
+
+  // Zeros from past `end` (or the zeros already there), preallocateBytes of
+  // them, within maxSegmentBytes. They go out with the group's frames and its
+  // fdatasync: one size change to journal per preallocateBytes of frames,
+  // not one per sync. Zeros after the last frame of the last segment are
+  // free space wherever a crash or a failed write stops them. Even after a
+  // failure, `capacity` says how far the file may reach, so that a seal
+  // still cuts whatever zeros were written.
+  async #preallocate(end: number): Promise<void> {
+    const { fd, file, capacity } = this.#active;
+    const from = Math.max(capacity, end);
+    const to = Math.min(from + this.#options.preallocateBytes, this.#options.maxSegmentBytes);
+    if (to <= from) return;
+    this.#dirty = true;
+    try {
+      for (let p = from; p < to; p += ZEROS.length) {
+        await writeFully(this.#fs, fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - p)), p, file);
+      }
+    } finally {
+      this.#active.capacity = to;
+    }
   }
 
   /** Marks everything written so far as acknowledged to callers. */
@@ -158,6 +196,7 @@ export class SegmentLog {
       if (size > end) {
         await io('truncate', file, () => this.#fs.ftruncate(fd, end));
         this.#active.size = end;
+        this.#active.capacity = end;
       }
     } catch (error) {
       // The group stays: its pages are rewritten too, or a later power loss
@@ -192,7 +231,7 @@ export class SegmentLog {
       { salt: this.#active.header.salt, synced: this.#syncedSize },
       nextSequence,
     );
-    await this.write(frame, 0);
+    await this.#append(frame, 0);
     this.acknowledge();
     this.#active.marked = true;
     await this.sync();
@@ -208,11 +247,20 @@ export class SegmentLog {
   async rotate(nextSequence: number, header: SegmentHeader): Promise<void> {
     const active = this.#active;
     try {
+      // A sealed segment ends at its seal. The zeros go first, durably: a
+      // file system may write the seal's page before a size change made
+      // with it, and a seal followed by zeros is no seal at the file's end.
+      if (active.capacity > active.size) {
+        await io('truncate', active.file, () => this.#fs.ftruncate(active.fd, active.size));
+        active.capacity = active.size;
+        this.#dirty = true;
+        await this.sync();
+      }
       const seal = encodeSealFrame(
         { salt: active.header.salt, synced: this.#syncedSize },
         { nextSequence, records: active.records, bytes: active.size + SEAL_FRAME_SIZE },
       );
-      await this.write(seal, 0);
+      await this.#append(seal, 0);
       this.acknowledge();
       await this.sync();
     } catch (error) {
@@ -238,6 +286,7 @@ export class SegmentLog {
       header,
       fd: created.fd,
       size: SEGMENT_HEADER_SIZE,
+      capacity: SEGMENT_HEADER_SIZE,
       records: 0,
       marked: false,
     };
@@ -271,9 +320,10 @@ export class SegmentLog {
     return total;
   }
 
-  /** Bytes of all segment files, the active one included. */
+  /** Bytes of all segment files, the active one (its preallocated zeros) included. */
   async totalSize(): Promise<number> {
-    let total = this.#active.size;
+    const { fd, file } = this.#active;
+    let total = await io('stat segment', file, () => this.#fs.fsize(fd));
     for (const s of this.#sealed) {
       total += (await io('stat segment', s.file, () => this.#fs.stat(s.file))).size;
     }

@@ -144,6 +144,8 @@ export class Wal {
     this.#log = new SegmentLog(options.fs, options.dir, opened, {
       maxSegments: options.maxSegments,
       heldFrom: () => this.#heldFrom(),
+      maxSegmentBytes: options.maxSegmentBytes,
+      preallocateBytes: options.preallocateBytes,
       poison: (error) => this.#poison(error),
     });
     this.#nextSequence = opened.nextSequence;
@@ -355,7 +357,7 @@ export class Wal {
     return this.#log.active.segment;
   }
 
-  /** Bytes written to the active segment, header included. */
+  /** Bytes of frames in the active segment, header included (its preallocated zeros not). */
   get segmentSize(): number {
     return this.#log.active.size;
   }
@@ -471,7 +473,7 @@ export class Wal {
     return this.#control(() => this.#log.dropExcessSegments());
   }
 
-  /** Bytes of all segment files, the active one included. */
+  /** Bytes of all segment files, the active one and its preallocated zeros included. */
   totalSize(): Promise<number> {
     return this.#control(() => this.#log.totalSize());
   }
@@ -628,8 +630,10 @@ export class Wal {
   #schedule(): void {
     if (this.#running) return;
     this.#running = true;
-    // One turn of the event loop lets appends made together join one group.
-    setImmediate(() => void this.#runJobs());
+    // After the current task and its microtasks: appends made together (and
+    // the next appends of writers whose previous ones just resolved) join
+    // one group.
+    queueMicrotask(() => void this.#runJobs());
   }
 
   // Runs jobs one at a time, in order. While one group is written and

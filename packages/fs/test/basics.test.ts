@@ -7,6 +7,7 @@ import { segmentFileName } from '@wal/fs/segments';
 import { describe, expect, test } from 'vitest';
 import {
   append,
+  type DecodedSegment,
   framesOf,
   openWal,
   puts,
@@ -108,31 +109,71 @@ describe('rotation and retention', () => {
 });
 
 describe('sizes', () => {
-  test('segmentSize tracks the bytes written; totalSize is the sum of all segment files', async () => {
+  const MiB = 1024 * 1024;
+
+  test('segmentSize tracks the frames; the file holds 1 MiB of zeros past them; totalSize is the sum of all segment files', async () => {
     const dir = tempDir();
     const wal = await openWal(dir);
     const sizeOnDisk = () => fs.statSync(wal.file).size;
+    const dataEnd = () => (readSegments(dir).at(-1) as DecodedSegment).dataEnd;
     const sumOnDisk = () =>
       segmentNames(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
 
     expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE);
     expect(await wal.totalSize()).toBe(SEGMENT_HEADER_SIZE);
     await wal.put('key', 'value');
-    expect(wal.segmentSize).toBe(sizeOnDisk());
+    expect(wal.segmentSize).toBe(dataEnd());
+    expect(sizeOnDisk()).toBe(wal.segmentSize + MiB);
     const one = wal.segmentSize - SEGMENT_HEADER_SIZE;
     await wal.put('key', 'value');
     expect(wal.segmentSize).toBe(SEGMENT_HEADER_SIZE + 2 * one);
+    expect(sizeOnDisk()).toBe(SEGMENT_HEADER_SIZE + one + MiB); // written over the zeros
     const sealed = wal.file;
-    await wal.rotate(); // the seal is the sealed segment's last frame
+    await wal.rotate(); // the seal is the sealed segment's last frame: the zeros are cut
     expect(fs.statSync(sealed).size).toBe(SEGMENT_HEADER_SIZE + 2 * one + SEAL_FRAME_SIZE);
     await wal.put('k', 'a longer value than before');
-    expect(wal.segmentSize).toBe(sizeOnDisk());
+    expect(wal.segmentSize).toBe(dataEnd());
     expect(await wal.totalSize()).toBe(sumOnDisk());
     await wal.close();
 
     const reopened = await openWal(dir);
-    expect(reopened.segmentSize).toBe(sizeOnDisk());
+    expect(reopened.segmentSize).toBe(dataEnd());
     expect(await reopened.totalSize()).toBe(sumOnDisk());
+    await reopened.put('k', 'after the reopen'); // over the zeros the first writer left
+    expect(reopened.segmentSize).toBe(dataEnd());
+    expect(await reopened.totalSize()).toBe(sumOnDisk());
+  });
+
+  test('preallocateBytes: the file grows by that many zeros when they run out, never past maxSegmentBytes; 0 writes none', async () => {
+    const dir = tempDir();
+    const wal = await openWal({ dir, preallocateBytes: 200, maxSegmentBytes: 1000 });
+    let size = fs.statSync(wal.file).size;
+    let segment = wal.segment;
+    let grew = 0;
+    for (let i = 0; i < 30; i++) {
+      const before = wal.segmentSize;
+      await wal.put('k', 'v'.repeat(20));
+      const frame = wal.segmentSize - before;
+      const now = fs.statSync(wal.file).size;
+      if (wal.segment === segment && size - before >= frame) {
+        expect(now, `put ${i}: over the zeros`).toBe(size);
+      } else {
+        expect(now, `put ${i}: 200 more zeros`).toBe(Math.min(wal.segmentSize + 200, 1000));
+        grew++;
+      }
+      expect(now).toBeLessThanOrEqual(1000);
+      size = now;
+      segment = wal.segment;
+    }
+    expect(wal.segment).toBeGreaterThan(0);
+    expect(grew).toBeGreaterThan(wal.segment + 1);
+    expect(grew).toBeLessThan(30);
+    expect(readEntries(dir)).toHaveLength(30);
+
+    const plain = tempDir();
+    const none = await openWal({ dir: plain, preallocateBytes: 0 });
+    await none.put('k', 'v');
+    expect(fs.statSync(none.file).size).toBe(none.segmentSize);
   });
 });
 

@@ -10,9 +10,11 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
 import {
   append,
+  framesOf,
   openWal,
   puts,
   readEntries,
+  readSegments,
   rejectsWith,
   rootCode,
   tempDir,
@@ -173,6 +175,7 @@ describe('a failed write', () => {
       const wal = await Wal.open({ dir, fs: faulty.fs });
       await append(wal, puts(2));
       const size = wal.segmentSize;
+      const fileSize = fs.statSync(wal.file).size; // with the zeros preallocated after the frames
 
       faulty.fail('write', code);
       const failed = [wal.put('lost', 'x'), wal.put('lost too', 'y')];
@@ -185,7 +188,7 @@ describe('a failed write', () => {
       expect(wal.failure).toBeUndefined();
       expect(wal.nextSequence).toBe(2);
       expect(wal.segmentSize).toBe(size);
-      expect(fs.statSync(wal.file).size).toBe(size);
+      expect(fs.statSync(wal.file).size).toBe(fileSize);
 
       await append(wal, puts(2, 2));
       await wal.close();
@@ -245,23 +248,54 @@ describe('a failed write', () => {
     const wal = await Wal.open({ dir, fs: faulty.fs });
     await append(wal, puts(2));
     const size = wal.segmentSize;
+    const fileSize = fs.statSync(wal.file).size; // with the zeros preallocated after the frames
 
     faulty.shortWrite(9).fail('write', 'EIO').fail('ftruncate', 'EIO');
     await rejectsWith(wal.put('partial', 'value'), 'WAL_FAILED');
     expect(wal.state).toBe('failed');
     expect(wal.failure).toMatchObject({ code: 'WAL_IO_ERROR' });
-    expect(fs.statSync(wal.file).size).toBe(size + 9);
+    // 9 bytes of a frame over the zeros, then the zeros.
+    expect(fs.statSync(wal.file).size).toBe(fileSize);
+    expect(
+      fs
+        .readFileSync(wal.file)
+        .subarray(size, size + 9)
+        .some((b) => b !== 0),
+    ).toBe(true);
     faulty.heal();
     await rejectsWith(wal.put('next', 'value'), 'WAL_FAILED');
     await wal.close();
     await expectReleased(dir, faulty);
 
     const reopened = await openWal(dir);
+    // A frame header whose record runs into zeros: its CRC fails; the
+    // torn tail runs from it to the end of the file, the zeros with it.
     expect(reopened.repairs).toMatchObject([
-      { file: reopened.file, offset: size, bytes: 9, reason: 'truncated' },
+      { file: reopened.file, offset: size, bytes: fileSize - size, reason: 'checksum-mismatch' },
     ]);
     await append(reopened, puts(1, 2));
     expect(readEntries(dir)).toEqual(puts(3));
+  });
+
+  test('zeros a failed preallocation wrote in part are cut when the segment is sealed', async () => {
+    const dir = tempDir();
+    const faulty = new FaultyFs();
+    const wal = await openWal({ dir, fs: faulty.fs, preallocateBytes: 4096 });
+    // The zeros go out first: 100 of them, then the write fails.
+    faulty.shortWrite(100).fail('write', 'ENOSPC');
+    await rejectsWith(wal.put('k', 'v'), 'WAL_IO_ERROR');
+    const file = wal.file;
+    expect(fs.statSync(file).size).toBeGreaterThan(wal.segmentSize);
+    expect(wal.state).toBe('open');
+    await wal.rotate();
+    await wal.close();
+    // A sealed segment ends at its seal: the zeros after it are gone.
+    const [sealed] = readSegments(dir);
+    expect(framesOf(sealed).map((f) => f.type)).toEqual(['seal']);
+    expect(fs.statSync(file).size).toBe(sealed?.dataEnd);
+    const reopened = await openWal(dir);
+    expect(reopened.repairs).toEqual([]);
+    expect(reopened.segment).toBe(1);
   });
 
   test('a cut that follows a failed write is synced before the segment is sealed', async () => {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
   framesOf,
   GatedFs,
+  isZeros,
   openWal,
   readEntries,
   readRecords,
@@ -16,10 +17,17 @@ import {
   until,
 } from './helpers.js';
 
-// Counts fdatasyncs and writes, as a user would: by wrapping nodeFs.
-function countingFs(): { fs: WalFs; syncs: () => number; writes: () => number } {
+// Counts fdatasyncs and writes, as a user would: by wrapping nodeFs. Writes
+// of frames and writes of the zeros the writer preallocates count apart.
+function countingFs(): {
+  fs: WalFs;
+  syncs: () => number;
+  writes: () => number;
+  zeroWrites: () => number;
+} {
   let syncs = 0;
   let writes = 0;
+  let zeroWrites = 0;
   const fs: WalFs = {
     ...nodeFs,
     fdatasync(fd) {
@@ -27,11 +35,12 @@ function countingFs(): { fs: WalFs; syncs: () => number; writes: () => number } 
       return nodeFs.fdatasync(fd);
     },
     write(fd, buffer, position) {
-      writes++;
+      if (isZeros(buffer)) zeroWrites++;
+      else writes++;
       return nodeFs.write(fd, buffer, position);
     },
   };
-  return { fs, syncs: () => syncs, writes: () => writes };
+  return { fs, syncs: () => syncs, writes: () => writes, zeroWrites: () => zeroWrites };
 }
 
 const key = (i: number) => `key-${String(i).padStart(4, '0')}`;
@@ -56,6 +65,7 @@ describe("sync: 'always'", () => {
 
     expect(counter.syncs() - syncs).toBe(1);
     expect(counter.writes() - writes).toBe(1);
+    expect(counter.zeroWrites()).toBe(1); // 1 MiB of zeros after the frames, in the same sync
     const order = Array.from({ length: 256 }, (_, i) => i);
     expect(sequences).toEqual(order); // sequence order = call order
     expect(resolved).toEqual(order); // resolution order = sequence order
@@ -230,11 +240,12 @@ describe("sync: 'none'", () => {
     expect(counter.syncs() - syncs).toBe(1);
 
     await wal.put('x', 'y');
-    await wal.rotate(); // syncs the sealed segment, then the new segment's header
-    expect(counter.syncs() - syncs).toBe(3);
+    // Syncs the cut of the preallocated zeros, the seal, then the new segment's header.
+    await wal.rotate();
+    expect(counter.syncs() - syncs).toBe(4);
     await wal.put('x', 'y');
     await wal.close(); // syncs what is written, then the close mark after it
-    expect(counter.syncs() - syncs).toBe(5);
+    expect(counter.syncs() - syncs).toBe(6);
   });
 });
 
@@ -293,9 +304,10 @@ describe("sync: 'interval'", () => {
     const syncs = counter.syncs();
     await wal.put('k', 'v');
     await wal.rotate();
-    expect(counter.syncs() - syncs).toBe(2); // the sealed segment, the new header
+    // The cut of the preallocated zeros, the seal, the new header.
+    expect(counter.syncs() - syncs).toBe(3);
     vi.advanceTimersByTime(1_000); // the timer was for the sealed segment: nothing left
     await settle(wal);
-    expect(counter.syncs() - syncs).toBe(2);
+    expect(counter.syncs() - syncs).toBe(3);
   });
 });

@@ -80,6 +80,8 @@ export interface DecodedSegment {
   file: string;
   segment: number;
   size: number;
+  /** Where its frames end: `size`, or less when free space follows them. */
+  dataEnd: number;
   header: SegmentHeader;
   results: DecodeResult[];
 }
@@ -104,10 +106,14 @@ export const segmentFile = (dir: string, n: number): string => path.join(dir, se
 
 /**
  * Decodes every segment file in `dir` with the codec's FrameDecoder, each
- * with its own header's salt, first sequence and record limit.
+ * with its own header's salt, first sequence and record limit. In the last
+ * segment, zeros from the end of the last frame to the end of the file are
+ * free space (the writer preallocates): they are left out of `results`, and
+ * `dataEnd` says where the frames end.
  */
 export function readSegments(dir: string, disk: Disk = realDisk): DecodedSegment[] {
-  return segmentFiles(dir, disk).map((file) => {
+  const files = segmentFiles(dir, disk);
+  return files.map((file, i) => {
     const name = path.basename(file);
     const bytes = disk.read(file);
     const header = decodeSegmentHeader(bytes);
@@ -119,8 +125,20 @@ export function readSegments(dir: string, disk: Disk = realDisk): DecodedSegment
     });
     decoder.push(bytes.subarray(SEGMENT_HEADER_SIZE));
     decoder.end();
+    const results = [...decoder];
+    const last = results.at(-1);
+    const frameEnd = (r: DecodeResult | undefined) =>
+      r?.kind === 'frame' ? r.offset + r.size : SEGMENT_HEADER_SIZE;
+    let dataEnd = bytes.length;
+    if (i === files.length - 1 && last?.kind === 'damage') {
+      const from = frameEnd(results.at(-2));
+      if (last.offset === from && bytes.subarray(from).every((b) => b === 0)) {
+        results.pop();
+        dataEnd = from;
+      }
+    }
     const segment = parseSegmentFileName(name) as number;
-    return { name, file, segment, size: bytes.length, header, results: [...decoder] };
+    return { name, file, segment, size: bytes.length, dataEnd, header, results };
   });
 }
 
@@ -369,26 +387,35 @@ export class SegmentBuilder {
   }
 }
 
+/** True for a write of zeros only: the writer preallocating, not frames. */
+export const isZeros = (bytes: Uint8Array): boolean => bytes.every((b) => b === 0);
+
 /**
  * A SimFs whose fdatasyncs wait, while `hold` is set, until the test
- * releases them one by one; it records how many bytes of each file a
- * completed fdatasync made durable, and every write.
+ * releases them one by one. It records every write of frames (not the
+ * zeros the writer preallocates) and, per file, where the frames written
+ * before a completed fdatasync was called end: what it made durable.
  */
 export class GatedFs extends SimFs {
   hold = false;
   readonly waiting: (() => void)[] = [];
   readonly durable = new Map<number, number>();
   readonly writes: { fd: number; position: number; length: number }[] = [];
+  readonly #written = new Map<number, number>();
 
   override async fdatasync(fd: number): Promise<void> {
+    const written = this.#written.get(fd) ?? 0;
     if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const size = await this.fsize(fd);
     await super.fdatasync(fd);
-    this.durable.set(fd, size);
+    this.durable.set(fd, Math.max(this.durable.get(fd) ?? 0, written));
   }
 
   override write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
-    this.writes.push({ fd, position, length: buffer.length });
+    if (!isZeros(buffer)) {
+      this.writes.push({ fd, position, length: buffer.length });
+      const end = position + buffer.length;
+      this.#written.set(fd, Math.max(this.#written.get(fd) ?? 0, end));
+    }
     return super.write(fd, buffer, position);
   }
 

@@ -10,9 +10,11 @@ import {
   SEGMENT_HEADER_SIZE,
 } from '@wal/codec';
 import { MIN_SEGMENT_BYTES, Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
+  append,
   framesOf,
   GatedFs,
   openWal,
@@ -117,14 +119,17 @@ describe('size-based rotation', () => {
     const overhead = MIN_SEGMENT_BYTES - SEGMENT_HEADER_SIZE - FRAME_HEADER_SIZE - MIN_BATCH_BYTES;
     const op = { type: 'put' as const, key: utf8('k'), value: utf8('v'.repeat(20)) };
     const frame = FRAME_HEADER_SIZE + recordSize([op]);
-    const wal = await openWal({ dir, maxSegmentBytes: SEGMENT_HEADER_SIZE + frame + overhead });
+    const maxSegmentBytes = SEGMENT_HEADER_SIZE + frame + overhead;
+    const wal = await openWal({ dir, maxSegmentBytes });
     for (let i = 0; i < 3; i++) await wal.put('k', 'v'.repeat(20));
     const sealed = SEGMENT_HEADER_SIZE + frame + SEAL_FRAME_SIZE;
-    expect(readSegments(dir).map((s) => [s.size, batches(s).length])).toEqual([
+    expect(readSegments(dir).map((s) => [s.dataEnd, batches(s).length])).toEqual([
       [sealed, 1],
       [sealed, 1],
       [SEGMENT_HEADER_SIZE + frame, 1],
     ]);
+    // The active one is preallocated up to the limit, no further.
+    expect(readSegments(dir).map((s) => s.size)).toEqual([sealed, sealed, maxSegmentBytes]);
   });
 
   test('property: any append sizes and limit keep the segment invariants across reopen', async () => {
@@ -155,6 +160,42 @@ describe('size-based rotation', () => {
         },
       ),
       { numRuns: 25 },
+    );
+  });
+});
+
+describe('a seal and the preallocated zeros', () => {
+  // A sealed segment ends at its seal. The zeros after the frames are cut
+  // and the cut synced before the seal is written: a file system may write
+  // the seal's page and lose the size change, and a seal with zeros after
+  // it is no seal at the file's end.
+  test('at every instant of a rotation, no power loss leaves a seal with bytes after it', async () => {
+    const sim = new SimFs();
+    const dir = '/log';
+    const wal = await Wal.open({ dir, fs: sim, preallocateBytes: 64 });
+    await append(wal, puts(3));
+    const file = wal.file;
+    expect(sim.readFile(file).length).toBeGreaterThan(wal.segmentSize);
+    let states = 0;
+    const bad: string[] = [];
+    sim.onOperation = (event) => {
+      if (!event.mutating) return;
+      for (const plan of sim.crashPlans()) {
+        const [first] = readSegments(dir, simDisk(sim.crash(plan)));
+        const seal = first?.results.find((r) => r.kind === 'frame' && r.record.type === 'seal');
+        if (seal?.kind === 'frame' && first?.size !== seal.offset + seal.size) {
+          bad.push(`after ${event.op}, ${sim.describeCrashPlan(plan)}: ${first?.size} bytes`);
+        }
+        states++;
+      }
+    };
+    await wal.rotate();
+    sim.onOperation = undefined;
+    await wal.close();
+    expect(bad).toEqual([]);
+    expect(states).toBeGreaterThan(20);
+    expect(readSegments(dir, simDisk(sim))[0]?.size).toBe(
+      (framesOf(readSegments(dir, simDisk(sim))[0]).at(-1) as { end: number }).end,
     );
   });
 });

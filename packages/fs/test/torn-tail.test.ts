@@ -59,16 +59,22 @@ function crashedLog(dir: string, entries: Entry[], mode: 'always' | 'none') {
   return { file, bytes: fs.readFileSync(file), offsets: builder.frames.map((f) => f.offset) };
 }
 
-// A log written by the writer and closed (it ends with the close mark).
-async function closedLog(dir: string, entries: Entry[], rotations = 0) {
-  const wal = await Wal.open({ dir, sync: 'none' });
+// A log written by the writer and closed: the file ends with the close mark
+// (the writer preallocates nothing, unless told to).
+async function closedLog(dir: string, entries: Entry[], rotations = 0, preallocateBytes = 0) {
+  const wal = await Wal.open({ dir, sync: 'none', preallocateBytes });
   for (let i = 0; i < rotations; i++) await wal.rotate();
   await append(wal, entries);
   const file = wal.file;
   await wal.close();
-  const frames = framesOf(readSegments(dir).at(-1));
-  expect(frames.at(-1)?.type).toBe('mark');
-  return { file, bytes: fs.readFileSync(file), offsets: batchOffsets(readSegments(dir).at(-1)) };
+  const last = readSegments(dir).at(-1);
+  expect(framesOf(last).at(-1)?.type).toBe('mark');
+  return {
+    file,
+    bytes: fs.readFileSync(file),
+    offsets: batchOffsets(last),
+    dataEnd: last?.dataEnd as number,
+  };
 }
 
 // Reopens after damage, checks the report and the .broken copy, appends, and
@@ -143,25 +149,6 @@ describe('a torn tail is cut, kept and reported', () => {
     ]);
   });
 
-  test('a zero-filled tail (the size reached the disk, the data did not)', async () => {
-    const dir = tempDir();
-    const entries = puts(6);
-    const { file, bytes } = await closedLog(dir, entries);
-    const damaged = Buffer.concat([bytes, Buffer.alloc(4_096)]);
-    fs.writeFileSync(file, damaged);
-    await expectRepaired(dir, file, damaged, bytes.length, entries, ['zero-fill']);
-  });
-
-  test('the last record zeroed from its start', async () => {
-    const dir = tempDir();
-    const entries = puts(6);
-    const { file, bytes, offsets } = crashedLog(dir, entries, 'always');
-    const damaged = Buffer.from(bytes);
-    damaged.fill(0, offsets.at(-1));
-    fs.writeFileSync(file, damaged);
-    await expectRepaired(dir, file, damaged, offsets.at(-1) as number, puts(5), ['zero-fill']);
-  });
-
   test('a bit flipped in the last record, nothing after it (a crash before close)', async () => {
     // The inherent limit: the last synced group before a crash is protected
     // only by its CRC, since no frame was written after its sync.
@@ -222,7 +209,7 @@ describe('a torn tail is cut, kept and reported', () => {
 
   test('only the last segment is cut; sealed ones are untouched', async () => {
     const dir = tempDir();
-    const wal = await Wal.open(dir);
+    const wal = await Wal.open({ dir, preallocateBytes: 0 });
     await append(wal, puts(3));
     await wal.rotate();
     await append(wal, puts(3, 3));
@@ -284,6 +271,133 @@ describe('a torn tail is cut, kept and reported', () => {
           const wal = await Wal.open({ dir, sync: 'none' });
           expect(wal.repairs.map((r) => [r.offset, r.bytes])).toEqual(
             cut > cutAt ? [[cutAt, cut - cutAt]] : [],
+          );
+          expect(wal.nextSequence).toBe(kept);
+          await append(wal, puts(1, kept));
+          await wal.close();
+          expect(readEntries(dir)).toEqual([...entries.slice(0, kept), ...puts(1, kept)]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('free space: zeros after the last frame of the last segment', () => {
+  test('a closed log keeps its preallocated zeros; reopening cuts nothing and appends over them', async () => {
+    const dir = tempDir();
+    const { file, bytes, dataEnd } = await closedLog(dir, puts(6), 0, 4_096);
+    expect(bytes.length).toBeGreaterThan(dataEnd);
+    expect(bytes.subarray(dataEnd).every((b) => b === 0)).toBe(true);
+    const wal = await openWal({ dir, preallocateBytes: 4_096 });
+    expect(wal.repairs).toEqual([]);
+    expect(wal.segmentSize).toBe(dataEnd);
+    expect(fs.existsSync(`${file}.broken`)).toBe(false);
+    await append(wal, puts(2, 6));
+    expect(fs.statSync(file).size).toBe(bytes.length); // over the zeros, not after them
+    await wal.close();
+    expect(readEntries(dir)).toEqual(puts(8));
+  });
+
+  test('a zero-filled tail (the size reached the disk, the data did not) is free space', async () => {
+    const dir = tempDir();
+    const { file, bytes } = await closedLog(dir, puts(6));
+    fs.writeFileSync(file, Buffer.concat([bytes, Buffer.alloc(4_096)]));
+    const wal = await openWal(dir);
+    expect(wal.repairs).toEqual([]);
+    expect(wal.segmentSize).toBe(bytes.length);
+    await append(wal, puts(1, 6));
+    await wal.close();
+    expect(readEntries(dir)).toEqual(puts(7));
+  });
+
+  test('the last record zeroed from its start reads as free space: the inherent limit', async () => {
+    // No later frame vouches for the last record of a crashed log, and whole
+    // zeros carry no CRC to fail: it reads as free space, as if never written.
+    const dir = tempDir();
+    const { file, bytes, offsets } = crashedLog(dir, puts(6), 'always');
+    const damaged = Buffer.from(bytes);
+    damaged.fill(0, offsets.at(-1));
+    fs.writeFileSync(file, damaged);
+    const wal = await openWal(dir);
+    expect(wal.repairs).toEqual([]);
+    expect(wal.nextSequence).toBe(5);
+    await append(wal, puts(1, 5));
+    await wal.close();
+    expect(readEntries(dir)).toEqual(puts(6));
+  });
+
+  test('a synced record zeroed mid-segment, free space after the last frame: refused, nothing cut', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir); // 'always': each record is synced before the next is written
+    for (const e of puts(6)) await wal.put(e.key, e.value ?? '');
+    await wal.close();
+    const file = segmentFile(dir, 0);
+    const [segment] = readSegments(dir);
+    const frames = framesOf(segment);
+    const second = frames[1] as (typeof frames)[number];
+    const damaged = fs.readFileSync(file);
+    damaged.fill(0, second.offset, second.end);
+    fs.writeFileSync(file, damaged);
+    const error = await rejectsWith(Wal.open(dir), 'WAL_CORRUPTION');
+    expect((error as CorruptionError).damage).toMatchObject({
+      file,
+      offset: second.offset,
+      bytes: second.end - second.offset,
+      reason: 'zero-fill',
+    });
+    expect(fs.readFileSync(file)).toEqual(damaged);
+    expect(fs.existsSync(`${file}.broken`)).toBe(false);
+  });
+
+  test('garbage after the free space is a torn tail: cut from the last frame, zeros and all', async () => {
+    const dir = tempDir();
+    const { file, bytes, dataEnd } = await closedLog(dir, puts(6), 0, 4_096);
+    const damaged = Buffer.concat([bytes, Buffer.from('what a dying writer left')]);
+    fs.writeFileSync(file, damaged);
+    await expectRepaired(dir, file, damaged, dataEnd, puts(6), ['bad-length']);
+  });
+
+  test('zeros after a seal are no free space: a sealed segment ends at its seal', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await append(wal, puts(3));
+    await wal.rotate();
+    await append(wal, puts(2, 3));
+    await wal.close();
+    const sealed = segmentFile(dir, 0);
+    fs.appendFileSync(sealed, Buffer.alloc(4_096));
+    const error = await rejectsWith(Wal.open(dir), 'WAL_CORRUPTION');
+    expect((error as CorruptionError).damage).toMatchObject({ file: sealed, reason: 'bad-seal' });
+  });
+
+  test('property: a crash that keeps part of the last group and the zeros after it leaves exactly the complete frames', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat({ max: 700 }), { minLength: 1, maxLength: 8 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (sizes, where) => {
+          const dir = tempDir();
+          const entries = sizes.map(
+            (n, i) => ({ ...puts(1, i)[0], value: 'v'.repeat(n) }) as Entry,
+          );
+          const { file, bytes, dataEnd } = await closedLog(dir, entries, 0, 8_192);
+          const frames = framesOf(readSegments(dir)[0]);
+          const from = SEGMENT_HEADER_SIZE + Math.floor(where * (dataEnd - SEGMENT_HEADER_SIZE));
+          const crashed = Buffer.from(bytes);
+          crashed.fill(0, from); // the writes from there on never reached the disk
+          fs.writeFileSync(file, crashed);
+          // A frame is intact when it ends before `from`, or its bytes from there were zeros.
+          const complete = frames.filter((f) =>
+            crashed.subarray(f.offset, f.end).equals(bytes.subarray(f.offset, f.end)),
+          );
+          const cutAt = complete.at(-1)?.end ?? SEGMENT_HEADER_SIZE;
+          const kept = complete.filter((f) => f.type === 'batch').length;
+          const torn = crashed.subarray(cutAt).some((b) => b !== 0);
+          const wal = await Wal.open({ dir, sync: 'none' });
+          // Zeros from a frame boundary are free space; a part of a frame is a torn tail.
+          expect(wal.repairs.map((r) => [r.offset, r.bytes])).toEqual(
+            torn ? [[cutAt, bytes.length - cutAt]] : [],
           );
           expect(wal.nextSequence).toBe(kept);
           await append(wal, puts(1, kept));
@@ -364,7 +478,10 @@ describe('power loss mid-append opens cleanly', () => {
     async (sync) => {
       const sim = new SimFs();
       const dir = '/log';
-      const wal = await Wal.open({ dir, fs: sim, sync, syncIntervalMs: 3_600_000 });
+      // Every byte of unsynced zeros is a cut point: few zeros at a time,
+      // so that the groups also cross where they run out.
+      const options = { dir, sync, syncIntervalMs: 3_600_000, preallocateBytes: 40 };
+      const wal = await Wal.open({ ...options, fs: sim });
       await append(wal, puts(2));
       await wal.sync();
       let durable = 2;
@@ -414,7 +531,7 @@ describe('the .broken copy', () => {
   test('is durable before the cut: at every instant a power loss keeps the bytes', async () => {
     const dir = '/log';
     const sim = new SimFs();
-    const wal = await Wal.open({ dir, fs: sim });
+    const wal = await Wal.open({ dir, fs: sim, preallocateBytes: 0 }); // it ends at its mark
     await append(wal, puts(3));
     await wal.close();
     const file = segmentFile(dir, 0);
@@ -455,7 +572,8 @@ describe('power loss after a kill and a reopen', () => {
     "every crash state before the next sync opens and keeps what the open found (sync: '%s')",
     async (sync) => {
       const dir = '/log';
-      const options = { dir, sync, syncIntervalMs: 3_600_000 };
+      // Few zeros at a time: every byte of unsynced zeros is a cut point.
+      const options = { dir, sync, syncIntervalMs: 3_600_000, preallocateBytes: 40 };
       const sim = new SimFs();
       const first = await Wal.open({ ...options, fs: sim });
       await append(first, puts(3));

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { CorruptionError, type Damage, ErrorCode, WalError } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
+import { errnoOf } from '@wal/fs/internal';
 import { listSegmentFiles, readSegmentInfo, type SegmentInfo } from '@wal/fs/segments';
 import type { RecoveryMode } from './types.js';
 import type { WalkSource } from './walker.js';
@@ -59,10 +60,15 @@ export async function truncatedError(
 ): Promise<WalError> {
   let earliest: number | null = null;
   if ('dir' in source) {
-    const first = (await listSegmentFiles(fs, source.dir))[0];
-    if (first)
-      earliest =
-        (await readSegmentInfo(fs, first.file, first.segment)).header?.firstSequence ?? null;
+    for (const f of await listSegmentFiles(fs, source.dir)) {
+      try {
+        earliest = (await readSegmentInfo(fs, f.file, f.segment)).header?.firstSequence ?? null;
+        break;
+      } catch (error) {
+        // Retention may still be deleting: the oldest file listed can go too.
+        if (errnoOf(error) !== 'ENOENT') throw error;
+      }
+    }
   }
   const now =
     earliest === null ? 'no segment is left' : `the earliest sequence left is ${earliest}`;

@@ -15,16 +15,19 @@ import {
   writeU64,
 } from '@wal/codec';
 import type { SimFs } from '@wal/fs/testing';
-import { recover, scanLog } from '@wal/recovery';
+import { recover, scanLog, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import {
   type BuiltLog,
   collect,
   concat,
+  edit,
   entriesBefore,
+  MODES,
   plain,
   put,
   puts,
+  SEAL_FRAME_SIZE,
   SECTOR_SIZE,
   SEGMENT_HEADER_SIZE,
   saltOf,
@@ -153,14 +156,15 @@ describe('one kind of damage at a time', () => {
     expect(skip.entries.map((e) => e.sequence)).toEqual([0, 2]);
   });
 
-  test('a zero-filled tail is a torn tail; the same zeros after a seal are damage', async () => {
+  test('a zero-filled tail of the last segment is free space; the same zeros after a seal are damage', async () => {
     const zeros = new Uint8Array(4096);
     const { sim, log } = await simLog([puts(2), puts(2)]);
     damage(sim, log, 1, (b) => concat([b, zeros]));
-    const r = await recover('/wal', { fs: sim });
-    expect(r.entries.length).toBe(4);
-    expect(r.stats.tornTail).toMatchObject({ segment: 1, reason: 'zero-fill', bytes: 4096 });
-    expect(r.stats.damage).toEqual([]);
+    for (const mode of MODES) {
+      const r = await recover('/wal', { fs: sim, mode });
+      expect(r.entries.length, mode).toBe(4);
+      expect(r.stats, mode).toMatchObject({ tornTail: null, damage: [], bytesSkipped: 0 });
+    }
 
     damage(sim, log, 1, () => log.segments[1]?.bytes);
     damage(sim, log, 0, (b) => concat([b, zeros]));
@@ -173,6 +177,21 @@ describe('one kind of damage at a time', () => {
     const skip = await recover('/wal', { fs: sim, mode: 'skip-corrupted' });
     expect(skip.entries.length).toBe(4);
     expect(skip.stats).toMatchObject({ tornTail: null, bytesSkipped: 4096 });
+  });
+
+  test('zeros where the seal of a segment that is not the last was: damage, never free space', async () => {
+    const { sim, log } = await simLog([puts(2), puts(2)]);
+    const size = log.segments[0]?.bytes.length as number;
+    damage(sim, log, 0, (b) => edit(b, (c) => c.fill(0, size - SEAL_FRAME_SIZE)));
+    for (const mode of ['strict', 'tolerate-tail'] as const) {
+      await expect(recover('/wal', { fs: sim, mode }), mode).rejects.toMatchObject({
+        file: '/wal/wal_00000000.log',
+        offset: size - SEAL_FRAME_SIZE,
+      });
+    }
+    const report = await verify('/wal', { fs: sim });
+    expect(report.ok).toBe(false);
+    expect(report.segments[0]).toMatchObject({ status: 'damaged', sealed: false });
   });
 
   test('a torn write (a zeroed sector) followed by frames of the same unsynced write: the rest is the tail', async () => {

@@ -310,7 +310,11 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-/** The header and every frame of a whole segment file (as the writer wrote it, say). */
+/**
+ * The header and every frame of a whole segment file (as the writer wrote
+ * it, say). Zeros after the last frame to the end of the file are the
+ * writer's preallocated free space, not damage.
+ */
 export function framesOf(bytes: Uint8Array): { header: SegmentHeader; frames: DecodedFrame[] } {
   const header = decodeSegmentHeader(bytes);
   if (isBadSegmentHeader(header)) throw new Error(`fixture: ${header.detail}`);
@@ -320,6 +324,11 @@ export function framesOf(bytes: Uint8Array): { header: SegmentHeader; frames: De
     maxRecordBytes: header.maxRecordBytes,
   });
   const frames = results.filter((r): r is DecodedFrame => r.kind === 'frame');
+  const last = frames.at(-1);
+  const dataEnd = last ? last.offset + last.size : SEGMENT_HEADER_SIZE;
+  if (results.at(-1)?.kind === 'damage' && bytes.subarray(dataEnd).every((b) => b === 0)) {
+    results.pop();
+  }
   if (frames.length !== results.length) throw new Error('fixture: the segment is damaged');
   return { header, frames };
 }

@@ -7,10 +7,17 @@ import {
   tempDir,
   type WriteMode,
 } from '../harness.js';
-import { openWal, type SyncMode, type WalWriter } from '../wal-api.js';
+import { openWal, type SyncMode, type WalWriter, type WalWriterOptions } from '../wal-api.js';
 
-/** @wal puts at a concurrency, or batches, under a sync mode. */
-export function walWrites(valueBytes: number, mode: WriteMode & { sync: SyncMode }): SliceCase {
+/**
+ * @wal puts at a concurrency, or batches, under a sync mode; `options` for
+ * the write study's variants (the caller names them).
+ */
+export function walWrites(
+  valueBytes: number,
+  mode: WriteMode & { sync: SyncMode },
+  options: Omit<WalWriterOptions, 'sync'> = {},
+): SliceCase {
   let dir = '';
   let wal: WalWriter;
   const value = randomBytes(valueBytes, 5);
@@ -18,7 +25,7 @@ export function walWrites(valueBytes: number, mode: WriteMode & { sync: SyncMode
     name: `@wal: ${describeWrites(mode)}, sync:'${mode.sync}' (${valueBytes} B)`,
     async setup() {
       dir = tempDir('wal');
-      wal = await openWal(dir, { sync: mode.sync });
+      wal = await openWal(dir, { ...options, sync: mode.sync });
     },
     run: (ms) => driveWrites(mode, ms, value, wal),
     async teardown() {

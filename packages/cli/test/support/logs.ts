@@ -34,6 +34,10 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s));
  * read last, damage the mark does not follow is a torn write by the tail
  * rule. Under 'always' each frame says its predecessors were durable, so
  * damage anywhere but in a segment's last frame is bit rot.
+ *
+ * The writer preallocates nothing here, so every file ends at its last
+ * frame and the helpers below cut or add bytes right after it
+ * (free-space.test.ts reads a log with the zeros a writer leaves by default).
  */
 export async function writeLog(
   dir: string,
@@ -41,7 +45,7 @@ export async function writeLog(
   sync: SyncMode = 'none',
 ): Promise<Written[]> {
   const written: Written[] = [];
-  const wal = await Wal.open({ dir, maxSegmentBytes: 512, sync });
+  const wal = await Wal.open({ dir, maxSegmentBytes: 512, sync, preallocateBytes: 0 });
   const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
   for (let i = 0; i < count; i++) {
     const [key, value] = [bytes(`key-${i}`), bytes(`value-${i}`)];
@@ -140,7 +144,12 @@ export async function sequencesIn(
  * of 64, in 16 MiB segments. Returns the bytes on disk.
  */
 export async function writeBulk(dir: string, entries: number, valueBytes: number): Promise<number> {
-  const wal = await Wal.open({ dir, sync: 'none', maxSegmentBytes: 16 * 1024 * 1024 });
+  const wal = await Wal.open({
+    dir,
+    sync: 'none',
+    maxSegmentBytes: 16 * 1024 * 1024,
+    preallocateBytes: 0,
+  });
   const value = new Uint8Array(valueBytes).fill(0x76);
   for (let i = 0; i < entries; i += 64) {
     const n = Math.min(64, entries - i);
@@ -183,7 +192,7 @@ export function appendGarbage(dir: string, bytes = 20): string {
  */
 export async function setAsideTail(dir: string, bytes = 20): Promise<TailCut> {
   appendGarbage(dir, bytes);
-  const wal = await Wal.open({ dir, maxSegmentBytes: 512 });
+  const wal = await Wal.open({ dir, maxSegmentBytes: 512, preallocateBytes: 0 });
   await wal.close();
   const [cut, ...more] = wal.repairs;
   if (!cut || more.length > 0) throw new Error('expected the open to cut one tail');

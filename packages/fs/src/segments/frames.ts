@@ -23,7 +23,10 @@ export type FrameEvent =
    * after it is read.
    */
   | { kind: 'damage'; damage: Damage; nextSequence: number; torn: boolean }
-  /** The segment is read. `dataEnd`: the end of its last accepted frame. */
+  /**
+   * The segment is read. `dataEnd`: the end of its last accepted frame;
+   * in the last segment, zeros from there to `size` are free space.
+   */
   | { kind: 'end'; size: number; dataEnd: number; nextSequence: number; sealed: boolean };
 
 /** Options of {@link readFrames}. */
@@ -60,7 +63,9 @@ export interface ReadFramesOptions {
  *   Such frames were written in the same unsynced window as the damage, so a
  *   power loss may have kept them and lost it: they were never acknowledged
  *   as durable, and the tail from D to the end is cut.
- * - otherwise it is bit rot in synced data: corruption, never cut.
+ * - otherwise it is bit rot in synced data: corruption, never cut;
+ * - zeros from the end of the last frame to the end of the last segment
+ *   are free space (the writer preallocates), not damage.
  * A segment that is not the last must end with its seal (`bad-seal`).
  */
 export async function* readFrames(
@@ -103,6 +108,18 @@ export async function* readFrames(
         }
         if (frames.length > 0) yield { kind: 'frames', frames };
         frames = [];
+        if (options.last && result.reason === 'zero-fill' && result.offset + result.bytes >= size) {
+          // Zeros to the end of the last segment: free space, preallocated
+          // by the writer (or a size that reached the disk before its data).
+          yield {
+            kind: 'end',
+            size,
+            dataEnd: result.offset,
+            nextSequence: result.nextSequence,
+            sealed: false,
+          };
+          return;
+        }
         const torn =
           options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
         const toEnd = torn && !options.pastTorn;

@@ -18,9 +18,13 @@ export const SECTOR_SIZE = 512;
 export type FileOutcome =
   | { kind: 'drop' }
   | { kind: 'keep' }
-  /** The file ends at `length`, somewhere inside the unsynced suffix. */
+  /**
+   * The writes are kept up to `length`, somewhere inside the unsynced suffix,
+   * and lost after it: the file ends there, or, where it durably held bytes
+   * past it, with those.
+   */
   | { kind: 'cut'; length: number }
-  /** The file ends at `length`; the unsynced part of the sector at `sector` reads as zeros. */
+  /** As `cut` at `length`; the unsynced part of the sector at `sector` reads as zeros. */
   | { kind: 'torn'; length: number; sector: number };
 
 /** One possible post-crash state. Whatever it does not name is lost. */
@@ -71,12 +75,19 @@ export function crashImage(
   return { ns, files };
 }
 
+// A crash loses the writes past `length`. Where the file already held
+// durable bytes there (written over, or cut off by an unsynced truncate),
+// those show through: a crash never leaves a file shorter than it was
+// durably, only a truncate that reached the disk does (the 'keep' outcome).
 function fileAfter(file: FileData, outcome: FileOutcome | undefined): Uint8Array {
   if (!outcome || outcome.kind === 'drop') return file.durableBytes.slice();
   if (outcome.kind === 'keep') return file.current.slice();
   const from = file.syncedPrefix;
   const length = Math.max(from, Math.min(outcome.length, file.size));
-  const bytes = file.current.slice(0, length);
+  const durable = file.durableBytes;
+  const bytes = new Uint8Array(Math.max(length, durable.length));
+  bytes.set(file.current.subarray(0, length));
+  if (durable.length > length) bytes.set(durable.subarray(length), length);
   if (outcome.kind === 'torn') {
     bytes.fill(0, Math.max(outcome.sector, from), Math.min(outcome.sector + SECTOR_SIZE, length));
   }
@@ -89,8 +100,9 @@ export function randomCrashPlan(source: CrashSource, random: Random): CrashPlan 
   for (const ino of dirtyCandidates(source)) {
     const file = source.files.get(ino) as FileData;
     const from = file.syncedPrefix;
+    const lastCut = lastCutOf(file);
     const kinds = ['drop', 'keep'];
-    if (file.size - from >= 2) kinds.push('cut');
+    if (lastCut > from) kinds.push('cut');
     if (file.size > from) kinds.push('torn');
     const kind = kinds[randomInt(random, 0, kinds.length - 1)];
     if (kind === 'drop' || kind === 'keep') {
@@ -102,12 +114,12 @@ export function randomCrashPlan(source: CrashSource, random: Random): CrashPlan 
     const cutAt = (): number =>
       ends.length > 0 && random() < 0.5
         ? (ends[randomInt(random, 0, ends.length - 1)] as number)
-        : randomInt(random, from + 1, file.size - 1);
+        : randomInt(random, from + 1, lastCut);
     if (kind === 'cut') {
       files.set(ino, { kind, length: cutAt() });
       continue;
     }
-    const length = file.size - from >= 2 && random() < 0.5 ? cutAt() : file.size;
+    const length = lastCut > from && random() < 0.5 ? cutAt() : file.size;
     const sectors = sectorsOverlapping(from, length);
     files.set(ino, {
       kind: 'torn',
@@ -180,12 +192,13 @@ function outcomesOf(file: FileData, options: CrashPlanOptions): FileOutcome[] {
   const from = file.syncedPrefix;
   const outcomes: FileOutcome[] = [{ kind: 'drop' }, { kind: 'keep' }];
   const ends = file.writeEnds;
+  const lastCut = lastCutOf(file);
   const cuts =
     options.cuts === 'write-ends'
-      ? [...new Set(ends.flatMap((e) => [e - 1, e, e + 1]))].filter(
-          (c) => c > from && c < file.size,
+      ? [...new Set([...ends.flatMap((e) => [e - 1, e, e + 1]), file.size])].filter(
+          (c) => c > from && c <= lastCut,
         )
-      : Array.from({ length: Math.max(0, file.size - from - 1) }, (_, i) => from + 1 + i);
+      : Array.from({ length: Math.max(0, lastCut - from) }, (_, i) => from + 1 + i);
   for (const length of cuts) outcomes.push({ kind: 'cut', length });
   for (const length of new Set([file.size, ...ends])) {
     if (length <= from) continue;
@@ -194,6 +207,13 @@ function outcomesOf(file: FileData, options: CrashPlanOptions): FileOutcome[] {
     }
   }
   return outcomes;
+}
+
+// The last byte a cut may keep writes up to. Below the file's size; at its
+// size too when a truncate since the last sync left it shorter than it is
+// durably: every write kept, the truncate lost (the bytes past it show).
+function lastCutOf(file: FileData): number {
+  return file.durableBytes.length > file.size ? file.size : file.size - 1;
 }
 
 function dirOpChoices(source: CrashSource): boolean[][] {

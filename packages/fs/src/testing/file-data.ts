@@ -111,14 +111,39 @@ export class FileData {
       .filter(([s, e]) => s < e);
   }
 
-  sync(): void {
-    const next = this.current.slice();
+  /**
+   * Makes the bytes durable: those the process sees now, or `covered`, what
+   * it saw when an fdatasync still in flight was called (see
+   * {@link FileData.snapshot}). Writes made since then stay unsynced.
+   */
+  sync(covered?: Uint8Array): void {
+    const next = (covered ?? this.current).slice();
     for (const [start, end] of this.#lost) {
       for (let i = start; i < Math.min(end, next.length); i++) next[i] = this.#durable[i] ?? 0;
     }
     this.#durable = next;
-    this.#low = Math.min(Number.POSITIVE_INFINITY, ...this.#lost.map(([start]) => start));
-    this.#marks = [];
+    const lost = Math.min(Number.POSITIVE_INFINITY, ...this.#lost.map(([start]) => start));
+    if (covered === undefined) {
+      this.#low = lost;
+      this.#marks = [];
+      return;
+    }
+    // Below the first byte where the layers differ, no crash can change anything.
+    const current = this.current;
+    let low = Math.min(current.length, next.length);
+    for (let i = 0; i < low; i++) {
+      if (current[i] !== next[i]) {
+        low = i;
+        break;
+      }
+    }
+    this.#low = Math.min(lost, low === current.length && low === next.length ? lost : low);
+    this.#marks = this.#marks.filter((m) => m > this.#low);
+  }
+
+  /** What the process sees now, for an fdatasync that completes later. */
+  snapshot(): Uint8Array {
+    return this.current.slice();
   }
 
   /**

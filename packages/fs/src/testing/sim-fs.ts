@@ -24,6 +24,14 @@ export interface SimFsOptions {
   dirOrder?: 'any' | 'in-order';
   /** When set, each write and writev writes a random number (at least 1) of its bytes. */
   shortWrites?: Random;
+  /**
+   * When set, an fdatasync is in flight until a later turn of the event loop,
+   * as on the thread pool: it makes durable what the file held when it was
+   * called, and only once it completes (its event is reported then). Calls
+   * made meanwhile run: a write then is not covered by it, and a crash taken
+   * then finds none of it durable yet. Default: it takes effect when called.
+   */
+  inFlightSyncs?: boolean;
 }
 
 /** Reported after every file-system call, failed or not. */
@@ -148,14 +156,28 @@ export class SimFs implements WalFs {
   }
 
   fdatasync(fd: number): Promise<void> {
-    return this.#run(
-      'fdatasync',
-      this.#pathOf(fd),
-      () => this.#file(this.#handle(fd, 'fdatasync')).sync(),
-      () => {
-        const h = this.#handles.get(fd);
-        if (h) this.#volume.file(h.ino).failSync();
-      },
+    const fail = () => {
+      const h = this.#handles.get(fd);
+      if (h) this.#volume.file(h.ino).failSync();
+    };
+    const file = this.#pathOf(fd);
+    if (!this.#options.inFlightSyncs) {
+      return this.#run(
+        'fdatasync',
+        file,
+        () => this.#file(this.#handle(fd, 'fdatasync')).sync(),
+        fail,
+      );
+    }
+    const h = this.#handles.get(fd);
+    const covered = h ? this.#volume.file(h.ino).snapshot() : undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.#run(
+        'fdatasync',
+        file,
+        () => this.#file(this.#handle(fd, 'fdatasync')).sync(covered),
+        fail,
+      ),
     );
   }
 
