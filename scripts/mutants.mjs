@@ -73,6 +73,7 @@ const WAL = 'packages/fs/src/wal.ts';
 const DURABLE = 'packages/fs/src/segments/durable.ts';
 const CREATE = 'packages/fs/src/segments/create.ts';
 const FRAMES = 'packages/fs/src/segments/frames.ts';
+const FREE_SPACE = 'packages/fs/src/segments/free-space.ts';
 const PREPARE = 'packages/fs/src/prepare-directory.ts';
 const DECODER = 'packages/codec/src/stream-decoder.ts';
 const RECORD = 'packages/codec/src/record.ts';
@@ -264,17 +265,17 @@ export const MUTANTS = [
   ),
   mutant(
     'free-space-last-only',
-    FRAMES,
+    FREE_SPACE,
     'free space only in the last segment',
-    "if (options.last && result.reason === 'zero-fill' && result.offset + result.bytes >= size) {",
-    "if (result.reason === 'zero-fill' && result.offset + result.bytes >= size) {",
+    "return last && region.reason === 'zero-fill' && region.offset + region.bytes >= size;",
+    "return region.reason === 'zero-fill' && region.offset + region.bytes >= size;",
   ),
   mutant(
     'free-space-to-the-end',
-    FRAMES,
+    FREE_SPACE,
     'free space only when the zeros reach the end of the file',
-    "if (options.last && result.reason === 'zero-fill' && result.offset + result.bytes >= size) {",
-    "if (options.last && result.reason === 'zero-fill') {",
+    "return last && region.reason === 'zero-fill' && region.offset + region.bytes >= size;",
+    "return last && region.reason === 'zero-fill';",
   ),
   mutant(
     'retention-directory-fsync',

@@ -9,8 +9,8 @@ import {
   sequencesOf,
 } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { closeQuietly, io, readAt } from '@wal/fs/internal';
-import { READ_CHUNK_BYTES, type SegmentInfo } from '@wal/fs/segments';
+import { closeQuietly, io, readAt, zeroRunEnd } from '@wal/fs/internal';
+import { isFreeSpace, READ_CHUNK_BYTES, type SegmentInfo } from '@wal/fs/segments';
 
 /** An accepted frame of the segment a tail reads. */
 export interface CursorFrame {
@@ -142,6 +142,18 @@ export class SegmentCursor {
   /** Reads further next time: a frame, or the frame that confirms those read, lies past the window. */
   widen(): void {
     this.#window *= 2;
+  }
+
+  /**
+   * True when the damage a read stopped at is the writer's free space,
+   * the segment being the log's last: zeros from there to the end of the
+   * file. The rule `readFrames` applies ({@link isFreeSpace}).
+   */
+  async isFreeSpace(stop: { offset: number; reason: DamageReason }): Promise<boolean> {
+    if (stop.reason !== 'zero-fill') return false;
+    const size = await io('stat segment', this.file, () => this.#fs.fsize(this.#fd));
+    const end = await zeroRunEnd(this.#fs, this.#fd, this.file, stop.offset, size);
+    return isFreeSpace({ ...stop, bytes: end - stop.offset }, size, true);
   }
 
   /**

@@ -303,9 +303,13 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
     if (taken === read.frames.length) {
       const stop = read.stop;
       if (stop.kind === 'damage') {
+        // Without the writer the files decide. Zeros to the end of the last
+        // segment are its free space, as readFrames reads them (a next
+        // segment makes this one sealed: zeros there are damage).
         const real = wal
           ? limit > cursor.nextSequence
-          : sealedForSure || (await cursor.writtenAfter(stop.offset));
+          : sealedForSure ||
+            (!(await cursor.isFreeSpace(stop)) && (await cursor.writtenAfter(stop.offset)));
         if (real) throw this.#corruption(cursor, stop.offset, stop.reason, stop.detail);
       } else if (read.reachedEnd && stop.kind !== 'sealed') {
         if (wal && limit > cursor.nextSequence) {

@@ -399,6 +399,98 @@ describe('across processes (no writer given: the files only)', () => {
   });
 });
 
+describe('free space: the zeros a writer preallocates after its last frame', () => {
+  const FILE = `${DIR}/wal_00000000.log`;
+
+  // What a tail yields, and how it ends, within `turns` event-loop turns:
+  // a tail that waits instead of failing is closed then (and ends with no error).
+  async function outcome(tail: LogTail, turns = 500): Promise<{ got: number[]; error: unknown }> {
+    const got: number[] = [];
+    let ended = false;
+    const done = (async () => {
+      for await (const batch of tail.batches()) got.push(...seqs(batch));
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    void done.then(() => {
+      ended = true;
+    });
+    for (let i = 0; i < turns && !ended; i++) await new Promise((r) => setImmediate(r));
+    await tail.close();
+    return { got, error: await done };
+  }
+
+  test('across processes, the tail waits at them and reads the frames written over them, across a reopen', async () => {
+    const sim = new SimFs();
+    const wal = await open({ dir: DIR, fs: sim, preallocateBytes: 4096 });
+    const tail = tailLog(DIR, { fs: sim, pollIntervalMs: 1 });
+    const c = collector(tail);
+    await wal.put('a', '1');
+    await wal.put('b', '2');
+    await c.until(1);
+    await settle();
+    expect(sim.readFile(FILE).length).toBeGreaterThan(wal.segmentSize); // zeros after the frames
+    expect(seqs(c.got)).toEqual([0]);
+    await wal.close(); // its mark, written over the zeros, vouches for 'b'
+    await c.until(2);
+    const again = await open({ dir: DIR, fs: sim, preallocateBytes: 4096 });
+    expect(sim.readFile(FILE).length).toBeGreaterThan(again.segmentSize);
+    for (let i = 0; i < 3; i++) await again.put(`k${i}`, 'v');
+    await again.close();
+    await c.until(5);
+    await settle();
+    expect(seqs(c.got)).toEqual(upTo(0, 5));
+    await tail.close();
+    expect(await c.done()).toBeUndefined();
+  });
+
+  test('zeros where a durable frame was, before later frames, are WAL_CORRUPTION (zero-fill), never free space', async () => {
+    const sim = new SimFs();
+    const wal = await open({ dir: DIR, fs: sim });
+    for (let i = 0; i < 3; i++) await wal.put(`k${i}`, 'value');
+    await wal.close();
+    const bytes = sim.readFile(FILE).slice();
+    bytes.fill(0, 48, 48 + 20); // the first frame's header and part of its record
+    sim.writeFile(FILE, bytes);
+    const { got, error } = await outcome(tailLog(DIR, { fs: sim, pollIntervalMs: 1 }));
+    expect(got).toEqual([]);
+    expect(error).toMatchObject({ code: 'WAL_CORRUPTION', damage: { offset: 48 } });
+  });
+
+  test('zeros after the last frame of a segment that has a next one are WAL_CORRUPTION: only the last segment has free space', async () => {
+    const sim = new SimFs();
+    const wal = await open({ dir: DIR, fs: sim });
+    for (let i = 0; i < 3; i++) await wal.put(`k${i}`, 'value');
+    await wal.rotate();
+    await wal.put('k3', 'value');
+    await wal.close();
+    const sealed = sim.readFile(FILE);
+    // The seal replaced by zeros, as if a rotation had left the preallocation in place.
+    const zeroed = sealed.slice();
+    zeroed.fill(0, sealed.length - 29);
+    sim.writeFile(FILE, new Uint8Array(Buffer.concat([zeroed, new Uint8Array(4096)])));
+    const { got, error } = await outcome(tailLog(DIR, { fs: sim, pollIntervalMs: 1 }));
+    expect(got).toEqual([0, 1, 2]);
+    expect(error).toMatchObject({ code: 'WAL_CORRUPTION', damage: { segment: 0 } });
+  });
+
+  test('with the writer, a tail reads each group as its sync lands over the zeros', async () => {
+    const sim = new SimFs();
+    const wal = await open({ dir: DIR, fs: sim, preallocateBytes: 4096, maxSegmentBytes: 2048 });
+    const c = collector(tailLog(DIR, { wal }));
+    for (let i = 0; i < 40; i++) {
+      await wal.put(`k${i}`, 'v'.repeat(20));
+      await c.until(i + 1);
+      expect(sim.readFile(wal.file).length).toBeGreaterThan(wal.segmentSize);
+    }
+    expect(wal.segment).toBeGreaterThan(0);
+    await wal.close();
+    expect(await c.done()).toBeUndefined();
+    expect(seqs(c.got)).toEqual(upTo(0, 40));
+  });
+});
+
 describe('lifecycle and options', () => {
   test('close() ends a waiting tail; abort rejects with the reason; await using closes', async () => {
     const sim = new SimFs();

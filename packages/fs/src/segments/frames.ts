@@ -7,6 +7,7 @@ import {
   type SegmentHeader,
 } from '@wal/codec';
 import type { WalFs } from '../wal-fs.js';
+import { isFreeSpace } from './free-space.js';
 import type { SegmentInfo } from './info.js';
 import { closeQuietly, io, readAt } from './io.js';
 
@@ -65,7 +66,7 @@ export interface ReadFramesOptions {
  *   as durable, and the tail from D to the end is cut.
  * - otherwise it is bit rot in synced data: corruption, never cut;
  * - zeros from the end of the last frame to the end of the last segment
- *   are free space (the writer preallocates), not damage.
+ *   are free space (the writer preallocates), not damage: {@link isFreeSpace}.
  * A segment that is not the last must end with its seal (`bad-seal`).
  */
 export async function* readFrames(
@@ -108,9 +109,7 @@ export async function* readFrames(
         }
         if (frames.length > 0) yield { kind: 'frames', frames };
         frames = [];
-        if (options.last && result.reason === 'zero-fill' && result.offset + result.bytes >= size) {
-          // Zeros to the end of the last segment: free space, preallocated
-          // by the writer (or a size that reached the disk before its data).
+        if (isFreeSpace(result, size, options.last)) {
           yield {
             kind: 'end',
             size,

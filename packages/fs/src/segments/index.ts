@@ -14,6 +14,7 @@ export {
   truncateDurably,
   writeFileDurably,
 } from './durable.js';
+export { isFreeSpace } from './free-space.js';
 export { type FrameEvent, READ_CHUNK_BYTES, type ReadFramesOptions, readFrames } from './frames.js';
 export { readSegmentInfo, type SegmentInfo } from './info.js';
 export { listSegmentFiles, type SegmentFile } from './list.js';
