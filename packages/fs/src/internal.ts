@@ -6,6 +6,6 @@
  * @packageDocumentation
  */
 export { removeUnfinishedSegments } from './segments/create.js';
-export { zeroRunEnd } from './segments/free-space.js';
+export { zeroRunEnd, zerosToEnd } from './segments/free-space.js';
 export { closeQuietly, errnoOf, io, ioError, readAt, writeFully } from './segments/io.js';
 export { notFound, readNames } from './segments/list.js';

@@ -1,10 +1,10 @@
 // The free-space rule every reader shares (isFreeSpace), and zeroRunEnd,
 // which finds the region it judges for readers that decode frame by frame.
 import { zeroRunEnd } from '@wal/fs/internal';
-import { isFreeSpace } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { isFreeSpace } from '../src/segments/free-space.js';
 
 describe('isFreeSpace', () => {
   test('zeros to the end of the last segment only', () => {

@@ -9,8 +9,8 @@ import {
   sequencesOf,
 } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { closeQuietly, io, readAt, zeroRunEnd } from '@wal/fs/internal';
-import { isFreeSpace, READ_CHUNK_BYTES, type SegmentInfo } from '@wal/fs/segments';
+import { closeQuietly, io, readAt, zeroRunEnd, zerosToEnd } from '@wal/fs/internal';
+import { READ_CHUNK_BYTES, type SegmentInfo } from '@wal/fs/segments';
 
 /** An accepted frame of the segment a tail reads. */
 export interface CursorFrame {
@@ -145,15 +145,15 @@ export class SegmentCursor {
   }
 
   /**
-   * True when the damage a read stopped at is the writer's free space,
-   * the segment being the log's last: zeros from there to the end of the
-   * file. The rule `readFrames` applies ({@link isFreeSpace}).
+   * True when the damage a read stopped at is zeros to the end of the file:
+   * the end of the segment's data, as `readFrames` reads it (free space in
+   * the log's last segment, a missing seal in any other).
    */
-  async isFreeSpace(stop: { offset: number; reason: DamageReason }): Promise<boolean> {
+  async zerosToEnd(stop: { offset: number; reason: DamageReason }): Promise<boolean> {
     if (stop.reason !== 'zero-fill') return false;
     const size = await io('stat segment', this.file, () => this.#fs.fsize(this.#fd));
     const end = await zeroRunEnd(this.#fs, this.#fd, this.file, stop.offset, size);
-    return isFreeSpace({ ...stop, bytes: end - stop.offset }, size, true);
+    return zerosToEnd({ ...stop, bytes: end - stop.offset }, size);
   }
 
   /**

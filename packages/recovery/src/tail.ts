@@ -302,16 +302,16 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
     if (taken > 0) return { entries, progress: true, limit };
     if (taken === read.frames.length) {
       const stop = read.stop;
-      if (stop.kind === 'damage') {
-        // Without the writer the files decide. Zeros to the end of the last
-        // segment are its free space, as readFrames reads them (a next
-        // segment makes this one sealed: zeros there are damage).
+      // Without the writer the files decide. Zeros to the end of the file
+      // end the segment's data, as readFrames reads them: free space in the
+      // last segment, a missing seal (below) in one with a next segment.
+      const zeros = !wal && stop.kind === 'damage' && (await cursor.zerosToEnd(stop));
+      if (stop.kind === 'damage' && !zeros) {
         const real = wal
           ? limit > cursor.nextSequence
-          : sealedForSure ||
-            (!(await cursor.isFreeSpace(stop)) && (await cursor.writtenAfter(stop.offset)));
+          : sealedForSure || (await cursor.writtenAfter(stop.offset));
         if (real) throw this.#corruption(cursor, stop.offset, stop.reason, stop.detail);
-      } else if (read.reachedEnd && stop.kind !== 'sealed') {
+      } else if ((read.reachedEnd || zeros) && stop.kind !== 'sealed') {
         if (wal && limit > cursor.nextSequence) {
           const detail = `expected the durable sequence ${cursor.nextSequence} at offset ${cursor.offset}, found the file ending there`;
           throw this.#corruption(cursor, cursor.offset, 'truncated', detail);

@@ -187,6 +187,7 @@ describe('one kind of damage at a time', () => {
       await expect(recover('/wal', { fs: sim, mode }), mode).rejects.toMatchObject({
         file: '/wal/wal_00000000.log',
         offset: size - SEAL_FRAME_SIZE,
+        reason: 'bad-seal',
       });
     }
     const report = await verify('/wal', { fs: sim });

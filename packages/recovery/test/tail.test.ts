@@ -472,7 +472,15 @@ describe('free space: the zeros a writer preallocates after its last frame', () 
     sim.writeFile(FILE, new Uint8Array(Buffer.concat([zeroed, new Uint8Array(4096)])));
     const { got, error } = await outcome(tailLog(DIR, { fs: sim, pollIntervalMs: 1 }));
     expect(got).toEqual([0, 1, 2]);
-    expect(error).toMatchObject({ code: 'WAL_CORRUPTION', damage: { segment: 0 } });
+    // As every reader reports it: the zeros end the data of a segment that must end with its seal.
+    expect(error).toMatchObject({
+      code: 'WAL_CORRUPTION',
+      damage: { segment: 0, reason: 'bad-seal', offset: sealed.length - 29 },
+    });
+    await expect(recover(DIR, { fs: sim })).rejects.toMatchObject({
+      reason: 'bad-seal',
+      offset: sealed.length - 29,
+    });
   });
 
   test('with the writer, a tail reads each group as its sync lands over the zeros', async () => {

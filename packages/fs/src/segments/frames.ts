@@ -7,7 +7,7 @@ import {
   type SegmentHeader,
 } from '@wal/codec';
 import type { WalFs } from '../wal-fs.js';
-import { isFreeSpace } from './free-space.js';
+import { isFreeSpace, zerosToEnd } from './free-space.js';
 import type { SegmentInfo } from './info.js';
 import { closeQuietly, io, readAt } from './io.js';
 
@@ -125,6 +125,11 @@ export async function* readFrames(
         const damage = toDamage(info, result, toEnd ? size - result.offset : result.bytes);
         if (toEnd && damage.bytes !== result.bytes) {
           damage.detail = `${result.detail}; no later frame was written after it was durable, so it is a torn write and the tail runs to the end of the file`;
+        }
+        if (!options.last && zerosToEnd(result, size)) {
+          // What would be free space in the last segment: here, a missing seal.
+          damage.reason = 'bad-seal';
+          damage.detail = `expected the segment to end with a seal (a later segment exists), found zeros from ${result.offset} to its end`;
         }
         yield { kind: 'damage', damage, nextSequence: result.nextSequence, torn };
         damagedToEnd = result.offset + result.bytes >= size;

@@ -2,24 +2,29 @@ import type { DamageReason } from '@wal/codec';
 import type { WalFs } from '../wal-fs.js';
 import { readAt } from './io.js';
 
+/** True when `region`, a damaged region a decoder found, is zeros to the end of the file (`size`). */
+export function zerosToEnd(
+  region: { reason: DamageReason; offset: number; bytes: number },
+  size: number,
+): boolean {
+  return region.reason === 'zero-fill' && region.offset + region.bytes >= size;
+}
+
 /**
  * The free-space rule, the one every reader applies: in the log's last
- * segment, zeros from the end of its last accepted frame to the end of the
- * file are room the writer preallocated (or a size that reached the disk
- * before its data), not damage. Zeros anywhere else are damage: with bytes
- * after them, `zero-fill` for the tail rule to judge; after the last frame
- * of any other segment, a missing seal (a seal cuts the zeros before it is
- * written, so no sealed segment has any).
- *
- * `region`: a damaged region a decoder found, `size`: the file's length,
- * `last`: whether the segment is the log's last.
+ * segment (`last`), zeros from the end of its last accepted frame to the end
+ * of the file are room the writer preallocated (or a size that reached the
+ * disk before its data), not damage. In any other segment the same zeros
+ * are a missing seal (a seal cuts the zeros before it is written, so no
+ * sealed segment has any); zeros with bytes after them are `zero-fill`
+ * damage for the tail rule to judge.
  */
 export function isFreeSpace(
   region: { reason: DamageReason; offset: number; bytes: number },
   size: number,
   last: boolean,
 ): boolean {
-  return last && region.reason === 'zero-fill' && region.offset + region.bytes >= size;
+  return last && zerosToEnd(region, size);
 }
 
 // Bytes per read while looking for the end of a run of zeros.
