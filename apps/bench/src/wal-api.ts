@@ -139,7 +139,7 @@ export function checkFrameCrcs(bytes: Uint8Array, frameBytes: number): number {
   return good;
 }
 
-/** The codec's CRC-32 (today: crc-32 below 384 B, zlib above) and its two paths. */
+/** The codec's CRC-32 (its JS slicing-by-16 below 384 B, zlib above) and its two paths. */
 export const codecCrc = { split: crc32, small: crc32Small, zlib: crc32Zlib };
 
 /** A Memtable, for the full-API put comparison. */

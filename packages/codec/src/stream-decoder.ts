@@ -8,9 +8,12 @@ import {
   MIN_RECORD_BYTES,
   SEGMENT_HEADER_SIZE,
 } from './constants.js';
+import { checkFrameWindows, type WindowCheck } from './crc-window.js';
 import { type DamageReason, describeValue, ErrorCode, WalError } from './errors.js';
 import {
+  type DecodedFrame,
   type DecodedRecord,
+  decodeFrame,
   decodeFrameAt,
   type FrameReadContext,
   mayStartFrame,
@@ -19,14 +22,7 @@ import { isMaxRecordBytes } from './limits.js';
 import { saltSeed } from './record.js';
 
 /** A frame the decoder accepted, at its file offset. */
-export interface DecodedFrame {
-  kind: 'frame';
-  /** File offset of the frame's first byte. */
-  offset: number;
-  /** Frame size in bytes, header included. */
-  size: number;
-  record: DecodedRecord;
-}
+export type { DecodedFrame } from './frame-decoder.js';
 
 /** A damaged region, as the decoder sees it (the segment layer adds `file` and `segment`). */
 export interface DecodedDamage {
@@ -122,6 +118,13 @@ export class FrameDecoder {
   // After damage, the frame the resync found: accepted at or above this floor.
   #resumeAt: number | null = null;
   readonly #context: FrameReadContext;
+  // Window CRC checks, as positions in #buf: the frames that follow each
+  // other from the position decoding reached and start below #checkedEnd
+  // passed their CRC; those below #failedEnd are checked one by one. Both
+  // are reset whenever #buf changes or decoding leaves those frames' path.
+  #checkedEnd = 0;
+  #failedEnd = 0;
+  readonly #window: WindowCheck = { valid: 0, failedEnd: 0 };
 
   /** Throws `WAL_INVALID_OPTIONS` when an option is out of range. */
   constructor(options: FrameDecoderOptions) {
@@ -220,7 +223,7 @@ export class FrameDecoder {
       const r = decodeFrameAt(span, 0, span.length, this.#context);
       if (r.kind === 'frame' && this.#fits(r.record, true)) {
         this.#span = null;
-        return this.#accept(this.#spanOffset, r.size, r.record);
+        return this.#accept(r);
       }
       this.#rejoinSpan();
     }
@@ -238,13 +241,12 @@ export class FrameDecoder {
       this.#pos = this.#end;
       return this.#closeDamage(d, false);
     }
-    const offset = this.#base + this.#pos;
-    this.#context.frameOffset = offset;
-    const r = decodeFrameAt(this.#buf, this.#pos, this.#end, this.#context);
+    this.#context.frameOffset = this.#base + this.#pos;
+    const r = decodeFrame(this.#buf, this.#pos, this.#end, this.#context, this.#crcChecked());
     if (r.kind === 'frame') {
       if (this.#fits(r.record, true)) {
         this.#pos += r.size;
-        return this.#accept(offset, r.size, r.record);
+        return this.#accept(r);
       }
       this.#openDamage(
         'bad-sequence',
@@ -263,9 +265,40 @@ export class FrameDecoder {
     return this.#resync();
   }
 
+  /**
+   * Appends every frame available now to `frames`, up to the first damage,
+   * which it returns (`undefined`: more input is needed, or after `end()`,
+   * the input is done). The same results as `next()`, without one call per frame.
+   */
+  drain(frames: DecodedFrame[]): DecodedDamage | undefined {
+    for (let r = this.next(); r; r = this.next()) {
+      if (r.kind === 'damage') return r;
+      frames.push(r);
+    }
+    return undefined;
+  }
+
   /** Drains every result available now. */
   *[Symbol.iterator](): IterableIterator<DecodeResult> {
     for (let r = this.next(); r; r = this.next()) yield r;
+  }
+
+  // True when the frame at #pos passed its CRC with its window. Checks the
+  // windows ahead when decoding reaches the end of those already checked.
+  #crcChecked(): boolean {
+    const pos = this.#pos;
+    if (pos < this.#checkedEnd) return true;
+    if (pos < this.#failedEnd) return false;
+    const w = checkFrameWindows(this.#buf, pos, this.#end, this.#max, this.#seed, this.#window);
+    this.#checkedEnd = w.valid;
+    this.#failedEnd = w.failedEnd;
+    return pos < w.valid;
+  }
+
+  // Decoding leaves the path of frames the windows followed (damage) or #buf changes.
+  #forgetChecks(): void {
+    this.#checkedEnd = 0;
+    this.#failedEnd = 0;
   }
 
   // Exact: the record starts where the segment is. After damage: at or above
@@ -277,14 +310,16 @@ export class FrameDecoder {
     return first >= (floor ?? this.#expected) && next <= this.#ceiling;
   }
 
-  #accept(offset: number, size: number, record: DecodedRecord): DecodedFrame {
+  #accept(frame: DecodedFrame): DecodedFrame {
+    const { record } = frame;
     this.#expected = sequencesOf(record).next;
     this.#resumeAt = null;
     if (record.type === 'seal') this.#sealed = true;
-    return { kind: 'frame', offset, size, record };
+    return frame;
   }
 
   #openDamage(reason: DamageReason, detail: string): void {
+    this.#forgetChecks();
     this.#damage = {
       offset: this.#base + this.#pos,
       reason,
@@ -353,6 +388,7 @@ export class FrameDecoder {
   }
 
   #use(chunk: Uint8Array, pos: number): void {
+    this.#forgetChecks();
     this.#buf = chunk;
     this.#end = chunk.length;
     this.#owned = false;
@@ -366,10 +402,12 @@ export class FrameDecoder {
   #append(bytes: Uint8Array, first = false): void {
     const rest = this.#end - this.#pos;
     if (!first && this.#owned && this.#buf.length - this.#end >= bytes.length) {
+      // Positions in #buf stay: checks up to the old end stay valid.
       this.#buf.set(bytes, this.#end);
       this.#end += bytes.length;
       return;
     }
+    this.#forgetChecks();
     const joined = new Uint8Array(2 * (rest + bytes.length));
     joined.set(bytes, first ? 0 : rest);
     joined.set(this.#buf.subarray(this.#pos, this.#end), first ? bytes.length : 0);

@@ -94,15 +94,16 @@ export async function* readFrames(
         decoder.end();
         ended = true;
       }
-      let frames: DecodedFrame[] = [];
-      for (const result of decoder) {
-        if (result.kind === 'frame') {
-          dataEnd = result.offset + result.size;
-          frames.push(result);
-          continue;
+      for (;;) {
+        // One array per read: the frames of one chunk travel up together.
+        const frames: DecodedFrame[] = [];
+        const result = decoder.drain(frames);
+        const last = frames.at(-1);
+        if (last) {
+          dataEnd = last.offset + last.size;
+          yield { kind: 'frames', frames };
         }
-        if (frames.length > 0) yield { kind: 'frames', frames };
-        frames = [];
+        if (result === undefined) break;
         const torn =
           options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
         const toEnd = torn && !options.pastTorn;
@@ -123,7 +124,6 @@ export async function* readFrames(
           return;
         }
       }
-      if (frames.length > 0) yield { kind: 'frames', frames };
     }
     if (!options.last && !decoder.sealed && !damagedToEnd) {
       const damage: Damage = {
