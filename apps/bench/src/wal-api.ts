@@ -61,8 +61,10 @@ export async function replayEntries(dir: string): Promise<number> {
 }
 
 /**
- * What the original did: every file read whole, every entry copied into one
- * array. Returns the entries held.
+ * What the original did: every file read whole, every entry into one array.
+ * Keys and values stay views of the file's bytes: the codec's views were
+ * Buffers here once, whose `slice()` does not copy, so this is what this
+ * reader has always measured. Returns the entries held.
  */
 export async function naiveLoadAll(dir: string): Promise<number> {
   const all: { sequence: number; key: Uint8Array; value?: Uint8Array }[] = [];
@@ -81,7 +83,7 @@ export async function naiveLoadAll(dir: string): Promise<number> {
       if (r.kind !== 'frame') break;
       if (r.record.type === 'batch') {
         for (const e of r.record.entries) {
-          all.push({ sequence: e.sequence, key: e.key.slice(), value: e.value?.slice() });
+          all.push({ sequence: e.sequence, key: e.key, value: e.value });
         }
       }
       p += r.size;

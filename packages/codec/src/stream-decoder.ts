@@ -266,14 +266,19 @@ export class FrameDecoder {
   }
 
   /**
-   * Appends every frame available now to `frames`, up to the first damage,
-   * which it returns (`undefined`: more input is needed, or after `end()`,
-   * the input is done). The same results as `next()`, without one call per frame.
+   * Appends the frames available now to `frames`, up to the first damage,
+   * which it returns, or until they reach `maxBytes` (default: no limit).
+   * `undefined`: `maxBytes` was reached (call again), more input is needed,
+   * or after `end()`, the input is done. The same results as `next()`.
    */
-  drain(frames: DecodedFrame[]): DecodedDamage | undefined {
-    for (let r = this.next(); r; r = this.next()) {
+  drain(frames: DecodedFrame[], maxBytes = Number.POSITIVE_INFINITY): DecodedDamage | undefined {
+    let bytes = 0;
+    while (bytes < maxBytes) {
+      const r = this.next();
+      if (r === undefined) return undefined;
       if (r.kind === 'damage') return r;
       frames.push(r);
+      bytes += r.size;
     }
     return undefined;
   }

@@ -13,9 +13,12 @@ import { closeQuietly, io, readAt } from './io.js';
 /** Bytes per read. Each read gets a new buffer, which the entries decoded from it pin. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 
+/** The frames of one `frames` event: at least one frame, and about this many bytes of them. */
+export const FRAMES_BYTES = 64 * 1024;
+
 /** What reading one segment produces, in file order. */
 export type FrameEvent =
-  /** Accepted frames, in order, from one read: their sequences continue the segment. */
+  /** Accepted frames, in order, up to about FRAMES_BYTES of one read: their sequences continue the segment. */
   | { kind: 'frames'; frames: DecodedFrame[] }
   /**
    * A damaged region. `torn`: a torn write at the end of the last segment
@@ -95,15 +98,19 @@ export async function* readFrames(
         ended = true;
       }
       for (;;) {
-        // One array per read: the frames of one chunk travel up together.
+        // A read's frames go up in slices: what a slice makes dies before
+        // the garbage collector's next young-generation pass, which is cheap.
         const frames: DecodedFrame[] = [];
-        const result = decoder.drain(frames);
+        const result = decoder.drain(frames, FRAMES_BYTES);
         const last = frames.at(-1);
         if (last) {
           dataEnd = last.offset + last.size;
           yield { kind: 'frames', frames };
         }
-        if (result === undefined) break;
+        if (result === undefined) {
+          if (last) continue;
+          break;
+        }
         const torn =
           options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
         const toEnd = torn && !options.pastTorn;
