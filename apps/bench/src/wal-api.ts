@@ -48,8 +48,15 @@ export async function segmentPaths(dir: string): Promise<string[]> {
   return (await listSegmentFiles(nodeFs, dir)).map((s) => s.file);
 }
 
-/** Reads the whole log with the recovery scan; returns the entries seen. */
+/** Reads the whole log with the recovery scan, a batch per await; returns the entries seen. */
 export async function scanEntries(dir: string): Promise<number> {
+  let entries = 0;
+  for await (const batch of scanLog(dir).batches()) entries += batch.length;
+  return entries;
+}
+
+/** The same, with one await per entry (`for await (const entry of scanLog(dir))`). */
+export async function scanEntryByEntry(dir: string): Promise<number> {
   let entries = 0;
   for await (const _ of scanLog(dir)) entries++;
   return entries;

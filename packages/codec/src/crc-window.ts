@@ -155,6 +155,9 @@ export function checkFrameWindows(
   let windowStart = start;
   let acc = -1;
   let p = start;
+  // Most logs repeat a few lengths: keep the last one's terms at hand.
+  let lastLength = -1;
+  let terms: LengthTerms | undefined;
   for (;;) {
     let next = -1;
     if (end - p >= FRAME_HEADER_SIZE) {
@@ -173,7 +176,10 @@ export function checkFrameWindows(
           acc = -1;
         }
         const stored = readU32(buf, p + FRAME_CRC_OFFSET);
-        const terms = lengthTerms(r);
+        if (r !== lastLength) {
+          terms = lengthTerms(r);
+          lastLength = r;
+        }
         const lengthTerm = terms ? terms.length : times(SHIFT4, wordL(r)) ^ wordL(r);
         const x = times(SHIFT8, acc) ^ wordL(stored) ^ lengthTerm ^ saltTerm;
         acc = (terms ? times(terms.shift, x) : shiftBy(x, r)) ^ ~stored;

@@ -74,24 +74,29 @@ export async function* readFrames(
   const header = info.header as SegmentHeader;
   const { file, segment } = info;
   const fd = await io('open segment', file, () => fs.open(file, 'r'));
+  // The next chunk is read (on the thread pool) while this one is decoded.
+  let ahead: Promise<Uint8Array> | null = null;
   try {
     const size = options.size ?? (await io('stat segment', file, () => fs.fsize(fd)));
+    const readChunk = (at: number) => {
+      const read = readAt(fs, fd, at, Math.min(READ_CHUNK_BYTES, size - at), file);
+      // Its error surfaces where it is awaited; unawaited, the scan ended before it.
+      read.catch(() => {});
+      return read;
+    };
     const decoder = newDecoder(header, SEGMENT_HEADER_SIZE, options.ceiling, options.loose);
     let dataEnd = SEGMENT_HEADER_SIZE;
     let damagedToEnd = false;
     let position = SEGMENT_HEADER_SIZE;
     for (let ended = false; !ended; ) {
       if (position < size) {
-        const chunk = await readAt(
-          fs,
-          fd,
-          position,
-          Math.min(READ_CHUNK_BYTES, size - position),
-          file,
-        );
+        const chunk = await (ahead ?? readChunk(position));
+        ahead = null;
         position += chunk.length;
         decoder.push(chunk);
-        if (chunk.length === 0) position = size; // cut by someone else since: it ends here
+        if (chunk.length === 0)
+          position = size; // cut by someone else since: it ends here
+        else if (position < size) ahead = readChunk(position);
       }
       if (position >= size) {
         decoder.end();
@@ -151,6 +156,8 @@ export async function* readFrames(
       sealed: decoder.sealed,
     };
   } finally {
+    // Never close the handle under a read in flight.
+    await ahead?.catch(() => {});
     await closeQuietly(fs, fd);
   }
 }
