@@ -79,7 +79,9 @@ const EMPTY = new Uint8Array(0);
  * results with `next()` until it returns `undefined`.
  *
  * A frame is accepted only when its CRC holds (salted with the segment's
- * salt) and its sequences continue the segment exactly: the first frame
+ * salt; checked for 8 KiB of frames at a time with one native pass, and
+ * frame by frame where that fails: see crc-window.ts) and its sequences
+ * continue the segment exactly: the first frame
  * starts at the header's first sequence, and each next one where the
  * previous ended. An intact frame that does not continue is `bad-sequence`
  * damage. After a seal nothing may follow (`bad-seal`).
