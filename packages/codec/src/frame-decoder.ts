@@ -203,7 +203,8 @@ function decodeBatch(
       `expected sequences below 2^53 - 1, found ${count} ops from ${firstSequence}`,
     );
   }
-  const entries: WalEntry[] = new Array(count);
+  // Pushed, not preallocated: a packed array, and no allocation sized by an unchecked count.
+  const entries: WalEntry[] = [];
   // Views made with the constructor: subarray() costs twice as much (its species lookup).
   const buffer = buf.buffer;
   const base = buf.byteOffset;
@@ -223,10 +224,10 @@ function decodeBatch(
       p += VALUE_LENGTH_SIZE;
       if (valueLength > end - p) return opOverrun(i, count);
       const value = new Uint8Array(buffer, base + p, valueLength);
-      entries[i] = { sequence, type: 'put', key, value };
+      entries.push({ sequence, type: 'put', key, value });
       p += valueLength;
     } else if (kind === OpKind.Delete) {
-      entries[i] = { sequence, type: 'delete', key };
+      entries.push({ sequence, type: 'delete', key });
     } else {
       return damage('unknown-type', `expected op kind 1 or 2, found ${kind} in op ${i}`);
     }
