@@ -2,7 +2,7 @@
 // outside the workspace, as a consumer would, and uses them there.
 //
 // Builds first (turbo: a no-op when dist/ is up to date). Needs Node and npm,
-// and the network only for the npm registry (crc-32 and @types/node come from there). For each scenario:
+// and the network only for the npm registry (@types/node comes from there). For each scenario:
 //   - a new project in the OS temp directory with only the picked tarballs as
 //     dependencies (their @wal dependencies come from the tarballs too, through
 //     `overrides`, never from the registry);

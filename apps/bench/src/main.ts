@@ -21,10 +21,12 @@ import {
 import { codecSuite, readLogs, readSuite, type Settings, writeSuite } from './suites.js';
 import { checkTargets, targets as targetList } from './targets.js';
 
-const HELP = `pnpm bench [--quick] [--md]
+const HELP = `pnpm bench [--quick] [--md] [--only groups]
 
   --quick  shorter slices, 3 rounds, smaller logs (64 MiB and 128 MiB): about a minute
   --md     also write BENCHMARKS.md and docs/benchmarks-durable.svg from this run
+  --only   a comma-separated subset of: write, codec, read, memtable (default: all);
+           targets whose rows were not measured read n/a
   --help   this text
 
 Prints the results and the targets, and writes apps/bench/results/latest.json.
@@ -34,9 +36,20 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     md: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'write,codec,read,memtable' },
     help: { type: 'boolean', default: false },
   },
 });
+const GROUPS = ['write', 'codec', 'read', 'memtable'];
+const only = new Set(values.only.split(',').map((g) => g.trim()));
+for (const group of only) {
+  if (!GROUPS.includes(group)) {
+    process.stderr.write(
+      `bench: expected --only groups from ${GROUPS.join(', ')}, found ${group}\n`,
+    );
+    process.exit(2);
+  }
+}
 if (values.help) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
@@ -53,36 +66,39 @@ const settings: Settings = { quick, rounds, sliceMs, log };
 const loadAtStart = os.loadavg()[0] ?? 0;
 if (loadAtStart > 1) log(`load average ${loadAtStart.toFixed(1)}: this machine is not quiet`);
 
-ensurePeers(log);
+if (only.has('write')) ensurePeers(log);
 warmUp(quick ? 64 : 256);
 
 const rows: Row[] = [
-  ...(await writeSuite(settings)),
-  ...(await codecSuite(settings)),
-  ...(await readSuite(settings)),
+  ...(only.has('write') ? await writeSuite(settings) : []),
+  ...(only.has('codec') ? await codecSuite(settings) : []),
+  ...(only.has('read') ? await readSuite(settings) : []),
 ];
 
 const memtableKeys = quick ? 200_000 : 1_000_000;
-log(`memtable: ${memtableKeys} random 16-byte keys`);
-const maps = memtableCompare(memtableKeys, quick ? 2 : 3);
-for (const r of maps) {
-  // Rows with Uint8Array keys are compared with sorted-btree given the same key handling.
-  const op = r.name.match(/, (put|get|iterate) /)?.[1];
-  const bytes = r.name.includes('Uint8Array keys');
-  const base = maps.find(
-    (m) =>
-      m.name.startsWith(`ordered map: sorted-btree${bytes ? ' (Uint8Array keys' : ','}`) &&
-      m.name.includes(`, ${op} `),
-  );
-  rows.push(base && base !== r ? { ...r, baseline: base.name } : r);
+if (only.has('memtable')) await memtableSuite();
+async function memtableSuite(): Promise<void> {
+  log(`memtable: ${memtableKeys} random 16-byte keys`);
+  const maps = memtableCompare(memtableKeys, quick ? 2 : 3);
+  for (const r of maps) {
+    // Rows with Uint8Array keys are compared with sorted-btree given the same key handling.
+    const op = r.name.match(/, (put|get|iterate) /)?.[1];
+    const bytes = r.name.includes('Uint8Array keys');
+    const base = maps.find(
+      (m) =>
+        m.name.startsWith(`ordered map: sorted-btree${bytes ? ' (Uint8Array keys' : ','}`) &&
+        m.name.includes(`, ${op} `),
+    );
+    rows.push(base && base !== r ? { ...r, baseline: base.name } : r);
+  }
+  log('memtable: replay-style ingestion and memory per entry');
+  const ingest = await memtableIngest(memtableKeys, 100, quick ? 2 : 3);
+  for (const r of ingest) {
+    const base = ingest.find((m) => m.name.includes('a copy per entry') && m.unit === r.unit);
+    rows.push(base && base !== r && r.unit === 'entries/s' ? { ...r, baseline: base.name } : r);
+  }
+  rows.push(...memtableMemory(memtableKeys));
 }
-log('memtable: replay-style ingestion and memory per entry');
-const ingest = await memtableIngest(memtableKeys, 100, quick ? 2 : 3);
-for (const r of ingest) {
-  const base = ingest.find((m) => m.name.includes('a copy per entry') && m.unit === r.unit);
-  rows.push(base && base !== r && r.unit === 'entries/s' ? { ...r, baseline: base.name } : r);
-}
-rows.push(...memtableMemory(memtableKeys));
 
 const targets = checkTargets(rows, targetList(memtableKeys, readLogs(quick).labels));
 const sections = [

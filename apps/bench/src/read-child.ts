@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Reader } from './cases/read-path.js';
-import { naiveLoadAll, replayEntries, scanEntries, segmentPaths } from './wal-api.js';
+import {
+  naiveLoadAll,
+  replayEntries,
+  scanEntries,
+  scanEntryByEntry,
+  segmentPaths,
+} from './wal-api.js';
 
 // One reader per process, so its peak RSS is its own. Prints JSON.
 const [reader, dir] = process.argv.slice(2) as [Reader, string];
@@ -10,6 +16,7 @@ let bytes = 0;
 for (const file of await segmentPaths(dir)) bytes += fs.statSync(file).size;
 const readers: Record<Reader, () => Promise<number>> = {
   scan: () => scanEntries(dir),
+  'scan-entries': () => scanEntryByEntry(dir),
   replay: () => replayEntries(dir),
   naive: () => naiveLoadAll(dir),
   baseline: async () => 0,

@@ -123,8 +123,18 @@ export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]
     size: LogSize;
     readers: Exclude<Reader, 'baseline'>[];
   }[] = [
-    { label: labels.small, value: 100, size: { mib }, readers: ['scan', 'naive', 'replay'] },
-    { label: labels.large, value: 1024, size: { mib }, readers: ['scan', 'naive', 'replay'] },
+    {
+      label: labels.small,
+      value: 100,
+      size: { mib },
+      readers: ['scan', 'scan-entries', 'naive', 'replay'],
+    },
+    {
+      label: labels.large,
+      value: 1024,
+      size: { mib },
+      readers: ['scan', 'scan-entries', 'naive', 'replay'],
+    },
     { label: labels.big, value: 100, size: { segments, segmentBytes }, readers: ['scan'] },
   ];
   for (const spec of logs) {

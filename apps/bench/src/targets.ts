@@ -131,7 +131,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
     },
     {
       id: '5a',
-      what: `scanLog MB/s vs the naive load-all reader (${logs.small})`,
+      what: `scanLog batches() MB/s vs the naive load-all reader (${logs.small})`,
       measured: scan(logs.small, 'MB/s'),
       needs: [
         {
@@ -143,7 +143,7 @@ export function targets(memtableKeys: number, logs: TargetLogs): Target[] {
     },
     {
       id: "5a'",
-      what: `scanLog MB/s (${logs.large}): 1 GB/s, or 0.6x the codec's decode`,
+      what: `scanLog batches() MB/s (${logs.large}): 1 GB/s, or 0.6x the codec's decode`,
       measured: scan(logs.large, 'MB/s'),
       combine: 'any',
       needs: [

@@ -53,8 +53,15 @@ export async function segmentPaths(dir: string): Promise<string[]> {
   return (await listSegmentFiles(nodeFs, dir)).map((s) => s.file);
 }
 
-/** Reads the whole log with the recovery scan; returns the entries seen. */
+/** Reads the whole log with the recovery scan, a batch per await; returns the entries seen. */
 export async function scanEntries(dir: string): Promise<number> {
+  let entries = 0;
+  for await (const batch of scanLog(dir).batches()) entries += batch.length;
+  return entries;
+}
+
+/** The same, with one await per entry (`for await (const entry of scanLog(dir))`). */
+export async function scanEntryByEntry(dir: string): Promise<number> {
   let entries = 0;
   for await (const _ of scanLog(dir)) entries++;
   return entries;
@@ -66,8 +73,11 @@ export async function replayEntries(dir: string): Promise<number> {
 }
 
 /**
- * What the Rust WAL @wal replaces (seed/wal.rs) did: every file read whole, every entry copied into one
- * array. Returns the entries held.
+ * What the Rust WAL @wal replaces (seed/wal.rs) did: every file read whole,
+ * every entry into one array. Keys and values stay views of the file's
+ * bytes: the codec's views were Buffers here once, whose `slice()` does not
+ * copy, so this is what this reader has always measured. Returns the
+ * entries held.
  */
 export async function naiveLoadAll(dir: string): Promise<number> {
   const all: { sequence: number; key: Uint8Array; value?: Uint8Array | undefined }[] = [];
@@ -86,7 +96,7 @@ export async function naiveLoadAll(dir: string): Promise<number> {
       if (r.kind !== 'frame') break;
       if (r.record.type === 'batch') {
         for (const e of r.record.entries) {
-          all.push({ sequence: e.sequence, key: e.key.slice(), value: e.value?.slice() });
+          all.push({ sequence: e.sequence, key: e.key, value: e.value });
         }
       }
       p += r.size;
@@ -144,7 +154,7 @@ export function checkFrameCrcs(bytes: Uint8Array, frameBytes: number): number {
   return good;
 }
 
-/** The codec's CRC-32 (today: crc-32 below 384 B, zlib above) and its two paths. */
+/** The codec's CRC-32 (its JS slicing-by-16 below 384 B, zlib above) and its two paths. */
 export const codecCrc = { split: crc32, small: crc32Small, zlib: crc32Zlib };
 
 /** A Memtable, for the full-API put comparison. */

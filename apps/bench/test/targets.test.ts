@@ -90,11 +90,11 @@ describe('targets', () => {
 
   it('reads 5b on both logs and 5a on the 100 B one', () => {
     expect(list.filter((t) => t.id === '5b').map((t) => t.measured.name)).toEqual([
-      'recovery: scanLog (S)',
-      'recovery: scanLog (B)',
+      'recovery: scanLog, batches() (S)',
+      'recovery: scanLog, batches() (B)',
     ]);
     expect(list.find((t) => t.id === '5a')?.measured).toEqual({
-      name: 'recovery: scanLog (S)',
+      name: 'recovery: scanLog, batches() (S)',
       unit: 'MB/s',
     });
   });

@@ -42,8 +42,12 @@ export function writeU32(buf: Uint8Array, offset: number, value: number): void {
  */
 export function readU64(buf: Uint8Array, offset: number): number {
   const high = readU32(buf, offset + 4);
+  const low = readU32(buf, offset);
+  // The low word alone stays a small integer for V8: objects holding a
+  // sequence then keep it in place instead of in a heap number each.
+  if (high === 0) return low;
   if (high > 0x1fffff) return -1;
-  return high * 0x1_0000_0000 + readU32(buf, offset);
+  return high * 0x1_0000_0000 + low;
 }
 
 /** Writes a safe non-negative integer as u64 little-endian. */

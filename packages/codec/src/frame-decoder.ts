@@ -36,9 +36,19 @@ export type DecodedRecord =
   | ({ type: 'hole'; synced: number } & Hole)
   | { type: 'mark'; synced: number; nextSequence: number };
 
+/** A frame decoded in place: at file offset `offset`, `size` bytes with its header. */
+export interface DecodedFrame {
+  kind: 'frame';
+  /** File offset of the frame's first byte (the context's `frameOffset`). */
+  offset: number;
+  /** Frame size in bytes, header included. */
+  size: number;
+  record: DecodedRecord;
+}
+
 /** The outcome of decoding one frame in place. */
 export type FrameResult =
-  | { kind: 'frame'; size: number; record: DecodedRecord }
+  | DecodedFrame
   | { kind: 'incomplete' }
   | { kind: 'damage'; reason: DamageReason; detail: string };
 
@@ -64,13 +74,27 @@ const INCOMPLETE: FrameResult = { kind: 'incomplete' };
  * The CRC covers the segment's salt, so a frame from another segment (or a
  * frame stored inside a value) does not validate here.
  *
- * Keys and values are views into `buf`, not copies.
+ * Keys and values are views into `buf`'s buffer, not copies.
  */
 export function decodeFrameAt(
   buf: Uint8Array,
   start: number,
   end: number,
   context: FrameReadContext,
+): FrameResult {
+  return decodeFrame(buf, start, end, context, false);
+}
+
+/**
+ * {@link decodeFrameAt}, for a decoder that may have checked the frame's CRC
+ * already (`crcChecked`: with its neighbours, see crc-window.ts).
+ */
+export function decodeFrame(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  context: FrameReadContext,
+  crcChecked: boolean,
 ): FrameResult {
   if (end - start < FRAME_HEADER_SIZE) return INCOMPLETE;
   const length = readU32(buf, start);
@@ -86,12 +110,14 @@ export function decodeFrameAt(
   }
   const recordEnd = start + FRAME_HEADER_SIZE + length;
   if (recordEnd > end) return INCOMPLETE;
-  const actualCrc = frameChecksum(buf, start, recordEnd, context.seed);
-  if (actualCrc !== storedCrc) {
-    return damage(
-      'checksum-mismatch',
-      `expected CRC ${hex32(storedCrc)} (stored), found ${hex32(actualCrc)} (computed)`,
-    );
+  if (!crcChecked) {
+    const actualCrc = frameChecksum(buf, start, recordEnd, context.seed);
+    if (actualCrc !== storedCrc) {
+      return damage(
+        'checksum-mismatch',
+        `expected CRC ${hex32(storedCrc)} (stored), found ${hex32(actualCrc)} (computed)`,
+      );
+    }
   }
   return decodeRecord(buf, start + FRAME_HEADER_SIZE, recordEnd, context.frameOffset);
 }
@@ -114,7 +140,7 @@ function decodeRecord(
     );
   }
   const size = length + FRAME_HEADER_SIZE;
-  if (type === RecordType.Batch) return decodeBatch(buf, start, end, synced);
+  if (type === RecordType.Batch) return decodeBatch(buf, start, end, synced, frameOffset);
   if (type === RecordType.Seal) {
     if (length !== SEAL_RECORD_SIZE) return sizeMismatch('seal', SEAL_RECORD_SIZE, length);
     const nextSequence = readU64(buf, start + SEAL_NEXT_SEQUENCE_OFFSET);
@@ -127,7 +153,8 @@ function decodeRecord(
       );
     }
     const records = readU32(buf, start + SEAL_RECORDS_OFFSET);
-    return { kind: 'frame', size, record: { type: 'seal', synced, nextSequence, records, bytes } };
+    const record = { type: 'seal' as const, synced, nextSequence, records, bytes };
+    return { kind: 'frame', offset: frameOffset, size, record };
   }
   if (type === RecordType.Hole) {
     if (length !== HOLE_RECORD_SIZE) return sizeMismatch('hole', HOLE_RECORD_SIZE, length);
@@ -142,18 +169,25 @@ function decodeRecord(
     }
     const incident = readU32(buf, start + HOLE_INCIDENT_OFFSET);
     const record = { type: 'hole' as const, synced, firstSequence, nextSequence, incident };
-    return { kind: 'frame', size, record };
+    return { kind: 'frame', offset: frameOffset, size, record };
   }
   if (type === RecordType.Mark) {
     if (length !== MARK_RECORD_SIZE) return sizeMismatch('mark', MARK_RECORD_SIZE, length);
     const nextSequence = readU64(buf, start + MARK_NEXT_SEQUENCE_OFFSET);
     if (nextSequence < 0) return tooLarge('next sequence');
-    return { kind: 'frame', size, record: { type: 'mark', synced, nextSequence } };
+    const record = { type: 'mark' as const, synced, nextSequence };
+    return { kind: 'frame', offset: frameOffset, size, record };
   }
   return damage('unknown-type', `expected a record type from 1 to 4, found ${type}`);
 }
 
-function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number): FrameResult {
+function decodeBatch(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  synced: number,
+  frameOffset: number,
+): FrameResult {
   if (end - start < BATCH_PREFIX_SIZE) {
     return damage(
       'bad-length',
@@ -171,7 +205,11 @@ function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number
       `expected sequences below 2^53 - 1, found ${count} ops from ${firstSequence}`,
     );
   }
-  const entries: WalEntry[] = new Array(count);
+  // Pushed, not preallocated: a packed array, and no allocation sized by an unchecked count.
+  const entries: WalEntry[] = [];
+  // Views made with the constructor: subarray() costs twice as much (its species lookup).
+  const buffer = buf.buffer;
+  const base = buf.byteOffset;
   let p = start + BATCH_PREFIX_SIZE;
   for (let i = 0; i < count; i++) {
     if (end - p < OP_HEADER_SIZE) return opOverrun(i, count);
@@ -179,7 +217,7 @@ function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number
     const keyLength = readU32(buf, p + OP_KEY_LENGTH_OFFSET);
     p += OP_HEADER_SIZE;
     if (keyLength > end - p) return opOverrun(i, count);
-    const key = buf.subarray(p, p + keyLength);
+    const key = new Uint8Array(buffer, base + p, keyLength);
     p += keyLength;
     const sequence = firstSequence + i;
     if (kind === OpKind.Put) {
@@ -187,10 +225,11 @@ function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number
       const valueLength = readU32(buf, p);
       p += VALUE_LENGTH_SIZE;
       if (valueLength > end - p) return opOverrun(i, count);
-      entries[i] = { sequence, type: 'put', key, value: buf.subarray(p, p + valueLength) };
+      const value = new Uint8Array(buffer, base + p, valueLength);
+      entries.push({ sequence, type: 'put', key, value });
       p += valueLength;
     } else if (kind === OpKind.Delete) {
-      entries[i] = { sequence, type: 'delete', key };
+      entries.push({ sequence, type: 'delete', key });
     } else {
       return damage('unknown-type', `expected op kind 1 or 2, found ${kind} in op ${i}`);
     }
@@ -202,7 +241,8 @@ function decodeBatch(buf: Uint8Array, start: number, end: number, synced: number
     );
   }
   const size = end - start + FRAME_HEADER_SIZE;
-  return { kind: 'frame', size, record: { type: 'batch', synced, firstSequence, entries } };
+  const record = { type: 'batch' as const, synced, firstSequence, entries };
+  return { kind: 'frame', offset: frameOffset, size, record };
 }
 
 /**

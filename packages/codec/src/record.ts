@@ -25,8 +25,9 @@ import {
   SEAL_RECORD_SIZE,
   SEAL_RECORDS_OFFSET,
   VALUE_LENGTH_SIZE,
+  ZLIB_CRC_MIN_BYTES,
 } from './constants.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Range } from './crc32.js';
 import { describeValue, ErrorCode, WalError } from './errors.js';
 import { assertRecordSize } from './limits.js';
 
@@ -297,11 +298,12 @@ export function saltSeed(salt: number): number {
  * first byte, `end` the byte after its record.
  */
 export function frameChecksum(buf: Uint8Array, start: number, end: number, seed: number): number {
-  const lengthCrc = crc32(
-    buf.subarray(start + FRAME_LENGTH_OFFSET, start + FRAME_CRC_OFFSET),
-    seed,
-  );
-  return crc32(buf.subarray(start + FRAME_HEADER_SIZE, end), lengthCrc);
+  const lengthCrc = crc32Range(buf, seed, start + FRAME_LENGTH_OFFSET, start + FRAME_CRC_OFFSET);
+  const recordStart = start + FRAME_HEADER_SIZE;
+  // Ranges, not subarrays, on the JS path: a view costs more than the CRC of a short record.
+  return end - recordStart >= ZLIB_CRC_MIN_BYTES
+    ? crc32(buf.subarray(recordStart, end), lengthCrc)
+    : crc32Range(buf, lengthCrc, recordStart, end);
 }
 
 function checkSequence(field: string, value: number): void {

@@ -8,9 +8,12 @@ import {
   MIN_RECORD_BYTES,
   SEGMENT_HEADER_SIZE,
 } from './constants.js';
+import { checkFrameWindows, type WindowCheck } from './crc-window.js';
 import { type DamageReason, describeValue, ErrorCode, WalError } from './errors.js';
 import {
+  type DecodedFrame,
   type DecodedRecord,
+  decodeFrame,
   decodeFrameAt,
   type FrameReadContext,
   mayStartFrame,
@@ -19,14 +22,7 @@ import { isMaxRecordBytes } from './limits.js';
 import { saltSeed } from './record.js';
 
 /** A frame the decoder accepted, at its file offset. */
-export interface DecodedFrame {
-  kind: 'frame';
-  /** File offset of the frame's first byte. */
-  offset: number;
-  /** Frame size in bytes, header included. */
-  size: number;
-  record: DecodedRecord;
-}
+export type { DecodedFrame } from './frame-decoder.js';
 
 /** A damaged region, as the decoder sees it (the segment layer adds `file` and `segment`). */
 export interface DecodedDamage {
@@ -83,7 +79,9 @@ const EMPTY = new Uint8Array(0);
  * results with `next()` until it returns `undefined`.
  *
  * A frame is accepted only when its CRC holds (salted with the segment's
- * salt) and its sequences continue the segment exactly: the first frame
+ * salt; checked for 8 KiB of frames at a time with one native pass, and
+ * frame by frame where that fails: see crc-window.ts) and its sequences
+ * continue the segment exactly: the first frame
  * starts at the header's first sequence, and each next one where the
  * previous ended. An intact frame that does not continue is `bad-sequence`
  * damage. After a seal nothing may follow (`bad-seal`).
@@ -122,6 +120,13 @@ export class FrameDecoder {
   // After damage, the frame the resync found: accepted at or above this floor.
   #resumeAt: number | null = null;
   readonly #context: FrameReadContext;
+  // Window CRC checks, as positions in #buf: the frames that follow each
+  // other from the position decoding reached and start below #checkedEnd
+  // passed their CRC; those below #failedEnd are checked one by one. Both
+  // are reset whenever #buf changes or decoding leaves those frames' path.
+  #checkedEnd = 0;
+  #failedEnd = 0;
+  readonly #window: WindowCheck = { valid: 0, failedEnd: 0 };
 
   /** Throws `WAL_INVALID_OPTIONS` when an option is out of range. */
   constructor(options: FrameDecoderOptions) {
@@ -220,7 +225,7 @@ export class FrameDecoder {
       const r = decodeFrameAt(span, 0, span.length, this.#context);
       if (r.kind === 'frame' && this.#fits(r.record, true)) {
         this.#span = null;
-        return this.#accept(this.#spanOffset, r.size, r.record);
+        return this.#accept(r);
       }
       this.#rejoinSpan();
     }
@@ -238,13 +243,12 @@ export class FrameDecoder {
       this.#pos = this.#end;
       return this.#closeDamage(d, false);
     }
-    const offset = this.#base + this.#pos;
-    this.#context.frameOffset = offset;
-    const r = decodeFrameAt(this.#buf, this.#pos, this.#end, this.#context);
+    this.#context.frameOffset = this.#base + this.#pos;
+    const r = decodeFrame(this.#buf, this.#pos, this.#end, this.#context, this.#crcChecked());
     if (r.kind === 'frame') {
       if (this.#fits(r.record, true)) {
         this.#pos += r.size;
-        return this.#accept(offset, r.size, r.record);
+        return this.#accept(r);
       }
       this.#openDamage(
         'bad-sequence',
@@ -263,28 +267,66 @@ export class FrameDecoder {
     return this.#resync();
   }
 
+  /**
+   * Appends the frames available now to `frames`, up to the first damage,
+   * which it returns, or until they reach `maxBytes` (default: no limit).
+   * `undefined`: `maxBytes` was reached (call again), more input is needed,
+   * or after `end()`, the input is done. The same results as `next()`.
+   */
+  drain(frames: DecodedFrame[], maxBytes = Number.POSITIVE_INFINITY): DecodedDamage | undefined {
+    let bytes = 0;
+    while (bytes < maxBytes) {
+      const r = this.next();
+      if (r === undefined) return undefined;
+      if (r.kind === 'damage') return r;
+      frames.push(r);
+      bytes += r.size;
+    }
+    return undefined;
+  }
+
   /** Drains every result available now. */
   *[Symbol.iterator](): IterableIterator<DecodeResult> {
     for (let r = this.next(); r; r = this.next()) yield r;
+  }
+
+  // True when the frame at #pos passed its CRC with its window. Checks the
+  // windows ahead when decoding reaches the end of those already checked.
+  #crcChecked(): boolean {
+    const pos = this.#pos;
+    if (pos < this.#checkedEnd) return true;
+    if (pos < this.#failedEnd) return false;
+    const w = checkFrameWindows(this.#buf, pos, this.#end, this.#max, this.#seed, this.#window);
+    this.#checkedEnd = w.valid;
+    this.#failedEnd = w.failedEnd;
+    return pos < w.valid;
+  }
+
+  // Decoding leaves the path of frames the windows followed (damage) or #buf changes.
+  #forgetChecks(): void {
+    this.#checkedEnd = 0;
+    this.#failedEnd = 0;
   }
 
   // Exact: the record starts where the segment is. After damage: at or above
   // the interrupted sequence, and below the ceiling.
   #fits(record: DecodedRecord, exact: boolean): boolean {
     const floor = this.#damage?.nextSequence ?? this.#resumeAt;
-    const { first, next } = sequencesOf(record);
+    const first = firstOf(record);
     if (exact && floor === null) return first === this.#expected;
-    return first >= (floor ?? this.#expected) && next <= this.#ceiling;
+    return first >= (floor ?? this.#expected) && nextOf(record) <= this.#ceiling;
   }
 
-  #accept(offset: number, size: number, record: DecodedRecord): DecodedFrame {
-    this.#expected = sequencesOf(record).next;
+  #accept(frame: DecodedFrame): DecodedFrame {
+    const { record } = frame;
+    this.#expected = nextOf(record);
     this.#resumeAt = null;
     if (record.type === 'seal') this.#sealed = true;
-    return { kind: 'frame', offset, size, record };
+    return frame;
   }
 
   #openDamage(reason: DamageReason, detail: string): void {
+    this.#forgetChecks();
     this.#damage = {
       offset: this.#base + this.#pos,
       reason,
@@ -364,6 +406,7 @@ export class FrameDecoder {
   }
 
   #use(chunk: Uint8Array, pos: number): void {
+    this.#forgetChecks();
     this.#buf = chunk;
     this.#end = chunk.length;
     this.#owned = false;
@@ -377,10 +420,12 @@ export class FrameDecoder {
   #append(bytes: Uint8Array, first = false): void {
     const rest = this.#end - this.#pos;
     if (!first && this.#owned && this.#buf.length - this.#end >= bytes.length) {
+      // Positions in #buf stay: checks up to the old end stay valid.
       this.#buf.set(bytes, this.#end);
       this.#end += bytes.length;
       return;
     }
+    this.#forgetChecks();
     const joined = new Uint8Array(2 * (rest + bytes.length));
     joined.set(bytes, first ? 0 : rest);
     joined.set(this.#buf.subarray(this.#pos, this.#end), first ? bytes.length : 0);
@@ -402,14 +447,20 @@ export function decodeAll(bytes: Uint8Array, options: FrameDecoderOptions): Deco
 
 /** The sequences a record covers: from `first` up to (not including) `next`. */
 export function sequencesOf(record: DecodedRecord): { first: number; next: number } {
-  switch (record.type) {
-    case 'batch':
-      return { first: record.firstSequence, next: record.firstSequence + record.entries.length };
-    case 'hole':
-      return { first: record.firstSequence, next: record.nextSequence };
-    default:
-      return { first: record.nextSequence, next: record.nextSequence };
-  }
+  return { first: firstOf(record), next: nextOf(record) };
+}
+
+// sequencesOf's halves, without an object per frame on the decoder's path.
+function firstOf(record: DecodedRecord): number {
+  return record.type === 'batch' || record.type === 'hole'
+    ? record.firstSequence
+    : record.nextSequence;
+}
+
+function nextOf(record: DecodedRecord): number {
+  return record.type === 'batch'
+    ? record.firstSequence + record.entries.length
+    : record.nextSequence;
 }
 
 function describeRecord(record: DecodedRecord): string {

@@ -68,14 +68,23 @@ export class BTree<V> {
     const finger = this.#finger;
     const lower = this.#fingerLower;
     const upper = this.#fingerUpper;
-    // A key within the last insert's leaf fences goes to that leaf by the same path.
-    const leaf =
+    // A key within the last insert's leaf fences goes to that leaf by the same
+    // path; past its last key (ascending keys, as replay's often are) it goes
+    // at the end without a search.
+    let leaf: Leaf<V>;
+    let i: number;
+    if (
       finger !== null &&
       (lower === undefined || key >= lower) &&
       (upper === undefined || key < upper)
-        ? finger
-        : this.#descend(key);
-    const i = lowerBound(leaf, key);
+    ) {
+      leaf = finger;
+      const n = leaf.keys.length;
+      i = n > 0 && (leaf.keys[n - 1] as string) < key ? n : lowerBound(leaf, key);
+    } else {
+      leaf = this.#descend(key);
+      i = lowerBound(leaf, key);
+    }
     if (leaf.keys[i] === key) {
       const previous = leaf.values[i];
       leaf.values[i] = value;

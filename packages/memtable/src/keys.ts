@@ -25,7 +25,11 @@ const NON_ASCII = /[\u0080-\uffff]/;
  */
 export function encodeKey(key: unknown, what: string): string {
   if (typeof key === 'string' && !NON_ASCII.test(key)) return key;
-  const bytes = toBytes(key, what);
+  return bytesKey(toBytes(key, what), what);
+}
+
+/** {@link encodeKey} of bytes. */
+export function bytesKey(bytes: Uint8Array, what: string): string {
   if (bytes.length > constants.MAX_STRING_LENGTH) {
     throw new WalError(
       ErrorCode.INVALID_ARGUMENT,

@@ -117,7 +117,7 @@ export function insertAt<T>(items: T[], index: number, item: T): void {
 /** Inserts `key` at `index`, as found by a bound search. */
 export function insertKey(node: BaseNode, index: number, key: string): void {
   const { keys, prefixes } = node;
-  prefixes.copyWithin(index + 1, index, keys.length);
+  if (index < keys.length) prefixes.copyWithin(index + 1, index, keys.length);
   prefixes[index] = prefixAt(key, node.skip);
   insertAt(keys, index, key);
 }

@@ -1,7 +1,7 @@
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { invalidOptions, problem } from '@wal/codec/internal';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
-import { absorb, Memtable } from './memtable.js';
+import { absorb, applyScanned, Memtable } from './memtable.js';
 
 /** Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing) but the sequence bounds. */
 export type ReplayOptions = Omit<ScanOptions, 'fromSequence' | 'toSequence' | 'limit'>;
@@ -60,10 +60,8 @@ export async function replay(
   const scan = scanLog(dir, { ...options, fromSequence: from });
   let applied = 0;
   for await (const batch of scan.batches()) {
-    for (const entry of batch) {
-      staging.apply(entry);
-      applied++;
-    }
+    staging[applyScanned](batch);
+    applied += batch.length;
   }
   const { stats } = scan;
   if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {

@@ -11,14 +11,17 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /**
  * A streaming scan of a log, in constant memory whatever its size (files
  * are read in 1 MiB chunks). Iterate it once, either entry by entry
- * (`for await (const entry of scan)`) or a chunk's entries at a time
- * (`for await (const entries of scan.batches())`, one await per chunk).
- * A batch record's entries always come out together. {@link LogScan.stats}
- * is complete once iteration has ended (or thrown).
+ * (`for await (const entry of scan)`) or in batches
+ * (`for await (const entries of scan.batches())`: one await per batch of
+ * the entries in about 64 KiB of the log, not one per entry: the fast way
+ * to read a whole log). A batch record's entries always come out together.
+ * {@link LogScan.stats} is complete once iteration has ended (or thrown).
  *
- * Each entry's `key` and `value` are views into the chunk it was read from,
- * not copies. They stay valid, but keep that chunk (up to 1 MiB) alive:
- * copy them (`Uint8Array.prototype.slice`) if you retain many entries.
+ * Each entry is made once, by the frame decoder; the scan's figures go to
+ * `stats` beside the entries, never around them. Its `key` and `value` are
+ * views into the chunk it was read from, not copies. They stay valid (a
+ * chunk is never reused), but keep that chunk (up to 1 MiB) alive: copy them
+ * (`Uint8Array.prototype.slice`) if you retain many entries.
  */
 export class LogScan implements AsyncIterable<WalEntry> {
   /** What the scan found; see {@link RecoveryStats}. */
@@ -92,7 +95,11 @@ export class LogScan implements AsyncIterable<WalEntry> {
     };
   }
 
-  /** The entries a chunk at a time: one await per chunk, not per entry. Never an empty array. */
+  /**
+   * The entries in batches, in log order: one await per batch (the entries
+   * of about 64 KiB of frames, those of one batch record whole), not one per
+   * entry. Never an empty array. Each array is new: keep it if you like.
+   */
   batches(): AsyncIterable<WalEntry[]> {
     this.#start();
     return {

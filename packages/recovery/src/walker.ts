@@ -169,16 +169,19 @@ export class LogWalker {
         ...(ceiling === undefined ? {} : { ceiling }),
       })) {
         if (event.kind === 'frames') {
-          let accepted: DecodedFrame[] = [];
-          for (const frame of event.frames) {
+          // Frames pass up as read; only an out-of-place one splits them.
+          const { frames } = event;
+          let from = 0;
+          for (let k = 0; k < frames.length; k++) {
+            const frame = frames[k] as DecodedFrame;
             const { record } = frame;
             if (record.type === 'batch' || record.type === 'hole') {
               const start = record.firstSequence;
               const end =
                 record.type === 'batch' ? start + record.entries.length : record.nextSequence;
               if (start < this.#floor) {
-                if (accepted.length > 0) yield { kind: 'frames', info, frames: accepted };
-                accepted = [];
+                if (k > from) yield { kind: 'frames', info, frames: frames.slice(from, k) };
+                from = k + 1;
                 yield {
                   kind: 'damage',
                   info,
@@ -192,9 +195,10 @@ export class LogWalker {
               // A mark or seal after damage says where the segment stands again.
               this.#accept(record.nextSequence, record.nextSequence, false);
             }
-            accepted.push(frame);
           }
-          if (accepted.length > 0) yield { kind: 'frames', info, frames: accepted };
+          if (from < frames.length) {
+            yield { kind: 'frames', info, frames: from === 0 ? frames : frames.slice(from) };
+          }
         } else if (event.kind === 'damage') {
           yield { kind: 'damage', info, damage: event.damage, torn: event.torn };
           if (!event.torn) this.#expected = null;

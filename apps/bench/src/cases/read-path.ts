@@ -51,7 +51,7 @@ function segmentsFull(dir: string, segments: number, fullBytes: number) {
 }
 
 /** A reader run in its own process (see read-child.ts). */
-export type Reader = 'scan' | 'naive' | 'replay' | 'baseline';
+export type Reader = 'scan' | 'scan-entries' | 'naive' | 'replay' | 'baseline';
 
 interface ChildResult {
   entries: number;
@@ -76,7 +76,8 @@ function inChild(reader: Reader, dir: string): ChildResult {
 /** Row names of the readers, for a log described by `label`. */
 export function readerName(reader: Reader, label: string): string {
   const names: Record<Reader, string> = {
-    scan: 'recovery: scanLog',
+    scan: 'recovery: scanLog, batches()',
+    'scan-entries': 'recovery: scanLog, one await per entry',
     naive: 'naive reader: whole files into an array',
     replay: 'replay into a Memtable',
     baseline: 'node + modules, no reading',

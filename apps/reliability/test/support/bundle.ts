@@ -8,15 +8,14 @@ import { build } from 'esbuild';
 const PACKAGE = fileURLToPath(new URL('../..', import.meta.url));
 
 // Packages the bundle loads at run time, each with the @wal package that depends on it.
-const LINKED: Record<string, string> = { 'fs-native-extensions': 'fs', 'crc-32': 'codec' };
+const LINKED: Record<string, string> = { 'fs-native-extensions': 'fs' };
 
 /**
  * Bundles the child-process script `source` (a test/support file) from the
  * sources (the @wal/source condition) into a fresh temporary directory, so
  * each child starts in node's own start-up time, not tsx's compile of
- * @wal/fs. The lock's native addon and the codec's CommonJS crc-32 (loaded
- * through createRequire, which a bundler leaves alone) stay packages, linked
- * beside the bundle.
+ * @wal/fs. The lock's native addon (loaded through createRequire, which a
+ * bundler leaves alone) stays a package, linked beside the bundle.
  * Returns the bundle's path and a function that removes it.
  */
 export async function bundleScript(source: string): Promise<{ file: string; remove: () => void }> {

@@ -14,9 +14,12 @@ import { closeQuietly, io, readAt } from './io.js';
 /** Bytes per read. Each read gets a new buffer, which the entries decoded from it pin. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 
+/** The frames of one `frames` event: at least one frame, and about this many bytes of them. */
+export const FRAMES_BYTES = 64 * 1024;
+
 /** What reading one segment produces, in file order. */
 export type FrameEvent =
-  /** Accepted frames, in order, from one read: their sequences continue the segment. */
+  /** Accepted frames, in order, up to about FRAMES_BYTES of one read: their sequences continue the segment. */
   | { kind: 'frames'; frames: DecodedFrame[] }
   /**
    * A damaged region. `torn`: a torn write at the end of the last segment
@@ -77,38 +80,48 @@ export async function* readFrames(
   const header = info.header as SegmentHeader;
   const { file, segment } = info;
   const fd = await io('open segment', file, () => fs.open(file, 'r'));
+  // The next chunk is read (on the thread pool) while this one is decoded.
+  let ahead: Promise<Uint8Array> | null = null;
   try {
     const size = options.size ?? (await io('stat segment', file, () => fs.fsize(fd)));
+    const readChunk = (at: number) => {
+      const read = readAt(fs, fd, at, Math.min(READ_CHUNK_BYTES, size - at), file);
+      // Its error surfaces where it is awaited; unawaited, the scan ended before it.
+      read.catch(() => {});
+      return read;
+    };
     const decoder = newDecoder(header, SEGMENT_HEADER_SIZE, options.ceiling, options.loose);
     let dataEnd = SEGMENT_HEADER_SIZE;
     let damagedToEnd = false;
     let position = SEGMENT_HEADER_SIZE;
     for (let ended = false; !ended; ) {
       if (position < size) {
-        const chunk = await readAt(
-          fs,
-          fd,
-          position,
-          Math.min(READ_CHUNK_BYTES, size - position),
-          file,
-        );
+        const chunk = await (ahead ?? readChunk(position));
+        ahead = null;
         position += chunk.length;
         decoder.push(chunk);
-        if (chunk.length === 0) position = size; // cut by someone else since: it ends here
+        if (chunk.length === 0)
+          position = size; // cut by someone else since: it ends here
+        else if (position < size) ahead = readChunk(position);
       }
       if (position >= size) {
         decoder.end();
         ended = true;
       }
-      let frames: DecodedFrame[] = [];
-      for (const result of decoder) {
-        if (result.kind === 'frame') {
-          dataEnd = result.offset + result.size;
-          frames.push(result);
-          continue;
+      for (;;) {
+        // A read's frames go up in slices: what a slice makes dies before
+        // the garbage collector's next young-generation pass, which is cheap.
+        const frames: DecodedFrame[] = [];
+        const result = decoder.drain(frames, FRAMES_BYTES);
+        const last = frames.at(-1);
+        if (last) {
+          dataEnd = last.offset + last.size;
+          yield { kind: 'frames', frames };
         }
-        if (frames.length > 0) yield { kind: 'frames', frames };
-        frames = [];
+        if (result === undefined) {
+          if (last) continue;
+          break;
+        }
         if (isFreeSpace(result, size, options.last)) {
           yield {
             kind: 'end',
@@ -144,7 +157,6 @@ export async function* readFrames(
           return;
         }
       }
-      if (frames.length > 0) yield { kind: 'frames', frames };
     }
     if (!options.last && !decoder.sealed && !damagedToEnd) {
       const damage: Damage = {
@@ -165,6 +177,8 @@ export async function* readFrames(
       sealed: decoder.sealed,
     };
   } finally {
+    // Never close the handle under a read in flight.
+    await ahead?.catch(() => {});
     await closeQuietly(fs, fd);
   }
 }
