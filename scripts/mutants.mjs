@@ -325,8 +325,8 @@ export const MUTANTS = [
     'close-mark',
     WAL,
     'the mark at close that proves every frame durable',
-    'await this.#enqueueControl(() => this.#log.mark(this.#nextSequence));',
-    'await this.#enqueueControl(() => this.#log.sync());',
+    '          await this.#log.mark(this.#nextSequence);',
+    '          await this.#log.sync();',
   ),
   mutant(
     'group-mark',
@@ -340,8 +340,8 @@ export const MUTANTS = [
     'frame-salt',
     RECORD,
     'the salt in every frame CRC',
-    'const lengthCrc = crc32(buf.subarray(start, start + 4), seed);',
-    'const lengthCrc = crc32(buf.subarray(start, start + 4));',
+    '    lastSeed = crc32(saltBytes);',
+    '    lastSeed = 0;',
   ),
   mutant(
     'exact-sequence',
@@ -354,8 +354,8 @@ export const MUTANTS = [
     'resync-floor',
     DECODER,
     "resync's floor: nothing below the interrupted sequence",
-    'return first >= (floor ?? this.#expected) && next <= this.#ceiling;',
-    'return next <= this.#ceiling;',
+    'return first >= (floor ?? this.#expected) && nextOf(record) <= this.#ceiling;',
+    'return nextOf(record) <= this.#ceiling;',
   ),
   // Repair: copies first, durably; rebuilt files durable; never rewinds.
   mutant(
