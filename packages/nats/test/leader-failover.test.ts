@@ -58,5 +58,5 @@ describe('the stream leader SIGKILLed mid-publish', () => {
     );
     expect((await replicaState(node, stream))?.messages).toBe(ranges.length);
     await nats.waitHealthy();
-  });
+  }, 300_000);
 });
