@@ -69,6 +69,7 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+const PUSHED = Symbol('pushed');
 // The server's code for a failed `expect.lastMsgID`.
 const WRONG_LAST_MSG_ID = 10070;
 const RETRY_MIN_MS = 50;
@@ -207,7 +208,12 @@ export class Publisher {
           await this.#idle();
           continue;
         }
-        const outcome = await oldest.result;
+        // New records go out while the oldest is in flight (up to maxInFlight).
+        const outcome =
+          this.#sent.length < this.#o.maxInFlight
+            ? await Promise.race([oldest.result, this.#pushed()])
+            : await oldest.result;
+        if (outcome === PUSHED) continue;
         if (outcome.ok) {
           this.#sent.shift();
           this.#count(outcome.ack);
@@ -374,10 +380,15 @@ export class Publisher {
 
   async #idle(): Promise<void> {
     if (this.#stopping) return;
-    await new Promise<void>((resolve) => {
+    await this.#pushed();
+  }
+
+  // Resolves at the next push() (or stop()).
+  #pushed(): Promise<typeof PUSHED> {
+    return new Promise((resolve) => {
       this.#wake = () => {
         this.#wake = undefined;
-        resolve();
+        resolve(PUSHED);
       };
     });
   }

@@ -41,7 +41,7 @@ describe('the stream leader SIGKILLed mid-publish', () => {
     expect(wal.replicationStats.resyncs).toBeGreaterThan(0);
     await wal.close();
     // The follower's consumer lived on a server too; it goes on from where it was.
-    await follower.waitFor(wal.nextSequence - 1, AbortSignal.timeout(60_000));
+    await follower.waitFor(wal.nextSequence - 1, AbortSignal.timeout(180_000));
     await follower.stop();
     expect(table.size).toBe(wal.nextSequence);
 
@@ -58,5 +58,5 @@ describe('the stream leader SIGKILLed mid-publish', () => {
     );
     expect((await replicaState(node, stream))?.messages).toBe(ranges.length);
     await nats.waitHealthy();
-  });
+  }, 300_000);
 });

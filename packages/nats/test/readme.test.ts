@@ -1,7 +1,7 @@
-// The README's opening example needs a NATS server, so apps/docs-check (part
-// of `pnpm test`, which has none) lists it as no-run. This runs it against the
-// test cluster, as a user would, and checks what it prints against the
-// README's own `// …` comments.
+// The README's examples need a NATS server, so apps/docs-check (part of
+// `pnpm test`, which has none) lists them as no-run. This runs them, in order
+// in one directory, against the test cluster, as a user would, and checks
+// what they print against the README's own `// …` comments.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,13 +14,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 // Inside the package, so `@wal/nats` and its dependencies resolve as for a consumer.
-const examples = path.join(here, '.readme-examples');
-afterAll(() => rmSync(examples, { recursive: true, force: true }));
+const examplesDir = path.join(here, '.readme-examples');
+afterAll(() => rmSync(examplesDir, { recursive: true, force: true }));
 
-function firstExample(markdown: string): string {
-  const match = /^```ts no-run\n([\s\S]*?)^```$/m.exec(markdown);
-  if (!match) throw new Error('expected a ```ts no-run block in the README');
-  return match[1] as string;
+function examples(markdown: string): string[] {
+  const found = [...markdown.matchAll(/^```ts no-run\n([\s\S]*?)^```$/gm)].map(
+    (m) => m[1] as string,
+  );
+  if (found.length === 0) throw new Error('expected ```ts no-run blocks in the README');
+  return found;
 }
 
 /** What the example says it prints: the `// …` comment of each console.log line. */
@@ -31,33 +33,39 @@ function expectedOutput(code: string): string[] {
     .map((line) => (/\/\/ (.*)$/.exec(line)?.[1] ?? '').trim());
 }
 
-test('the opening example runs against a three-node cluster and prints what it says', async () => {
-  const code = firstExample(readFileSync(path.join(here, '..', 'README.md'), 'utf8'));
+function run(file: string, cwd: string): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=@wal/source', '--import', tsx, file], {
+      cwd,
+      env: { ...process.env, NATS_URL: cluster().servers.join(',') },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code, output: out }));
+  });
+}
+
+test('the examples run, in order, against a three-node cluster and print what they say', async () => {
+  const blocks = examples(readFileSync(path.join(here, '..', 'README.md'), 'utf8'));
   const nc = await connectCluster();
   const jsm = await jetstreamManager(nc);
-  // The example's stream name is fixed: start from none, as on a fresh cluster.
-  await jsm.streams.delete('orders').catch(() => false);
-  mkdirSync(examples, { recursive: true });
-  const file = path.join(examples, 'opening.ts');
-  writeFileSync(file, code);
-  const { status, output } = await new Promise<{ status: number | null; output: string }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, ['--conditions=@wal/source', '--import', tsx, file], {
-        cwd: tempDir(),
-        env: { ...process.env, NATS_URL: cluster().servers.join(',') },
-      });
-      let out = '';
-      child.stdout.on('data', (chunk) => {
-        out += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        out += chunk;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ status: code, output: out }));
-    },
-  );
-  expect(status, output).toBe(0);
-  expect(output.trim().split('\n')).toEqual(expectedOutput(code));
-  await jsm.streams.delete('orders');
+  // The examples' names are fixed: start from none, as on a fresh cluster.
+  const names = ['orders', 'OBJ_orders-segments'];
+  for (const name of names) await jsm.streams.delete(name).catch(() => false);
+  mkdirSync(examplesDir, { recursive: true });
+  const cwd = tempDir();
+  for (const [i, code] of blocks.entries()) {
+    const file = path.join(examplesDir, `example-${i}.ts`);
+    writeFileSync(file, code);
+    const { status, output } = await run(file, cwd);
+    expect(status, output).toBe(0);
+    expect(output.trim().split('\n')).toEqual(expectedOutput(code));
+  }
+  for (const name of names) await jsm.streams.delete(name);
 });
