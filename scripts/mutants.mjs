@@ -273,6 +273,13 @@ export const MUTANTS = [
     'await this.#enqueueControl(() => this.#log.sync());',
   ),
   mutant(
+    'group-yield',
+    WAL,
+    "a turn of the event loop between groups that did not sync (sync 'none' and 'interval')",
+    "if (job.kind === 'group' && this.#options.sync !== 'always' && this.#jobs.length > 0) {",
+    'if (false) {',
+  ),
+  mutant(
     'group-mark',
     WAL,
     'the mark in front of a group encoded before the last sync',

@@ -10,14 +10,36 @@ function call<T>(run: (done: (error: NodeJS.ErrnoException | null, value?: T) =>
   });
 }
 
-/** The default {@link WalFs}: `node:fs`, every call off the main thread. */
+/**
+ * Writes up to this many bytes are made at once, on the main thread: a copy
+ * into the page cache takes microseconds, less than the hop to the thread
+ * pool and back (a group of 256 small records is about 33 KiB). Larger
+ * writes, and every read, fsync and fdatasync, run on the pool.
+ */
+const MAIN_THREAD_WRITE_BYTES = 64 * 1024;
+
+function write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  if (buffer.length > MAIN_THREAD_WRITE_BYTES) {
+    return call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done));
+  }
+  try {
+    return Promise.resolve(fs.writeSync(fd, buffer, 0, buffer.length, position));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync, read and
+ * large write runs off the main thread, on libuv's pool; writes of at most
+ * 64 KiB are made at once, on the main thread.
+ */
 export const nodeFs: WalFs = {
   open: (file, flags) => call<number>((done) => fs.open(file, flags, done)),
   close: (fd) => call<void>((done) => fs.close(fd, done)),
   read: (fd, buffer, offset, length, position) =>
     call<number>((done) => fs.read(fd, buffer, offset, length, position, done)),
-  write: (fd, buffer, position) =>
-    call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done)),
+  write,
   fdatasync: (fd) => call<void>((done) => fs.fdatasync(fd, done)),
   fsyncDir: async (dir) => {
     const fd = await call<number>((done) => fs.open(dir, 'r', done));

@@ -89,7 +89,10 @@ export interface WalOptions {
    * off (each sync then also journals the new size).
    */
   preallocateBytes?: number;
-  /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
+  /**
+   * File-system implementation. Default: `node:fs`, every sync, read and
+   * large write on libuv's thread pool.
+   */
   fs?: WalFs;
 }
 
