@@ -15,8 +15,8 @@
  *
  * prints nothing, while without the pid it finds every one of them on
  * libuv's pool threads. The main thread does make the small writes (segment
- * headers, groups, the seal, the mark: `pwrite64` of at most 64 KiB); the
- * preallocated zeros (1 MiB) are written on the pool.
+ * headers, a lone writer's groups, the seal, the mark: `pwrite64` of at most
+ * 4 KiB); groups of many writers and the preallocated zeros go to the pool.
  */
 import fs from 'node:fs';
 import os from 'node:os';

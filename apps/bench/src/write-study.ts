@@ -8,10 +8,11 @@
  * - prealloc: the writer with its default 1 MiB preallocation and without
  *   (`preallocateBytes: 0`), at 1, 16 and 256 durable writers, batch(100),
  *   and 'none' x256; the raw fdatasync after an append and after an overwrite.
- * - hop: one durable writer whose small writes are made on the main thread
- *   (the default `nodeFs`: writeSync, the fdatasync on the pool) or go to
- *   libuv's thread pool too (a WalFs whose `write` is `fs.write`), beside
- *   the raw writeSync+fdatasyncSync and fs.write+fs.fdatasync loops.
+ * - hop: the writer whose small writes are made on the main thread (the
+ *   default `nodeFs`: writeSync, the fdatasync on the pool) or go to libuv's
+ *   thread pool too (a WalFs whose `write` is `fs.write`), at 1, 16 and 256
+ *   durable writers and 'none' x256, beside the raw writeSync+fdatasyncSync
+ *   and fs.write+fs.fdatasync loops.
  *
  * Prints, per study, each case's median rate (and event-loop delay p99 where
  * watched), then the median of per-round ratios for the pairs compared: on a
@@ -94,26 +95,31 @@ if (only.has('hop')) {
   const V = 100;
   const raw = rawFdatasync(V);
   const callbacks = watched(rawFdatasyncCallbacks(V));
-  const pool = renamed(
-    watched(walWrites(V, { concurrency: 1, sync: 'always' }, { fs: poolWrites })),
-    'writes on the pool',
-  );
-  const main = renamed(
-    watched(walWrites(V, { concurrency: 1, sync: 'always' })),
-    'writeSync on the main thread (default)',
-  );
-  studies.push({
-    title: 'one writer: the thread-pool hop',
-    cases: [raw, callbacks, pool, main],
-    pairs: [
-      [callbacks, raw],
-      [pool, raw],
-      [pool, callbacks],
-      [main, raw],
-      [main, callbacks],
-      [main, pool],
-    ],
-  });
+  const pool = (n: number, sync: 'always' | 'none') =>
+    renamed(
+      watched(walWrites(V, { concurrency: n, sync }, { fs: poolWrites })),
+      'writes on the pool',
+    );
+  const main = (n: number, sync: 'always' | 'none') =>
+    renamed(
+      watched(walWrites(V, { concurrency: n, sync })),
+      'small writes on the main thread (default)',
+    );
+  const pairs: [SliceCase, SliceCase][] = [];
+  const cases: SliceCase[] = [raw, callbacks];
+  for (const [n, sync] of [
+    [1, 'always'],
+    [16, 'always'],
+    [256, 'always'],
+    [256, 'none'],
+  ] as const) {
+    const [p, m] = [pool(n, sync), main(n, sync)];
+    cases.push(p, m);
+    pairs.push([m, p]);
+    if (n === 1) pairs.push([p, raw], [p, callbacks], [m, raw], [m, callbacks]);
+  }
+  pairs.push([callbacks, raw]);
+  studies.push({ title: 'the thread-pool hop for writes', cases, pairs });
 }
 
 // Each round runs every case once, in an order rotated per round, so a pair's

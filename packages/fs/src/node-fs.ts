@@ -11,12 +11,15 @@ function call<T>(run: (done: (error: NodeJS.ErrnoException | null, value?: T) =>
 }
 
 /**
- * Writes up to this many bytes are made at once, on the main thread: a copy
- * into the page cache takes microseconds, less than the hop to the thread
- * pool and back (a group of 256 small records is about 33 KiB). Larger
- * writes, and every read, fsync and fdatasync, run on the pool.
+ * Writes up to this many bytes are made at once, on the main thread. For a
+ * group of one or a few records the hop to the thread pool and back costs
+ * more than the copy into the page cache (and is a large part of a lone
+ * durable writer's latency); a larger group, of many writers, amortizes the
+ * hop, and on the pool its write adds nothing to the main thread's work.
+ * A write can still wait on the file system (a journal commit, say): the
+ * limit keeps that to lone, small writes.
  */
-const MAIN_THREAD_WRITE_BYTES = 64 * 1024;
+const MAIN_THREAD_WRITE_BYTES = 4 * 1024;
 
 function write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
   if (buffer.length > MAIN_THREAD_WRITE_BYTES) {
@@ -30,9 +33,9 @@ function write(fd: number, buffer: Uint8Array, position: number): Promise<number
 }
 
 /**
- * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync, read and
- * large write runs off the main thread, on libuv's pool; writes of at most
- * 64 KiB are made at once, on the main thread.
+ * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync and read,
+ * and every write larger than 4 KiB, runs off the main thread, on libuv's
+ * pool; writes of at most 4 KiB are made at once, on the main thread.
  */
 export const nodeFs: WalFs = {
   open: (file, flags) => call<number>((done) => fs.open(file, flags, done)),
