@@ -51,6 +51,7 @@ const KILLERS = {
   'salvage-cut': [FS_TEST('salvage')],
   'failed-write-cut': [FS_TEST('faults')],
   'close-mark': [FS_TEST('corruption')],
+  'group-yield': [FS_TEST('group-commit')],
   'group-mark': [FS_TEST('corruption')],
   'frame-salt': ['packages/codec/test/salt.test.ts'],
   'exact-sequence': ['packages/codec/test/sequence.test.ts'],
@@ -327,6 +328,13 @@ export const MUTANTS = [
     'the mark at close that proves every frame durable',
     '          await this.#log.mark(this.#nextSequence);',
     '          await this.#log.sync();',
+  ),
+  mutant(
+    'group-yield',
+    WAL,
+    "a turn of the event loop between groups that did not sync (sync 'none' and 'interval')",
+    "if (job.kind === 'group' && this.#options.sync !== 'always' && this.#jobs.length > 0) {",
+    'if (false) {',
   ),
   mutant(
     'group-mark',

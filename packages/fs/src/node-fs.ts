@@ -10,14 +10,39 @@ function call<T>(run: (done: (error: NodeJS.ErrnoException | null, value?: T) =>
   });
 }
 
-/** The default {@link WalFs}: `node:fs`, every call off the main thread. */
+/**
+ * Writes up to this many bytes are made at once, on the main thread. For a
+ * group of one or a few records the hop to the thread pool and back costs
+ * more than the copy into the page cache (and is a large part of a lone
+ * durable writer's latency); a larger group, of many writers, amortizes the
+ * hop, and on the pool its write adds nothing to the main thread's work.
+ * A write can still wait on the file system (a journal commit, say): the
+ * limit keeps that to lone, small writes.
+ */
+const MAIN_THREAD_WRITE_BYTES = 4 * 1024;
+
+function write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  if (buffer.length > MAIN_THREAD_WRITE_BYTES) {
+    return call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done));
+  }
+  try {
+    return Promise.resolve(fs.writeSync(fd, buffer, 0, buffer.length, position));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync and read,
+ * and every write larger than 4 KiB, runs off the main thread, on libuv's
+ * pool; writes of at most 4 KiB are made at once, on the main thread.
+ */
 export const nodeFs: WalFs = {
   open: (file, flags) => call<number>((done) => fs.open(file, flags, done)),
   close: (fd) => call<void>((done) => fs.close(fd, done)),
   read: (fd, buffer, offset, length, position) =>
     call<number>((done) => fs.read(fd, buffer, offset, length, position, done)),
-  write: (fd, buffer, position) =>
-    call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done)),
+  write,
   fdatasync: (fd) => call<void>((done) => fs.fdatasync(fd, done)),
   fsyncDir: async (dir) => {
     const fd = await call<number>((done) => fs.open(dir, 'r', done));

@@ -85,7 +85,10 @@ export interface WalOptions {
    * off (each sync then also journals the new size).
    */
   preallocateBytes?: number | undefined;
-  /** File-system implementation. Default: `node:fs`, every call on libuv's thread pool. */
+  /**
+   * File-system implementation. Default: `node:fs`, every sync, read and
+   * large write on libuv's thread pool.
+   */
   fs?: WalFs | undefined;
 }
 

@@ -2,9 +2,10 @@
  * Every file operation @wal performs goes through this interface, so a test
  * (or a user) can plug in a fault-injecting or crash-simulating file system.
  *
- * It is asynchronous: the default implementation runs every call on libuv's
- * thread pool (the fs callback API), so no fsync, fdatasync or large read
- * blocks the event loop.
+ * It is asynchronous: the default implementation runs every fsync,
+ * fdatasync, read and large write on libuv's thread pool (the fs callback
+ * API), so none blocks the event loop; a small write is a page-cache copy,
+ * made at once.
  *
  * Methods reject with errors that carry a Node-style `code` (`ENOENT`,
  * `EIO`, `ENOSPC`, ...). File handles are plain numbers.

@@ -102,7 +102,8 @@ const RETAINED_BUFFER = 4 * 1024 * 1024;
  * Appends are queued and written together (group commit): the records
  * appended while one group is written and synced form the next group, which
  * goes out in one write and, with `sync: 'always'`, one fdatasync as soon as
- * the previous one returns. Every write and sync runs off the main thread.
+ * the previous one returns. Every sync runs off the main thread (and with
+ * the default `nodeFs`, every write larger than a page-cache copy).
  * Disk order = sequence order = resolution order, and a group's promises
  * resolve only after its own sync. See {@link WalOptions} for what a
  * resolved promise means per mode.
@@ -637,7 +638,10 @@ export class Wal {
   }
 
   // Runs jobs one at a time, in order. While one group is written and
-  // synced, appends fill the next.
+  // synced, appends fill the next. Without a sync, a group of small writes
+  // completes without leaving the main thread, and writers whose puts just
+  // resolved have queued the next one already: one turn of the event loop
+  // between such groups, or `for (;;) await wal.put()` would starve it.
   async #runJobs(): Promise<void> {
     while (this.#jobs.length > 0) {
       const job = this.#jobs.shift() as Job;
@@ -660,6 +664,9 @@ export class Wal {
         const reported = this.#failure ? this.#failedError() : error;
         this.#fail(job, reported);
         this.#rejectQueued(reported);
+      }
+      if (job.kind === 'group' && this.#options.sync !== 'always' && this.#jobs.length > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
     this.#running = false;

@@ -221,6 +221,26 @@ describe('pipelined group commit', () => {
 });
 
 describe("sync: 'none'", () => {
+  // Small writes complete at once (on the main thread): the writer still
+  // yields a turn of the event loop per group, so timers and I/O run.
+  test('a loop of awaited puts lets the event loop run: a timer fires while it goes on', async () => {
+    // No preallocation: its large writes go to the pool, which would yield anyway.
+    const wal = await openWal({ dir: tempDir(), sync: 'none', preallocateBytes: 0 });
+    let fired = -1;
+    let done = 0;
+    const timer = setTimeout(() => {
+      fired = done;
+    }, 1);
+    const started = Date.now();
+    while (fired < 0 && Date.now() - started < 3_000) {
+      await wal.put(key(done), value(done));
+      done++;
+    }
+    clearTimeout(timer);
+    expect(fired).toBeGreaterThanOrEqual(0);
+    expect(readEntries(wal.dir)).toHaveLength(done);
+  });
+
   test('never fdatasyncs on append; sync(), rotate() and close() do', async () => {
     const counter = countingFs();
     const dir = tempDir();
