@@ -90,7 +90,7 @@ describe('progress', () => {
 
   const percents = (lines: RegExpExecArray[]) => lines.map((m) => Number(m[5]));
 
-  // About 4 MiB in one segment: read in 1 MiB chunks.
+  // About 4 MiB in one segment: read in many chunks.
   async function bigLog(): Promise<{ dir: string; bytes: number }> {
     const dir = path.join(tempDir(), 'wal');
     const bytes = await writeBulk(dir, 20_000, 200);

@@ -10,7 +10,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
  * A streaming scan of a log, in constant memory whatever its size (files
- * are read in 1 MiB chunks). Iterate it once, either entry by entry
+ * are read in 256 KiB chunks). Iterate it once, either entry by entry
  * (`for await (const entry of scan)`) or in batches
  * (`for await (const entries of scan.batches())`: one await per batch of
  * the entries in about 64 KiB of the log, not one per entry: the fast way
@@ -20,7 +20,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * Each entry is made once, by the frame decoder; the scan's figures go to
  * `stats` beside the entries, never around them. Its `key` and `value` are
  * views into the chunk it was read from, not copies. They stay valid (a
- * chunk is never reused), but keep that chunk (up to 1 MiB) alive: copy them
+ * chunk is never reused), but keep that chunk (up to 256 KiB) alive: copy them
  * (`Uint8Array.prototype.slice`) if you retain many entries.
  */
 export class LogScan implements AsyncIterable<WalEntry> {
