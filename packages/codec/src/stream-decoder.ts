@@ -269,18 +269,19 @@ export class FrameDecoder {
 
   /**
    * Appends the frames available now to `frames`, up to the first damage,
-   * which it returns, or until they reach `maxBytes` (default: no limit).
-   * `undefined`: `maxBytes` was reached (call again), more input is needed,
-   * or after `end()`, the input is done. The same results as `next()`.
+   * which it returns, or until their entries reach `maxEntries` (a frame
+   * without entries counts as one; default: no limit). `undefined`:
+   * `maxEntries` was reached (call again), more input is needed, or after
+   * `end()`, the input is done. The same results as `next()`.
    */
-  drain(frames: DecodedFrame[], maxBytes = Number.POSITIVE_INFINITY): DecodedDamage | undefined {
-    let bytes = 0;
-    while (bytes < maxBytes) {
+  drain(frames: DecodedFrame[], maxEntries = Number.POSITIVE_INFINITY): DecodedDamage | undefined {
+    let entries = 0;
+    while (entries < maxEntries) {
       const r = this.next();
       if (r === undefined) return undefined;
       if (r.kind === 'damage') return r;
       frames.push(r);
-      bytes += r.size;
+      entries += r.record.type === 'batch' ? r.record.entries.length : 1;
     }
     return undefined;
   }

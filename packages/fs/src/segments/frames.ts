@@ -22,12 +22,17 @@ export const READ_CHUNK_BYTES = 256 * 1024;
 /** Reads in flight ahead of the decoder: enough to keep it fed when the thread pool is slow. */
 const READ_AHEAD = 2;
 
-/** The frames of one `frames` event: at least one frame, and about this many bytes of them. */
-export const FRAMES_BYTES = 64 * 1024;
+/**
+ * The frames of one `frames` event: at least one, and entries (a frame
+ * without any counts one) up to about this many. What an event makes is then
+ * small enough to die before the garbage collector's next young-generation
+ * pass, which is cheap.
+ */
+export const FRAMES_ENTRIES = 1024;
 
 /** What reading one segment produces, in file order. */
 export type FrameEvent =
-  /** Accepted frames, in order, up to about FRAMES_BYTES of one read: their sequences continue the segment. */
+  /** Accepted frames, in order, of one read, up to about FRAMES_ENTRIES entries: their sequences continue the segment. */
   | { kind: 'frames'; frames: DecodedFrame[] }
   /**
    * A damaged region. `torn`: a torn write at the end of the last segment
@@ -123,10 +128,9 @@ export async function* readFrames(
         ended = true;
       }
       for (;;) {
-        // A read's frames go up in slices: what a slice makes dies before
-        // the garbage collector's next young-generation pass, which is cheap.
+        // A read's frames go up in slices of FRAMES_ENTRIES entries.
         const frames: DecodedFrame[] = [];
-        const result = decoder.drain(frames, FRAMES_BYTES);
+        const result = decoder.drain(frames, FRAMES_ENTRIES);
         const last = frames.at(-1);
         if (last) {
           dataEnd = last.offset + last.size;

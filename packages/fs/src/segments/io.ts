@@ -61,12 +61,22 @@ export async function readAt(
   length: number,
   file: string,
 ): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+  // Not zero-filled first (the read fills it; a quarter of a scan's time on
+  // large values went to clearing and faulting in fresh buffers), but never
+  // handed out with bytes the read did not write: the buffer behind a view is
+  // reachable through `.buffer`.
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
   let done = 0;
-  while (done < length) {
-    const n = await io('read', file, () => fs.read(fd, out, done, length - done, position + done));
-    if (n === 0) break;
-    done += n;
+  try {
+    while (done < length) {
+      const n = await io('read', file, () =>
+        fs.read(fd, out, done, length - done, position + done),
+      );
+      if (n === 0) break;
+      done += n;
+    }
+  } finally {
+    if (done < length) out.fill(0, done);
   }
   return done === length ? out : out.subarray(0, done);
 }
