@@ -11,6 +11,7 @@
  */
 export {
   boolean,
+  defaults,
   either,
   instanceOf,
   integer,

@@ -9,6 +9,8 @@ import { describeValue, ErrorCode, WalError } from './errors.js';
 export interface Kind<T> {
   readonly expected: string;
   readonly test: (value: unknown) => value is T;
+  /** What a value that passed `test` resolves to (a nested object: its defaults filled in). */
+  resolve?(value: T): T;
 }
 
 /** One option: the kind of value it takes, and its default (or that it is required). */
@@ -90,24 +92,41 @@ export function parseOptions<T extends OptionTable>(
   input: unknown,
 ): ResolvedOptions<T> {
   if (input === undefined) input = {};
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (!isRecord(input)) {
     throw invalidOptions(what, [problem('options', 'an object', describeValue(input))]);
   }
-  const given = input as Record<string, unknown>;
+  const { resolved, problems } = check(table, input);
+  if (problems.length > 0) throw invalidOptions(what, problems);
+  return resolved;
+}
+
+/** The options of `table` with every default filled in (for a nested object's own default). */
+export function defaults<T extends OptionTable>(table: T): ResolvedOptions<T> {
+  return parseOptions('default', table, {});
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// Checks `given` against `table`: what it resolves to, and every problem found.
+function check<T extends OptionTable>(
+  table: T,
+  given: Record<string, unknown>,
+): { resolved: ResolvedOptions<T>; problems: string[] } {
   const names = Object.keys(table);
   const problems = Object.keys(given)
     .filter((key) => !Object.hasOwn(table, key))
     .map((key) => problem(key, `one of ${names.join(', ')}`, 'an unknown option'));
   const resolved: Record<string, unknown> = {};
   for (const name of names) {
-    const { expected, test, fallback, required } = table[name] as Option<unknown>;
+    const { expected, test, resolve, fallback, required } = table[name] as Option<unknown>;
     const value = given[name];
     if (value === undefined && !required) resolved[name] = fallback;
-    else if (test(value)) resolved[name] = value;
+    else if (test(value)) resolved[name] = resolve ? resolve(value) : value;
     else problems.push(problem(name, expected, describeValue(value)));
   }
-  if (problems.length > 0) throw invalidOptions(what, problems);
-  return resolved as ResolvedOptions<T>;
+  return { resolved: resolved as ResolvedOptions<T>, problems };
 }
 
 /** "name: expected X, found Y", one entry of an options message. */
@@ -131,10 +150,14 @@ export function instanceOf<T>(
   return { expected, test: (value): value is T => value instanceof type };
 }
 
-/** Either kind. */
+/** Either kind (resolved as the first one it passes). */
 export function either<A, B>(a: Kind<A>, b: Kind<B>): Kind<A | B> {
   const test = (value: unknown): value is A | B => a.test(value) || b.test(value);
-  return { expected: `${a.expected} or ${b.expected}`, test };
+  const resolve = (value: A | B): A | B => {
+    if (a.test(value)) return a.resolve ? a.resolve(value) : value;
+    return b.resolve ? b.resolve(value as B) : value;
+  };
+  return { expected: `${a.expected} or ${b.expected}`, test, resolve };
 }
 
 /** A string matching `pattern`, described as `expected`. */
@@ -147,20 +170,14 @@ export function matching(pattern: RegExp, expected: string): Kind<string> {
 
 /**
  * A nested object of the options in `table`, checked as {@link parseOptions}
- * checks them (no unknown keys). Its defaults are filled in by
- * {@link parseOptions} on the value once it passes.
+ * checks them (no unknown keys) and resolved with its defaults filled in.
  */
 export function object<T extends OptionTable>(table: T): Kind<ResolvedOptions<T>> {
   const fields = Object.entries(table)
     .map(([name, o]) => `${name}${o.required ? '' : '?'}: ${o.expected}`)
     .join('; ');
-  const test = (value: unknown): value is ResolvedOptions<T> => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-    const given = value as Record<string, unknown>;
-    if (Object.keys(given).some((key) => !Object.hasOwn(table, key))) return false;
-    return Object.entries(table).every(([name, o]) =>
-      given[name] === undefined ? !o.required : o.test(given[name]),
-    );
-  };
-  return { expected: `an object { ${fields} }`, test };
+  const test = (value: unknown): value is ResolvedOptions<T> =>
+    isRecord(value) && check(table, value).problems.length === 0;
+  const resolve = (value: ResolvedOptions<T>) => check(table, value).resolved;
+  return { expected: `an object { ${fields} }`, test, resolve };
 }

@@ -1,5 +1,6 @@
 import { ErrorCode, WalError } from '@wal/codec';
 import {
+  defaults,
   instanceOf,
   integer,
   object,
@@ -63,14 +64,12 @@ const archiveTable = {
   wal: required(instanceOf(Wal, 'a Wal from @wal/fs')),
   target: required({ expected: 'an ArchiveTarget (put, get and list)', test: isArchiveTarget }),
   signal: option(instanceOf(AbortSignal, 'an AbortSignal')),
-  retry: option(object(retryTable)),
+  retry: option(object(retryTable), defaults(retryTable)),
   maxPending: option(
     object({ bytes: required(positive), onExceeded: required(oneOf(['block', 'error'])) }),
   ),
 };
-type ResolvedArchiveOptions = Omit<ResolvedOptions<typeof archiveTable>, 'retry'> & {
-  retry: ResolvedOptions<typeof retryTable>;
-};
+type ResolvedArchiveOptions = ResolvedOptions<typeof archiveTable>;
 
 // Errors no retry can fix.
 const FATAL: readonly string[] = [
@@ -330,8 +329,7 @@ export class Archiver implements AsyncDisposable {
  * ```
  */
 export function archiveLog(options: ArchiveOptions): Archiver {
-  const parsed = parseOptions('archive', archiveTable, options);
-  return new Archiver({ ...parsed, retry: parseOptions('retry', retryTable, parsed.retry) });
+  return new Archiver(parseOptions('archive', archiveTable, options));
 }
 
 function conflict(local: ArchivedSegment, archived: ArchivedSegment): WalError {

@@ -85,10 +85,7 @@ const tailTable = {
   watch: option(boolean, true),
   retain: option(either(boolean, object(retainTable)), false),
 };
-type ResolvedTailOptions = Omit<ResolvedOptions<typeof tailTable>, 'retain' | 'fs'> & {
-  fs: WalFs;
-  retain: boolean | ResolvedOptions<typeof retainTable>;
-};
+type ResolvedTailOptions = Omit<ResolvedOptions<typeof tailTable>, 'fs'> & { fs: WalFs };
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
@@ -515,14 +512,7 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
  */
 export function tailLog(dir: string, options?: TailOptions): LogTail {
   const resolved = path.resolve(checkPath(dir, 'dir'));
-  const given = parseOptions('tail', tailTable, options);
-  const parsed = {
-    ...given,
-    retain:
-      typeof given.retain === 'boolean'
-        ? given.retain
-        : parseOptions('retain', retainTable, given.retain),
-  };
+  const parsed = parseOptions('tail', tailTable, options);
   const { wal } = parsed;
   if (wal && wal.dir !== resolved) {
     throw new WalError(
