@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { nodeFs, type WalFs } from '@wal/fs';
-import { readAt } from '@wal/fs/segments';
+import { readAt } from '@wal/fs/internal';
 import { expect, test } from 'vitest';
 import { tempDir } from './helpers.js';
 
