@@ -13,8 +13,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * are read in 256 KiB chunks). Iterate it once, either entry by entry
  * (`for await (const entry of scan)`) or in batches
  * (`for await (const entries of scan.batches())`: one await per batch of
- * the entries in about 64 KiB of the log, not one per entry: the fast way
- * to read a whole log). A batch record's entries always come out together.
+ * about 1024 entries, or fewer when one 256 KiB read holds fewer, not one
+ * per entry: the fast way to read a whole log). A batch record's entries always come out together.
  * {@link LogScan.stats} is complete once iteration has ended (or thrown).
  *
  * Each entry is made once, by the frame decoder; the scan's figures go to
@@ -96,9 +96,9 @@ export class LogScan implements AsyncIterable<WalEntry> {
   }
 
   /**
-   * The entries in batches, in log order: one await per batch (the entries
-   * of about 64 KiB of frames, those of one batch record whole), not one per
-   * entry. Never an empty array. Each array is new: keep it if you like.
+   * The entries in batches, in log order: one await per batch (about 1024
+   * entries, at most those of one 256 KiB read, those of one batch record
+   * whole), not one per entry. Never an empty array. Each array is new: keep it if you like.
    */
   batches(): AsyncIterable<WalEntry[]> {
     this.#start();
