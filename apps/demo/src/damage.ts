@@ -70,9 +70,13 @@ export async function flipByteInCopy(wal: string, copy: string): Promise<string[
   const target = segments.length > 1 ? segments[segments.length >> 1] : segments[0];
   if (!target) return ['no segment to damage'];
   const name = path.basename(target.file);
-  const size = fs.statSync(target.file).size;
-  if (size <= SEGMENT_HEADER_SIZE + 16) return [`${name} holds too little to damage`];
-  const offset = SEGMENT_HEADER_SIZE + Math.floor((size - SEGMENT_HEADER_SIZE) / 2);
+  // The middle of the frames, not of the file: the last segment ends in the
+  // writer's preallocated zeros, where a flip damages no acknowledged data.
+  const bytes = fs.readFileSync(target.file);
+  let end = bytes.length;
+  while (end > SEGMENT_HEADER_SIZE && bytes[end - 1] === 0) end--;
+  if (end <= SEGMENT_HEADER_SIZE + 16) return [`${name} holds too little to damage`];
+  const offset = SEGMENT_HEADER_SIZE + Math.floor((end - SEGMENT_HEADER_SIZE) / 2);
   const fd = fs.openSync(target.file, 'r+');
   const byte = Buffer.alloc(1);
   fs.readSync(fd, byte, 0, 1, offset);
@@ -85,7 +89,7 @@ export async function flipByteInCopy(wal: string, copy: string): Promise<string[
   lines.push(`  tolerate-tail: ${await outcome(() => recover(copy, { mode: 'tolerate-tail' }))}`);
   const pit = await recover(copy, { mode: 'point-in-time' });
   lines.push(
-    `  point-in-time: ${pit.entries.length} entries, the consistent prefix up to ${pit.lastSequence}; stopped at ${path.basename(pit.stats.stoppedAt?.file ?? '')}:${pit.stats.stoppedAt?.offset}`,
+    `  point-in-time: ${pit.entries.length} entries, the consistent prefix up to ${pit.lastSequence}; ${pit.stats.stoppedAt ? `stopped at ${path.basename(pit.stats.stoppedAt.file)}:${pit.stats.stoppedAt.offset}` : 'read to the end'}`,
   );
   const skip = await recover(copy, { mode: 'skip-corrupted' });
   const c = skip.stats.damage[0];
