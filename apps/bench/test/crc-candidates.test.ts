@@ -6,7 +6,6 @@ import {
   checkFramesTrailer,
   checkFramesV1,
 } from '../src/crc-candidates/chunk-check.js';
-import { crc32Slicing16 } from '../src/crc-candidates/slicing-by-16.js';
 
 const u32le = (n: number) => {
   const b = Buffer.alloc(4);
@@ -34,44 +33,7 @@ function trailerFrames(records: Uint8Array[]): Buffer {
   );
 }
 
-/**
- * zlib.crc32, except that the CRC of nothing continued from `seed` is `seed`:
- * Node's zlib.crc32 returns 0 for a view of an empty ArrayBuffer (zlib's
- * NULL-buffer case), whatever the seed.
- */
-const reference = (bytes: Uint8Array, seed = 0) =>
-  bytes.length === 0 ? seed >>> 0 : zlib.crc32(bytes, seed);
-
 const records = fc.array(fc.uint8Array({ maxLength: 600, size: 'max' }), { maxLength: 40 });
-
-describe('crc32Slicing16', () => {
-  it('is zlib.crc32 over any range, from any seed', () => {
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 3000, size: 'max' }),
-        fc.nat(),
-        fc.nat(),
-        fc.integer({ min: 0, max: 0xffffffff }),
-        (data, a, b, seed) => {
-          const start = data.length ? a % (data.length + 1) : 0;
-          const end = start + (data.length - start ? b % (data.length - start + 1) : 0);
-          expect(crc32Slicing16(data, seed, start, end)).toBe(
-            reference(data.subarray(start, end), seed),
-          );
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
-
-  it('defaults to the whole input from seed 0', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 1000, size: 'max' }), (data) => {
-        expect(crc32Slicing16(data)).toBe(reference(data));
-      }),
-    );
-  });
-});
 
 describe('checkFramesV1 and checkFramesTrailer', () => {
   const layouts = [
