@@ -25,6 +25,7 @@ import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
 import { SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
+import { SequenceWaiters } from './sequence-waiters.js';
 import type { WalFs } from './wal-fs.js';
 
 /** One operation of {@link Wal.batch}. */
@@ -75,13 +76,6 @@ interface Rotation {
 
 type Job = Group | Control | Rotation;
 
-// A reader waiting for `sequence` to become durable.
-interface DurableWaiter {
-  sequence: number;
-  resolve: (durable: number) => void;
-  reject: (error: unknown) => void;
-}
-
 // Where new frames go: the last segment jobs queued so far will write to.
 interface Tail {
   segment: number;
@@ -125,7 +119,7 @@ export class Wal {
   // Sequences below these are written (pwrite returned) / made durable.
   #writtenSequence: number;
   #durableSequence: number;
-  readonly #durableWaiters = new Set<DurableWaiter>();
+  readonly #durableWaiters = new SequenceWaiters<number>();
   readonly #sealedFeeds = new Set<SealedFeed>();
   readonly #holds = new Set<SegmentHold>();
   // A rotation waiting for room under a blocking hold.
@@ -239,25 +233,7 @@ export class Wal {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ended = this.#endedError();
     if (ended) return Promise.reject(ended);
-    return new Promise<number>((resolve, reject) => {
-      const onAbort = () => {
-        this.#durableWaiters.delete(waiter);
-        reject(signal?.reason);
-      };
-      const waiter: DurableWaiter = {
-        sequence,
-        resolve: (durable) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(durable);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#durableWaiters.add(waiter);
-    });
+    return this.#durableWaiters.wait(sequence, signal);
   }
 
   /**
@@ -787,12 +763,7 @@ export class Wal {
   #advanceDurable(sequence: number): void {
     if (sequence <= this.#durableSequence) return;
     this.#durableSequence = sequence;
-    for (const waiter of this.#durableWaiters) {
-      if (waiter.sequence < sequence) {
-        this.#durableWaiters.delete(waiter);
-        waiter.resolve(sequence);
-      }
-    }
+    this.#durableWaiters.release(sequence, sequence);
   }
 
   // Nothing more becomes durable once the writer has closed or failed.
@@ -811,8 +782,7 @@ export class Wal {
     const error = this.#endedError();
     if (!error) return;
     for (const feed of this.#sealedFeeds) feed.end(this.#failure ? error : null);
-    for (const waiter of this.#durableWaiters) waiter.reject(error);
-    this.#durableWaiters.clear();
+    this.#durableWaiters.fail(error);
   }
 
   #armSyncTimer(): void {

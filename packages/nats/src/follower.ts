@@ -7,6 +7,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { crc32, describeValue, ErrorCode, WalError } from '@wal/codec';
+import { SequenceWaiters } from '@wal/fs/internal';
 import { Memtable } from '@wal/memtable';
 import { fenced, remoteError } from './errors.js';
 import { decodeRecordMessage } from './message.js';
@@ -29,12 +30,6 @@ export interface FollowerOptions {
   logId?: string;
   /** How long start retries while the cluster is unavailable, in ms. Default 30 000. */
   openTimeoutMs?: number;
-}
-
-interface Waiter {
-  sequence: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -60,7 +55,7 @@ export class Follower {
   #stopping = false;
   #gone = false;
   #chain: number | null = null;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SequenceWaiters();
   #error: WalError | undefined;
   readonly closed: Promise<void>;
 
@@ -140,18 +135,7 @@ export class Follower {
     if (this.#error) return Promise.reject(this.#error);
     const last = this.#table.lastSequence;
     if (last !== null && last >= sequence) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { sequence, resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
+    return this.#waiters.wait(sequence, signal);
   }
 
   /** Stops consuming. The table keeps what was applied. */
@@ -205,9 +189,7 @@ export class Follower {
         ? error
         : remoteError(`following stream ${this.#stream}`, error);
       this.#messages.stop();
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const w of waiters) w.reject(this.#error);
+      this.#waiters.fail(this.#error);
       throw this.#error;
     }
   }
@@ -261,11 +243,7 @@ export class Follower {
     // One record is applied in one synchronous step: a reader never sees half a batch.
     for (const entry of record.entries) if (this.#table.apply(entry)) this.#applied++;
     this.#next = record.nextSequence;
-    const last = record.nextSequence - 1;
-    const ready = this.#waiters.filter((w) => w.sequence <= last);
-    if (ready.length === 0) return;
-    this.#waiters = this.#waiters.filter((w) => w.sequence > last);
-    for (const w of ready) w.resolve();
+    this.#waiters.release(record.nextSequence);
   }
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@nats-io/jetstream';
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { crc32, ErrorCode, WalError } from '@wal/codec';
+import { SequenceWaiters } from '@wal/fs/internal';
 import { fenced, remoteError } from './errors.js';
 import {
   HEADER_LOG,
@@ -63,12 +64,6 @@ export interface ReplicationStats {
   resyncs: number;
 }
 
-interface Waiter {
-  sequence: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 const PUSHED = Symbol('pushed');
 // The server's code for a failed `expect.lastMsgID`.
 const WRONG_LAST_MSG_ID = 10070;
@@ -122,7 +117,7 @@ export class Publisher {
   readonly #live: RecordMessage[] = [];
   readonly #catchUp: AsyncIterator<RecordMessage>;
   #catchUpDone = false;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SequenceWaiters();
   /** Every sequence below this one is stored in the stream. */
   #replicated: number;
   /** The next sequence a record handed to the publisher must start at (null until the first). */
@@ -172,18 +167,7 @@ export class Publisher {
   waitFor(sequence: number, signal?: AbortSignal): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
     if (sequence < this.#replicated) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { sequence, resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
+    return this.#waiters.wait(sequence, signal);
   }
 
   /** Stops publishing; records not yet stored stay in the local log for the next start. */
@@ -308,10 +292,7 @@ export class Publisher {
   #stored(item: Outgoing): void {
     this.#replicated = item.nextSequence;
     this.#lastStoredId = item.id;
-    const ready = this.#waiters.filter((w) => w.sequence < this.#replicated);
-    if (ready.length === 0) return;
-    this.#waiters = this.#waiters.filter((w) => w.sequence >= this.#replicated);
-    for (const w of ready) w.resolve();
+    this.#waiters.release(this.#replicated);
   }
 
   #checkFatal(error: unknown): void {
@@ -396,9 +377,7 @@ export class Publisher {
   #fail(error: WalError): void {
     if (this.#error) return;
     this.#error = error;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(error);
+    this.#waiters.fail(error);
     this.#live.length = 0;
   }
 }

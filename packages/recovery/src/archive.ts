@@ -11,6 +11,7 @@ import {
   required,
 } from '@wal/codec/internal';
 import { type SealedSegmentInfo, type SegmentHold, Wal } from '@wal/fs';
+import { SequenceWaiters } from '@wal/fs/internal';
 import { checkArchiveList, isArchiveTarget, readWhole, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 
@@ -117,7 +118,7 @@ export class Archiver implements AsyncDisposable {
   #archived: number | null = null;
   #stopped = false;
   #error: unknown;
-  #waiters: { segment: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  readonly #waiters = new SequenceWaiters();
 
   /** @internal Use {@link archiveLog}. */
   constructor(options: ResolvedArchiveOptions) {
@@ -159,7 +160,7 @@ export class Archiver implements AsyncDisposable {
     const segment = this.#options.wal.segment - 1;
     if ((this.#archived ?? -1) >= segment) return Promise.resolve();
     if (this.#stopped) return Promise.reject(this.#stoppedError());
-    return new Promise((resolve, reject) => this.#waiters.push({ segment, resolve, reject }));
+    return this.#waiters.wait(segment);
   }
 
   /** Stops shipping (a put in flight is abandoned) and releases the hold; `done` then resolves. */
@@ -185,7 +186,7 @@ export class Archiver implements AsyncDisposable {
     } finally {
       this.#stopped = true;
       this.#hold.release();
-      for (const w of this.#waiters.splice(0)) w.reject(this.#stoppedError());
+      this.#waiters.fail(this.#stoppedError());
     }
     if (this.#error !== undefined) throw this.#error;
   }
@@ -271,11 +272,7 @@ export class Archiver implements AsyncDisposable {
   #acknowledged(segment: number): void {
     this.#archived = segment;
     this.#hold.advance(segment + 1);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (w.segment > segment) return true;
-      w.resolve();
-      return false;
-    });
+    this.#waiters.release(segment + 1);
   }
 
   async #retry<T>(what: string, run: () => Promise<T>): Promise<T> {
