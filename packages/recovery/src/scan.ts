@@ -14,7 +14,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * (`for await (const entry of scan)`) or in batches
  * (`for await (const entries of scan.batches())`: one await per batch of
  * about 1024 entries, or fewer when one 256 KiB read holds fewer, not one
- * per entry: the fast way to read a whole log). A batch record's entries always come out together.
+ * per entry: the fast way to read a whole log). A batch record's entries
+ * always come out together.
  * {@link LogScan.stats} is complete once iteration has ended (or thrown).
  *
  * Each entry is made once, by the frame decoder; the scan's figures go to
