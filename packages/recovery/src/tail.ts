@@ -146,6 +146,8 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   // With a writer: undefined while it runs; null once it closed; else why it failed.
   #walEnd: WalError | null | undefined;
   #watcher: FSWatcher | undefined;
+  // A change event came since the tail last began to read.
+  #changed = false;
   #wake: (() => void) | undefined;
   // A step is reading: its file is closed when it ends, not under it.
   #busy = false;
@@ -456,9 +458,15 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       }
       return;
     }
-    this.#watch();
+    // A change seen while the tail was reading, or before it watched at all,
+    // may be what that read missed: read again before sleeping.
+    if (this.#watch() || this.#changed) {
+      this.#changed = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const done = () => {
+        this.#changed = false;
         clearTimeout(timer);
         this.#signal.removeEventListener('abort', done);
         this.#wake = undefined;
@@ -470,18 +478,24 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
     });
   }
 
-  // Change events wake the tail early; the poll covers missed ones.
-  #watch(): void {
-    if (this.#watcher || !this.#options.watch || this.#options.fs !== nodeFs) return;
+  // Change events wake the tail early; the poll covers missed ones. True
+  // when it starts watching now.
+  #watch(): boolean {
+    if (this.#watcher || !this.#options.watch || this.#options.fs !== nodeFs) return false;
     try {
-      this.#watcher = watch(this.#dir, { persistent: false }, () => this.#wake?.());
+      this.#watcher = watch(this.#dir, { persistent: false }, () => {
+        this.#changed = true;
+        this.#wake?.();
+      });
       this.#watcher.on('error', () => {
         this.#watcher?.close();
         this.#watcher = undefined;
         this.#options.watch = false; // polling only from now on
       });
+      return true;
     } catch {
       this.#options.watch = false;
+      return false;
     }
   }
 
