@@ -56,6 +56,7 @@ export class LogScan implements AsyncIterable<WalEntry> {
       bytesRecovered: 0,
       bytesSkipped: 0,
       bytesUnread: 0,
+      bytesFree: 0,
       segmentsScanned: 0,
       segmentsUnread: 0,
       tornTail: null,
@@ -242,6 +243,7 @@ export class LogScan implements AsyncIterable<WalEntry> {
     this.stats.firstSequence = this.#walker.segments[0]?.header?.firstSequence ?? null;
     this.stats.nextSequence = this.#walker.nextSequence;
     this.stats.lastSequence = this.#walker.lastSequence;
+    this.stats.bytesFree = this.#walker.bytesFree;
     this.stats.durationMs = performance.now() - this.#started;
     await this.#events?.return(undefined);
   }

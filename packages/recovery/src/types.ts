@@ -73,6 +73,8 @@ export interface RecoveryStats {
   bytesSkipped: number;
   /** `point-in-time`: bytes after the stop point, never read. */
   bytesUnread: number;
+  /** Zeros after the last frame of the last segment: room the writer preallocated, neither data nor damage. */
+  bytesFree: number;
   /** Segment files whose frames were read. */
   segmentsScanned: number;
   /** `point-in-time`: segment files after the stop point, never read. */

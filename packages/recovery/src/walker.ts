@@ -49,6 +49,8 @@ export class LogWalker {
   segments: SegmentInfo[] = [];
   /** Index in `segments` of the segment being read. */
   index = -1;
+  /** Bytes of free space read (zeros the writer preallocated after the last frame). */
+  bytesFree = 0;
   // The exact sequence the next segment must start at; null after damage,
   // when any sequence at or above #floor is accepted.
   #expected: number | null = null;
@@ -203,6 +205,7 @@ export class LogWalker {
           yield { kind: 'damage', info, damage: event.damage, torn: event.torn };
           if (!event.torn) this.#expected = null;
         } else {
+          this.bytesFree += event.free;
           this.#highest = Math.max(this.#highest, event.nextSequence);
           if (this.#expected !== null) this.#expected = event.nextSequence;
         }

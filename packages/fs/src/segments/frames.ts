@@ -41,10 +41,18 @@ export type FrameEvent =
    */
   | { kind: 'damage'; damage: Damage; nextSequence: number; torn: boolean }
   /**
-   * The segment is read. `dataEnd`: the end of its last accepted frame;
-   * in the last segment, zeros from there to `size` are free space.
+   * The segment is read. `dataEnd`: the end of its last accepted frame.
+   * `free`: bytes of zeros from there to `size` read as free space (the
+   * last segment only), else 0.
    */
-  | { kind: 'end'; size: number; dataEnd: number; nextSequence: number; sealed: boolean };
+  | {
+      kind: 'end';
+      size: number;
+      dataEnd: number;
+      free: number;
+      nextSequence: number;
+      sealed: boolean;
+    };
 
 /** Options of {@link readFrames}. */
 export interface ReadFramesOptions {
@@ -145,6 +153,7 @@ export async function* readFrames(
             kind: 'end',
             size,
             dataEnd: result.offset,
+            free: size - result.offset,
             nextSequence: result.nextSequence,
             sealed: false,
           };
@@ -169,6 +178,7 @@ export async function* readFrames(
             kind: 'end',
             size,
             dataEnd: result.offset,
+            free: 0,
             nextSequence: result.nextSequence,
             sealed: decoder.sealed,
           };
@@ -191,6 +201,7 @@ export async function* readFrames(
       kind: 'end',
       size,
       dataEnd,
+      free: 0,
       nextSequence: decoder.nextSequence,
       sealed: decoder.sealed,
     };
