@@ -835,8 +835,13 @@ function normaliseOp(op: unknown, i: number): WalOp {
     );
   }
   const { type, key, value } = op as { type?: unknown; key?: unknown; value?: unknown };
+  // Bytes pass as they are: the labels are made only for an error.
   if (type === 'put') {
-    return { type, key: toBytes(key, `ops[${i}].key`), value: toBytes(value, `ops[${i}].value`) };
+    return {
+      type,
+      key: key instanceof Uint8Array ? key : toBytes(key, `ops[${i}].key`),
+      value: value instanceof Uint8Array ? value : toBytes(value, `ops[${i}].value`),
+    };
   }
   if (type === 'delete') {
     if ('value' in op) {
@@ -845,7 +850,7 @@ function normaliseOp(op: unknown, i: number): WalOp {
         `expected ops[${i}], a delete, to have no value, found ${describeValue(value)}`,
       );
     }
-    return { type, key: toBytes(key, `ops[${i}].key`) };
+    return { type, key: key instanceof Uint8Array ? key : toBytes(key, `ops[${i}].key`) };
   }
   throw new WalError(
     ErrorCode.INVALID_ARGUMENT,
