@@ -243,6 +243,24 @@ describe('wrong-typed arguments reject WAL_INVALID_ARGUMENT and write nothing', 
       'WAL_INVALID_ARGUMENT',
     );
     expect(numeric.message).toContain('found the number 1');
+    for (const [ops, label] of [
+      [
+        [
+          { type: 'put', key: 'a', value: '1' },
+          { type: 'put', key: 7, value: '1' },
+        ],
+        'ops[1].key',
+      ],
+      [[{ type: 'put', key: 'a', value: null }], 'ops[0].value'],
+      [[{ type: 'delete', key: {} }], 'ops[0].key'],
+    ] as const) {
+      const bad = await rejectsWith(wal.batch(ops as never), 'WAL_INVALID_ARGUMENT');
+      expect(bad.message).toMatch(
+        new RegExp(
+          `^expected ${label.replace(/[[\].]/g, '\\$&')} to be a Uint8Array or a string, found `,
+        ),
+      );
+    }
     expect(wal.nextSequence).toBe(0);
     await wal.close();
     expect(readEntries(dir)).toEqual([]);
