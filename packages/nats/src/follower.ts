@@ -48,6 +48,10 @@ export class Follower {
   /** Stream sequence of the last message read (the next consumer starts after it). */
   #streamSeq: number;
   #stalled = false;
+  /** The stall check's view: `#streamSeq` at its last tick, and whether the stream was ahead then. */
+  #checkedSeq = -1;
+  #behind = false;
+  #checking = false;
   #logId: string | null;
   /** The sequence the next record must hold. */
   #next: number;
@@ -77,6 +81,9 @@ export class Follower {
     this.closed = this.#run();
     // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
     this.closed.catch(() => undefined);
+    const check = setInterval(() => void this.#checkProgress(), STALL_CHECK_MS);
+    check.unref();
+    void this.closed.catch(() => undefined).finally(() => clearInterval(check));
   }
 
   /**
@@ -153,6 +160,7 @@ export class Follower {
   // deleted stream (the follower says so instead), and after its server was
   // killed an ordered consumer can miss heartbeats for good without being
   // recreated (the follower makes a new one after its last message).
+  // #checkProgress covers the silent form of the second.
   #watchStatus(messages: ConsumerMessages): void {
     void (async () => {
       for await (const status of messages.status()) {
@@ -181,8 +189,10 @@ export class Follower {
             `expected stream ${this.#stream} to go on, found ${this.#gone ? 'it deleted' : 'its consumer ended'}`,
           );
         }
-        this.#stalled = false;
         this.#messages = await this.#reconsume();
+        // Cleared only now: #checkProgress leaves a consumer being replaced alone.
+        this.#stalled = false;
+        this.#behind = false;
       }
     } catch (error) {
       this.#error = WalError.isInstance(error)
@@ -192,6 +202,41 @@ export class Follower {
       this.#waiters.fail(this.#error);
       throw this.#error;
     }
+  }
+
+  // The client can go silent: after a reconnect it asks for the info of a
+  // consumer whose only server died, forever, with its heartbeat monitor
+  // off, so no `heartbeats_missed` comes. Two checks in a row without a
+  // message, the stream ahead at the first: the consumer is made anew.
+  async #checkProgress(): Promise<void> {
+    const messages = this.#messages;
+    const seq = this.#streamSeq;
+    if (this.#stopping || this.#stalled || this.#checking) return;
+    if (seq !== this.#checkedSeq) {
+      this.#checkedSeq = seq;
+      this.#behind = false;
+      return;
+    }
+    this.#checking = true;
+    let lastSeq: number;
+    try {
+      const jsm = await jetstreamManager(this.#nats, { checkAPI: false });
+      lastSeq = (await jsm.streams.info(this.#stream)).state.last_seq;
+    } catch {
+      // Unavailable now: the next tick asks again. A deleted stream is the status watcher's.
+      return;
+    } finally {
+      this.#checking = false;
+    }
+    if (this.#stopping || this.#stalled || messages !== this.#messages || seq !== this.#streamSeq)
+      return;
+    const ahead = lastSeq > seq;
+    if (ahead && this.#behind) {
+      this.#stalled = true;
+      messages.stop();
+      return;
+    }
+    this.#behind = ahead;
   }
 
   // A new consumer from the message after the last one read, retried until it is made or stop().
@@ -249,6 +294,8 @@ export class Follower {
 
 // Missed heartbeats (a second apart) after which the consumer is made anew.
 const STALL_HEARTBEATS = 5;
+// How often the follower checks it still gets messages while the stream has more.
+const STALL_CHECK_MS = 5_000;
 
 async function consume(
   nats: NatsConnection,

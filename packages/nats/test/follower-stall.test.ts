@@ -1,0 +1,59 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Memtable } from '@wal/memtable';
+import { describe, expect, test } from 'vitest';
+import { Follower, ReplicatedWal } from '../src/index.js';
+import { cluster, connectCluster, tempDir, uniqueName } from './helpers.js';
+
+// The server an ordered consumer (R1) lives on, from the stream's one consumer.
+async function consumerHost(nc: NatsConnection, stream: string): Promise<string> {
+  const consumers = await (await jetstreamManager(nc)).consumers.list(stream).next();
+  expect(consumers).toHaveLength(1);
+  const host = consumers[0]?.cluster?.leader;
+  if (!host) throw new Error(`expected the consumer of ${stream} to have a leader, found none`);
+  return host;
+}
+
+describe('Follower, its consumer silent', () => {
+  test('the server holding its consumer SIGKILLed as its connection reconnects: it makes a new consumer and applies the rest in order, once', async () => {
+    const nats = cluster();
+    const nc = await connectCluster();
+    // The follower's own connection, so that only it reconnects.
+    const followerNc = await connectCluster();
+    const stream = uniqueName('silent');
+    const wal = await ReplicatedWal.open({
+      dir: tempDir(),
+      nats: nc,
+      stream,
+      publishTimeoutMs: 2_000,
+    });
+    for (let i = 0; i < 50; i++) await wal.put(`k${i}`, `v${i}`);
+    const table = new Memtable();
+    const follower = await Follower.start({ nats: followerNc, stream, table });
+    await follower.waitFor(49);
+
+    const host = await consumerHost(nc, stream);
+    await nats.kill(host);
+    try {
+      // nats.js 3.3 stops its heartbeat monitor on the disconnect and, on the
+      // reconnect, asks for the dead consumer's info until its server is back:
+      // no message, no heartbeat, no status. The server stays down meanwhile.
+      await followerNc.reconnect();
+      for (let i = 50; i < 100; i++) await wal.put(`k${i}`, `v${i}`);
+      await follower.waitFor(99, AbortSignal.timeout(60_000));
+      await follower.stop();
+      await wal.close();
+    } finally {
+      await nats.restart(host);
+      await nats.waitHealthy();
+    }
+
+    expect(follower.error).toBeUndefined();
+    // Any gap or duplicate would have stopped it with WAL_TRUNCATED.
+    expect(follower.applied).toBe(100);
+    expect(table.size).toBe(100);
+    for (let i = 0; i < 100; i++) {
+      expect(Buffer.from(table.get(`k${i}`) ?? new Uint8Array()).toString()).toBe(`v${i}`);
+    }
+  }, 180_000);
+});
