@@ -52,7 +52,6 @@ const KILLERS = {
   'failed-write-cut': [FS_TEST('faults')],
   'close-mark': [FS_TEST('corruption')],
   'group-yield': [FS_TEST('group-commit')],
-  'unsynced-writes-to-pool': [FS_TEST('node-fs')],
   'group-mark': [FS_TEST('corruption')],
   'frame-salt': ['packages/codec/test/salt.test.ts'],
   'exact-sequence': ['packages/codec/test/sequence.test.ts'],
@@ -79,7 +78,6 @@ const mutant = (name, file, step, find, replace, tests = SUITES) => ({
 const OPEN = 'packages/fs/src/open-log.ts';
 const LOG = 'packages/fs/src/segment-log.ts';
 const WAL = 'packages/fs/src/wal.ts';
-const NODE_FS = 'packages/fs/src/node-fs.ts';
 const DURABLE = 'packages/fs/src/segments/durable.ts';
 const CREATE = 'packages/fs/src/segments/create.ts';
 const FRAMES = 'packages/fs/src/segments/frames.ts';
@@ -337,13 +335,6 @@ export const MUTANTS = [
     "a turn of the event loop between groups that did not sync (sync 'none' and 'interval')",
     "if (job.kind === 'group' && this.#options.sync !== 'always' && this.#jobs.length > 0) {",
     'if (false) {',
-  ),
-  mutant(
-    'unsynced-writes-to-pool',
-    NODE_FS,
-    'large writes to a file with more than 64 KiB unsynced go to the pool, where dirty-page throttling cannot stall the event loop',
-    '(length > SYNCED_WRITE_BYTES || dirty > SYNCED_WRITE_BYTES)',
-    'length > SYNCED_WRITE_BYTES',
   ),
   mutant(
     'group-mark',

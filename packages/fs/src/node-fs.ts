@@ -11,65 +11,39 @@ function call<T>(run: (done: (error: NodeJS.ErrnoException | null, value?: T) =>
 }
 
 /**
- * Where a write runs. A copy into the page cache takes microseconds, less
- * than the hop to the thread pool and back (about 20 µs of main-thread time
- * per call measured on a VM, and two wake-ups of latency), so a small write
- * is made at once, on the main thread:
- * - up to SMALL_WRITE_BYTES always (a lone writer's group of a few records);
- * - up to SYNCED_WRITE_BYTES while the file holds at most that many bytes
- *   written since its last fdatasync: with `sync: 'always'` that is a whole
- *   group of many writers, synced right after.
- * The second bound is what keeps a stall off the main thread: the kernel
- * throttles a process that dirties pages faster than they are written back
- * (balance_dirty_pages sleeps it), and only a file written without syncs
- * (`'none'`, `'interval'`) can pile up dirty pages; its large writes go to
- * the pool. `apps/bench/src/write-study.ts` measures both placements.
+ * Writes up to this many bytes are made at once, on the main thread. For a
+ * group of one or a few records the hop to the thread pool and back costs
+ * more than the copy into the page cache (and is a large part of a lone
+ * durable writer's latency); a larger group, of many writers, amortizes the
+ * hop, and on the pool its write adds nothing to the main thread's work.
+ * A write can still wait on the file system (a journal commit, say): the
+ * limit keeps that to lone, small writes.
  */
-const SMALL_WRITE_BYTES = 4 * 1024;
-const SYNCED_WRITE_BYTES = 64 * 1024;
-
-/** Bytes written to each open descriptor since its last fdatasync (or its open). */
-const unsynced = new Map<number, number>();
+const MAIN_THREAD_WRITE_BYTES = 4 * 1024;
 
 function write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
-  const length = buffer.length;
-  const dirty = (unsynced.get(fd) ?? 0) + length;
-  unsynced.set(fd, dirty);
-  if (length > SMALL_WRITE_BYTES && (length > SYNCED_WRITE_BYTES || dirty > SYNCED_WRITE_BYTES)) {
-    return call<number>((done) => fs.write(fd, buffer, 0, length, position, done));
+  if (buffer.length > MAIN_THREAD_WRITE_BYTES) {
+    return call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done));
   }
   try {
-    return Promise.resolve(fs.writeSync(fd, buffer, 0, length, position));
+    return Promise.resolve(fs.writeSync(fd, buffer, 0, buffer.length, position));
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-function fdatasync(fd: number): Promise<void> {
-  // Bytes written from here on are not covered by this sync.
-  unsynced.set(fd, 0);
-  return call<void>((done) => fs.fdatasync(fd, done));
-}
-
-function close(fd: number): Promise<void> {
-  unsynced.delete(fd);
-  return call<void>((done) => fs.close(fd, done));
-}
-
 /**
- * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync and read
- * runs off the main thread, on libuv's pool, and so does every write larger
- * than 4 KiB, but one of at most 64 KiB to a file that holds no more than
- * that written since its last fdatasync (a group under `sync: 'always'`):
- * those are made at once, on the main thread.
+ * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync and read,
+ * and every write larger than 4 KiB, runs off the main thread, on libuv's
+ * pool; writes of at most 4 KiB are made at once, on the main thread.
  */
 export const nodeFs: WalFs = {
   open: (file, flags) => call<number>((done) => fs.open(file, flags, done)),
-  close,
+  close: (fd) => call<void>((done) => fs.close(fd, done)),
   read: (fd, buffer, offset, length, position) =>
     call<number>((done) => fs.read(fd, buffer, offset, length, position, done)),
   write,
-  fdatasync,
+  fdatasync: (fd) => call<void>((done) => fs.fdatasync(fd, done)),
   fsyncDir: async (dir) => {
     const fd = await call<number>((done) => fs.open(dir, 'r', done));
     try {
