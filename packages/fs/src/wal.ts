@@ -827,6 +827,11 @@ export class Wal {
   }
 }
 
+// Bytes pass as they are: the label is made only for an error.
+function opBytes(value: unknown, i: number, field: 'key' | 'value'): Uint8Array {
+  return value instanceof Uint8Array ? value : toBytes(value, `ops[${i}].${field}`);
+}
+
 function normaliseOp(op: unknown, i: number): WalOp {
   if (typeof op !== 'object' || op === null) {
     throw new WalError(
@@ -835,13 +840,8 @@ function normaliseOp(op: unknown, i: number): WalOp {
     );
   }
   const { type, key, value } = op as { type?: unknown; key?: unknown; value?: unknown };
-  // Bytes pass as they are: the labels are made only for an error.
   if (type === 'put') {
-    return {
-      type,
-      key: key instanceof Uint8Array ? key : toBytes(key, `ops[${i}].key`),
-      value: value instanceof Uint8Array ? value : toBytes(value, `ops[${i}].value`),
-    };
+    return { type, key: opBytes(key, i, 'key'), value: opBytes(value, i, 'value') };
   }
   if (type === 'delete') {
     if ('value' in op) {
@@ -850,7 +850,7 @@ function normaliseOp(op: unknown, i: number): WalOp {
         `expected ops[${i}], a delete, to have no value, found ${describeValue(value)}`,
       );
     }
-    return { type, key: key instanceof Uint8Array ? key : toBytes(key, `ops[${i}].key`) };
+    return { type, key: opBytes(key, i, 'key') };
   }
   throw new WalError(
     ErrorCode.INVALID_ARGUMENT,

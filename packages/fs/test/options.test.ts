@@ -255,11 +255,8 @@ describe('wrong-typed arguments reject WAL_INVALID_ARGUMENT and write nothing', 
       [[{ type: 'delete', key: {} }], 'ops[0].key'],
     ] as const) {
       const bad = await rejectsWith(wal.batch(ops as never), 'WAL_INVALID_ARGUMENT');
-      expect(bad.message).toMatch(
-        new RegExp(
-          `^expected ${label.replace(/[[\].]/g, '\\$&')} to be a Uint8Array or a string, found `,
-        ),
-      );
+      const expected = `expected ${label} to be a Uint8Array or a string, found `;
+      expect(bad.message.slice(0, expected.length)).toBe(expected);
     }
     expect(wal.nextSequence).toBe(0);
     await wal.close();

@@ -79,10 +79,9 @@ export class Follower {
     this.#logId = logId;
     this.#next = table.lastSequence === null ? 0 : table.lastSequence + 1;
     this.closed = this.#run();
-    // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
-    this.closed.catch(() => undefined);
     const check = setInterval(() => void this.#checkProgress(), STALL_CHECK_MS);
     check.unref();
+    // The caller learns of a failure through `closed` or `waitFor`; never as an unhandled rejection.
     void this.closed.catch(() => undefined).finally(() => clearInterval(check));
   }
 
