@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Reader } from './cases/read-path.js';
 import {
+  copyFloor,
   naiveLoadAll,
   replayEntries,
   scanEntries,
@@ -18,6 +19,7 @@ const readers: Record<Reader, () => Promise<number>> = {
   scan: () => scanEntries(dir),
   'scan-entries': () => scanEntryByEntry(dir),
   replay: () => replayEntries(dir),
+  'copy-floor': () => copyFloor(dir),
   naive: () => naiveLoadAll(dir),
   baseline: async () => 0,
 };

@@ -109,8 +109,8 @@ export function readLogs(quick: boolean) {
 
 /**
  * The read path, each reader in a child process: scan, the naive reader and
- * replay on a 100 B and a 1 KiB log; scan alone and `Wal.open` on the big
- * 64-segment log. Beside each, the sequential read of the same files.
+ * replay on a 100 B and a 1 KiB log, and replay's copy floor on the 100 B
+ * one; scan alone and `Wal.open` on the big 64-segment log. Beside each, the sequential read of the same files.
  */
 export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]> {
   const { mib, segments, segmentBytes, labels } = readLogs(quick);
@@ -127,7 +127,7 @@ export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]
       label: labels.small,
       value: 100,
       size: { mib },
-      readers: ['scan', 'scan-entries', 'naive', 'replay'],
+      readers: ['scan', 'scan-entries', 'naive', 'replay', 'copy-floor'],
     },
     {
       label: labels.large,
@@ -146,14 +146,17 @@ export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]
       log(`read path: ${spec.readers.join(', ')} (child processes)`);
       const results = readPath(dir, spec.label, readRounds, spec.readers);
       const naive = readerName('naive', spec.label);
+      // The copy floor is a bound on replay, so it reads against the scan.
+      const floor = readerName('copy-floor', spec.label);
+      const baselineOf = (name: string) =>
+        name === floor ? readerName('scan', spec.label) : name === naive ? undefined : naive;
       rows.push(
-        ...results.map((r) =>
-          r.name !== naive &&
-          r.unit !== 'peak RSS MiB' &&
-          results.some((x) => x.name === naive && x.unit === r.unit)
-            ? { ...r, baseline: naive }
-            : r,
-        ),
+        ...results.map((r) => {
+          const baseline = r.unit === 'peak RSS MiB' ? undefined : baselineOf(r.name);
+          return baseline && results.some((x) => x.name === baseline && x.unit === r.unit)
+            ? { ...r, baseline }
+            : r;
+        }),
       );
       if ('segments' in spec.size) {
         log('read path: Wal.open');

@@ -25,6 +25,7 @@ import {
 import { nodeFs, type SyncMode, Wal, type WalFs } from '@wal/fs';
 import { listSegmentFiles } from '@wal/fs/segments';
 import { Memtable, replay } from '@wal/memtable';
+import { Arena } from '@wal/memtable/internal';
 import { scanLog } from '@wal/recovery';
 
 export type { SyncMode };
@@ -70,6 +71,28 @@ export async function scanEntryByEntry(dir: string): Promise<number> {
 /** Replays the whole log into a fresh Memtable; returns the entries applied. */
 export async function replayEntries(dir: string): Promise<number> {
   return (await replay(dir, new Memtable())).applied;
+}
+
+/**
+ * The floor of replay into any table that copies what it keeps: the scan,
+ * with each key and value copied into an arena (the Memtable's own) and
+ * their locations kept, but no index and no key strings. A sorted table does
+ * all of this and more, so replay cannot beat this reader. Returns the
+ * entries copied.
+ */
+export async function copyFloor(dir: string): Promise<number> {
+  const keys = new Arena();
+  const values = new Arena();
+  const locations: number[] = [];
+  let entries = 0;
+  for await (const batch of scanLog(dir).batches()) {
+    for (const entry of batch) {
+      locations.push(keys.append(entry.key));
+      locations.push(entry.type === 'put' ? values.append(entry.value) : -1);
+    }
+    entries += batch.length;
+  }
+  return entries;
 }
 
 /**

@@ -51,7 +51,7 @@ function segmentsFull(dir: string, segments: number, fullBytes: number) {
 }
 
 /** A reader run in its own process (see read-child.ts). */
-export type Reader = 'scan' | 'scan-entries' | 'naive' | 'replay' | 'baseline';
+export type Reader = 'scan' | 'scan-entries' | 'naive' | 'replay' | 'copy-floor' | 'baseline';
 
 interface ChildResult {
   entries: number;
@@ -80,6 +80,7 @@ export function readerName(reader: Reader, label: string): string {
     'scan-entries': 'recovery: scanLog, one await per entry',
     naive: 'naive reader: whole files into an array',
     replay: 'replay into a Memtable',
+    'copy-floor': "replay's floor: scan + keys and values copied into arenas, no index",
     baseline: 'node + modules, no reading',
   };
   return `${names[reader]} (${label})`;
