@@ -31,6 +31,11 @@ export interface StreamSetup {
   duplicateWindowMs?: number | undefined;
 }
 
+/** True for the server's answer that the stream does not exist. */
+export function isStreamNotFound(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
+}
+
 /** Creates the stream for `subject` unless it exists (NATS errors are thrown as they are, for a retry). */
 export async function ensureStream(
   jsm: JetStreamManager,
@@ -42,9 +47,7 @@ export async function ensureStream(
     await jsm.streams.info(stream);
     return;
   } catch (error) {
-    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) {
-      throw error;
-    }
+    if (!isStreamNotFound(error)) throw error;
   }
   await jsm.streams.add({
     name: stream,

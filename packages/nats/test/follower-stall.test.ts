@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Memtable } from '@wal/memtable';
 import { describe, expect, test } from 'vitest';
 import { Follower, ReplicatedWal } from '../src/index.js';
-import { cluster, connectCluster, tempDir, uniqueName } from './helpers.js';
+import { isStreamNotFound } from '../src/stream.js';
+import { cluster, connectCluster, tempDir, uniqueName, until } from './helpers.js';
 
 // The server an ordered consumer (R1) lives on, from the stream's one consumer.
 async function consumerHost(nc: NatsConnection, stream: string): Promise<string> {
@@ -55,5 +57,49 @@ describe('Follower, its consumer silent', () => {
     for (let i = 0; i < 100; i++) {
       expect(Buffer.from(table.get(`k${i}`) ?? new Uint8Array()).toString()).toBe(`v${i}`);
     }
+  }, 180_000);
+
+  test('the stream deleted while its consumer is silent: it still stops with WAL_REMOTE_ERROR (the client reports the stream gone)', async () => {
+    const nats = cluster();
+    const nc = await connectCluster();
+    const followerNc = await connectCluster();
+    const stream = uniqueName('silent-gone');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream });
+    for (let i = 0; i < 10; i++) await wal.put(`k${i}`, `v${i}`);
+    await wal.close();
+    const table = new Memtable();
+    const follower = await Follower.start({ nats: followerNc, stream, table });
+    await follower.waitFor(9);
+
+    const host = await consumerHost(nc, stream);
+    await nats.kill(host);
+    const timer = new AbortController();
+    try {
+      await followerNc.reconnect();
+      // The meta leader may have been the killed server: retried until one answers. A
+      // request that timed out may still have deleted it: then the stream is not found.
+      await until(
+        () =>
+          jetstreamManager(nc, { checkAPI: false })
+            .then((jsm) => jsm.streams.delete(stream))
+            .then(
+              () => true,
+              (error) => isStreamNotFound(error),
+            ),
+        `stream ${stream} deleted`,
+      );
+      const stillFollowing = sleep(60_000, undefined, { signal: timer.signal }).then(() => {
+        throw new Error('expected the follower to stop within 60 s, found it still following');
+      });
+      await expect(Promise.race([follower.closed, stillFollowing])).rejects.toMatchObject({
+        code: 'WAL_REMOTE_ERROR',
+        message: expect.stringContaining('deleted'),
+      });
+    } finally {
+      timer.abort();
+      await nats.restart(host);
+      await nats.waitHealthy();
+    }
+    expect(table.lastSequence).toBe(9);
   }, 180_000);
 });
