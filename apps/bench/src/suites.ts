@@ -110,7 +110,8 @@ export function readLogs(quick: boolean) {
 /**
  * The read path, each reader in a child process: scan, the naive reader and
  * replay on a 100 B and a 1 KiB log, and replay's copy floor on the 100 B
- * one; scan alone and `Wal.open` on the big 64-segment log. Beside each, the sequential read of the same files.
+ * one; scan alone and `Wal.open` on the big 64-segment log. Beside each, the
+ * sequential read of the same files.
  */
 export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]> {
   const { mib, segments, segmentBytes, labels } = readLogs(quick);
@@ -146,10 +147,11 @@ export async function readSuite({ quick, rounds, log }: Settings): Promise<Row[]
       log(`read path: ${spec.readers.join(', ')} (child processes)`);
       const results = readPath(dir, spec.label, readRounds, spec.readers);
       const naive = readerName('naive', spec.label);
-      // The copy floor is a bound on replay, so it reads against the scan.
+      // Readers read against the naive one; the copy floor, a bound on replay, against the scan.
       const floor = readerName('copy-floor', spec.label);
+      const scan = readerName('scan', spec.label);
       const baselineOf = (name: string) =>
-        name === floor ? readerName('scan', spec.label) : name === naive ? undefined : naive;
+        name === naive ? undefined : name === floor ? scan : naive;
       rows.push(
         ...results.map((r) => {
           const baseline = r.unit === 'peak RSS MiB' ? undefined : baselineOf(r.name);
