@@ -1,16 +1,20 @@
 import { describeValue, ErrorCode, WalError } from './errors.js';
+import { isPlainBytes, isUint8Array, plainView } from './views.js';
 
 /** A key or value as callers pass it: bytes, or a string encoded as UTF-8. */
 export type BytesLike = Uint8Array | string;
 
 /**
  * Normalises a key or value to bytes. Strings are UTF-8 encoded; a Uint8Array
- * (a Buffer included) is returned as is, not copied.
- * Anything else throws `WAL_INVALID_ARGUMENT`.
+ * or a Buffer is returned as is, not copied. A subclass of Uint8Array comes
+ * back as a plain Uint8Array over the same bytes, so an overridden `length`
+ * cannot make its size disagree with its bytes. Anything else, a Proxy of a
+ * Uint8Array included, throws `WAL_INVALID_ARGUMENT`. Runs no caller code.
  */
 export function toBytes(value: unknown, what: string): Uint8Array {
-  if (value instanceof Uint8Array) return value;
+  if (isPlainBytes(value)) return value;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (isUint8Array(value)) return plainView(value);
   throw new WalError(
     ErrorCode.INVALID_ARGUMENT,
     `expected ${what} to be a Uint8Array or a string, found ${describeValue(value)}`,

@@ -1,3 +1,6 @@
+import { types } from 'node:util';
+import { byteLengthOf, isPlainBytes, isUint8Array } from './views.js';
+
 /** Stable error codes. They never change once released. */
 export const ErrorCode = {
   /** The bytes on disk are not a valid log at some point ({@link CorruptionError}). */
@@ -148,11 +151,21 @@ export class CorruptionError extends WalError {
   }
 }
 
-/** Describes a value for an error message: its type, and its size or content where that helps. */
+/**
+ * Describes a value for an error message: its type, and its size or content
+ * where that helps. A Proxy is named as one, without reading through it.
+ */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
+  if (types.isProxy(value)) return 'a Proxy';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (value instanceof Uint8Array) return `a Uint8Array of ${value.length} bytes`;
+  if (isUint8Array(value)) {
+    const bytes = byteLengthOf(value);
+    if (isPlainBytes(value)) return `a Uint8Array of ${bytes} bytes`;
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor
+      ?.name;
+    return `a Uint8Array subclass (${name ?? 'anonymous'}) of ${bytes} bytes`;
+  }
   if (typeof value === 'number') return `the number ${value}`;
   if (typeof value === 'string') {
     return value.length <= 40

@@ -30,6 +30,7 @@ import {
 import { crc32, crc32Range } from './crc32.js';
 import { describeValue, ErrorCode, WalError } from './errors.js';
 import { assertRecordSize } from './limits.js';
+import { isPlainBytes } from './views.js';
 
 /** One operation of a batch, as the writer encodes it. */
 export type WalOp =
@@ -77,18 +78,18 @@ export function recordSize(ops: readonly WalOp[]): number {
   let size = BATCH_PREFIX_SIZE;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as WalOp;
-    if (!(op?.key instanceof Uint8Array)) {
+    if (!isPlainBytes(op?.key)) {
       throw new WalError(
         ErrorCode.INVALID_ARGUMENT,
-        `expected ops[${i}].key to be a Uint8Array, found ${describeValue(op?.key)}`,
+        `expected ops[${i}].key to be a Uint8Array or a Buffer (toBytes makes one), found ${describeValue(op?.key)}`,
       );
     }
     size += OP_HEADER_SIZE + op.key.length;
     if (op.type === 'put') {
-      if (!(op.value instanceof Uint8Array)) {
+      if (!isPlainBytes(op.value)) {
         throw new WalError(
           ErrorCode.INVALID_ARGUMENT,
-          `expected ops[${i}].value to be a Uint8Array, found ${describeValue(op.value)}`,
+          `expected ops[${i}].value to be a Uint8Array or a Buffer (toBytes makes one), found ${describeValue(op.value)}`,
         );
       }
       size += VALUE_LENGTH_SIZE + op.value.length;

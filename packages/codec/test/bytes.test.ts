@@ -71,4 +71,42 @@ describe('toBytes', () => {
       'expected value to be a Uint8Array or a string, found the number 5',
     );
   });
+
+  test('a Proxy of a Uint8Array is refused without running a trap', () => {
+    let traps = 0;
+    const proxy = new Proxy(new Uint8Array([1, 2]), {
+      get(target, key) {
+        traps++;
+        return Reflect.get(target, key);
+      },
+      getPrototypeOf(target) {
+        traps++;
+        return Reflect.getPrototypeOf(target);
+      },
+    });
+    expect(() => toBytes(proxy, 'key')).toThrow(
+      'expected key to be a Uint8Array or a string, found a Proxy',
+    );
+    expect(traps).toBe(0);
+  });
+
+  test('a subclass comes back as a plain Uint8Array over the bytes it holds, whatever its length says', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(1000), fc.nat(8), (bytes, lie, at) => {
+        const backing = new Uint8Array(bytes.length + 16);
+        backing.set(bytes, at);
+        class Sneaky extends Uint8Array {
+          override get length() {
+            return lie;
+          }
+        }
+        const sneaky = new Sneaky(backing.buffer, at, bytes.length);
+        const out = toBytes(sneaky, 'value');
+        expect(Object.getPrototypeOf(out)).toBe(Uint8Array.prototype);
+        expect(out.buffer).toBe(backing.buffer);
+        expect(out.byteOffset).toBe(at);
+        expect([...out]).toEqual([...bytes]);
+      }),
+    );
+  });
 });

@@ -124,4 +124,28 @@ describe('describeValue', () => {
   ])('%o is %s', (value, text) => {
     expect(describeValue(value)).toBe(text);
   });
+
+  test('names a Proxy and a subclass without reading through them', () => {
+    const traps: string[] = [];
+    const spy = (target: object) =>
+      new Proxy(target, {
+        get(t, key) {
+          traps.push(String(key));
+          return Reflect.get(t, key);
+        },
+        getPrototypeOf(t) {
+          traps.push('getPrototypeOf');
+          return Reflect.getPrototypeOf(t);
+        },
+      });
+    expect(describeValue(spy(new Uint8Array(2)))).toBe('a Proxy');
+    expect(describeValue(spy([1, 2]))).toBe('a Proxy');
+    expect(traps).toEqual([]);
+    class Sneaky extends Uint8Array {
+      override get length() {
+        return 99;
+      }
+    }
+    expect(describeValue(new Sneaky(3))).toBe('a Uint8Array subclass (Sneaky) of 3 bytes');
+  });
 });

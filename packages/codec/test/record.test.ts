@@ -255,12 +255,23 @@ describe('invalid arguments', () => {
     [
       'a string key',
       batch(0, [{ type: 'delete', key: 'k' as unknown as Uint8Array }]),
-      'expected ops[0].key to be a Uint8Array, found the string "k"',
+      'expected ops[0].key to be a Uint8Array or a Buffer (toBytes makes one), found the string "k"',
     ],
     [
       'a missing value',
       batch(0, [del('a'), { type: 'put', key } as WalOp]),
-      'expected ops[1].value to be a Uint8Array, found undefined',
+      'expected ops[1].value to be a Uint8Array or a Buffer (toBytes makes one), found undefined',
+    ],
+    [
+      // Its length could disagree with the bytes `set` copies.
+      'a Uint8Array subclass as a value',
+      batch(0, [{ type: 'put', key, value: new (class Bytes extends Uint8Array {})(2) }]),
+      'expected ops[0].value to be a Uint8Array or a Buffer (toBytes makes one), found a Uint8Array subclass (Bytes) of 2 bytes',
+    ],
+    [
+      'a Proxy of a Uint8Array as a key',
+      batch(0, [{ type: 'delete', key: new Proxy(new Uint8Array(1), {}) }]),
+      'expected ops[0].key to be a Uint8Array or a Buffer (toBytes makes one), found a Proxy',
     ],
     [
       'an unknown op type',
@@ -270,7 +281,7 @@ describe('invalid arguments', () => {
     [
       'a null op',
       batch(0, [null as unknown as WalOp]),
-      'expected ops[0].key to be a Uint8Array, found undefined',
+      'expected ops[0].key to be a Uint8Array or a Buffer (toBytes makes one), found undefined',
     ],
     [
       'a negative sequence',

@@ -1,7 +1,7 @@
 // The Rust original's behaviours (seed/wal.rs), batches and empty values.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SEAL_FRAME_SIZE, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { ErrorCode, SEAL_FRAME_SIZE, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { segmentFileName } from '@wal/fs/segments';
 import { describe, expect, test } from 'vitest';
@@ -234,6 +234,63 @@ describe('batches and values', () => {
     ).toEqual([
       [Buffer.from('ключ').toString('hex'), Buffer.from('värde ✓').toString('hex')],
       ['00ff', '010203'],
+    ]);
+  });
+
+  test('a Proxy of a Uint8Array is refused as a key or value: no trap runs, nothing is written', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    let traps = 0;
+    const proxy = new Proxy(new Uint8Array([7]), {
+      get(target, key) {
+        traps++;
+        return Reflect.get(target, key);
+      },
+      getPrototypeOf(target) {
+        traps++;
+        return Reflect.getPrototypeOf(target);
+      },
+    });
+    const bytes = proxy as Uint8Array;
+    for (const append of [
+      () => wal.put(bytes, 'v'),
+      () => wal.put('k', bytes),
+      () => wal.delete(bytes),
+      () => wal.batch([{ type: 'put', key: 'k', value: bytes }]),
+    ]) {
+      await expect(append()).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    }
+    expect(traps).toBe(0);
+    expect(wal.nextSequence).toBe(0);
+    await wal.close();
+    expect(readEntries(dir)).toEqual([]);
+  });
+
+  test('a Uint8Array subclass is written as the bytes it holds, whatever its length getter says', async () => {
+    const dir = tempDir();
+    const wal = await openWal(dir);
+    // Before the fix the frame took the getter's length: the value came out
+    // 1000 bytes long, its tail stale bytes of the group buffer.
+    class Sneaky extends Uint8Array {
+      override get length() {
+        return 1000;
+      }
+    }
+    await wal.put(new Sneaky([1, 2, 3]), new Sneaky([4, 5]));
+    await wal.batch([
+      { type: 'put', key: 'a', value: new Sneaky([6]) },
+      { type: 'delete', key: new Sneaky([8, 9]) },
+    ]);
+    await wal.close();
+    const [segment] = readSegments(dir);
+    const entries = framesOf(segment).flatMap((f) => (f.type === 'batch' ? f.entries : []));
+    expect(entries.map((e) => [[...e.key], e.value === undefined ? null : [...e.value]])).toEqual([
+      [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      [[...Buffer.from('a')], [6]],
+      [[8, 9], null],
     ]);
   });
 });

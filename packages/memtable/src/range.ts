@@ -3,6 +3,7 @@ import {
   boolean,
   integer,
   invalidOptions,
+  isUint8Array,
   type Kind,
   option,
   parseOptions,
@@ -42,7 +43,7 @@ export interface ResolvedRange extends Bounds {
 
 const key: Kind<BytesLike> = {
   expected: 'a Uint8Array or a string',
-  test: (value): value is BytesLike => typeof value === 'string' || value instanceof Uint8Array,
+  test: (value): value is BytesLike => typeof value === 'string' || isUint8Array(value),
 };
 
 const count = integer(0);

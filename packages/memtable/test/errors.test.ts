@@ -29,6 +29,8 @@ const notBytes: [string, unknown][] = [
   ['an ArrayBuffer', new ArrayBuffer(2)],
   ['a Uint16Array', new Uint16Array(2)],
   ['an object', { length: 0 }],
+  // Refused by its internal slots, so none of its traps runs.
+  ['a Proxy of a Uint8Array', new Proxy(new Uint8Array(2), {})],
 ];
 
 describe('keys and values that are neither bytes nor strings: WAL_INVALID_ARGUMENT, nothing changed', () => {
