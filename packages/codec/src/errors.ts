@@ -39,6 +39,8 @@ export const ErrorCode = {
   FENCED: 'WAL_FENCED',
   /** A replication or archive service refused or failed a request; `cause` holds its error. */
   REMOTE_ERROR: 'WAL_REMOTE_ERROR',
+  /** Something else changed a table while a call filling it ran (replay); that call applied nothing. */
+  CONCURRENT_CHANGE: 'WAL_CONCURRENT_CHANGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -91,7 +91,9 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | BadSegme
     return bad(`expected format version ${FORMAT_VERSION}, found version ${version}${damaged}`);
   }
   if (storedCrc !== actualCrc) {
-    return bad(`expected header CRC ${hex32(actualCrc)}, found ${hex32(storedCrc)}`);
+    return bad(
+      `expected header CRC ${hex32(storedCrc)} (stored), found ${hex32(actualCrc)} (computed)`,
+    );
   }
   const segment = readU64(bytes, HEADER_SEGMENT_OFFSET);
   const firstSequence = readU64(bytes, HEADER_FIRST_SEQUENCE_OFFSET);

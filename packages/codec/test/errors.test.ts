@@ -2,7 +2,7 @@ import { CorruptionError, type Damage, describeValue, ErrorCode, WalError } from
 import { describe, expect, test } from 'vitest';
 
 describe('WalError', () => {
-  test('the codes are the eighteen documented strings, each under its own name', () => {
+  test('the codes are the nineteen documented strings, each under its own name', () => {
     expect(ErrorCode).toEqual({
       CORRUPTION: 'WAL_CORRUPTION',
       RECORD_TOO_LARGE: 'WAL_RECORD_TOO_LARGE',
@@ -22,6 +22,7 @@ describe('WalError', () => {
       HOLD_EXCEEDED: 'WAL_HOLD_EXCEEDED',
       FENCED: 'WAL_FENCED',
       REMOTE_ERROR: 'WAL_REMOTE_ERROR',
+      CONCURRENT_CHANGE: 'WAL_CONCURRENT_CHANGE',
     });
   });
 

@@ -36,6 +36,9 @@ export const absorb = Symbol('Memtable.absorb');
 /** Package-internal: how `replay` applies a scan's batch (see `Memtable[applyScanned]`). */
 export const applyScanned = Symbol('Memtable.applyScanned');
 
+/** Package-internal: how `replay` sees whether a table changed while it read (see `Memtable[changes]`). */
+export const changes = Symbol('Memtable.changes');
+
 /**
  * A sorted in-memory table of the latest value, or tombstone, for each key:
  * the state a write-ahead log protects, rebuilt by replaying the log.
@@ -60,6 +63,8 @@ export class Memtable {
   #arena = new Arena();
   #sizeBytes = 0;
   #lastSequence: number | null;
+  /** Bumped by every call that changes the table. */
+  #changes = 0;
 
   /** Throws `WAL_INVALID_OPTIONS` for bad options. */
   constructor(options?: MemtableOptions) {
@@ -75,6 +80,7 @@ export class Memtable {
    */
   put(key: BytesLike, value: BytesLike): void {
     this.#put(encodeKey(key, 'key'), toBytes(value, 'value'));
+    this.#changes++;
   }
 
   /**
@@ -87,6 +93,7 @@ export class Memtable {
     if (this.#tree.set(k, TOMBSTONE) === undefined) {
       this.#sizeBytes += k.length + ENTRY_OVERHEAD_BYTES;
     }
+    this.#changes++;
   }
 
   /**
@@ -147,6 +154,7 @@ export class Memtable {
       this.#put(key, value);
     }
     this.#lastSequence = sequence;
+    this.#changes++;
     return true;
   }
 
@@ -230,6 +238,7 @@ export class Memtable {
    * values read before stay valid.
    */
   clear(): void {
+    this.#changes++;
     this.#tree.clear();
     this.#arena = new Arena();
     this.#sizeBytes = 0;
@@ -242,7 +251,13 @@ export class Memtable {
    * move; otherwise this arena adopts staging's slabs and each key is
    * inserted with its value's new location.
    */
+  /** How many calls have changed the table since it was made. */
+  get [changes](): number {
+    return this.#changes;
+  }
+
   [absorb](staging: Memtable): void {
+    this.#changes++;
     if (this.#tree.size === 0) {
       this.#tree = staging.#tree;
       this.#arena = staging.#arena;

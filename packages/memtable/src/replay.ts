@@ -1,7 +1,7 @@
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { invalidOptions, problem } from '@wal/codec/internal';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
-import { absorb, applyScanned, Memtable } from './memtable.js';
+import { absorb, applyScanned, changes, Memtable } from './memtable.js';
 
 /** Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing) but the sequence bounds. */
 export type ReplayOptions = Omit<ScanOptions, 'fromSequence' | 'toSequence' | 'limit'>;
@@ -21,11 +21,13 @@ export interface ReplayResult {
  * restored from a checkpoint), so replaying twice is idempotent, and sealed
  * segments wholly below it are not read.
  *
- * It refuses, leaving `table` as it was:
+ * It refuses, applying nothing:
  * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:
  *   its sequences went back, and entries written since would be skipped;
  * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
- *   which the table would silently miss.
+ *   which the table would silently miss;
+ * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
+ *   log was read: the log's older entries would overwrite newer values.
  *
  * Streams the scan; the log is never held in an array. Atomic: entries are
  * applied to a staging table, which `table` absorbs only once the scan has
@@ -55,6 +57,7 @@ export async function replay(
     }
   }
   const checkpoint = table.lastSequence;
+  const unchanged = table[changes];
   const from = checkpoint === null ? 0 : checkpoint + 1;
   const staging = new Memtable({ maxSizeBytes: table.maxSizeBytes, lastSequence: checkpoint });
   const scan = scanLog(dir, { ...options, fromSequence: from });
@@ -64,6 +67,14 @@ export async function replay(
     applied += batch.length;
   }
   const { stats } = scan;
+  if (table[changes] !== unchanged) {
+    // Its checkpoint, read at the start, may be stale, and absorbing would
+    // overwrite newer values with older ones from the log.
+    throw new WalError(
+      ErrorCode.CONCURRENT_CHANGE,
+      `expected table to stay unchanged while replay read the log in ${dir} (from lastSequence ${checkpoint}), found it changed (now at lastSequence ${table.lastSequence}): nothing was applied`,
+    );
+  }
   if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,

@@ -329,6 +329,39 @@ describe('replay over a checkpoint', () => {
     }
   });
 
+  test('a table changed while replay reads is WAL_CONCURRENT_CHANGE: nothing applied, the newer changes kept', async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim });
+    for (let i = 0; i < 5; i++) await wal.put(`k${i}`, `old${i}`);
+    await wal.close();
+    const changes: [string, (table: Memtable) => void][] = [
+      [
+        'apply',
+        (t) =>
+          t.apply({ sequence: 10, type: 'put', key: Buffer.from('k0'), value: Buffer.from('new') }),
+      ],
+      ['put', (t) => t.put('k0', 'new')],
+      ['delete', (t) => t.delete('k1')],
+      ['clear', (t) => t.clear()],
+    ];
+    for (const [name, change] of changes) {
+      for (const start of [null, 2]) {
+        const table = new Memtable({ lastSequence: start });
+        const running = replay('/wal', table, { fs: sim });
+        // While the scan awaits its reads: a live writer applying, say.
+        change(table);
+        const after = state(table);
+        const error = await running.catch((e: unknown) => e);
+        expect(error, `${name} from ${start}`).toMatchObject({ code: ErrorCode.CONCURRENT_CHANGE });
+        expect(state(table), `${name} from ${start}`).toEqual(after);
+      }
+    }
+    // Unchanged, the same replay applies.
+    await expect(replay('/wal', new Memtable(), { fs: sim })).resolves.toMatchObject({
+      applied: 5,
+    });
+  });
+
   test('issue 12: repair after rot in record 1 of k0..k2 never rewinds past a checkpoint at 2', async () => {
     const sim = new SimFs();
     const wal = await Wal.open({ dir: '/wal', fs: sim });
