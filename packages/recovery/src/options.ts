@@ -2,9 +2,11 @@ import { describeValue, ErrorCode, MAX_SEQUENCE, WalError } from '@wal/codec';
 import {
   boolean,
   integer,
+  invalidOptions,
   oneOf,
   option,
   parseOptions,
+  problem,
   type ResolvedOptions,
 } from '@wal/codec/internal';
 import { isWalFs, nodeFs, WAL_FS_METHODS } from '@wal/fs';
@@ -42,8 +44,19 @@ export type ResolvedScanOptions = ResolvedOptions<typeof scanTable>;
 export type ResolvedVerifyOptions = ResolvedOptions<typeof verifyTable>;
 export type ResolvedRepairOptions = ResolvedOptions<typeof repairTable>;
 
-export const parseScanOptions = (input: unknown): ResolvedScanOptions =>
-  parseOptions('scan', scanTable, input);
+/**
+ * Validates scan options before any I/O. A `toSequence` below `fromSequence`
+ * is refused: it selects nothing, which is a mistake, not a query.
+ */
+export function parseScanOptions(input: unknown): ResolvedScanOptions {
+  const options = parseOptions('scan', scanTable, input);
+  const { fromSequence, toSequence } = options;
+  if (toSequence !== undefined && toSequence < fromSequence) {
+    const expected = `a sequence of at least fromSequence (${fromSequence})`;
+    throw invalidOptions('scan', [problem('toSequence', expected, describeValue(toSequence))]);
+  }
+  return options;
+}
 export const parseVerifyOptions = (input: unknown): ResolvedVerifyOptions =>
   parseOptions('verify', verifyTable, input);
 export const parseRepairOptions = (input: unknown): ResolvedRepairOptions =>

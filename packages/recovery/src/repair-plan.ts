@@ -224,11 +224,13 @@ const SALT_CANDIDATES = 8;
 const SALVAGE_PROBE_BYTES = 1024 * 1024;
 
 /**
- * A damaged header: its frames are read by the salt it states, or else by
- * the salt solved from one of its first frames (see `solveFrameSalt`),
- * taken only when it validates a second frame too, or the segment's only
- * one. Its first sequence is where the previous segment ends, or, for the
- * log's first segment, what it states if its frames allow it.
+ * A damaged header: its frames are read by the salt it states (one frame
+ * is enough), or else by the salt solved from one of its first frames (see
+ * `solveFrameSalt`), taken only when it validates a second frame too, or
+ * the segment's only one. Its first sequence is where the previous segment
+ * ends, or, for the log's first segment, what it states if its frames allow
+ * it. The sequences of frames read by any of those salts count for the
+ * floor, whether the segment is taken as this one's or not.
  */
 async function salvageHeader(
   fs: WalFs,
@@ -252,7 +254,8 @@ async function salvageHeader(
   const stated = readU64(probe, HEADER_FIRST_SEQUENCE_OFFSET);
   const ownHeader = readU64(probe, HEADER_SEGMENT_OFFSET) === info.segment;
   const floor = chainEnd ?? 0;
-  const salts = new Set([readU32(probe, HEADER_SALT_OFFSET)]);
+  const statedSalt = readU32(probe, HEADER_SALT_OFFSET);
+  const salts = new Set([statedSalt]);
   for (let p = SEGMENT_HEADER_SIZE, k = 0; k < SALT_CANDIDATES; k++) {
     const length = p + FRAME_HEADER_SIZE <= probe.length ? readU32(probe, p) : 0;
     const end = p + FRAME_HEADER_SIZE + length;
@@ -263,7 +266,15 @@ async function salvageHeader(
   for (const salt of salts) {
     const header = { segment: info.segment, firstSequence: floor, salt, maxRecordBytes, logId };
     const found = await readSalvaged(fs, { ...info, header, seal: null }, last);
-    if (found.frames < 2 && !(found.frames === 1 && found.whole)) continue;
+    // Whatever the verdict, no sequence a frame here tells is handed out
+    // again: the frame that validates may be one that was acknowledged.
+    s.highest = Math.max(s.highest, found.highest);
+    if (found.frames === 0) continue;
+    // A frame that validates under the stated salt is this segment's but for
+    // a 2^-32 chance. A salt solved from a frame validates that frame by
+    // construction, rotted or not, so it needs a second frame, or the frame
+    // filling the segment exactly.
+    if (salt !== statedSalt && found.frames < 2 && !found.whole) continue;
     const first = found.firstSeen ?? floor;
     const end = found.seal?.nextSequence ?? found.ranges.at(-1)?.nextSequence ?? null;
     // Its frames are this segment's, not a copy of another one's: the header

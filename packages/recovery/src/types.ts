@@ -36,7 +36,10 @@ export interface ScanOptions extends CommonOptions {
    * comes out in part.
    */
   fromSequence?: number | undefined;
-  /** Return only entries with `sequence <= toSequence`; the scan stops after it. */
+  /**
+   * Return only entries with `sequence <= toSequence`; the scan stops after
+   * it. Below `fromSequence` it is `WAL_INVALID_OPTIONS`.
+   */
   toSequence?: number | undefined;
   /** Return at most this many entries. */
   limit?: number | undefined;

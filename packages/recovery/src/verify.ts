@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Damage } from '@wal/codec';
 import type { SegmentInfo } from '@wal/fs/segments';
 import { checkPath, parseVerifyOptions } from './options.js';
+import { planRepair } from './repair-plan.js';
 import type { CommonOptions, HoleFound } from './types.js';
 import { LogWalker, type WalkEvent } from './walker.js';
 
@@ -80,6 +81,12 @@ export async function verify(dir: string, options?: VerifyOptions): Promise<Veri
     else if (event.kind === 'damage') noteDamage(r, report, event);
   }
   conclude(report, walker, reports);
+  // A damaged header keeps the walk out of its segment; repair salvages its
+  // frames, and the sequences they tell are never handed out again.
+  if (report.damage.some((d) => d.reason === 'bad-header')) {
+    const plan = await planRepair(fs, resolvedDir);
+    report.nextSequence = Math.max(report.nextSequence, plan?.nextSequence ?? 0);
+  }
   report.durationMs = performance.now() - started;
   return report;
 }

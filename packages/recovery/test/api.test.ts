@@ -12,6 +12,7 @@ describe('options are validated before any I/O', () => {
     ['fractional fromSequence', { fromSequence: 1.5 }],
     ['negative toSequence', { toSequence: -1 }],
     ['toSequence past 2^53 - 1', { toSequence: 2 ** 53 }],
+    ['toSequence below fromSequence', { fromSequence: 5, toSequence: 2 }],
     ['negative limit', { limit: -1 }],
     ['fractional limit', { limit: 0.5 }],
     ['a signal that is not an AbortSignal', { signal: { aborted: false } }],
@@ -38,6 +39,24 @@ describe('options are validated before any I/O', () => {
   test('an invalid option names the field and what was expected', () => {
     expect(() => scanLog('/wal', { limit: -1 })).toThrow(/limit/);
     expect(() => scanLog('/wal', { maxRecordBytes: 1 } as never)).toThrow(/maxRecordBytes/);
+  });
+
+  test('toSequence below fromSequence is refused with both bounds in the message, before any I/O', async () => {
+    const { sim } = await simLog([puts(8)]);
+    const before = sim.operations;
+    const message =
+      'expected valid scan options, found toSequence: expected a sequence of at least fromSequence (5), found the number 2';
+    expect(() => scanLog('/wal', { fs: sim, fromSequence: 5, toSequence: 2 })).toThrow(message);
+    await expect(recover('/wal', { fs: sim, fromSequence: 5, toSequence: 2 })).rejects.toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS, message }),
+    );
+    expect(() =>
+      readSegment('/wal/wal_00000000.log', { fs: sim, fromSequence: 1, toSequence: 0 }),
+    ).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }));
+    expect(sim.operations).toBe(before);
+    // Equal bounds select one sequence.
+    const one = await recover('/wal', { fs: sim, fromSequence: 5, toSequence: 5 });
+    expect(one.entries.map((e) => e.sequence)).toEqual([5]);
   });
 
   test('verify takes only strict or tolerate-tail; repair only dryRun', async () => {

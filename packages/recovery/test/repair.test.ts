@@ -13,11 +13,14 @@ import {
   HEADER_LOG_ID_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
+  HEADER_SEGMENT_OFFSET,
   HEADER_VERSION_OFFSET,
+  SEGMENT_HEADER_SIZE,
 } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { MANIFEST_FILE, QUARANTINE_DIR, recover, repair, scanLog, verify } from '@wal/recovery';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   type BuiltLog,
@@ -25,6 +28,7 @@ import {
   buildLog,
   collect,
   flip,
+  hex,
   plain,
   puts,
   simLog,
@@ -459,6 +463,111 @@ describe('repair salvages a damaged header whatever field the damage hit', () =>
     expect(r.stats.firstSequence).toBe(0);
     expect(r.stats.holes).toMatchObject([{ firstSequence: 0, nextSequence: 1 }]);
     expect(r.entries.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('a damaged header with a short run of acknowledged records after it', () => {
+  // What the writer made durable: one record in segment 0, sealed; `count`
+  // records in segment 1, each acknowledged under sync 'always'; then power loss.
+  async function acknowledged(count: number, segments: 1 | 2 = 2) {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim, sync: 'always', preallocateBytes: 0 });
+    const acked: number[] = [];
+    if (segments === 2) {
+      acked.push(await wal.put('a', '1'));
+      await wal.rotate();
+    }
+    for (let i = 0; i < count; i++) acked.push(await wal.put(`k${i}`, `acked ${i}`));
+    const image = sim.crash();
+    return { image, acked, file: `/wal/wal_0000000${segments - 1}.log` };
+  }
+
+  const TAILS = {
+    none: [],
+    'a torn half frame': [0x30, 0x00, 0x00, 0x00, 0x11, 0x22, 0x33],
+    zeros: new Array(64).fill(0),
+    garbage: Array.from({ length: 40 }, (_, i) => (i * 73 + 11) & 0xff),
+  } satisfies Record<string, number[]>;
+  type Tail = keyof typeof TAILS;
+
+  function damage(image: SimFs, file: string, headerByte: number, bit: number, tail: Tail) {
+    const bytes = [...flip(image.readFile(file), headerByte, 1 << bit), ...TAILS[tail]];
+    image.writeFile(file, new Uint8Array(bytes));
+    image.syncAll();
+  }
+
+  // No acknowledged sequence is handed out again, and each is either in the
+  // repaired log or in what repair reports lost.
+  async function expectNoSequenceReused(image: SimFs, acked: number[], where: string) {
+    const top = Math.max(...acked) + 1;
+    expect(
+      (await verify('/wal', { fs: image })).nextSequence,
+      `${where}: verify`,
+    ).toBeGreaterThanOrEqual(top);
+    const done = await repair('/wal', { fs: image });
+    expect(done.nextSequence, `${where}: repair`).toBeGreaterThanOrEqual(top);
+    const r = await recover('/wal', { fs: image, mode: 'strict' });
+    const kept = new Set(r.entries.map((e) => e.sequence));
+    const lost = (n: number) => done.lost.some((l) => l.firstSequence <= n && n < l.nextSequence);
+    for (const n of acked) expect(kept.has(n) || lost(n), `${where}: sequence ${n}`).toBe(true);
+    const wal = await Wal.open({ dir: '/wal', fs: image });
+    expect(await wal.put('next', 'one'), `${where}: the next put`).toBeGreaterThanOrEqual(top);
+    await wal.close();
+  }
+
+  test('the last segment: its header CRC rotted, one acknowledged record, a torn half frame after it: the record is kept', async () => {
+    const { image, file } = await acknowledged(1);
+    damage(image, file, HEADER_CRC_OFFSET, 0, 'a torn half frame');
+    expect((await verify('/wal', { fs: image })).nextSequence).toBe(2);
+    const done = await repair('/wal', { fs: image });
+    expect(done.actions).toMatchObject([{ action: 'rebuild', segment: 1 }]);
+    expect(done).toMatchObject({ nextSequence: 2, lastSequence: 1, lost: [] });
+    const r = await recover('/wal', { fs: image, mode: 'strict' });
+    expect(r.entries.map(plain)).toEqual([
+      { sequence: 0, type: 'put', key: hex(utf8('a')), value: hex(utf8('1')) },
+      { sequence: 1, type: 'put', key: hex(utf8('k0')), value: hex(utf8('acked 0')) },
+    ]);
+    const wal = await Wal.open({ dir: '/wal', fs: image });
+    expect(await wal.put('next', 'one')).toBe(2);
+    await wal.close();
+  });
+
+  test('a last segment set aside (its header names another segment, its first record rotted): its sequences are still never issued again', async () => {
+    const { image, file } = await acknowledged(2);
+    const bytes = image.readFile(file);
+    const first = batchFramesOf(bytes)[0];
+    if (!first) throw new Error('fixture');
+    // Sequence 1 rots; sequence 2 is intact, but no longer continues the chain.
+    image.writeFile(
+      file,
+      flip(flip(bytes, HEADER_SEGMENT_OFFSET, 0x04), first.offset + first.size - 1),
+    );
+    image.syncAll();
+    const done = await repair('/wal', { fs: image });
+    expect(done.actions.map((a) => a.action)).toEqual(['remove', 'create']);
+    expect(done).toMatchObject({ nextSequence: 3, lost: [{ firstSequence: 1, nextSequence: 3 }] });
+    const wal = await Wal.open({ dir: '/wal', fs: image });
+    expect(await wal.put('next', 'one')).toBe(3);
+    await wal.close();
+  });
+
+  test('whatever header bit is flipped, whatever follows the records: no acknowledged sequence is issued twice', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: SEGMENT_HEADER_SIZE - 1 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.constantFrom(...(Object.keys(TAILS) as Tail[])),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom(1 as const, 2 as const),
+        async (headerByte, bit, tail, count, segments) => {
+          const { image, acked, file } = await acknowledged(count, segments);
+          damage(image, file, headerByte, bit, tail);
+          const where = `byte ${headerByte} bit ${bit}, ${tail}, ${count} records, ${segments} segments`;
+          await expectNoSequenceReused(image, acked, where);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
