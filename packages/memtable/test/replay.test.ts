@@ -704,7 +704,25 @@ describe('repair, then replay over a checkpoint', () => {
           expect(dump(restored)).toEqual(dump(model));
         },
       ),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        examples: [
+          // Found at seed 1319706127: the first segment (sequence 0) emptied, the
+          // last one's header rotted with only its closing mark after it, the
+          // empty file copied to a third: repair gave nextSequence 0, so 0 twice.
+          [
+            'always',
+            200,
+            [{ kind: 'batch', ops: [{ key: 'a', value: null }] }, { kind: 'rotate' }],
+            [
+              { kind: 'header', segment: 0.5, at: 0 },
+              { kind: 'truncate', segment: 0, at: 0 },
+              { kind: 'duplicate', segment: 0 },
+            ],
+            [['a', '']],
+          ] as never,
+        ],
+      },
     );
   });
 });
