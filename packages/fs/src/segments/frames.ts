@@ -117,6 +117,11 @@ export async function* readFrames(
       }
     };
     const decoder = newDecoder(header, SEGMENT_HEADER_SIZE, options.ceiling, options.loose);
+    // What the last look past damage found: the first later frame written
+    // once that damage was durable, or null for none (undefined: not looked).
+    // It answers for later damage too, so heavy damage costs one read of the
+    // rest of the segment, not one per damaged region (see laterWitness).
+    let witness: Witness | null | undefined;
     let dataEnd = SEGMENT_HEADER_SIZE;
     let damagedToEnd = false;
     let position = SEGMENT_HEADER_SIZE;
@@ -159,8 +164,13 @@ export async function* readFrames(
           };
           return;
         }
-        const torn =
-          options.last && !(await writtenAfterDurable(fs, fd, info, result, size, options.ceiling));
+        let torn = false;
+        if (options.last) {
+          if (witness === undefined || (witness !== null && !vouches(witness, result))) {
+            witness = await laterWitness(fs, fd, info, result, size, options.ceiling);
+          }
+          torn = witness === null || !vouches(witness, result);
+        }
         const toEnd = torn && !options.pastTorn;
         const damage = toDamage(info, result, toEnd ? size - result.offset : result.bytes);
         if (toEnd && damage.bytes !== result.bytes) {
@@ -212,19 +222,36 @@ export async function* readFrames(
   }
 }
 
+/** A frame after damage that was written once the damage was durable. */
+interface Witness {
+  offset: number;
+  synced: number;
+}
+
+/** True when `witness` lies after `damage` and was written once it was durable. */
+function vouches(witness: Witness, damage: DecodedDamage): boolean {
+  return witness.offset > damage.offset && witness.synced > damage.offset;
+}
+
 /**
- * True when a frame after the damage was written once the damaged bytes
- * were durable: its `synced` watermark is past the damage's offset. Reads
- * the rest of the segment once, without keeping what it decodes.
+ * The first frame after the damage written once the damaged bytes were
+ * durable (its `synced` watermark past the damage's offset), or null when
+ * none is. Reads the rest of the segment once, keeping nothing it decodes.
+ *
+ * Its answer holds for later damage in the segment: this look-ahead meets
+ * that damage in the state a look-ahead from it would start in (the same
+ * frames accepted, the same interrupted sequence), so both accept the same
+ * frames after it. Null therefore stays null, and a witness past later
+ * damage whose `synced` is past it too still vouches for it.
  */
-async function writtenAfterDurable(
+async function laterWitness(
   fs: WalFs,
   fd: number,
   info: SegmentInfo,
   damage: DecodedDamage,
   size: number,
   ceiling: number | undefined,
-): Promise<boolean> {
+): Promise<Witness | null> {
   const header = info.header as SegmentHeader;
   const start = damage.offset + 1;
   const decoder = newDecoder(
@@ -248,9 +275,11 @@ async function writtenAfterDurable(
       decoder.push(chunk);
     }
     for (const result of decoder) {
-      if (result.kind === 'frame' && result.record.synced > damage.offset) return true;
+      if (result.kind === 'frame' && result.record.synced > damage.offset) {
+        return { offset: result.offset, synced: result.record.synced };
+      }
     }
-    if (done) return false;
+    if (done) return null;
   }
 }
 
