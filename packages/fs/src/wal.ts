@@ -72,6 +72,13 @@ interface Control {
 interface Rotation {
   kind: 'rotate';
   header: SegmentHeader;
+  /** The promise of the `rotate()` that asked for it; none for one made for a full segment. */
+  settle?: Settlers;
+}
+
+interface Settlers {
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 type Job = Group | Control | Rotation;
@@ -437,11 +444,14 @@ export class Wal {
   rotate(): Promise<void> {
     try {
       this.#assertWritable();
-      this.#queueRotation();
-      return this.#control(async () => {});
     } catch (error) {
       return Promise.reject(error);
     }
+    const promise = new Promise<void>((resolve, reject) =>
+      this.#queueRotation({ resolve, reject }),
+    );
+    this.#schedule();
+    return promise;
   }
 
   /**
@@ -582,7 +592,7 @@ export class Wal {
     return group;
   }
 
-  #queueRotation(): void {
+  #queueRotation(settle?: Settlers): void {
     const { logId } = this.#log.active.header;
     const header = newHeader(
       logId,
@@ -590,7 +600,7 @@ export class Wal {
       this.#nextSequence,
       this.#options.maxRecordBytes,
     );
-    this.#jobs.push({ kind: 'rotate', header });
+    this.#jobs.push(settle ? { kind: 'rotate', header, settle } : { kind: 'rotate', header });
     this.#tail = {
       segment: header.segment,
       salt: header.salt,
@@ -658,11 +668,13 @@ export class Wal {
           const bytes = size + SEAL_FRAME_SIZE;
           const sealed = { segment, file, firstSequence, nextSequence, bytes };
           for (const feed of this.#sealedFeeds) feed.push(sealed);
+          job.settle?.resolve();
         } else job.resolve(await job.run());
       } catch (error) {
         const reported = this.#failure ? this.#failedError() : error;
         this.#fail(job, reported);
-        this.#rejectQueued(reported);
+        if (this.#failure) this.#rejectQueued(reported);
+        else if (job.kind !== 'control') this.#dropAppendsQueued(reported);
       }
       if (job.kind === 'group' && this.#options.sync !== 'always' && this.#jobs.length > 0) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -702,22 +714,44 @@ export class Wal {
 
   #fail(job: Job, error: unknown): void {
     if (job.kind === 'group') {
-      for (const reject of job.rejects) reject(error);
-      this.#recycle(job);
+      this.#rejectGroup(job, error);
       this.#rollBack(job.firstSequence);
     } else if (job.kind === 'control') {
       job.reject(error);
     } else {
+      job.settle?.reject(error);
       this.#rollBack(job.header.firstSequence);
     }
   }
 
-  // After a failed job nothing queued behind it is written: every queued
-  // append is rejected, and sequences go back to the first one not written.
+  #rejectGroup(group: Group, error: unknown): void {
+    for (const reject of group.rejects) reject(error);
+    this.#recycle(group);
+  }
+
+  // After the writer failed nothing queued is written: every queued job is
+  // rejected, and sequences go back to the first one not written.
   #rejectQueued(error: unknown): void {
     const jobs = this.#jobs;
     this.#jobs = [];
     for (const job of jobs) this.#fail(job, error);
+  }
+
+  // After a failed append that left the writer open (its bytes were cut, its
+  // sequences rolled back), the appends queued behind it are rejected: their
+  // frames carry the sequences after its own. Nothing else depends on them.
+  // Control jobs run as queued: the interval's sync, a sync() and close's
+  // mark must still make what was acknowledged before durable (rejecting
+  // them left it unsynced for good). A rotate() is queued again at the
+  // sequence rolled back to; the rotations made for the rejected appends go.
+  #dropAppendsQueued(error: unknown): void {
+    const jobs = this.#jobs;
+    this.#jobs = [];
+    for (const job of jobs) {
+      if (job.kind === 'control') this.#jobs.push(job);
+      else if (job.kind === 'group') this.#rejectGroup(job, error);
+      else if (job.settle) this.#queueRotation(job.settle);
+    }
   }
 
   #rollBack(sequence: number): void {
