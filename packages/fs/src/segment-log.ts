@@ -241,8 +241,9 @@ export class SegmentLog {
   // exists, so a durable later segment always implies a complete earlier one.
   /**
    * Seals the active segment (its next sequence is `nextSequence`) and starts
-   * the one `header` describes, then applies `maxSegments`. A failure poisons
-   * the writer: open finishes a rotation that sealed the segment.
+   * the one `header` describes. A failure poisons the writer: open finishes a
+   * rotation that sealed the segment. Retention (`maxSegments`) is the
+   * caller's next step: its failure must not hide that the rotation happened.
    */
   async rotate(nextSequence: number, header: SegmentHeader): Promise<void> {
     const active = this.#active;
@@ -292,7 +293,6 @@ export class SegmentLog {
     };
     this.#syncedSize = SEGMENT_HEADER_SIZE;
     this.#ackedSize = SEGMENT_HEADER_SIZE;
-    await this.dropExcessSegments();
   }
 
   /** Deletes sealed segments whose last sequence is <= `sequence`; resolves to how many. */

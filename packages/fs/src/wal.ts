@@ -439,7 +439,10 @@ export class Wal {
   /**
    * Writes what is pending, seals the active segment (synced), starts the
    * next, then applies `maxSegments`. Appends rotate by themselves at
-   * `maxSegmentBytes`.
+   * `maxSegmentBytes`. When only `maxSegments` fails (`WAL_IO_ERROR`), the
+   * rotation is done all the same, and the sealed segment is fed to
+   * {@link Wal.sealedSegments}; an append queued before it failing does not
+   * stop it (it seals at the sequence rolled back to).
    */
   rotate(): Promise<void> {
     try {
@@ -657,19 +660,8 @@ export class Wal {
       try {
         if (this.#failure) throw this.#failedError();
         if (job.kind === 'group') await this.#writeGroup(job);
-        else if (job.kind === 'rotate') {
-          const nextSequence = job.header.firstSequence;
-          await this.#roomToSeal();
-          const { segment, file, header, size } = this.#log.active;
-          await this.#log.rotate(nextSequence, job.header);
-          // Sealing synced everything written before the seal.
-          this.#advanceDurable(this.#writtenSequence);
-          const firstSequence = header.firstSequence;
-          const bytes = size + SEAL_FRAME_SIZE;
-          const sealed = { segment, file, firstSequence, nextSequence, bytes };
-          for (const feed of this.#sealedFeeds) feed.push(sealed);
-          job.settle?.resolve();
-        } else job.resolve(await job.run());
+        else if (job.kind === 'rotate') await this.#rotate(job);
+        else job.resolve(await job.run());
       } catch (error) {
         const reported = this.#failure ? this.#failedError() : error;
         this.#fail(job, reported);
@@ -682,6 +674,38 @@ export class Wal {
     }
     this.#running = false;
     this.#idle?.();
+  }
+
+  async #rotate(job: Rotation): Promise<void> {
+    const nextSequence = job.header.firstSequence;
+    await this.#roomToSeal();
+    const { segment, file, header, size } = this.#log.active;
+    await this.#log.rotate(nextSequence, job.header);
+    // Sealing synced everything written before the seal.
+    this.#advanceDurable(this.#writtenSequence);
+    const firstSequence = header.firstSequence;
+    const bytes = size + SEAL_FRAME_SIZE;
+    const sealed = { segment, file, firstSequence, nextSequence, bytes };
+    for (const feed of this.#sealedFeeds) feed.push(sealed);
+    // Retention only once the rotation is done and announced: its failure
+    // (an unlink or a directory fsync) undoes none of it, and a feed that
+    // missed the sealed segment would let the next retention delete it
+    // unseen. It fails the rotate() that asked for it; after a rotation for
+    // a full segment, the next rotation (or dropExcessSegments) tries again.
+    try {
+      await this.#log.dropExcessSegments();
+    } catch (error) {
+      const cause = error as Error;
+      job.settle?.reject(
+        new WalError(
+          ErrorCode.IO_ERROR,
+          `${cause.message}; the rotation itself is done (segment ${segment} was sealed and ${job.header.segment} started): retention runs again at the next rotation or dropExcessSegments()`,
+          { cause },
+        ),
+      );
+      return;
+    }
+    job.settle?.resolve();
   }
 
   async #writeGroup(group: Group): Promise<void> {
