@@ -255,8 +255,11 @@ export class SegmentLog {
         await io('truncate', active.file, () => this.#fs.ftruncate(active.fd, active.size));
         active.capacity = active.size;
         this.#dirty = true;
-        await this.sync();
       }
+      // The seal's synced watermark must be its own offset: if the next
+      // segment is never created, this one stays the last, and open reads
+      // damage below the watermark as rot, above it as a torn tail.
+      if (this.#dirty) await this.sync();
       const seal = encodeSealFrame(
         { salt: active.header.salt, synced: this.#syncedSize },
         { nextSequence, records: active.records, bytes: active.size + SEAL_FRAME_SIZE },
