@@ -493,6 +493,8 @@ export class Wal {
    * (so that every frame is provably durable), closes the file and releases
    * the lock. Appends already made resolve (or reject) before close
    * resolves. A failed writer still releases the lock and every handle.
+   * When releasing the lock fails, close rejects (`WAL_IO_ERROR`, unless
+   * the final sync failed first) and the writer is `'closed'` all the same.
    */
   async close(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
@@ -515,7 +517,13 @@ export class Wal {
     } finally {
       clearTimeout(this.#syncTimer);
       await this.#log.close();
-      await this.#release();
+      // Closed whatever the release says: 'closing' forever would leave
+      // waiters hanging and refuse every later close.
+      try {
+        await this.#release();
+      } catch (e) {
+        error ??= ioError('release the writer lock on', this.#dir, e);
+      }
       this.#state = 'closed';
       this.#endWaiters();
     }
