@@ -176,6 +176,9 @@ async function scanLast(
       }
     } else if (event.kind === 'damage') {
       if (!event.torn) throw corruption(dir, event.damage);
+      // What stays before the cut needs the same rewrite as an uncut tail:
+      // the cut's own fdatasync does not write pages a failed sync left clean.
+      await makeDurable(fs, fd, info.file, synced, event.damage.offset);
       const keptIn = await cutTail(fs, fd, event.damage, info.size);
       repairs.push({ ...event.damage, keptIn });
       cut = true;

@@ -4,7 +4,8 @@ import { errnoOf, io, ioError } from './segments/io.js';
 import type { WalFs } from './wal-fs.js';
 
 /**
- * Creates the log directory `dir` if missing; refuses a path that is a file.
+ * Creates the log directory `dir` if missing; refuses a path that is (or
+ * passes through) a file.
  *
  * A new directory's entry, like a new file's, is durable only once its
  * parent is fsynced: the parent of each directory made is fsynced, top down,
@@ -56,7 +57,16 @@ async function statIfExists(
   try {
     return await fs.stat(file);
   } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw ioError('stat', file, error);
-    return undefined;
+    const code = errnoOf(error);
+    if (code === 'ENOENT') return undefined;
+    // As listSegmentFiles reports it: the caller gave a bad path, not a failing disk.
+    if (code === 'ENOTDIR') {
+      throw new WalError(
+        ErrorCode.INVALID_ARGUMENT,
+        `expected a directory at ${file}, found a path through a file`,
+        { cause: error },
+      );
+    }
+    throw ioError('stat', file, error);
   }
 }

@@ -241,8 +241,9 @@ export class SegmentLog {
   // exists, so a durable later segment always implies a complete earlier one.
   /**
    * Seals the active segment (its next sequence is `nextSequence`) and starts
-   * the one `header` describes, then applies `maxSegments`. A failure poisons
-   * the writer: open finishes a rotation that sealed the segment.
+   * the one `header` describes. A failure poisons the writer: open finishes a
+   * rotation that sealed the segment. Retention (`maxSegments`) is the
+   * caller's next step: its failure must not hide that the rotation happened.
    */
   async rotate(nextSequence: number, header: SegmentHeader): Promise<void> {
     const active = this.#active;
@@ -254,8 +255,11 @@ export class SegmentLog {
         await io('truncate', active.file, () => this.#fs.ftruncate(active.fd, active.size));
         active.capacity = active.size;
         this.#dirty = true;
-        await this.sync();
       }
+      // The seal's synced watermark must be its own offset: if the next
+      // segment is never created, this one stays the last, and open reads
+      // damage below the watermark as rot, above it as a torn tail.
+      if (this.#dirty) await this.sync();
       const seal = encodeSealFrame(
         { salt: active.header.salt, synced: this.#syncedSize },
         { nextSequence, records: active.records, bytes: active.size + SEAL_FRAME_SIZE },
@@ -292,7 +296,6 @@ export class SegmentLog {
     };
     this.#syncedSize = SEGMENT_HEADER_SIZE;
     this.#ackedSize = SEGMENT_HEADER_SIZE;
-    await this.dropExcessSegments();
   }
 
   /** Deletes sealed segments whose last sequence is <= `sequence`; resolves to how many. */

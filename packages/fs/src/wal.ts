@@ -72,6 +72,13 @@ interface Control {
 interface Rotation {
   kind: 'rotate';
   header: SegmentHeader;
+  /** The promise of the `rotate()` that asked for it; none for one made for a full segment. */
+  settle?: Settlers;
+}
+
+interface Settlers {
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 type Job = Group | Control | Rotation;
@@ -432,16 +439,22 @@ export class Wal {
   /**
    * Writes what is pending, seals the active segment (synced), starts the
    * next, then applies `maxSegments`. Appends rotate by themselves at
-   * `maxSegmentBytes`.
+   * `maxSegmentBytes`. When only `maxSegments` fails (`WAL_IO_ERROR`), the
+   * rotation is done all the same, and the sealed segment is fed to
+   * {@link Wal.sealedSegments}; an append queued before it failing does not
+   * stop it (it seals at the sequence rolled back to).
    */
   rotate(): Promise<void> {
     try {
       this.#assertWritable();
-      this.#queueRotation();
-      return this.#control(async () => {});
     } catch (error) {
       return Promise.reject(error);
     }
+    const promise = new Promise<void>((resolve, reject) =>
+      this.#queueRotation({ resolve, reject }),
+    );
+    this.#schedule();
+    return promise;
   }
 
   /**
@@ -480,6 +493,8 @@ export class Wal {
    * (so that every frame is provably durable), closes the file and releases
    * the lock. Appends already made resolve (or reject) before close
    * resolves. A failed writer still releases the lock and every handle.
+   * When releasing the lock fails, close rejects (`WAL_IO_ERROR`, unless
+   * the final sync failed first) and the writer is `'closed'` all the same.
    */
   async close(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
@@ -502,7 +517,13 @@ export class Wal {
     } finally {
       clearTimeout(this.#syncTimer);
       await this.#log.close();
-      await this.#release();
+      // Closed whatever the release says: 'closing' forever would leave
+      // waiters hanging and refuse every later close.
+      try {
+        await this.#release();
+      } catch (e) {
+        error ??= ioError('release the writer lock on', this.#dir, e);
+      }
       this.#state = 'closed';
       this.#endWaiters();
     }
@@ -582,7 +603,7 @@ export class Wal {
     return group;
   }
 
-  #queueRotation(): void {
+  #queueRotation(settle?: Settlers): void {
     const { logId } = this.#log.active.header;
     const header = newHeader(
       logId,
@@ -590,7 +611,7 @@ export class Wal {
       this.#nextSequence,
       this.#options.maxRecordBytes,
     );
-    this.#jobs.push({ kind: 'rotate', header });
+    this.#jobs.push(settle ? { kind: 'rotate', header, settle } : { kind: 'rotate', header });
     this.#tail = {
       segment: header.segment,
       salt: header.salt,
@@ -647,22 +668,13 @@ export class Wal {
       try {
         if (this.#failure) throw this.#failedError();
         if (job.kind === 'group') await this.#writeGroup(job);
-        else if (job.kind === 'rotate') {
-          const nextSequence = job.header.firstSequence;
-          await this.#roomToSeal();
-          const { segment, file, header, size } = this.#log.active;
-          await this.#log.rotate(nextSequence, job.header);
-          // Sealing synced everything written before the seal.
-          this.#advanceDurable(this.#writtenSequence);
-          const firstSequence = header.firstSequence;
-          const bytes = size + SEAL_FRAME_SIZE;
-          const sealed = { segment, file, firstSequence, nextSequence, bytes };
-          for (const feed of this.#sealedFeeds) feed.push(sealed);
-        } else job.resolve(await job.run());
+        else if (job.kind === 'rotate') await this.#rotate(job);
+        else job.resolve(await job.run());
       } catch (error) {
         const reported = this.#failure ? this.#failedError() : error;
         this.#fail(job, reported);
-        this.#rejectQueued(reported);
+        if (this.#failure) this.#rejectQueued(reported);
+        else if (job.kind !== 'control') this.#dropAppendsQueued(reported);
       }
       if (job.kind === 'group' && this.#options.sync !== 'always' && this.#jobs.length > 0) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -670,6 +682,38 @@ export class Wal {
     }
     this.#running = false;
     this.#idle?.();
+  }
+
+  async #rotate(job: Rotation): Promise<void> {
+    const nextSequence = job.header.firstSequence;
+    await this.#roomToSeal();
+    const { segment, file, header, size } = this.#log.active;
+    await this.#log.rotate(nextSequence, job.header);
+    // Sealing synced everything written before the seal.
+    this.#advanceDurable(this.#writtenSequence);
+    const firstSequence = header.firstSequence;
+    const bytes = size + SEAL_FRAME_SIZE;
+    const sealed = { segment, file, firstSequence, nextSequence, bytes };
+    for (const feed of this.#sealedFeeds) feed.push(sealed);
+    // Retention only once the rotation is done and announced: its failure
+    // (an unlink or a directory fsync) undoes none of it, and a feed that
+    // missed the sealed segment would let the next retention delete it
+    // unseen. It fails the rotate() that asked for it; after a rotation for
+    // a full segment, the next rotation (or dropExcessSegments) tries again.
+    try {
+      await this.#log.dropExcessSegments();
+    } catch (error) {
+      const cause = error as Error;
+      job.settle?.reject(
+        new WalError(
+          ErrorCode.IO_ERROR,
+          `${cause.message}; the rotation itself is done (segment ${segment} was sealed and ${job.header.segment} started): retention runs again at the next rotation or dropExcessSegments()`,
+          { cause },
+        ),
+      );
+      return;
+    }
+    job.settle?.resolve();
   }
 
   async #writeGroup(group: Group): Promise<void> {
@@ -702,22 +746,44 @@ export class Wal {
 
   #fail(job: Job, error: unknown): void {
     if (job.kind === 'group') {
-      for (const reject of job.rejects) reject(error);
-      this.#recycle(job);
+      this.#rejectGroup(job, error);
       this.#rollBack(job.firstSequence);
     } else if (job.kind === 'control') {
       job.reject(error);
     } else {
+      job.settle?.reject(error);
       this.#rollBack(job.header.firstSequence);
     }
   }
 
-  // After a failed job nothing queued behind it is written: every queued
-  // append is rejected, and sequences go back to the first one not written.
+  #rejectGroup(group: Group, error: unknown): void {
+    for (const reject of group.rejects) reject(error);
+    this.#recycle(group);
+  }
+
+  // After the writer failed nothing queued is written: every queued job is
+  // rejected, and sequences go back to the first one not written.
   #rejectQueued(error: unknown): void {
     const jobs = this.#jobs;
     this.#jobs = [];
     for (const job of jobs) this.#fail(job, error);
+  }
+
+  // After a failed append that left the writer open (its bytes were cut, its
+  // sequences rolled back), the appends queued behind it are rejected: their
+  // frames carry the sequences after its own. Nothing else depends on them.
+  // Control jobs run as queued: the interval's sync, a sync() and close's
+  // mark must still make what was acknowledged before durable (rejecting
+  // them left it unsynced for good). A rotate() is queued again at the
+  // sequence rolled back to; the rotations made for the rejected appends go.
+  #dropAppendsQueued(error: unknown): void {
+    const jobs = this.#jobs;
+    this.#jobs = [];
+    for (const job of jobs) {
+      if (job.kind === 'control') this.#jobs.push(job);
+      else if (job.kind === 'group') this.#rejectGroup(job, error);
+      else if (job.settle) this.#queueRotation(job.settle);
+    }
   }
 
   #rollBack(sequence: number): void {

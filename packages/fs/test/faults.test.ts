@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { nodeFs, Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
 import {
@@ -17,6 +18,7 @@ import {
   readSegments,
   rejectsWith,
   rootCode,
+  simDisk,
   tempDir,
   until,
 } from './helpers.js';
@@ -314,6 +316,94 @@ describe('a failed write', () => {
     const created = faulty.indexOf('open', cut, ([, flags]) => flags === 'wx+');
     expect(synced).toBeGreaterThan(cut);
     expect(synced).toBeLessThan(created);
+  });
+});
+
+// A failed write that leaves the writer open rejects the appends queued
+// behind it (their sequences go back), but not the jobs that do not depend
+// on them: a sync, close's mark, the interval's sync, a rotate().
+describe('jobs queued behind a failed write', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test("'interval': the timer's sync still runs, so what was acknowledged before survives a power loss", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const sim = new SimFs();
+    const wal = await openWal({ dir: '/log', fs: sim, sync: 'interval', syncIntervalMs: 50 });
+    expect(await wal.put('k0', 'v0')).toBe(0);
+    sim.inject({ ops: ['write'], code: 'ENOSPC' });
+    const failed = wal.put('lost', 'x');
+    vi.advanceTimersByTime(50); // the timer's sync is queued behind the failing write
+    await rejectsWith(failed, 'WAL_IO_ERROR');
+    expect(wal.state).toBe('open');
+    await until(() => wal.durableSequence === 1, "the timer's sync");
+    expect(readEntries('/log', simDisk(sim.crash()))).toEqual(puts(1));
+  });
+
+  test.each(['none', 'interval'] as const)(
+    "'%s': close still syncs and marks what was acknowledged before",
+    async (sync) => {
+      const sim = new SimFs();
+      const wal = await openWal({ dir: '/log', fs: sim, sync, syncIntervalMs: 60_000 });
+      expect(await wal.put('k0', 'v0')).toBe(0);
+      sim.inject({ ops: ['write'], code: 'ENOSPC' });
+      const failed = wal.put('lost', 'x');
+      const closed = wal.close();
+      await rejectsWith(failed, 'WAL_IO_ERROR');
+      await closed;
+      expect(wal.durableSequence).toBe(1);
+      const image = sim.crash();
+      expect(readEntries('/log', simDisk(image))).toEqual(puts(1));
+      const frames = framesOf(readSegments('/log', simDisk(image))[0]);
+      expect(frames.at(-1)).toMatchObject({ type: 'mark', nextSequence: 1 });
+    },
+  );
+
+  test('sync() and rotate() still run, at the sequence rolled back to; later appends go on from it', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: '/log', fs: sim, sync: 'none' });
+    expect(await wal.put('k0', 'v0')).toBe(0);
+    sim.inject({ ops: ['write'], code: 'ENOSPC' });
+    const failed = [wal.put('lost', 'x'), wal.put('lost too', 'y')];
+    const synced = wal.sync();
+    const rotated = wal.rotate();
+    for (const p of failed) await rejectsWith(p, 'WAL_IO_ERROR');
+    await synced;
+    await rotated;
+    expect(wal.durableSequence).toBe(1);
+    expect(wal.segment).toBe(1);
+    expect(await wal.put('k1', 'v1')).toBe(1);
+    await wal.close();
+    const segments = readSegments('/log', simDisk(sim.crash()));
+    expect(segments.map((s) => s.header.firstSequence)).toEqual([0, 1]);
+    expect(readEntries('/log', simDisk(sim))).toEqual(puts(2));
+  });
+
+  test('appends queued behind the failed one are rejected too: no gap in the sequences', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: '/log', fs: sim, sync: 'always' });
+    expect(await wal.put('k0', 'v0')).toBe(0);
+    sim.inject({ ops: ['write'], code: 'ENOSPC' });
+    const first = wal.put('lost', 'x');
+    await Promise.resolve(); // the first group is being written: these form the next
+    const behind = [wal.put('behind', 'y'), wal.sync()];
+    await rejectsWith(first, 'WAL_IO_ERROR');
+    await rejectsWith(behind[0] as Promise<number>, 'WAL_IO_ERROR');
+    await behind[1];
+    expect(await wal.put('k1', 'v1')).toBe(1);
+    await wal.close();
+    expect(readEntries('/log', simDisk(sim.crash()))).toEqual(puts(2));
+  });
+
+  test('a failed totalSize() rejects alone: appends queued behind it are written', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: '/log', fs: sim, sync: 'always' });
+    sim.inject({ ops: ['fsize'], code: 'EIO' });
+    const size = wal.totalSize();
+    const appended = wal.put('k0', 'v0');
+    await rejectsWith(size, 'WAL_IO_ERROR');
+    expect(await appended).toBe(0);
   });
 });
 

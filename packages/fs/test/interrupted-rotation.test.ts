@@ -8,7 +8,15 @@
 import { type SyncMode, Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
-import { readEntries, rejectsWith, segmentFile, segmentNames, simDisk } from './helpers.js';
+import {
+  framesOf,
+  readEntries,
+  readSegments,
+  rejectsWith,
+  segmentFile,
+  segmentNames,
+  simDisk,
+} from './helpers.js';
 
 const dir = '/log';
 
@@ -55,5 +63,34 @@ describe.each(['always', 'none'] as const)("sync: '%s'", (sync: SyncMode) => {
     expect(await again.put('k1', 'v1')).toBe(1);
     await again.close();
     await expectAfterPowerLoss(sim, ['k0', 'k1']);
+  });
+});
+
+// Without a sync before it, a seal in 'none' or 'interval' mode would carry
+// the watermark of the last sync. When creating the next segment then fails,
+// the sealed segment stays the last one, which open scans under the tail
+// rule: rot in a record before the seal would be cut as a torn tail. (With
+// preallocated zeros the seal is preceded by the sync of their cut anyway.)
+describe.each(['none', 'interval'] as const)("sync: '%s', the next segment not created", (sync) => {
+  test('the seal vouches for every byte before it: rot there is refused, not cut', async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir, fs: sim, sync, syncIntervalMs: 60_000, preallocateBytes: 0 });
+    for (let i = 0; i < 5; i++) expect(await wal.put(`k${i}`, `v${i}`)).toBe(i);
+    sim.inject({ ops: ['open'] });
+    await rejectsWith(wal.rotate(), 'WAL_FAILED');
+    await wal.close();
+    const image = sim.crash();
+    const frames = framesOf(readSegments(dir, simDisk(image))[0]);
+    const seal = frames.at(-1);
+    expect(seal).toMatchObject({ type: 'seal', synced: seal?.offset });
+
+    const file = segmentFile(dir, 0);
+    const bytes = new Uint8Array(image.readFile(file));
+    const third = frames[2] as { offset: number; end: number };
+    bytes[third.end - 1] = (bytes[third.end - 1] as number) ^ 0x01;
+    image.writeFile(file, bytes);
+    image.syncAll();
+    const error = await rejectsWith(Wal.open({ dir, fs: image }), 'WAL_CORRUPTION');
+    expect(error.message).toContain(`${file} at offset ${third.offset}`);
   });
 });

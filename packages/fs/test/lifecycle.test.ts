@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { nodeFs, Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
 import {
@@ -13,6 +14,7 @@ import {
   readEntries,
   readSegments,
   rejectsWith,
+  rootCode,
   segmentNames,
   tempDir,
 } from './helpers.js';
@@ -82,6 +84,31 @@ describe('close', () => {
     await wal.close();
     await Promise.all([wal.close(), wal.close()]);
     expect(readEntries(dir)).toEqual([{ sequence: 0, type: 'put', key: 'k', value: 'v' }]);
+  });
+
+  test("a failing lock release rejects close with WAL_IO_ERROR, and the writer still ends 'closed'", async () => {
+    // A SimFs whose lock releases, then reports a failure (an unlink of the lock file, say).
+    class FailingRelease extends SimFs {
+      override async lock(dir: string): Promise<() => Promise<void>> {
+        const release = await super.lock(dir);
+        return async () => {
+          await release();
+          throw Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' });
+        };
+      }
+    }
+    const sim = new FailingRelease();
+    const wal = await Wal.open({ dir: '/log', fs: sim, sync: 'none' });
+    await wal.put('k', 'v');
+    const waiting = wal.waitDurable(5);
+    const error = await rejectsWith(wal.close(), 'WAL_IO_ERROR');
+    expect(error.message).toContain('/log');
+    expect(rootCode(error)).toBe('EIO');
+    expect(wal.state).toBe('closed');
+    expect(wal.durableSequence).toBe(1);
+    await rejectsWith(waiting, 'WAL_CLOSED');
+    await wal.close(); // a no-op now
+    await rejectsWith(wal.put('k', 'v'), 'WAL_CLOSED');
   });
 
   test('the getters still answer after close', async () => {

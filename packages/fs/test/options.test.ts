@@ -18,6 +18,7 @@ import {
   readEntries,
   readSegments,
   rejectsWith,
+  rootCode,
   segmentNames,
   snapshot,
   tempDir,
@@ -111,6 +112,18 @@ describe('invalid options reject WAL_INVALID_OPTIONS before any I/O', () => {
     const before = snapshot(base);
     const error = await rejectsWith(Wal.open(file), 'WAL_INVALID_ARGUMENT');
     expect(error.message).toContain(file);
+    expect(snapshot(base)).toEqual(before);
+  });
+
+  test('a dir through a file rejects WAL_INVALID_ARGUMENT and changes nothing', async () => {
+    const base = tempDir();
+    const file = path.join(base, 'a-file');
+    fs.writeFileSync(file, 'not a directory');
+    const before = snapshot(base);
+    const dir = path.join(file, 'log');
+    const error = await rejectsWith(Wal.open(dir), 'WAL_INVALID_ARGUMENT');
+    expect(error.message).toContain(dir);
+    expect(rootCode(error)).toBe('ENOTDIR');
     expect(snapshot(base)).toEqual(before);
   });
 

@@ -257,6 +257,18 @@ describe('maxSegments retention (lossy)', () => {
     expect(segmentNames(dir).at(-1)).toBe(`wal_${String(wal.segment).padStart(8, '0')}.log`);
   });
 
+  test('a deletion failing in a rotation for a full segment rejects no append; the next rotation deletes', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: '/log', fs: sim, maxSegments: 2, maxSegmentBytes: 200 });
+    await wal.rotate();
+    sim.inject({ ops: ['unlink'], code: 'EACCES' });
+    for (const e of puts(6)) expect(await wal.put(e.key, 'v'.repeat(60))).toBe(e.sequence);
+    expect(wal.segment).toBeGreaterThan(3);
+    expect(segmentNames('/log', simDisk(sim))).toHaveLength(2);
+    await wal.close();
+    expect(readEntries('/log', simDisk(sim)).map((e) => e.key)).toEqual(['k4', 'k5']);
+  });
+
   test('dropExcessSegments() applies it now; without maxSegments it removes nothing', async () => {
     const dir = tempDir();
     const unlimited = await Wal.open(dir);

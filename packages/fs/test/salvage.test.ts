@@ -112,6 +112,35 @@ describe('after a failed fdatasync', () => {
     },
   );
 
+  // Open cuts a torn tail after them: the bytes before the cut that no
+  // frame says are durable must still be rewritten before it syncs.
+  test('after a failed salvage and a torn tail, a put acknowledged by the writer that cut it survives a power loss', async () => {
+    const sim = new SimFs();
+    const wal = await writerWithUnsyncedPut(sim);
+    sim.inject({ ops: ['fdatasync'] });
+    sim.inject({ ops: ['write'] });
+    await rejectsWith(wal.sync(), 'WAL_FAILED');
+    const { file, segmentSize } = wal;
+    await wal.close();
+    // Part of a frame after k1, as a writer killed mid-write leaves it.
+    const fd = await sim.open(file, 'r+');
+    await sim.write(
+      fd,
+      new Uint8Array([0x55, 0x66, 0x77, 0x88, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      segmentSize,
+    );
+    await sim.close(fd);
+
+    const again = await Wal.open({ dir, fs: sim, sync: 'always' });
+    expect(again.repairs).toMatchObject([{ file, offset: segmentSize }]);
+    expect(await again.put('k2', 'v2')).toBe(2);
+    await again.close();
+    const image = sim.crash();
+    const reopened = await Wal.open({ dir, fs: image });
+    expect(readEntries(dir, simDisk(image)).map((e) => e.key)).toEqual(['k0', 'k1', 'k2']);
+    await reopened.close();
+  });
+
   // The same trap at open: a killed 'none' writer left records in the page
   // cache; the next open's fdatasync of them fails. Its pages may now be
   // clean without being on disk, so open rewrites them before it reports

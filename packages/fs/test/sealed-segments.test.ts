@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { listSealedSegments, type SealedSegmentInfo, type Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
-import { flipByte, openWal, rejectsWith, segmentFile, tempDir } from './helpers.js';
+import { flipByte, openWal, rejectsWith, rootCode, segmentFile, tempDir } from './helpers.js';
 
 const DIR = '/log';
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -132,6 +132,31 @@ describe('wal.sealedSegments()', () => {
     await wal.rotate(); // lossy maxSegments deletes segment 0 at once
     const error = await rejectsWith(feed.next(), 'WAL_TRUNCATED');
     expect(error.message).toContain('wal_00000000.log (sequences 0 to 0)');
+  });
+
+  test('a retention failure after a rotation still yields the sealed segment; rotate() reports it', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim, sync: 'none', maxSegments: 2 });
+    const feed = wal.sealedSegments();
+    await wal.put('a', '1');
+    await wal.rotate(); // seals 0
+    expect((await feed.next()).value?.segment).toBe(0);
+    await wal.put('b', '2');
+    sim.inject({ ops: ['unlink'], code: 'EACCES' });
+    const error = await rejectsWith(wal.rotate(), 'WAL_IO_ERROR'); // seals 1; deleting 0 fails
+    expect(error.message).toMatch(
+      /remove segment .*wal_00000000\.log.*EACCES.*segment 1 was sealed and 2 started/,
+    );
+    expect(rootCode(error)).toBe('EACCES');
+    expect(wal.state).toBe('open');
+    expect(wal.segment).toBe(2);
+    expect(wal.durableSequence).toBe(2);
+    // The feed yields segment 1 before the next retention could delete it.
+    expect((await feed.next()).value).toEqual(expected(sim, 1, 1, 1));
+    await wal.put('c', '3');
+    await wal.rotate(); // seals 2; retention deletes 0 and 1
+    expect((await feed.next()).value?.segment).toBe(2);
+    expect(await wal.put('d', '4')).toBe(3);
   });
 
   test("a failed writer's feed yields what was sealed, then throws WAL_FAILED", async () => {
