@@ -38,7 +38,7 @@ const KILLERS = {
   'create-directory-fsync': [FS_TEST('directory-durability')],
   'seal-sync': [FS_TEST('torn-tail')],
   'seal-cuts-zeros': [FS_TEST('rotation')],
-  'seal-cut-sync': [FS_TEST('rotation')],
+  'seal-cut-sync': [FS_TEST('interrupted-rotation'), FS_TEST('rotation')],
   'preallocate-capacity': [FS_TEST('faults')],
   'preallocate-synced-watermark': [FS_TEST('torn-tail')],
   'open-durable-before-free-space': [FS_TEST('torn-tail')],
@@ -63,6 +63,15 @@ const KILLERS = {
   'repair-remove-directory-fsync': [RECOVERY_TEST('repair')],
   'repair-floor': [RECOVERY_TEST('repair')],
   'replay-rewound': ['packages/memtable/test/replay.test.ts'],
+  'tail-witness-vouches': [RECOVERY_TEST('verify')],
+  'failed-write-keeps-controls': [FS_TEST('faults')],
+  'retention-after-feed': [FS_TEST('rotation'), FS_TEST('sealed-segments')],
+  'open-cut-rewrites-unsynced': [FS_TEST('salvage')],
+  'bytes-plain-view': [FS_TEST('basics'), 'packages/codec/test/bytes.test.ts'],
+  'repair-stated-salt-one-frame': [RECOVERY_TEST('repair')],
+  'repair-salvage-floor': [RECOVERY_TEST('repair')],
+  'verify-salvage-floor': [RECOVERY_TEST('repair')],
+  'replay-concurrent-change': ['packages/memtable/test/replay.test.ts'],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -88,6 +97,8 @@ const RECORD = 'packages/codec/src/record.ts';
 const REPAIR = 'packages/recovery/src/repair.ts';
 const PLAN = 'packages/recovery/src/repair-plan.ts';
 const REPLAY = 'packages/memtable/src/replay.ts';
+const VERIFY = 'packages/recovery/src/verify.ts';
+const BYTES = 'packages/codec/src/bytes.ts';
 const LOCK = 'packages/fs/src/lock.ts';
 const LOCK_TESTS = [
   'packages/fs/test/lock-guarantees.test.ts',
@@ -182,8 +193,8 @@ export const MUTANTS = [
     'tail-rule-synced',
     FRAMES,
     'the tail rule: a later frame synced past the damage makes it rot',
-    "if (result.kind === 'frame' && result.record.synced > damage.offset) return true;",
-    '',
+    "if (result.kind === 'frame' && result.record.synced > damage.offset) {",
+    'if (false) {',
   ),
   mutant(
     'broken-copy',
@@ -246,9 +257,9 @@ export const MUTANTS = [
   mutant(
     'seal-cut-sync',
     LOG,
-    'fdatasync of the cut zeros before the seal is written',
-    '        this.#dirty = true;\n        await this.sync();\n      }',
-    '        this.#dirty = true;\n      }',
+    'fdatasync before the seal is written (the cut zeros, unsynced frames): the seal vouches for all before it',
+    '      if (this.#dirty) await this.sync();\n      const seal',
+    '      const seal',
   ),
   mutant(
     'preallocate-capacity',
@@ -414,5 +425,69 @@ export const MUTANTS = [
     'replay refusing a log that ends at or below the checkpoint',
     'if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {',
     'if (false) {',
+  ),
+  mutant(
+    'replay-concurrent-change',
+    REPLAY,
+    'replay refusing a table changed while it read the log',
+    'if (table[changes] !== unchanged) {',
+    'if (false) {',
+  ),
+  // Found by the session-7 review: the witness, the failed write, retention, the cut, bytes, salvage.
+  mutant(
+    'tail-witness-vouches',
+    FRAMES,
+    'a witness found past earlier damage vouching for later damage only when past it and synced past it',
+    'return witness.offset > damage.offset && witness.synced > damage.offset;',
+    'return true;',
+  ),
+  mutant(
+    'failed-write-keeps-controls',
+    WAL,
+    'a failed write that does not fail the writer rejecting only the appends behind it (the syncs and close still run)',
+    "else if (job.kind !== 'control') this.#dropAppendsQueued(reported);",
+    'else this.#rejectQueued(reported);',
+  ),
+  mutant(
+    'retention-after-feed',
+    WAL,
+    'a rotation whose retention fails still settling: its sealed segment fed and made durable first',
+    '      return;\n    }\n    job.settle?.resolve();',
+    '      throw error;\n    }\n    job.settle?.resolve();',
+  ),
+  mutant(
+    'open-cut-rewrites-unsynced',
+    OPEN,
+    'open rewriting the unsynced bytes before a torn tail it cuts (fsyncgate pages)',
+    '      await makeDurable(fs, fd, info.file, synced, event.damage.offset);\n',
+    '',
+  ),
+  mutant(
+    'bytes-plain-view',
+    BYTES,
+    'a Uint8Array subclass read through a plain view (its length cannot disagree with its bytes)',
+    'if (isUint8Array(value)) return plainView(value);',
+    'if (isUint8Array(value)) return value;',
+  ),
+  mutant(
+    'repair-stated-salt-one-frame',
+    PLAN,
+    "a damaged header's stated salt taken on one frame",
+    'if (salt !== statedSalt && found.frames < 2 && !found.whole) continue;',
+    'if (found.frames < 2 && !found.whole) continue;',
+  ),
+  mutant(
+    'repair-salvage-floor',
+    PLAN,
+    'the sequences of frames under every salt tried counting for the floor',
+    '    s.highest = Math.max(s.highest, found.highest);\n',
+    '',
+  ),
+  mutant(
+    'verify-salvage-floor',
+    VERIFY,
+    "verify's next sequence above what repair would salvage past a damaged header",
+    '    report.nextSequence = Math.max(report.nextSequence, plan?.nextSequence ?? 0);\n',
+    '',
   ),
 ];

@@ -210,4 +210,27 @@ describe('verify', () => {
     expect(report.ok).toBe(false);
     expect(read / bytes.length).toBeLessThan(4);
   });
+
+  test('the frame that shows early damage is rot does not vouch for damage after it: that is still a torn tail', async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim, sync: 'none', preallocateBytes: 0 });
+    const value = new Uint8Array(100).fill(7);
+    for (let i = 0; i < 20; i++) await wal.put(`k${i}`, value);
+    await wal.sync();
+    const size = () => sim.readFile('/wal/wal_00000000.log').length;
+    const synced = size();
+    // Written after the sync: the first of them is the witness for rot below it.
+    for (let i = 0; i < 20; i++) await wal.put(`after${i}`, value);
+    const lastStart = size() - 100;
+    sim.syncAll();
+    // The writer is left open: its close would sync and mark, vouching for the tail.
+    const bytes = new Uint8Array(sim.readFile('/wal/wal_00000000.log'));
+    bytes[200] ^= 0xff; // rot in synced data
+    bytes[lastStart] ^= 0xff; // in the last frame, which nothing written later vouches for
+    sim.writeFile('/wal/wal_00000000.log', bytes);
+    sim.syncAll();
+    const report = await verify('/wal', { fs: sim });
+    expect(report.damage.map((d) => d.offset < synced)).toEqual([true]);
+    expect(report.tornTail?.offset).toBeGreaterThan(synced);
+  });
 });
