@@ -185,10 +185,10 @@ describe('verify', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => wal.put(`after${i}`, value)));
     await wal.close();
     const file = '/wal/wal_00000000.log';
-    const bytes = new Uint8Array(sim.readFile(file));
+    let bytes = sim.readFile(file);
     const regions = 300;
     const step = Math.floor((bytes.length - 2000) / regions);
-    for (let k = 0; k < regions; k++) bytes[1000 + k * step] ^= 0xff;
+    for (let k = 0; k < regions; k++) bytes = flip(bytes, 1000 + k * step, 0xff);
     sim.writeFile(file, bytes);
     sim.syncAll();
     let read = 0;
@@ -224,10 +224,9 @@ describe('verify', () => {
     const lastStart = size() - 100;
     sim.syncAll();
     // The writer is left open: its close would sync and mark, vouching for the tail.
-    const bytes = new Uint8Array(sim.readFile('/wal/wal_00000000.log'));
-    bytes[200] ^= 0xff; // rot in synced data
-    bytes[lastStart] ^= 0xff; // in the last frame, which nothing written later vouches for
-    sim.writeFile('/wal/wal_00000000.log', bytes);
+    const rotted = flip(sim.readFile('/wal/wal_00000000.log'), 200, 0xff); // in synced data
+    // In the last frame, which nothing written later vouches for.
+    sim.writeFile('/wal/wal_00000000.log', flip(rotted, lastStart, 0xff));
     sim.syncAll();
     const report = await verify('/wal', { fs: sim });
     expect(report.damage.map((d) => d.offset < synced)).toEqual([true]);
