@@ -72,6 +72,7 @@ const KILLERS = {
   'repair-salvage-floor': [RECOVERY_TEST('repair')],
   'verify-salvage-floor': [RECOVERY_TEST('repair')],
   'replay-concurrent-change': ['packages/memtable/test/replay.test.ts'],
+  'failed-write-cut-sync': [FS_TEST('faults')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -489,5 +490,12 @@ export const MUTANTS = [
     "verify's next sequence above what repair would salvage past a damaged header",
     '    report.nextSequence = Math.max(report.nextSequence, plan?.nextSequence ?? 0);\n',
     '',
+  ),
+  mutant(
+    'failed-write-cut-sync',
+    LOG,
+    "fdatasync of a failed write's cut before its sequences are reused",
+    '          this.#active.capacity = size;\n          await this.sync();\n',
+    '          this.#active.capacity = size;\n',
   ),
 ];

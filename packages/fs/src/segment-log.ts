@@ -87,9 +87,11 @@ export class SegmentLog {
 
   // A failed write is cut back off, so the log never holds a half record
   // that a later record follows. If even the cut fails, the writer refuses
-  // everything until reopened (open repairs the tail). The cut is unsynced
-  // like a write, so the segment stays dirty: sealing it must sync the cut,
-  // or a crash could bring the bytes back in a segment open no longer scans.
+  // everything until reopened (open repairs the tail). The cut is synced at
+  // once: writeback may have put the cut bytes on disk already, and the
+  // next append reuses their sequences, so a crash before a later sync
+  // could bring a rejected record back under them (and, in a sealed
+  // segment, where open no longer scans).
   /**
    * Appends `bytes`, holding `records` batch records, to the active segment,
    * first preallocating when they would reach past its zeros.
@@ -116,6 +118,7 @@ export class SegmentLog {
           this.#dirty = true;
           await this.#fs.ftruncate(fd, size);
           this.#active.capacity = size;
+          await this.sync();
         }
       } catch {
         this.#options.poison(error);

@@ -5,7 +5,8 @@
 // after a fault still releases the lock and every handle.
 import fs from 'node:fs';
 import path from 'node:path';
-import { nodeFs, Wal } from '@wal/fs';
+import { encodeBatchFrame } from '@wal/codec';
+import { nodeFs, WAL_FS_METHODS, Wal, type WalFs } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
@@ -317,6 +318,47 @@ describe('a failed write', () => {
     expect(synced).toBeGreaterThan(cut);
     expect(synced).toBeLessThan(created);
   });
+
+  test.each(['none', 'interval'] as const)(
+    "'%s': a failed write's cut is synced before its sequences are reused, so writeback of the cut bytes cannot bring a rejected record back",
+    async (sync) => {
+      const sim = new SimFs();
+      // A write that stops after the first frame of a group of two, then fails.
+      let stopAt: number | undefined;
+      const fs: WalFs = {
+        ...Object.fromEntries(
+          WAL_FS_METHODS.map((m) => [m, (sim[m] as (...a: unknown[]) => unknown).bind(sim)]),
+        ),
+        write: async (fd, buffer, position) => {
+          if (stopAt === undefined) return sim.write(fd, buffer, position);
+          const part = stopAt;
+          stopAt = undefined;
+          if (part === 0) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+          const n = await sim.write(fd, buffer.subarray(0, part), position);
+          stopAt = 0;
+          return n;
+        },
+      } as WalFs;
+      const wal = await openWal({ dir: '/log', fs, sync, preallocateBytes: 0 });
+      expect(await wal.put('k0', 'v0')).toBe(0);
+      await wal.sync();
+      stopAt = encodeBatchFrame({ salt: 0, synced: 0 }, 1, [
+        { type: 'put', key: Buffer.from('lost1'), value: Buffer.from('x') },
+      ]).length;
+      const rejected = [wal.put('lost1', 'x'), wal.put('lost2', 'y')];
+      for (const r of rejected) await rejectsWith(r, 'WAL_IO_ERROR');
+      expect(await wal.put('k1', 'v1')).toBe(1);
+      // Writeback wrote the group's first frame before the cut; the cut, and
+      // what came after, did not reach the disk.
+      const file = wal.file;
+      const crashed = sim.crash({ files: new Map([[sim.inode(file), { kind: 'before-cut' }]]) });
+      const reopened = await openWal({ dir: '/log', fs: crashed });
+      await reopened.close();
+      const keys = readEntries('/log', simDisk(crashed)).map((e) => e.key);
+      expect(keys).not.toContain('lost1');
+      expect(['k0', 'k0,k1']).toContain(keys.join(','));
+    },
+  );
 });
 
 // A failed write that leaves the writer open rejects the appends queued

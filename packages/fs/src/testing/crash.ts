@@ -25,7 +25,13 @@ export type FileOutcome =
    */
   | { kind: 'cut'; length: number }
   /** As `cut` at `length`; the unsynced part of the sector at `sector` reads as zeros. */
-  | { kind: 'torn'; length: number; sector: number };
+  | { kind: 'torn'; length: number; sector: number }
+  /**
+   * The file as the process saw it just before its last unsynced truncate
+   * that cut written bytes: writeback wrote it all, and the truncate and
+   * everything after did not reach the disk.
+   */
+  | { kind: 'before-cut' };
 
 /** One possible post-crash state. Whatever it does not name is lost. */
 export interface CrashPlan {
@@ -81,6 +87,7 @@ export function crashImage(
 // durably, only a truncate that reached the disk does (the 'keep' outcome).
 function fileAfter(file: FileData, outcome: FileOutcome | undefined): Uint8Array {
   if (!outcome || outcome.kind === 'drop') return file.durableBytes.slice();
+  if (outcome.kind === 'before-cut') return (file.beforeCut ?? file.durableBytes).slice();
   if (outcome.kind === 'keep') return file.current.slice();
   const from = file.syncedPrefix;
   const length = Math.max(from, Math.min(outcome.length, file.size));
@@ -102,10 +109,11 @@ export function randomCrashPlan(source: CrashSource, random: Random): CrashPlan 
     const from = file.syncedPrefix;
     const lastCut = lastCutOf(file);
     const kinds = ['drop', 'keep'];
+    if (file.beforeCut) kinds.push('before-cut');
     if (lastCut > from) kinds.push('cut');
     if (file.size > from) kinds.push('torn');
     const kind = kinds[randomInt(random, 0, kinds.length - 1)];
-    if (kind === 'drop' || kind === 'keep') {
+    if (kind === 'drop' || kind === 'keep' || kind === 'before-cut') {
       files.set(ino, { kind });
       continue;
     }
@@ -191,6 +199,7 @@ export function describeCrashPlan(source: CrashSource, plan: CrashPlan): string 
 function outcomesOf(file: FileData, options: CrashPlanOptions): FileOutcome[] {
   const from = file.syncedPrefix;
   const outcomes: FileOutcome[] = [{ kind: 'drop' }, { kind: 'keep' }];
+  if (file.beforeCut) outcomes.push({ kind: 'before-cut' });
   const ends = file.writeEnds;
   const lastCut = lastCutOf(file);
   const cuts =

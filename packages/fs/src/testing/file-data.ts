@@ -15,6 +15,10 @@ export class FileData {
   // Ranges a failed fdatasync dropped. The kernel marked those pages clean,
   // so a later fdatasync that succeeds does not write them (fsyncgate).
   #lost: [number, number][] = [];
+  // What the process saw just before the last truncate since the last sync
+  // that cut unsynced bytes: writeback may have put all of it on disk
+  // before the truncate reached it.
+  #beforeCut: Uint8Array | null = null;
 
   /** A file whose bytes are all durable (a state after a crash). */
   static durable(bytes: Uint8Array): FileData {
@@ -38,6 +42,7 @@ export class FileData {
     copy.#low = this.#low;
     copy.#marks = [...this.#marks];
     copy.#lost = this.#lost.map(([s, e]): [number, number] => [s, e]);
+    copy.#beforeCut = this.#beforeCut?.slice() ?? null;
     return copy;
   }
 
@@ -53,6 +58,11 @@ export class FileData {
   /** The bytes on stable storage. */
   get durableBytes(): Uint8Array {
     return this.#durable;
+  }
+
+  /** The file as the process saw it before the last unsynced truncate that cut written bytes, or null. */
+  get beforeCut(): Uint8Array | null {
+    return this.#beforeCut;
   }
 
   /** Length of the prefix no crash can change. */
@@ -101,6 +111,7 @@ export class FileData {
   }
 
   truncate(length: number): void {
+    if (length < this.#size && this.#low < this.#size) this.#beforeCut = this.current.slice();
     if (length > this.#size) this.#ensure(length);
     else this.#bytes.fill(0, length, this.#size);
     this.#size = length;
@@ -122,6 +133,8 @@ export class FileData {
       for (let i = start; i < Math.min(end, next.length); i++) next[i] = this.#durable[i] ?? 0;
     }
     this.#durable = next;
+    // Durable now is at least as new as any state before that truncate.
+    this.#beforeCut = null;
     const lost = Math.min(Number.POSITIVE_INFINITY, ...this.#lost.map(([start]) => start));
     if (covered === undefined) {
       this.#low = lost;
