@@ -12,7 +12,7 @@ import { Memtable } from '@wal/memtable';
 import { fenced, remoteError } from './errors.js';
 import { decodeRecordMessage } from './message.js';
 import { retrying } from './retry.js';
-import { findRecord, HEADER_CHAIN, storedRecordOf } from './stream.js';
+import { findRecord, HEADER_CHAIN, isStreamNotFound, storedRecordOf } from './stream.js';
 
 /** Options of {@link Follower.start}. */
 export interface FollowerOptions {
@@ -221,8 +221,14 @@ export class Follower {
     try {
       const jsm = await jetstreamManager(this.#nats, { checkAPI: false });
       lastSeq = (await jsm.streams.info(this.#stream)).state.last_seq;
-    } catch {
-      // Unavailable now: the next tick asks again. A deleted stream is the status watcher's.
+    } catch (error) {
+      // A deleted stream ends the follower here too: a silent client may
+      // never report it to the status watcher (one CI run in several). Else
+      // unavailable now: the next tick asks again.
+      if (isStreamNotFound(error) && !this.#stopping && messages === this.#messages) {
+        this.#gone = true;
+        messages.stop();
+      }
       return;
     } finally {
       this.#checking = false;
