@@ -58,7 +58,7 @@ describe('Follower, its consumer silent', () => {
     }
   }, 180_000);
 
-  test('the stream deleted while its consumer is silent: it still stops with WAL_REMOTE_ERROR (from the client's status, or the progress check's stream info)', async () => {
+  test('the stream deleted while its consumer is silent: it still stops with WAL_REMOTE_ERROR (from the client status, or from stream info in the progress check)', async () => {
     const nats = cluster();
     const nc = await connectCluster();
     const followerNc = await connectCluster();
