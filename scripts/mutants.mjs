@@ -467,8 +467,8 @@ export const MUTANTS = [
     'bytes-plain-view',
     BYTES,
     'a Uint8Array subclass read through a plain view (its length cannot disagree with its bytes)',
-    'if (isUint8Array(value)) return plainView(value);',
-    'if (isUint8Array(value)) return value;',
+    'if (types.isUint8Array(value)) return plainView(value);',
+    'if (types.isUint8Array(value)) return value;',
   ),
   mutant(
     'repair-stated-salt-one-frame',

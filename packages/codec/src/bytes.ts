@@ -1,5 +1,6 @@
+import { types } from 'node:util';
 import { describeValue, ErrorCode, WalError } from './errors.js';
-import { isPlainBytes, isUint8Array, plainView } from './views.js';
+import { isPlainBytes, plainView } from './views.js';
 
 /** A key or value as callers pass it: bytes, or a string encoded as UTF-8. */
 export type BytesLike = Uint8Array | string;
@@ -14,7 +15,7 @@ export type BytesLike = Uint8Array | string;
 export function toBytes(value: unknown, what: string): Uint8Array {
   if (isPlainBytes(value)) return value;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (isUint8Array(value)) return plainView(value);
+  if (types.isUint8Array(value)) return plainView(value);
   throw new WalError(
     ErrorCode.INVALID_ARGUMENT,
     `expected ${what} to be a Uint8Array or a string, found ${describeValue(value)}`,

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import { byteLengthOf, isPlainBytes, isUint8Array } from './views.js';
+import { byteLengthOf, isPlainBytes } from './views.js';
 
 /** Stable error codes. They never change once released. */
 export const ErrorCode = {
@@ -161,7 +161,7 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (types.isProxy(value)) return 'a Proxy';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (isUint8Array(value)) {
+  if (types.isUint8Array(value)) {
     const bytes = byteLengthOf(value);
     if (isPlainBytes(value)) return `a Uint8Array of ${bytes} bytes`;
     const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor

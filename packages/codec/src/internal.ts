@@ -8,8 +8,8 @@
  *   segment whose header is damaged.
  * - Options validation (`parseOptions` and its kinds), so every package
  *   checks options and words the errors the same way.
- * - `isPlainBytes` and `isUint8Array`: byte checks that run no caller code
- *   (internal slots, not `instanceof`).
+ * - `isPlainBytes`: a byte check that runs no caller code (internal slots,
+ *   not `instanceof`).
  *
  * @packageDocumentation
  */
@@ -37,4 +37,4 @@ export {
   required,
 } from './options.js';
 export { solveFrameSalt } from './salt-solve.js';
-export { isPlainBytes, isUint8Array } from './views.js';
+export { isPlainBytes } from './views.js';

@@ -22,11 +22,6 @@ const byteOffsetOf = accessor<number>('byteOffset');
 /** The byte length of a genuine Uint8Array, whatever its own `length` says. */
 export const byteLengthOf = accessor<number>('byteLength');
 
-/** True for a genuine Uint8Array (a Buffer or a subclass), not a Proxy of one. */
-export function isUint8Array(value: unknown): value is Uint8Array {
-  return types.isUint8Array(value);
-}
-
 /** True for a Uint8Array or a Buffer itself: its `length` and indexes are the engine's. */
 export function isPlainBytes(value: unknown): value is Uint8Array {
   if (!types.isUint8Array(value)) return false;

@@ -1,9 +1,9 @@
+import { types } from 'node:util';
 import type { BytesLike } from '@wal/codec';
 import {
   boolean,
   integer,
   invalidOptions,
-  isUint8Array,
   type Kind,
   option,
   parseOptions,
@@ -43,7 +43,7 @@ export interface ResolvedRange extends Bounds {
 
 const key: Kind<BytesLike> = {
   expected: 'a Uint8Array or a string',
-  test: (value): value is BytesLike => typeof value === 'string' || isUint8Array(value),
+  test: (value): value is BytesLike => typeof value === 'string' || types.isUint8Array(value),
 };
 
 const count = integer(0);
