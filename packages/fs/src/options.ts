@@ -73,9 +73,10 @@ export interface WalOptions {
    * Count-based retention (as the Rust WAL @wal replaces had it): after each
    * rotation, delete the oldest sealed segments beyond this count. LOSSY: it
    * deletes data that may not be flushed anywhere else. Prefer
-   * `truncateThrough`. A deletion that fails leaves the rotation done and
-   * rejects the `rotate()` that asked for it; the next rotation tries
-   * again. Default: unlimited.
+   * `truncateThrough`. A deletion that fails leaves the rotation done,
+   * rejects the `rotate()` that asked for it and shows in
+   * `Wal.retentionError` (a rotation for a full segment rejects no append);
+   * the next rotation tries again. Default: unlimited.
    */
   maxSegments?: number | undefined;
   /**

@@ -116,6 +116,7 @@ export class Wal {
   readonly #log: SegmentLog;
   #state: WalState = 'open';
   #failure: WalError | undefined;
+  #retentionError: WalError | undefined;
   #nextSequence: number;
   #tail: Tail;
   #jobs: Job[] = [];
@@ -385,6 +386,18 @@ export class Wal {
     return this.#failure;
   }
 
+  /**
+   * Why the last `maxSegments` retention failed (a segment's unlink or the
+   * directory fsync), or undefined once a later one succeeds. A rotation for
+   * a full segment rejects no append when it fails, so this is where that
+   * failure shows; `rotate()` and `dropExcessSegments()` also reject with it.
+   * The writer stays open: the next rotation, or `dropExcessSegments()`,
+   * tries again.
+   */
+  get retentionError(): WalError | undefined {
+    return this.#retentionError;
+  }
+
   /** Appends a put. Resolves to its sequence. An empty value is a value, not a delete. */
   put(key: BytesLike, value: BytesLike): Promise<number> {
     const op = this.#onePut[0] as { type: 'put'; key: Uint8Array; value: Uint8Array };
@@ -480,7 +493,7 @@ export class Wal {
    * LOSSY: see {@link WalOptions.maxSegments}.
    */
   dropExcessSegments(): Promise<number> {
-    return this.#control(() => this.#log.dropExcessSegments());
+    return this.#control(() => this.#retain());
   }
 
   /** Bytes of all segment files, the active one and its preallocated zeros included. */
@@ -701,19 +714,33 @@ export class Wal {
     // unseen. It fails the rotate() that asked for it; after a rotation for
     // a full segment, the next rotation (or dropExcessSegments) tries again.
     try {
-      await this.#log.dropExcessSegments();
-    } catch (error) {
-      const cause = error as Error;
-      job.settle?.reject(
-        new WalError(
-          ErrorCode.IO_ERROR,
-          `${cause.message}; the rotation itself is done (segment ${segment} was sealed and ${job.header.segment} started): retention runs again at the next rotation or dropExcessSegments()`,
-          { cause },
-        ),
+      await this.#retain(
+        `the rotation itself is done (segment ${segment} was sealed and ${job.header.segment} started)`,
       );
+    } catch (error) {
+      job.settle?.reject(error);
       return;
     }
     job.settle?.resolve();
+  }
+
+  // Applies maxSegments, keeping its outcome in retentionError. `done`: what
+  // the failure leaves done, for its message.
+  async #retain(done?: string): Promise<number> {
+    try {
+      const deleted = await this.#log.dropExcessSegments();
+      this.#retentionError = undefined;
+      return deleted;
+    } catch (error) {
+      const cause = error as Error;
+      const left = done ? `; ${done}` : '';
+      this.#retentionError = new WalError(
+        ErrorCode.IO_ERROR,
+        `${cause.message}${left}: retention runs again at the next rotation or dropExcessSegments()`,
+        { cause },
+      );
+      throw this.#retentionError;
+    }
   }
 
   async #writeGroup(group: Group): Promise<void> {

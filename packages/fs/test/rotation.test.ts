@@ -8,6 +8,7 @@ import {
   recordSize,
   SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
+  type WalError,
 } from '@wal/codec';
 import { MIN_SEGMENT_BYTES, Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
@@ -21,6 +22,7 @@ import {
   puts,
   readEntries,
   readSegments,
+  rootCode,
   segmentFile,
   segmentNames,
   simDisk,
@@ -267,6 +269,32 @@ describe('maxSegments retention (lossy)', () => {
     expect(segmentNames('/log', simDisk(sim))).toHaveLength(2);
     await wal.close();
     expect(readEntries('/log', simDisk(sim)).map((e) => e.key)).toEqual(['k4', 'k5']);
+  });
+
+  test('retentionError shows a failure no append reports, until a retention succeeds', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: '/log', fs: sim, maxSegments: 2, maxSegmentBytes: 200 });
+    await wal.rotate();
+    expect(wal.retentionError).toBeUndefined();
+    const fault = sim.inject({ ops: ['unlink'], code: 'EACCES', persistent: true });
+    for (const e of puts(6)) expect(await wal.put(e.key, 'v'.repeat(60))).toBe(e.sequence);
+    expect(wal.segment).toBeGreaterThan(3);
+    expect(wal.state).toBe('open');
+    const error = wal.retentionError as WalError;
+    expect(error.code).toBe('WAL_IO_ERROR');
+    expect(error.message).toMatch(
+      /remove segment .*wal_0000000\d\.log.*EACCES.*the rotation itself is done.*retention runs again/,
+    );
+    expect(rootCode(error)).toBe('EACCES');
+    expect(segmentNames('/log', simDisk(sim)).length).toBeGreaterThan(2);
+    const again = await wal.dropExcessSegments().catch((e: unknown) => e);
+    expect(again).toBe(wal.retentionError);
+    expect((again as WalError).message).not.toContain('the rotation itself');
+    fault.disarm();
+    expect(await wal.dropExcessSegments()).toBeGreaterThan(0);
+    expect(wal.retentionError).toBeUndefined();
+    expect(segmentNames('/log', simDisk(sim))).toHaveLength(2);
+    await wal.close();
   });
 
   test('dropExcessSegments() applies it now; without maxSegments it removes nothing', async () => {
