@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { CorruptionError, type Damage, ErrorCode, WalError } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { errnoOf } from '@wal/fs/internal';
-import { listSegmentFiles, readSegmentInfo, type SegmentInfo } from '@wal/fs/segments';
+import { listSegmentFiles, readListedInfo, type SegmentInfo } from '@wal/fs/segments';
 import type { RecoveryMode } from './types.js';
 import type { WalkSource } from './walker.js';
 
@@ -61,13 +60,11 @@ export async function truncatedError(
   let earliest: number | null = null;
   if ('dir' in source) {
     for (const f of await listSegmentFiles(fs, source.dir)) {
-      try {
-        earliest = (await readSegmentInfo(fs, f.file, f.segment)).header?.firstSequence ?? null;
-        break;
-      } catch (error) {
-        // Retention may still be deleting: the oldest file listed can go too.
-        if (errnoOf(error) !== 'ENOENT') throw error;
-      }
+      // Retention may still be deleting: the oldest file listed can go too.
+      const info = await readListedInfo(fs, source.dir, f);
+      if (!info) continue;
+      earliest = info.header?.firstSequence ?? null;
+      break;
     }
   }
   const now =

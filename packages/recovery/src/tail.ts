@@ -24,6 +24,7 @@ import { isWalFs, nodeFs, type SegmentHold, Wal, type WalFs } from '@wal/fs';
 import { errnoOf } from '@wal/fs/internal';
 import {
   listSegmentFiles,
+  readListedInfo,
   readSegmentInfo,
   type SegmentInfo,
   segmentFileName,
@@ -356,11 +357,8 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   async #locate(limit: number): Promise<boolean> {
     const infos: SegmentInfo[] = [];
     for (const f of await listSegmentFiles(this.#options.fs, this.#dir)) {
-      try {
-        infos.push(await readSegmentInfo(this.#options.fs, f.file, f.segment));
-      } catch (error) {
-        if (errnoOf(error) !== 'ENOENT') throw error; // deleted by retention since listed
-      }
+      const info = await readListedInfo(this.#options.fs, this.#dir, f);
+      if (info) infos.push(info);
     }
     const first = infos[0];
     if (!first) return false;

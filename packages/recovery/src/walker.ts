@@ -12,6 +12,7 @@ import {
   checkChain,
   listSegmentFiles,
   readFrames,
+  readListedInfo,
   readSegmentInfo,
   type SegmentInfo,
   segmentOfFile,
@@ -114,20 +115,14 @@ export class LogWalker {
 
   async #list(): Promise<SegmentInfo[]> {
     const source = this.#source;
-    if ('file' in source) await checkFile(this.#fs, source.file);
-    const files =
-      'dir' in source
-        ? await listSegmentFiles(this.#fs, source.dir)
-        : [{ file: source.file, segment: segmentOfFile(source.file) ?? null }];
+    if ('file' in source) {
+      await checkFile(this.#fs, source.file);
+      return [await readSegmentInfo(this.#fs, source.file, segmentOfFile(source.file) ?? null)];
+    }
     const infos: SegmentInfo[] = [];
-    for (const f of files) {
-      try {
-        infos.push(await readSegmentInfo(this.#fs, f.file, f.segment));
-      } catch (error) {
-        // Listed, then deleted by retention before we looked.
-        if (errnoOf(error) === 'ENOENT' && 'dir' in source) continue;
-        throw error;
-      }
+    for (const f of await listSegmentFiles(this.#fs, source.dir)) {
+      const info = await readListedInfo(this.#fs, source.dir, f);
+      if (info) infos.push(info);
     }
     return infos;
   }

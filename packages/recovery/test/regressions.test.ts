@@ -3,6 +3,8 @@
 // writer itself leaves. Each failed on the main branch before format v2.
 // (The checkpoint cases, which need a Memtable, are in @wal/memtable's
 // replay tests.)
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   CorruptionError,
   ErrorCode,
@@ -12,13 +14,24 @@ import {
   FRAME_HEADER_SIZE,
   HEADER_SEGMENT_OFFSET,
   type WalEntry,
+  type WalError,
 } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs, seededRandom } from '@wal/fs/testing';
 import { MANIFEST_FILE, readSegment, recover, repair, scanLog, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import { contentOf, keyOf } from './fixtures/content.js';
-import { batchFramesOf, collect, flip, framesOf, MODES, plain, utf8 } from './helpers.js';
+import {
+  batchFramesOf,
+  collect,
+  flip,
+  framesOf,
+  hookedFs,
+  MODES,
+  plain,
+  tempDir,
+  utf8,
+} from './helpers.js';
 
 const text = (b: Uint8Array | undefined) =>
   b === undefined ? undefined : Buffer.from(b).toString();
@@ -566,5 +579,64 @@ describe('repair of the first segment with a damaged header', () => {
     const { entries, error } = await collect(scanLog('/wal', { fs: sim, mode: 'strict' }));
     expect(error).toBeUndefined();
     expect(entries.map((e) => [e.sequence, e.type])).toEqual([[0, 'put']]);
+  });
+});
+
+describe('a listed segment that cannot be opened', () => {
+  async function threeSegments(dir: string, fs?: SimFs): Promise<void> {
+    const wal = await Wal.open({ dir, fs });
+    for (const key of ['a', 'b']) {
+      await wal.put(key, key);
+      await wal.rotate();
+    }
+    await wal.put('c', 'c');
+    await wal.close();
+  }
+
+  // Retention deletes names; a name still there is a log the writer refuses.
+  test('a dangling link as the newest segment is WAL_IO_ERROR everywhere, not a shorter log', async () => {
+    const dir = tempDir();
+    await threeSegments(dir);
+    const newest = path.join(dir, 'wal_00000002.log');
+    fs.rmSync(newest);
+    fs.symlinkSync(path.join(dir, 'gone'), newest);
+    const names = fs.readdirSync(dir).sort();
+    const dangling = /wal_00000002\.log, found ENOENT although the directory still lists it/;
+    for (const mode of MODES) {
+      const { entries, error } = await collect(scanLog(dir, { mode }));
+      expect(entries).toEqual([]);
+      expect((error as WalError).code).toBe('WAL_IO_ERROR');
+      expect((error as WalError).message).toMatch(dangling);
+    }
+    for (const run of [() => verify(dir), () => recover(dir), () => repair(dir)]) {
+      const error = await run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as WalError).code).toBe('WAL_IO_ERROR');
+      expect((error as WalError).message).toMatch(dangling);
+    }
+    await expect(Wal.open(dir)).rejects.toMatchObject({ code: 'WAL_IO_ERROR' });
+    expect(fs.readdirSync(dir).sort()).toEqual(names);
+  });
+
+  test('one deleted between the listing and its open (retention) is left out', async () => {
+    const sim = new SimFs();
+    await threeSegments('/wal', sim);
+    const oldest = '/wal/wal_00000000.log';
+    let deleted = false;
+    const racing = hookedFs(sim, async (op, args) => {
+      if (op === 'open' && args[0] === oldest && !deleted) {
+        deleted = true;
+        await sim.unlink(oldest);
+      }
+    });
+    const { entries, error } = await collect(scanLog('/wal', { fs: racing, mode: 'strict' }));
+    expect(deleted).toBe(true);
+    expect(error).toBeUndefined();
+    expect(entries.map((e) => [e.sequence, Buffer.from(e.key, 'hex').toString()])).toEqual([
+      [1, 'b'],
+      [2, 'c'],
+    ]);
   });
 });

@@ -1,15 +1,19 @@
+import path from 'node:path';
 import {
   decodeFrameAt,
   decodeSegmentHeader,
+  ErrorCode,
   isBadSegmentHeader,
   SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
   type Seal,
   type SegmentHeader,
   saltSeed,
+  WalError,
 } from '@wal/codec';
 import type { WalFs } from '../wal-fs.js';
-import { closeQuietly, io, readAt } from './io.js';
+import { closeQuietly, errnoOf, io, readAt } from './io.js';
+import { readNames, type SegmentFile } from './list.js';
 
 /** A segment file, its header and its seal: what two small reads tell, before any frame. */
 export interface SegmentInfo {
@@ -66,5 +70,31 @@ export async function readSegmentInfo(
     };
   } finally {
     await closeQuietly(fs, fd);
+  }
+}
+
+/**
+ * Reads the info of a segment listed in `dir`, or null when it was deleted
+ * since it was listed: a live writer's retention may delete segments while
+ * a reader looks. Only a segment whose name is gone from a fresh listing
+ * counts as deleted. One still listed that cannot be opened (a dangling
+ * link) is `WAL_IO_ERROR`, as `Wal.open` would find it, not a shorter log.
+ */
+export async function readListedInfo(
+  fs: WalFs,
+  dir: string,
+  listed: SegmentFile,
+): Promise<SegmentInfo | null> {
+  try {
+    return await readSegmentInfo(fs, listed.file, listed.segment);
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT') throw error;
+    // Listed again for each one: retention may be deleting the next meanwhile.
+    if (!(await readNames(fs, dir)).includes(path.basename(listed.file))) return null;
+    throw new WalError(
+      ErrorCode.IO_ERROR,
+      `expected to open segment ${listed.file}, found ENOENT although the directory still lists it (a dangling link?)`,
+      { cause: error },
+    );
   }
 }
