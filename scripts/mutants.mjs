@@ -73,6 +73,7 @@ const KILLERS = {
   'verify-salvage-floor': [RECOVERY_TEST('repair')],
   'replay-concurrent-change': ['packages/memtable/test/replay.test.ts'],
   'failed-write-cut-sync': [FS_TEST('faults')],
+  'listed-segment-still-listed': [RECOVERY_TEST('regressions')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -101,6 +102,7 @@ const REPLAY = 'packages/memtable/src/replay.ts';
 const VERIFY = 'packages/recovery/src/verify.ts';
 const BYTES = 'packages/codec/src/bytes.ts';
 const LOCK = 'packages/fs/src/lock.ts';
+const INFO = 'packages/fs/src/segments/info.ts';
 const LOCK_TESTS = [
   'packages/fs/test/lock-guarantees.test.ts',
   'packages/fs/test/lock-churn.test.ts',
@@ -497,5 +499,12 @@ export const MUTANTS = [
     "fdatasync of a failed write's cut before its sequences are reused",
     '          this.#active.capacity = size;\n          await this.sync();\n',
     '          this.#active.capacity = size;\n',
+  ),
+  mutant(
+    'listed-segment-still-listed',
+    INFO,
+    'a listed segment that cannot be opened left out only once its name is gone (retention), not a shorter log',
+    '    if (!(await readNames(fs, dir)).includes(path.basename(listed.file))) return null;\n',
+    '    return null;\n',
   ),
 ];
