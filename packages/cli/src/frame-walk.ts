@@ -4,6 +4,7 @@ import {
   checkChain,
   listSegmentFiles,
   readFrames,
+  readListedInfo,
   readSegmentInfo,
   type SegmentInfo,
 } from '@wal/fs/segments';
@@ -58,8 +59,10 @@ async function segmentInfos(fs: WalFs, target: Target): Promise<SegmentInfo[]> {
   if (target.kind === 'file')
     return [await readSegmentInfo(fs, target.path, segmentOfTarget(target))];
   const infos: SegmentInfo[] = [];
-  for (const { file, segment } of await listSegmentFiles(fs, target.path)) {
-    infos.push(await readSegmentInfo(fs, file, segment));
+  // As the scan does: a segment retention deleted since the listing is left out.
+  for (const listed of await listSegmentFiles(fs, target.path)) {
+    const info = await readListedInfo(fs, target.path, listed);
+    if (info) infos.push(info);
   }
   return infos;
 }

@@ -44,6 +44,22 @@ describe.each(COMMANDS)('%s', (command) => {
     );
   });
 
+  test('a listed segment that cannot be opened (a dangling link): exit 3, not a shorter log', async () => {
+    const { dir } = await cleanLog(2);
+    const before = hashTree(dir);
+    const fs = failingFs('open', 'ENOENT', (p) => p === segment(dir, 1));
+    const argv = command === 'dump' ? [command, dir, '--frames'] : [command, dir];
+    for (const args of command === 'dump' ? [[command, dir], argv] : [argv]) {
+      await expectFailure(
+        await run(args, { fs }),
+        new RegExp(
+          `^wal: expected to open segment ${segment(dir, 1)}, found ENOENT although the directory still lists it`,
+        ),
+      );
+    }
+    expect(hashTree(dir)).toEqual(before);
+  });
+
   test('an I/O error reading a segment: exit 3, never reported as damage', async () => {
     const { dir } = await cleanLog(2);
     const before = hashTree(dir);
