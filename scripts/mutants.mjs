@@ -74,6 +74,8 @@ const KILLERS = {
   'replay-concurrent-change': ['packages/memtable/test/replay.test.ts'],
   'failed-write-cut-sync': [FS_TEST('faults')],
   'listed-segment-still-listed': [RECOVERY_TEST('regressions')],
+  'archive-path-fsync': [RECOVERY_TEST('archive')],
+  'restore-parents-fsync': [RECOVERY_TEST('restore')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -103,6 +105,8 @@ const VERIFY = 'packages/recovery/src/verify.ts';
 const BYTES = 'packages/codec/src/bytes.ts';
 const LOCK = 'packages/fs/src/lock.ts';
 const INFO = 'packages/fs/src/segments/info.ts';
+const ARCHIVE_DIR = 'packages/recovery/src/archive-directory.ts';
+const RESTORE = 'packages/recovery/src/restore.ts';
 const LOCK_TESTS = [
   'packages/fs/test/lock-guarantees.test.ts',
   'packages/fs/test/lock-churn.test.ts',
@@ -506,5 +510,19 @@ export const MUTANTS = [
     'a listed segment that cannot be opened left out only once its name is gone (retention), not a shorter log',
     '    if (!(await readNames(fs, dir)).includes(path.basename(listed.file))) return null;\n',
     '    return null;\n',
+  ),
+  mutant(
+    'archive-path-fsync',
+    ARCHIVE_DIR,
+    "the fsync of every directory on an archive directory's path before its first file",
+    '  await syncDirectoryState(fs, root);\n',
+    '  await fs.fsyncDir(path.dirname(root));\n',
+  ),
+  mutant(
+    'restore-parents-fsync',
+    RESTORE,
+    'the fsync of each directory a restore creates into its parent',
+    '    await prepareDirectory(fs, staging);\n',
+    '    await fs.mkdirp(staging);\n    await fsyncDirOf(fs, staging);\n',
   ),
 ];

@@ -1,13 +1,8 @@
 import path from 'node:path';
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
-import { errnoOf, io } from '@wal/fs/internal';
-import {
-  fsyncDirOf,
-  parseSegmentFileName,
-  segmentFileName,
-  writeFileDurably,
-} from '@wal/fs/segments';
+import { errnoOf, io, syncDirectoryState } from '@wal/fs/internal';
+import { parseSegmentFileName, segmentFileName, writeFileDurably } from '@wal/fs/segments';
 import { archivedSegment, readWhole, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 import { checkPath } from './options.js';
@@ -146,10 +141,12 @@ function parseMeta(file: string, bytes: Uint8Array, segment: number): ArchivedSe
   return value;
 }
 
-// The directory, made durable in its parent before the first file in it.
+// The directory, durable in its parent, and that parent in its own, up to
+// the root, before the first file in it: mkdirp may have made the parents
+// too, here or in an earlier process that did not get to fsync them.
 async function prepare(fs: WalFs, root: string): Promise<void> {
   await io('create directory', root, () => fs.mkdirp(root));
-  await fsyncDirOf(fs, root);
+  await syncDirectoryState(fs, root);
 }
 
 // writeFileDurably refuses a leftover temporary file: one is from a put that crashed.

@@ -352,4 +352,15 @@ describe('directoryTarget', () => {
     await directoryTarget(ARCHIVE, { fs: sim }).put(info(bytes), bytes);
     expect(await directoryTarget(ARCHIVE, { fs: sim.crash() }).list()).toEqual([info(bytes)]);
   });
+
+  test('a put into directories it had to create survives a power loss once it resolves', async () => {
+    const bytes = new TextEncoder().encode('segment bytes');
+    const sim = new SimFs();
+    const deep = '/backups/new/archive';
+    await directoryTarget(deep, { fs: sim }).put(info(bytes), bytes);
+    // The crash keeps only what was fsynced: /backups and /backups/new too.
+    const after = directoryTarget(deep, { fs: sim.crash() });
+    expect(await after.list()).toEqual([info(bytes)]);
+    expect(await after.get(0)).toEqual(bytes);
+  });
 });

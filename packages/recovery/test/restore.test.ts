@@ -225,4 +225,34 @@ describe('restoreLog', () => {
     // Most calls matter (closing a file does not).
     expect(failures).toBeGreaterThan(total / 2);
   });
+
+  // A new directory's entry is durable only once its parent is fsynced: the
+  // restored log must not vanish with a parent restore created.
+  test('into new parent directories: each one made is fsynced into its parent', async () => {
+    const root = tempDir();
+    const { archive } = await archivedLog(root);
+    const dir = path.join(root, 'new', 'deeper', 'restored');
+    const calls: string[] = [];
+    const spying: WalFs = Object.fromEntries(
+      Object.entries(nodeFs).map(([name, fn]) => [
+        name,
+        (...args: unknown[]) => {
+          if (name === 'mkdirp' || name === 'fsyncDir' || name === 'rename') {
+            calls.push(`${name} ${path.relative(root, String(args[0])) || '.'}`);
+          }
+          return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        },
+      ]),
+    ) as unknown as WalFs;
+    await restoreLog({ target: directoryTarget(archive), dir, fs: spying });
+    const made = calls.indexOf('mkdirp new/deeper/restored.restoring');
+    const renamed = calls.indexOf('rename new/deeper/restored.restoring');
+    expect(made).toBeGreaterThanOrEqual(0);
+    // new/ and new/deeper/ were created with the staging directory: their
+    // parents are fsynced after that, and the log's own after the rename.
+    for (const parent of ['.', 'new', 'new/deeper']) {
+      expect(calls.indexOf(`fsyncDir ${parent}`, made)).toBeGreaterThan(made);
+    }
+    expect(calls.indexOf('fsyncDir new/deeper', renamed)).toBeGreaterThan(renamed);
+  });
 });
