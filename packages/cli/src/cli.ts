@@ -7,7 +7,7 @@ import { inspect } from './commands/inspect.js';
 import { repair } from './commands/repair.js';
 import { stats } from './commands/stats.js';
 import { verify } from './commands/verify.js';
-import { exitCodeOf, isExplained, permissionMessage, UsageError } from './errors.js';
+import { CommandError, exitCodeOf, isExplained, permissionMessage, UsageError } from './errors.js';
 import { type Io, Output } from './output.js';
 
 const COMMANDS: Command[] = [inspect, dump, verify, repair, stats];
@@ -51,12 +51,27 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const debug = argv.includes('--debug');
   const [name, ...rest] = argv.filter((a) => a !== '--debug');
   const command = COMMANDS.find((c) => c.name === name);
+  let code: number;
   try {
-    return await dispatch(name, rest, command, context);
+    code = await dispatch(name, rest, command, context);
   } catch (error) {
     report(context, error, command, debug);
-    return exitCodeOf(error);
+    code = exitCodeOf(error);
   }
+  // Output lost to a full disk is a failure, whatever the command found: a
+  // `wal dump log > backup` that could not be written says so. A reader
+  // that went away (EPIPE) leaves the command's own exit code.
+  const failure = context.out.failure;
+  if (failure === null) return code;
+  report(context, outputError(failure), command, debug);
+  return Exit.FAILED;
+}
+
+function outputError(error: NodeJS.ErrnoException): CommandError {
+  const found = error.code && !error.message.startsWith(error.code) ? `${error.code}: ` : '';
+  return new CommandError(`expected to write the output, found ${found}${error.message}`, {
+    cause: error,
+  });
 }
 
 async function dispatch(
