@@ -25,7 +25,7 @@ function runBinInto(
   });
   child.stdout?.once('data', () => child.stdout?.destroy());
   let stderr = '';
-  child.stderr.on('data', (d) => {
+  child.stderr?.on('data', (d) => {
     stderr += d;
   });
   return new Promise((resolve, reject) => {
