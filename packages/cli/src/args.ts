@@ -1,28 +1,37 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** A command's options, as parseArgs takes them. */
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Options every command accepts (`--debug` is taken out by `main`, anywhere in argv). */
+/**
+ * Options every command accepts. `main` reads `--help` and `--debug` from
+ * the parsed line, so an option's value (`--key -h`) or a path after `--`
+ * is never taken for either.
+ */
 export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
+  debug: { type: 'boolean' },
 } as const satisfies Options;
 
 /** Parsed option values: strings and booleans by option name. */
 export type Values = Record<string, string | boolean | undefined>;
 
+/** A command's line, parsed: its one path (if given) and its option values. */
+export interface CommandLine {
+  arg: string | undefined;
+  values: Values;
+}
+
 /**
  * parseArgs with one positional path (a log directory, or a file). It runs non-strict and checks the
  * tokens itself: strict mode's messages span several lines and talk about
  * parseArgs, and it refuses `--limit -1` as "ambiguous" where the useful
- * answer is that -1 is not a count.
+ * answer is that -1 is not a count. A line asking for help is not checked:
+ * `wal dump --bogus -h` prints the help.
  */
-export function parseCommand(
-  command: string,
-  argv: string[],
-  options: Options,
-): { arg: string | undefined; values: Values } {
+export function parseCommand(command: string, argv: string[], options: Options): CommandLine {
   const all: Options = { ...COMMON_OPTIONS, ...options };
   const { positionals, tokens, values } = parseArgs({
     args: argv,
@@ -31,6 +40,9 @@ export function parseCommand(
     strict: false,
     tokens: true,
   });
+  if (values.help) return { arg: positionals[0], values: values as Values };
+  // Given twice, a single value is a mistake: parseArgs would keep the last one.
+  const given = new Map<string, string>();
   for (const token of tokens) {
     if (token.kind !== 'option') continue;
     const option = all[token.name];
@@ -40,6 +52,15 @@ export function parseCommand(
     }
     if (option.type === 'string' && token.value === undefined) {
       throw new UsageError(`${command}: ${token.rawName} needs a value`);
+    }
+    if (option.type === 'string' && !option.multiple) {
+      const first = given.get(token.name);
+      if (first !== undefined) {
+        throw new UsageError(
+          `${command}: expected ${token.rawName} once, found '${first}' and '${token.value}'`,
+        );
+      }
+      given.set(token.name, token.value as string);
     }
   }
   if (positionals.length > 1) {

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { nodeFs } from '@wal/fs';
 import { translateAdvice } from './advice.js';
+import { type CommandLine, parseCommand } from './args.js';
 import { type Command, type Context, Exit } from './command.js';
 import { dump } from './commands/dump.js';
 import { inspect } from './commands/inspect.js';
 import { repair } from './commands/repair.js';
 import { stats } from './commands/stats.js';
 import { verify } from './commands/verify.js';
-import { exitCodeOf, isExplained, permissionMessage, UsageError } from './errors.js';
+import { CommandError, exitCodeOf, isExplained, permissionMessage, UsageError } from './errors.js';
 import { type Io, Output } from './output.js';
 
 const COMMANDS: Command[] = [inspect, dump, verify, repair, stats];
@@ -47,47 +48,76 @@ function version(): string {
 /** Runs `wal` with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const context: Context = { out: new Output(io), fs: io.fs ?? nodeFs };
-  // A global flag: accepted before or after the command.
-  const debug = argv.includes('--debug');
-  const [name, ...rest] = argv.filter((a) => a !== '--debug');
+  // `--debug` may come before the command too: there it can be no option's value.
+  const lead = argv.findIndex((a) => a !== '--debug');
+  const [name, ...rest] = lead === -1 ? [] : argv.slice(lead);
+  let debug = argv[0] === '--debug';
   const command = COMMANDS.find((c) => c.name === name);
+  let code: number;
   try {
-    return await dispatch(name, rest, command, context);
+    if (command) {
+      const line = parseCommand(command.name, rest, command.options);
+      debug ||= line.values.debug === true;
+      code = await runCommand(command, line, context);
+    } else {
+      // Help and version take no option values: any `--debug` among their words is the flag.
+      debug ||= rest.includes('--debug');
+      code = await topLevel(
+        name,
+        rest.filter((a) => a !== '--debug'),
+        context.out,
+      );
+    }
   } catch (error) {
     report(context, error, command, debug);
-    return exitCodeOf(error);
+    code = exitCodeOf(error);
   }
+  // Output lost to a full disk is a failure, whatever the command found: a
+  // `wal dump log > backup` that could not be written says so. A reader
+  // that went away (EPIPE) leaves the command's own exit code.
+  const failure = context.out.failure;
+  if (failure === null) return code;
+  report(context, outputError(failure), command, debug);
+  return Exit.FAILED;
 }
 
-async function dispatch(
-  name: string | undefined,
-  rest: string[],
-  command: Command | undefined,
-  context: Context,
-): Promise<number> {
-  const { out } = context;
+function outputError(error: NodeJS.ErrnoException): CommandError {
+  const found = error.code && !error.message.startsWith(error.code) ? `${error.code}: ` : '';
+  return new CommandError(`expected to write the output, found ${found}${error.message}`, {
+    cause: error,
+  });
+}
+
+async function runCommand(command: Command, line: CommandLine, context: Context): Promise<number> {
+  if (!line.values.help) return await command.run(line, context);
+  await context.out.line(command.help);
+  return Exit.OK;
+}
+
+// `wal`, `wal --help [command]`, `wal help [command]`, `wal --version`, or no command at all.
+async function topLevel(name: string | undefined, rest: string[], out: Output): Promise<number> {
   if (name === undefined) throw new UsageError('expected a command, found none');
   if (name === '-h' || name === '--help' || name === 'help') {
-    await out.line(helpTopic(name, rest));
+    await out.line(helpTopic(rest));
     return Exit.OK;
   }
   if (name === '-v' || name === '--version') {
+    if (rest.length > 0) {
+      throw new UsageError(
+        `${name}: expected no arguments, found ${rest.length} (${rest.join(' ')})`,
+      );
+    }
     await out.line(version());
     return Exit.OK;
   }
-  if (!command) throw new UsageError(`expected a command (${names()}), found '${name}'`);
-  if (rest.includes('-h') || rest.includes('--help')) {
-    await out.line(command.help);
-    return Exit.OK;
-  }
-  return await command.run(rest, context);
+  throw new UsageError(`expected a command (${names()}), found '${name}'`);
 }
 
 const names = () => COMMANDS.map((c) => c.name).join(', ');
 
 // `wal help`, `wal help dump`; `wal help bogus` is a usage error.
-function helpTopic(name: string, rest: string[]): string {
-  const [topic, ...extra] = name === 'help' ? rest : [];
+function helpTopic(rest: string[]): string {
+  const [topic, ...extra] = rest;
   if (topic === undefined) return help();
   const command = COMMANDS.find((c) => c.name === topic);
   if (!command) throw new UsageError(`help: expected a command (${names()}), found '${topic}'`);

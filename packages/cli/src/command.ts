@@ -1,4 +1,5 @@
 import type { WalFs } from '@wal/fs';
+import type { CommandLine, Options } from './args.js';
 import type { Output } from './output.js';
 import type { Target } from './target.js';
 
@@ -9,8 +10,10 @@ export interface Command {
   summary: string;
   /** The full `--help` text. */
   help: string;
-  /** Runs with the arguments after the command name; resolves to the exit code. */
-  run(argv: string[], context: Context): Promise<number>;
+  /** The options it takes besides `COMMON_OPTIONS` (`--help`, `--json`, `--debug`). */
+  options: Options;
+  /** Runs with its line parsed (by `parseCommand`); resolves to the exit code. */
+  run(line: CommandLine, context: Context): Promise<number>;
 }
 
 /** Exit codes: the contract scripts rely on. */

@@ -17,18 +17,38 @@ type Style = Parameters<typeof styleText>[0];
 
 /**
  * Writes to stdout and stderr. Colour only when the stream is a TTY and
- * NO_COLOR is unset; the progress line only when stderr is a TTY.
+ * NO_COLOR is unset; the progress line only when stderr is a TTY. The first
+ * error writing stdout stops it: nothing more is written, and commands
+ * check {@link Output.stopped} to end early.
  */
 export class Output {
   readonly #io: Io;
   readonly #colour: { out: boolean; err: boolean };
   #progressShown = false;
+  #stdoutError: NodeJS.ErrnoException | null = null;
 
   constructor(io: Io) {
     this.#io = io;
     // no-color.org: NO_COLOR set to a non-empty value turns colour off.
     const allowed = !io.env.NO_COLOR && io.env.TERM !== 'dumb';
     this.#colour = { out: allowed && !!io.stdout.isTTY, err: allowed && !!io.stderr.isTTY };
+    // Without a listener the error would be thrown, uncaught, from the stream.
+    io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      this.#stdoutError ??= error;
+    });
+  }
+
+  /** True once writing stdout failed, or its reader went away: there is no point going on. */
+  get stopped(): boolean {
+    return this.#stdoutError !== null;
+  }
+
+  /**
+   * The error that stopped stdout, unless it was the reader going away
+   * (EPIPE: `wal dump | head`), which is how a pipe ends, not a failure.
+   */
+  get failure(): NodeJS.ErrnoException | null {
+    return this.#stdoutError?.code === 'EPIPE' ? null : this.#stdoutError;
   }
 
   /** Styles text for stdout (plain when colour is off). */
@@ -40,10 +60,14 @@ export class Output {
     return this.#colour.err ? paint(format, text) : text;
   }
 
-  /** Writes to stdout, waiting when the pipe is full (so dumps stream). */
+  /** Writes to stdout, waiting when the pipe is full (so dumps stream); nothing once stopped. */
   async write(text: string): Promise<void> {
+    if (this.stopped) return;
     this.clearProgress();
-    if (!this.#io.stdout.write(text)) await once(this.#io.stdout, 'drain');
+    const { stdout } = this.#io;
+    if (stdout.write(text)) return;
+    // A failed write emits 'error', not 'drain': the listener above records it.
+    await once(stdout, 'drain').catch(() => {});
   }
 
   line(text = ''): Promise<void> {

@@ -1,12 +1,41 @@
 // The real command in a child process: exit codes, the bin entry and its
-// shebang, stack traces only with --debug, and `wal dump | head`.
+// shebang, stack traces only with --debug, `wal dump | head`, and a stdout
+// that cannot be written.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Wal } from '@wal/fs';
 import { describe, expect, test } from 'vitest';
-import { cleanLog, flipByte, tempDir, writeBulk } from './support/logs.js';
-import { BIN, lines, ROOT, runBin, SOURCE_FLAGS, spawnCollect } from './support/run.js';
+import { cleanLog, flipByte, segment, tempDir, writeBulk } from './support/logs.js';
+import { BIN, lines, ROOT, run, runBin, SOURCE_FLAGS, spawnCollect } from './support/run.js';
 
 const PACKAGE = path.join(ROOT, 'packages/cli');
+
+/**
+ * Runs `wal` with stdout going to `stdout`: a file descriptor, or 'close'
+ * for a pipe whose reader goes away after the first chunk (`| head -1`).
+ */
+function runBinInto(
+  stdout: number | 'close',
+  argv: string[],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [...SOURCE_FLAGS, BIN, ...argv], {
+    cwd: ROOT,
+    stdio: ['ignore', stdout === 'close' ? 'pipe' : stdout, 'pipe'],
+  });
+  child.stdout?.once('data', () => child.stdout?.destroy());
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+/** Output far larger than a pipe holds: the writer is still writing when the reader leaves. */
+const PAST_THE_PIPE = 256 * 1024;
 
 describe('the wal process', () => {
   test('exit codes 0, 1, 2 and 3', async () => {
@@ -77,5 +106,47 @@ describe('the wal process', () => {
       expect.stringMatching(/^2 put "key-2" /),
     ]);
     expect(r.code).toBe(0);
+  });
+
+  test('wal verify | head -1 keeps the verdict: exit 1 for a damaged log', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open({ dir, preallocateBytes: 0 });
+    for (let i = 0; i < 4000; i++) await wal.put(`k${i}`, `v${i}`);
+    await wal.close();
+    // Rot every 97 bytes: a damaged region, and a line, every few frames.
+    const file = segment(dir, 0);
+    const bytes = fs.readFileSync(file);
+    for (let at = 200; at < bytes.length - 200; at += 97) bytes[at] = (bytes[at] as number) ^ 1;
+    fs.writeFileSync(file, bytes);
+    const whole = await run(['verify', dir]);
+    expect(whole.code).toBe(1);
+    expect(whole.stdout.length).toBeGreaterThan(PAST_THE_PIPE);
+    expect(await runBinInto('close', ['verify', dir])).toEqual({ code: 1, stderr: '' });
+  });
+
+  test('wal dump --frames | head -1 exits 1 when it had shown damage', async () => {
+    const dir = path.join(tempDir(), 'wal');
+    await writeBulk(dir, 20_000, 200);
+    flipByte(dir, 0, 60);
+    const whole = await run(['dump', dir, '--frames']);
+    expect(whole.code).toBe(1);
+    expect(whole.stdout.length).toBeGreaterThan(PAST_THE_PIPE);
+    expect(await runBinInto('close', ['dump', dir, '--frames'])).toEqual({ code: 1, stderr: '' });
+  });
+
+  test('stdout on a full disk (/dev/full): exit 3 and one line, never damage or a stack', async () => {
+    const { dir } = await cleanLog(2);
+    const full = fs.openSync('/dev/full', 'w');
+    try {
+      for (const command of ['verify', 'dump']) {
+        const r = await runBinInto(full, [command, dir]);
+        expect(lines(r.stderr), command).toEqual([
+          'wal: expected to write the output, found ENOSPC: no space left on device, write',
+        ]);
+        expect(r.code, command).toBe(3);
+      }
+    } finally {
+      fs.closeSync(full);
+    }
   });
 });

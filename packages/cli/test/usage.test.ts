@@ -3,8 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
+import { Wal } from '@wal/fs';
 import { describe, expect, test } from 'vitest';
-import { cleanLog } from './support/logs.js';
+import { cleanLog, tempDir } from './support/logs.js';
 import { lines, run } from './support/run.js';
 
 const COMMANDS = ['inspect', 'dump', 'verify', 'repair', 'stats'];
@@ -75,6 +76,18 @@ describe('help and version', () => {
     }
   });
 
+  test('wal --help <command> is wal help <command>', async () => {
+    for (const c of COMMANDS) {
+      const [help, flag, short] = await Promise.all([
+        run(['help', c]),
+        run(['--help', c]),
+        run(['-h', c]),
+      ]);
+      expect(flag).toEqual(help);
+      expect(short).toEqual(help);
+    }
+  });
+
   test('--version prints the package version', async () => {
     const pkg = JSON.parse(
       fs.readFileSync(path.join(import.meta.dirname, '../package.json'), 'utf8'),
@@ -100,6 +113,38 @@ describe('usage errors exit 2 with one line', () => {
       /^wal: help: expected a command \(inspect, dump, verify, repair, stats\), found 'bogus' \(see 'wal --help'\)$/m,
     );
     await expectUsage(['help', 'dump', 'verify'], /help: expected one command, found 2/);
+    // Regression: these printed the general help, ignoring what followed.
+    await expectUsage(['--help', 'bogus'], /help: expected a command .*, found 'bogus'/);
+    await expectUsage(['-h', 'dump', 'verify'], /help: expected one command, found 2/);
+  });
+
+  test('wal --version with anything after it', async () => {
+    // Regression: it printed the version, ignoring what followed.
+    await expectUsage(
+      ['--version', 'extra'],
+      /^wal: --version: expected no arguments, found 1 \(extra\) \(see 'wal --help'\)$/m,
+    );
+    await expectUsage(['-v', 'dump', 'x'], /^wal: -v: expected no arguments, found 2 \(dump x\)/);
+    expect((await run(['--version', '--debug'])).code).toBe(0);
+  });
+
+  test('a single-valued option given twice', async () => {
+    // Regression: the last one silently won.
+    const { dir } = await cleanLog(2);
+    await expectUsage(
+      ['dump', dir, '--limit', '2', '--limit', '3'],
+      /^wal: dump: expected --limit once, found '2' and '3' \(see 'wal dump --help'\)$/m,
+    );
+    await expectUsage(
+      ['dump', dir, '--key=a', '--prefix', 'b', '--key', 'a'],
+      /dump: expected --key once, found 'a' and 'a'/,
+    );
+    await expectUsage(
+      ['verify', dir, '--mode', 'strict', '--mode=tolerate-tail'],
+      /verify: expected --mode once, found 'strict' and 'tolerate-tail'/,
+    );
+    // A flag said twice still means the same.
+    expect((await run(['verify', dir, '--json', '--json'])).code).toBe(0);
   });
 
   test.each(COMMANDS)('%s: no path, two paths, an unknown flag', async (c) => {
@@ -204,6 +249,53 @@ describe('usage errors exit 2 with one line', () => {
 
   test('--debug adds no stack to a usage error', async () => {
     await expectUsage(['dump', 'dir', '--bogus', '--debug'], /unknown option '--bogus'/);
+  });
+});
+
+describe('-h, --help and --debug are options, not words', () => {
+  test('as the value of an option they are the value', async () => {
+    const dir = path.join(tempDir(), 'wal');
+    const wal = await Wal.open(dir);
+    for (const key of ['-h', '--help', '--debug']) await wal.put(key, `is ${key}`);
+    await wal.close();
+    for (const [i, key] of ['-h', '--help', '--debug'].entries()) {
+      const line = `${i} put "${key}" "is ${key}"\n`;
+      for (const argv of [
+        ['dump', dir, '--key', key],
+        ['dump', '--key', key, dir],
+        ['dump', dir, `--key=${key}`],
+      ]) {
+        expect(await run(argv), argv.join(' ')).toEqual({ code: 0, stdout: line, stderr: '' });
+      }
+    }
+    const prefix = await run(['dump', dir, '--prefix', '--', '--limit', '1']);
+    expect(prefix).toEqual({ code: 0, stdout: '1 put "--help" "is --help"\n', stderr: '' });
+  });
+
+  test('after -- they are paths', async () => {
+    const parent = tempDir();
+    for (const name of ['-h', '--help', '--debug']) {
+      const wal = await Wal.open(path.join(parent, name));
+      await wal.put('k', name);
+      await wal.close();
+    }
+    const before = process.cwd();
+    process.chdir(parent);
+    try {
+      for (const name of ['-h', '--help', '--debug']) {
+        const r = await run(['verify', '--', name]);
+        expect(r, name).toEqual({
+          code: 0,
+          stdout: 'ok: 1 segment, 1 record, 1 entry\n',
+          stderr: '',
+        });
+        const dumped = await run(['dump', '--json', '--', name]);
+        expect(dumped.code).toBe(0);
+        expect(JSON.parse(dumped.stdout)).toMatchObject({ key: 'k', value: name });
+      }
+    } finally {
+      process.chdir(before);
+    }
   });
 });
 

@@ -40,16 +40,19 @@ export async function dumpEntries(
           await out.write(chunk);
           chunk = '';
           progress.entries(printed);
+          if (out.stopped) break;
         }
       }
-      if (printed >= limit) break;
+      // The reader went away (or the disk is full): the rest would be written to no one.
+      if (printed >= limit || out.stopped) break;
     }
   } finally {
     // At damage the scan throws: the entries before it are still printed.
     progress.done();
     await out.write(chunk);
   }
-  notes(out, scan.stats, target, options);
+  // Stopped early, the scan has not seen what the notes would be about.
+  if (!out.stopped) notes(out, scan.stats, target, options);
   return Exit.OK;
 }
 

@@ -46,6 +46,8 @@ export async function dumpFrames(
         await out.write(chunk);
         chunk = '';
         progress.entries(printed);
+        // The reader went away (or the disk is full): exit with the damage shown so far.
+        if (out.stopped) break;
       }
     }
   } finally {

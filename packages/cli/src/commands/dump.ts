@@ -1,5 +1,5 @@
 import type { RecoveryMode } from '@wal/recovery';
-import { choiceOption, integerOption, parseCommand, type Values } from '../args.js';
+import { choiceOption, integerOption, type Values } from '../args.js';
 import type { Command } from '../command.js';
 import { ENCODINGS, type Encoding } from '../entry-format.js';
 import { UsageError } from '../errors.js';
@@ -58,18 +58,18 @@ past all damage and takes no --mode.
 
 Exit status: 0 done, 1 damage stopped the dump (--frames: damage shown),
 2 usage error, 3 failure (no log at the path, permission denied, I/O error).`,
-  async run(argv, context) {
-    const { arg, values } = parseCommand('dump', argv, {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      limit: { type: 'string' },
-      key: { type: 'string' },
-      prefix: { type: 'string' },
-      'key-encoding': { type: 'string' },
-      values: { type: 'string' },
-      frames: { type: 'boolean' },
-      mode: { type: 'string' },
-    });
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    limit: { type: 'string' },
+    key: { type: 'string' },
+    prefix: { type: 'string' },
+    'key-encoding': { type: 'string' },
+    values: { type: 'string' },
+    frames: { type: 'boolean' },
+    mode: { type: 'string' },
+  },
+  async run({ arg, values }, context) {
     const options = dumpOptions(values);
     const target = await resolveTarget(context, 'dump', arg, true);
     return values.frames

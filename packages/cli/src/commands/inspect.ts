@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { type SegmentReport, type VerifyReport, verify } from '@wal/recovery';
-import { parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { count, formatBytes, formatTable, lostText, type Output } from '../output.js';
 import { Progress } from '../progress.js';
@@ -30,9 +29,9 @@ Options:
 
 Exit status: 0 report printed (even of a damaged log), 2 usage error,
 3 failure (no log at the path, permission denied, an I/O error).`,
-  async run(argv, context) {
+  options: {},
+  async run({ arg, values }, context) {
     const { out } = context;
-    const { arg, values } = parseCommand('inspect', argv, {});
     const target = await resolveTarget(context, 'inspect', arg, false);
     const progress = await Progress.start(context.fs, out, 'inspect', target);
     const report = await verify(target.path, { fs: progress.fs }).finally(() => progress.done());

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { type RepairAction, type RepairResult, repair as repairLog } from '@wal/recovery';
-import { parseCommand } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { count, formatSequences } from '../output.js';
 import { Progress } from '../progress.js';
@@ -31,9 +30,9 @@ Options:
 Exit status: 0 repaired (or nothing to do, or a dry run), 2 usage error,
 3 failure (no log at the path, permission denied, an I/O error, the writer
 holds the lock).`,
-  async run(argv, context) {
+  options: { 'dry-run': { type: 'boolean' } },
+  async run({ arg, values }, context) {
     const { out } = context;
-    const { arg, values } = parseCommand('repair', argv, { 'dry-run': { type: 'boolean' } });
     const dryRun = values['dry-run'] === true;
     const target = await resolveTarget(context, 'repair', arg, false);
     const progress = await Progress.start(context.fs, out, 'repair', target);

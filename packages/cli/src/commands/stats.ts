@@ -1,5 +1,5 @@
 import { type LogScan, type RecoveryStats, readSegment, scanLog } from '@wal/recovery';
-import { choiceOption, parseCommand } from '../args.js';
+import { choiceOption } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { count, formatBytes } from '../output.js';
 import { Progress } from '../progress.js';
@@ -26,9 +26,9 @@ Options:
 
 Exit status: 0 scan finished, 1 damage stopped it, 2 usage error, 3 failure
 (no log at the path, permission denied, an I/O error).`,
-  async run(argv, context) {
+  options: { mode: { type: 'string' } },
+  async run({ arg, values }, context) {
     const { out } = context;
-    const { arg, values } = parseCommand('stats', argv, { mode: { type: 'string' } });
     const mode = choiceOption('mode', values.mode as string | undefined, MODES, 'tolerate-tail');
     const target = await resolveTarget(context, 'stats', arg, true);
     const progress = await Progress.start(context.fs, out, 'stats', target);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Damage, type HoleFound, type VerifyReport, verify as verifyLog } from '@wal/recovery';
-import { choiceOption, parseCommand } from '../args.js';
+import { choiceOption } from '../args.js';
 import { type Command, type Context, Exit } from '../command.js';
 import { damageText } from '../damage-text.js';
 import { type FileReport, verifyFile } from '../file-report.js';
@@ -31,8 +31,8 @@ Options:
 
 Exit status: 0 clean, 1 damage found, 2 usage error, 3 failure (no log at
 the path, permission denied, an I/O error).`,
-  async run(argv, context) {
-    const { arg, values } = parseCommand('verify', argv, { mode: { type: 'string' } });
+  options: { mode: { type: 'string' } },
+  async run({ arg, values }, context) {
     const modes = ['strict', 'tolerate-tail'] as const;
     const mode = choiceOption('mode', values.mode as string | undefined, modes, 'tolerate-tail');
     const target = await resolveTarget(context, 'verify', arg, true);

@@ -11,6 +11,15 @@ export const BIN = path.join(ROOT, 'packages/cli/src/bin.ts');
 /** Node flags that run the CLI from source, as `pnpm wal` does. */
 export const SOURCE_FLAGS = ['--conditions=@wal/source', '--import', 'tsx'];
 
+/**
+ * A write that fails, as a real stdout's does: with errno `code` (EPIPE: the
+ * reader went away; ENOSPC: a full disk), once `after` characters were taken.
+ */
+export interface SinkFailure {
+  code: string;
+  after: number;
+}
+
 /** A stream that keeps what is written to it, optionally posing as a TTY. */
 export class Sink extends Writable {
   text = '';
@@ -18,15 +27,29 @@ export class Sink extends Writable {
   /** The most bytes ever queued in the stream: what a writer ignoring backpressure piles up. */
   peakQueued = 0;
   readonly slow: boolean;
+  readonly fail: SinkFailure | undefined;
 
-  constructor(options: { tty?: boolean | undefined; highWaterMark?: number; slow?: boolean } = {}) {
+  constructor(
+    options: {
+      tty?: boolean | undefined;
+      highWaterMark?: number;
+      slow?: boolean;
+      fail?: SinkFailure;
+    } = {},
+  ) {
     super({ highWaterMark: options.highWaterMark, decodeStrings: false });
     if (options.tty) this.isTTY = true;
     this.slow = options.slow ?? false;
+    this.fail = options.fail;
   }
 
   override _write(chunk: string | Buffer, _: BufferEncoding, done: (e?: Error) => void): void {
     this.peakQueued = Math.max(this.peakQueued, this.writableLength);
+    if (this.fail && this.text.length >= this.fail.after) {
+      const { code } = this.fail;
+      done(Object.assign(new Error(`${code}: injected write failure, write`), { code }));
+      return;
+    }
     this.text += String(chunk);
     // A slow reader: the write completes on a later turn of the event loop.
     if (this.slow) setImmediate(done);
