@@ -192,6 +192,24 @@ describe('wal verify <file>', () => {
     ]);
   });
 
+  test('a segment a later one follows, cut short: damage, not a torn tail, as for its log', async () => {
+    const { dir } = await cleanLog();
+    const { first, last, entries } = await sequencesIn(dir, 1);
+    const file = segment(dir, 1);
+    fs.truncateSync(file, fs.statSync(file).size - 5);
+    const whole = await run(['verify', dir]);
+    expect(whole.code).toBe(Exit.DAMAGED);
+    const r = await run(['verify', file]);
+    expect(r.code).toBe(Exit.DAMAGED);
+    expect(lines(r.stdout)).toEqual([
+      expect.stringMatching(
+        /^damaged wal_00000001\.log offset \d+ bytes \d+ truncated: .*; wal_00000002\.log follows it, so it was complete and synced before that one was made: not a torn write$/,
+      ),
+      `damaged: wal_00000001.log, not sealed, ${entries} entries, sequences ${first}-${last}; run wal repair ${dir} --dry-run to see the fix`,
+    ]);
+    expect(lines(whole.stdout)[0]).toBe(lines(r.stdout)[0]?.replace(/; wal_00000002.*$/, ''));
+  });
+
   test("a repair incident's copy: its damage, and no repair to suggest", async () => {
     const { dir } = await cleanLog(undefined, 'always');
     const { first, last, entries } = await sequencesIn(dir, 1);
