@@ -1,6 +1,7 @@
+import path from 'node:path';
 import type { Damage } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { readSegmentInfo } from '@wal/fs/segments';
+import { listSegmentFiles, parseSegmentFileName, readSegmentInfo } from '@wal/fs/segments';
 import { type HoleFound, readSegment, type SegmentReport } from '@wal/recovery';
 import { withoutTornTail } from './damage-text.js';
 import { segmentOfTarget, type Target } from './target.js';
@@ -31,7 +32,9 @@ export interface FileReport {
 /**
  * Verifies one segment file on its own through `readSegment`, as the last
  * segment of its log (the tail rule applies, sealed or not), reading past
- * damage and torn writes to list all of them.
+ * damage and torn writes to list all of them. A segment of a log directory
+ * that a later segment follows is not the last: what would be its torn tail
+ * is damage, as `wal verify <dir>` reports it.
  */
 export async function verifyFile(
   fs: WalFs,
@@ -43,8 +46,18 @@ export async function verifyFile(
   const scan = readSegment(target.path, { fs, mode: 'skip-corrupted' });
   let entries = 0;
   for await (const batch of scan.batches()) entries += batch.length;
-  const { tornTail, holes, firstSequence, lastSequence, nextSequence } = scan.stats;
+  const { holes, firstSequence, lastSequence, nextSequence } = scan.stats;
+  let tornTail = scan.stats.tornTail;
   const damage = withoutTornTail(scan.stats.damage, tornTail);
+  const later = tornTail && (await laterSegment(fs, target.path, info.segment));
+  if (tornTail && later) {
+    // As the scan of its log reads it: only the last segment has a torn tail.
+    damage.push({
+      ...tornTail,
+      detail: `${tornTail.detail}; ${later} follows it, so it was complete and synced before that one was made: not a torn write`,
+    });
+    tornTail = null;
+  }
   return {
     file: target.path,
     segment: info.segment,
@@ -62,6 +75,19 @@ export async function verifyFile(
     holes,
     durationMs: performance.now() - started,
   };
+}
+
+// The name of a later segment beside `file` in its log directory, if there
+// is one. Not for a copy under another name (`.broken`, quarantine), nor
+// when the directory cannot be listed: then the file stays the end of its log.
+async function laterSegment(fs: WalFs, file: string, segment: number): Promise<string | null> {
+  if (parseSegmentFileName(path.basename(file)) !== segment) return null;
+  try {
+    const later = (await listSegmentFiles(fs, path.dirname(file))).find((f) => f.segment > segment);
+    return later ? path.basename(later.file) : null;
+  } catch {
+    return null;
+  }
 }
 
 // As verify has it: a bad header leaves the frames unread.
