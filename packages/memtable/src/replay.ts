@@ -3,7 +3,12 @@ import { invalidOptions, problem } from '@wal/codec/internal';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
 import { absorb, applyScanned, changes, Memtable } from './memtable.js';
 
-/** Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing) but the sequence bounds. */
+/**
+ * Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing)
+ * but the sequence bounds. `ifMissing: 'empty'` reads a missing log as an
+ * empty one for a table without a checkpoint; under a checkpoint a missing
+ * log is `WAL_SEQUENCE_REWOUND`.
+ */
 export type ReplayOptions = Omit<ScanOptions, 'fromSequence' | 'toSequence' | 'limit'>;
 
 /** What {@link replay} did. */
@@ -23,7 +28,10 @@ export interface ReplayResult {
  *
  * It refuses, applying nothing:
  * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:
- *   its sequences went back, and entries written since would be skipped;
+ *   its sequences went back, and entries written since would be skipped.
+ *   Also when the log is missing (`ifMissing: 'empty'`) under a checkpoint:
+ *   a writer would start it again at 0. A missing log is an empty one only
+ *   for a table without a checkpoint (`lastSequence` null);
  * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
  *   which the table would silently miss;
  * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
@@ -75,7 +83,13 @@ export async function replay(
       `expected table to stay unchanged while replay read the log in ${dir} (from lastSequence ${checkpoint}), found it changed (now at lastSequence ${table.lastSequence}): nothing was applied`,
     );
   }
-  if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
+  if (checkpoint !== null && stats.missing) {
+    throw new WalError(
+      ErrorCode.SEQUENCE_REWOUND,
+      `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found no log at ${dir}: a writer opened there starts again at sequence 0, so a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
+    );
+  }
+  if (checkpoint !== null && stats.nextSequence <= checkpoint) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,
       `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found it ending at ${stats.nextSequence - 1}: its sequences went back, so entries written since would be skipped`,
