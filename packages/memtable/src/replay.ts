@@ -37,6 +37,10 @@ export interface ReplayResult {
  * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
  *   log was read: the log's older entries would overwrite newer values.
  *
+ * Options that are not an object, or that set a sequence bound, reject
+ * with `WAL_INVALID_OPTIONS` before anything is read; the rest are checked
+ * as `scanLog` checks them.
+ *
  * Streams the scan; the log is never held in an array. Atomic: entries are
  * applied to a staging table, which `table` absorbs only once the scan has
  * ended, so an error from recovery (`WAL_CORRUPTION` in strict mode,
@@ -53,15 +57,18 @@ export async function replay(
       `expected table to be a Memtable, found ${describeValue(table)}`,
     );
   }
-  if (typeof options === 'object' && options !== null) {
-    for (const bound of ['fromSequence', 'toSequence', 'limit'] as const) {
-      if (bound in options) {
-        // The table's lastSequence says where replay starts; a second say would conflict.
-        const expected = 'no bound (replay starts after table.lastSequence)';
-        throw invalidOptions('replay', [
-          problem(bound, expected, describeValue((options as Record<string, unknown>)[bound])),
-        ]);
-      }
+  // Checked here, not left to scanLog: spreading a non-object below would
+  // turn it into no options at all.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidOptions('replay', [problem('options', 'an object', describeValue(options))]);
+  }
+  for (const bound of ['fromSequence', 'toSequence', 'limit'] as const) {
+    if (bound in options) {
+      // The table's lastSequence says where replay starts; a second say would conflict.
+      const expected = 'no bound (replay starts after table.lastSequence)';
+      throw invalidOptions('replay', [
+        problem(bound, expected, describeValue((options as Record<string, unknown>)[bound])),
+      ]);
     }
   }
   const checkpoint = table.lastSequence;

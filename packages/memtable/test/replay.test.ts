@@ -15,7 +15,7 @@ import { nodeFs, Wal } from '@wal/fs';
 import { listSegmentFiles } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
-import { repair, verify } from '@wal/recovery';
+import { repair, scanLog, verify } from '@wal/recovery';
 import { tempDir as sharedTempDir } from '@wal/test-support';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -265,6 +265,32 @@ describe('replay', () => {
       code: ErrorCode.INVALID_ARGUMENT,
     });
     expect(sim.operations).toBe(0);
+  });
+
+  test('options that are not an object are WAL_INVALID_OPTIONS, worded as scanLog words them; the table is unchanged', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.put('a', '1');
+    await wal.close();
+    for (const bad of [null, 5, true, [], 'tolerate-tail']) {
+      const table = new Memtable();
+      table.put('mine', 'kept');
+      const before = state(table);
+      const error = await replay(dir, table, bad as never).catch((e: unknown) => e);
+      let scanError: unknown;
+      try {
+        scanLog(dir, bad as never);
+      } catch (e) {
+        scanError = e;
+      }
+      const scanMessage = (scanError as Error).message;
+      expect(scanMessage, String(bad)).toMatch(/^expected valid scan options, found options: /);
+      expect(error, String(bad)).toMatchObject({
+        code: ErrorCode.INVALID_OPTIONS,
+        message: scanMessage.replace('valid scan options', 'valid replay options'),
+      });
+      expect(state(table), String(bad)).toEqual(before);
+    }
   });
 });
 
