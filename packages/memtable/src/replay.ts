@@ -96,7 +96,7 @@ export async function replay(
       `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found no log at ${dir}: a writer opened there starts again at sequence 0, so a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
     );
   }
-  if (checkpoint !== null && stats.nextSequence <= checkpoint) {
+  if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,
       `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found it ending at ${stats.nextSequence - 1}: its sequences went back, so entries written since would be skipped`,
