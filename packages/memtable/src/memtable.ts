@@ -244,6 +244,11 @@ export class Memtable {
     this.#sizeBytes = 0;
   }
 
+  /** How many calls have changed the table since it was made. */
+  get [changes](): number {
+    return this.#changes;
+  }
+
   /**
    * Takes over everything `staging` holds (newer than this table's
    * contents) and its `lastSequence`, leaving `staging` empty. Bytes move,
@@ -251,11 +256,6 @@ export class Memtable {
    * move; otherwise this arena adopts staging's slabs and each key is
    * inserted with its value's new location.
    */
-  /** How many calls have changed the table since it was made. */
-  get [changes](): number {
-    return this.#changes;
-  }
-
   [absorb](staging: Memtable): void {
     this.#changes++;
     if (this.#tree.size === 0) {
