@@ -135,6 +135,25 @@ export class BTree<V> {
     this.#height = 0;
     this.#size = 0;
     this.#version++;
+    this.#forgetPath();
+  }
+
+  /**
+   * Replaces this tree's keys with all of `other`'s, leaving `other` empty:
+   * its nodes move, in O(1). This tree object stays, and its version moves
+   * on, so a cursor open on it re-seeks into the keys it now holds.
+   */
+  takeFrom(other: BTree<V>): void {
+    this.#root = other.#root;
+    this.#height = other.#height;
+    this.#size = other.#size;
+    this.#version++;
+    this.#forgetPath();
+    other.clear();
+  }
+
+  /** Drops the last insert's path and finger, which lead into nodes this tree no longer holds. */
+  #forgetPath(): void {
     this.#finger = null;
     this.#path.length = 0;
     this.#pathIndex.length = 0;

@@ -58,8 +58,8 @@ export const changes = Symbol('Memtable.changes');
 export class Memtable {
   /** The flush threshold; see {@link Memtable.shouldFlush}. */
   readonly maxSizeBytes: number;
-  /** Each key's value location in `#arena`, or TOMBSTONE. */
-  #tree = new BTree<number>();
+  /** Each key's value location in `#arena`, or TOMBSTONE. Never replaced: open cursors hold it. */
+  readonly #tree = new BTree<number>();
   #arena = new Arena();
   #sizeBytes = 0;
   #lastSequence: number | null;
@@ -244,25 +244,25 @@ export class Memtable {
     this.#sizeBytes = 0;
   }
 
-  /**
-   * Takes over everything `staging` holds (newer than this table's
-   * contents) and its `lastSequence`, leaving `staging` empty. Bytes move,
-   * they are not copied again: into an empty table the whole tree and arena
-   * move; otherwise this arena adopts staging's slabs and each key is
-   * inserted with its value's new location.
-   */
   /** How many calls have changed the table since it was made. */
   get [changes](): number {
     return this.#changes;
   }
 
+  /**
+   * Takes over everything `staging` holds (newer than this table's
+   * contents) and its `lastSequence`, leaving `staging` empty. Bytes move,
+   * they are not copied again: into an empty table staging's tree nodes and
+   * arena move (into this table's own tree object, which open iterators
+   * hold); otherwise this arena adopts staging's slabs and each key is
+   * inserted with its value's new location.
+   */
   [absorb](staging: Memtable): void {
     this.#changes++;
     if (this.#tree.size === 0) {
-      this.#tree = staging.#tree;
+      this.#tree.takeFrom(staging.#tree);
       this.#arena = staging.#arena;
       this.#sizeBytes = staging.#sizeBytes;
-      staging.#tree = new BTree<number>();
       staging.#arena = new Arena();
       staging.#sizeBytes = 0;
     } else {

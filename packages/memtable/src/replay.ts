@@ -3,7 +3,12 @@ import { invalidOptions, problem } from '@wal/codec/internal';
 import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
 import { absorb, applyScanned, changes, Memtable } from './memtable.js';
 
-/** Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing) but the sequence bounds. */
+/**
+ * Options of {@link replay}: those of `scanLog` (mode, fs, signal, ifMissing)
+ * but the sequence bounds. `ifMissing: 'empty'` reads a missing log as an
+ * empty one for a table without a checkpoint; under a checkpoint a missing
+ * log is `WAL_SEQUENCE_REWOUND`.
+ */
 export type ReplayOptions = Omit<ScanOptions, 'fromSequence' | 'toSequence' | 'limit'>;
 
 /** What {@link replay} did. */
@@ -23,11 +28,18 @@ export interface ReplayResult {
  *
  * It refuses, applying nothing:
  * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:
- *   its sequences went back, and entries written since would be skipped;
+ *   its sequences went back, and entries written since would be skipped.
+ *   Also when the log is missing (`ifMissing: 'empty'`) under a checkpoint:
+ *   a writer would start it again at 0. A missing log is an empty one only
+ *   for a table without a checkpoint (`lastSequence` null);
  * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
  *   which the table would silently miss;
  * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
  *   log was read: the log's older entries would overwrite newer values.
+ *
+ * Options that are not an object, or that set a sequence bound, reject
+ * with `WAL_INVALID_OPTIONS` before anything is read; the rest are checked
+ * as `scanLog` checks them.
  *
  * Streams the scan; the log is never held in an array. Atomic: entries are
  * applied to a staging table, which `table` absorbs only once the scan has
@@ -45,15 +57,18 @@ export async function replay(
       `expected table to be a Memtable, found ${describeValue(table)}`,
     );
   }
-  if (typeof options === 'object' && options !== null) {
-    for (const bound of ['fromSequence', 'toSequence', 'limit'] as const) {
-      if (bound in options) {
-        // The table's lastSequence says where replay starts; a second say would conflict.
-        const expected = 'no bound (replay starts after table.lastSequence)';
-        throw invalidOptions('replay', [
-          problem(bound, expected, describeValue((options as Record<string, unknown>)[bound])),
-        ]);
-      }
+  // Checked here, not left to scanLog: spreading a non-object below would
+  // turn it into no options at all.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidOptions('replay', [problem('options', 'an object', describeValue(options))]);
+  }
+  for (const bound of ['fromSequence', 'toSequence', 'limit'] as const) {
+    if (bound in options) {
+      // The table's lastSequence says where replay starts; a second say would conflict.
+      const expected = 'no bound (replay starts after table.lastSequence)';
+      throw invalidOptions('replay', [
+        problem(bound, expected, describeValue((options as Record<string, unknown>)[bound])),
+      ]);
     }
   }
   const checkpoint = table.lastSequence;
@@ -73,6 +88,12 @@ export async function replay(
     throw new WalError(
       ErrorCode.CONCURRENT_CHANGE,
       `expected table to stay unchanged while replay read the log in ${dir} (from lastSequence ${checkpoint}), found it changed (now at lastSequence ${table.lastSequence}): nothing was applied`,
+    );
+  }
+  if (checkpoint !== null && stats.missing) {
+    throw new WalError(
+      ErrorCode.SEQUENCE_REWOUND,
+      `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found no log at ${dir}: a writer opened there starts again at sequence 0, so a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
     );
   }
   if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {

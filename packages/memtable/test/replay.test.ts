@@ -15,7 +15,7 @@ import { nodeFs, Wal } from '@wal/fs';
 import { listSegmentFiles } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
-import { repair, verify } from '@wal/recovery';
+import { repair, scanLog, verify } from '@wal/recovery';
 import { tempDir as sharedTempDir } from '@wal/test-support';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -266,6 +266,32 @@ describe('replay', () => {
     });
     expect(sim.operations).toBe(0);
   });
+
+  test('options that are not an object are WAL_INVALID_OPTIONS, worded as scanLog words them; the table is unchanged', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.put('a', '1');
+    await wal.close();
+    for (const bad of [null, 5, true, [], 'tolerate-tail']) {
+      const table = new Memtable();
+      table.put('mine', 'kept');
+      const before = state(table);
+      const error = await replay(dir, table, bad as never).catch((e: unknown) => e);
+      let scanError: unknown;
+      try {
+        scanLog(dir, bad as never);
+      } catch (e) {
+        scanError = e;
+      }
+      const scanMessage = (scanError as Error).message;
+      expect(scanMessage, String(bad)).toMatch(/^expected valid scan options, found options: /);
+      expect(error, String(bad)).toMatchObject({
+        code: ErrorCode.INVALID_OPTIONS,
+        message: scanMessage.replace('valid scan options', 'valid replay options'),
+      });
+      expect(state(table), String(bad)).toEqual(before);
+    }
+  });
 });
 
 describe('replay over a checkpoint', () => {
@@ -280,6 +306,56 @@ describe('replay over a checkpoint', () => {
     const result = await replay('/typo', table, { fs: sim, ifMissing: 'empty' });
     expect(result).toMatchObject({ applied: 0, nextSequence: 0, stats: { missing: true } });
     expect(state(table)).toEqual(before);
+  });
+
+  test("a checkpoint over a missing log with ifMissing: 'empty' is WAL_SEQUENCE_REWOUND; the table is unchanged", async () => {
+    const sim = new SimFs();
+    for (const checkpoint of [0, 5]) {
+      const table = new Memtable({ lastSequence: checkpoint });
+      table.put('mine', 'kept');
+      const before = state(table);
+      const error = await replay('/gone', table, { fs: sim, ifMissing: 'empty' }).catch(
+        (e: unknown) => e,
+      );
+      const message = `expected the log in /gone to continue after the table's lastSequence ${checkpoint}, found no log at /gone`;
+      expect(error, `checkpoint ${checkpoint}`).toMatchObject({
+        code: ErrorCode.SEQUENCE_REWOUND,
+        message: expect.stringContaining(message),
+      });
+      expect(state(table)).toEqual(before);
+      // Without ifMissing, a missing directory stays WAL_NOT_FOUND.
+      await expect(replay('/gone', table, { fs: sim })).rejects.toMatchObject({
+        code: ErrorCode.NOT_FOUND,
+      });
+    }
+  });
+
+  test('a boot from a checkpoint over a missing log loses no acknowledged write: it is refused before a writer starts the log again at 0', async () => {
+    const sim = new SimFs();
+    const checkpoint = 5;
+    // Restored from a checkpoint at 5, the log directory gone (a new disk, a
+    // wiped volume). Boot: replay, then open the writer and acknowledge writes.
+    const acknowledged: string[] = [];
+    const boot = await replay('/wal', new Memtable({ lastSequence: checkpoint }), {
+      fs: sim,
+      ifMissing: 'empty',
+    }).then(
+      async () => {
+        const wal = await Wal.open({ dir: '/wal', fs: sim });
+        for (let i = 0; i < 7; i++) {
+          await wal.put(`after-restore-${i}`, 'acknowledged');
+          acknowledged.push(`after-restore-${i}`);
+        }
+        await wal.close();
+        return 'booted';
+      },
+      (e: { code?: string }) => e.code,
+    );
+    // A crash, then the same boot's replay: every acknowledged write must be in the table.
+    const table = new Memtable({ lastSequence: checkpoint });
+    await replay('/wal', table, { fs: sim, ifMissing: 'empty' }).catch(() => undefined);
+    const lost = acknowledged.filter((key) => !table.has(key));
+    expect({ boot, lost }).toEqual({ boot: ErrorCode.SEQUENCE_REWOUND, lost: [] });
   });
 
   test('a log that ends at or below the checkpoint is WAL_SEQUENCE_REWOUND; the table is unchanged', async () => {
