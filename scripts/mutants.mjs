@@ -76,6 +76,7 @@ const KILLERS = {
   'listed-segment-still-listed': [RECOVERY_TEST('regressions')],
   'archive-path-fsync': [RECOVERY_TEST('archive')],
   'restore-parents-fsync': [RECOVERY_TEST('restore')],
+  'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -524,5 +525,12 @@ export const MUTANTS = [
     'the fsync of each directory a restore creates into its parent',
     '    await prepareDirectory(fs, staging);\n',
     '    await fs.mkdirp(staging);\n    await fsyncDirOf(fs, staging);\n',
+  ),
+  mutant(
+    'replay-missing-log-checkpoint',
+    REPLAY,
+    'replay refusing a missing log under a checkpoint (a writer would start it again at 0)',
+    '  if (checkpoint !== null && stats.missing) {',
+    '  if (false) {',
   ),
 ];
