@@ -16,3 +16,11 @@ export function remoteError(what: string, cause: unknown): WalError {
     cause,
   });
 }
+
+/** `WAL_REMOTE_ERROR` for a stream that no longer holds records it acknowledged. */
+export function streamLost(stream: string, expected: string, found: string): WalError {
+  return new WalError(
+    ErrorCode.REMOTE_ERROR,
+    `expected stream ${stream} to hold ${expected}, found ${found}: the stream lost acknowledged records (see the README on server durability)`,
+  );
+}

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -8,7 +9,7 @@ import {
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { crc32, ErrorCode, WalError } from '@wal/codec';
 import { SequenceWaiters } from '@wal/fs/internal';
-import { fenced, remoteError } from './errors.js';
+import { fenced, remoteError, streamLost } from './errors.js';
 import {
   HEADER_LOG,
   HEADER_NEXT,
@@ -23,6 +24,8 @@ import { HEADER_CHAIN, type StoredRecord, storedRecordOf, streamTip } from './st
 export interface StreamPosition {
   /** Stream sequence of the last message (0 for an empty stream). */
   seq: number;
+  /** The stream's last sequence: above 0 while it holds no message, the stream lost what it held. */
+  lastSeq: number;
   /** The last record's chain value and message id, or null when the stream holds none of this log. */
   last: { chain: number; id: string; nextSequence: number } | null;
 }
@@ -78,13 +81,14 @@ export async function readPosition(
   logId: string,
 ): Promise<StreamPosition> {
   const { tip, lastSeq } = await streamTip(jsm, stream, subject);
-  if (tip === null) return { seq: lastSeq, last: null };
+  if (tip === null) return { seq: lastSeq, lastSeq, last: null };
   const record = storedRecordOf(tip);
   if (record === null || record.logId !== logId) {
     throw fenced(stream, describeForeign(tip.seq, record));
   }
   return {
     seq: tip.seq,
+    lastSeq,
     last: { chain: record.chain, id: record.id, nextSequence: record.nextSequence },
   };
 }
@@ -129,6 +133,7 @@ export class Publisher {
   #position: number | null;
   #error: WalError | undefined;
   #stopping = false;
+  readonly #halt = new AbortController();
   #wake: (() => void) | undefined;
   readonly #done: Promise<void>;
   readonly stats: ReplicationStats = { published: 0, duplicates: 0, resyncs: 0 };
@@ -173,6 +178,7 @@ export class Publisher {
   /** Stops publishing; records not yet stored stay in the local log for the next start. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#halt.abort();
     this.#wake?.();
     await this.#done;
   }
@@ -199,6 +205,7 @@ export class Publisher {
             : await oldest.result;
         if (outcome === PUSHED) continue;
         if (outcome.ok) {
+          if (!(await this.#confirm(oldest, outcome.ack))) continue;
           this.#sent.shift();
           this.#count(outcome.ack);
           this.#stored(oldest);
@@ -313,24 +320,54 @@ export class Publisher {
     // A stored message was accepted only after its predecessor: everything up to the last stored one is in.
     this.stats.resyncs++;
     let lastStored = -1;
-    outcomes.forEach((o, i) => {
+    for (const [i, o] of outcomes.entries()) {
       if (o?.ok) {
+        if (!(await this.#confirm(this.#sent[i] as Outgoing, o.ack))) return;
         lastStored = i;
         this.#count(o.ack);
       } else if (o) this.#checkFatal(o.error);
-    });
+    }
     for (const item of this.#sent.splice(0, lastStored + 1)) this.#stored(item);
     for (const item of this.#sent) item.result = null;
+    const found = await this.#untilStopped(() =>
+      streamTip(this.#o.jsm, this.#o.stream, this.#o.subject),
+    );
+    if (found === undefined) return;
+    const { tip, lastSeq } = found;
+    this.#resumeFrom(tip === null ? null : storedRecordOf(tip), tip?.seq ?? lastSeq);
+  }
+
+  // A duplicate ack names the message the server remembers the id of. The
+  // id outlives the message (a purge, the stream's limits), so the record
+  // counts as stored only while that message is there. False: stopped first.
+  async #confirm(item: Outgoing, ack: PubAck): Promise<boolean> {
+    if (!ack.duplicate) return true;
+    const { jsm, stream } = this.#o;
+    const message = await this.#untilStopped(() =>
+      jsm.streams.getMessage(stream, { seq: ack.seq }),
+    );
+    if (message === undefined) return false;
+    if (message?.header?.get('Nats-Msg-Id') !== item.id) {
+      throw streamLost(
+        stream,
+        `record ${item.firstSequence} (${item.id}), which it acknowledged as a duplicate of message ${ack.seq}`,
+        message === null ? 'no message there' : 'another message there',
+      );
+    }
+    return true;
+  }
+
+  // Runs a request until it succeeds, retrying transient failures with
+  // backoff; undefined once stop() was called.
+  async #untilStopped<T>(request: () => Promise<T>): Promise<T | undefined> {
     for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
-      if (this.#stopping) return;
+      if (this.#stopping) return undefined;
       try {
-        const { tip, lastSeq } = await streamTip(this.#o.jsm, this.#o.stream, this.#o.subject);
-        this.#resumeFrom(tip === null ? null : storedRecordOf(tip), tip?.seq ?? lastSeq);
-        return;
+        return await request();
       } catch (error) {
         if (WalError.isInstance(error)) throw error;
         this.#checkFatal(error);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, undefined, { signal: this.#halt.signal }).catch(() => undefined);
       }
     }
   }
@@ -383,8 +420,9 @@ export class Publisher {
 }
 
 function lost(stream: string, replicated: number, found: string): WalError {
-  return new WalError(
-    ErrorCode.REMOTE_ERROR,
-    `expected stream ${stream} to hold every record it acknowledged (through sequence ${replicated - 1}), found ${found}: the stream lost acknowledged records (see the README on server durability)`,
+  return streamLost(
+    stream,
+    `every record it acknowledged (through sequence ${replicated - 1})`,
+    found,
   );
 }

@@ -11,7 +11,7 @@ import {
 } from '@wal/codec';
 import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
 import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
-import { fenced } from './errors.js';
+import { fenced, streamLost } from './errors.js';
 import { localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
 import { Publisher, type ReplicationStats, readPosition } from './publisher.js';
@@ -136,6 +136,16 @@ export class ReplicatedWal {
       await wal.sync();
       const end = { segment: wal.segment, size: wal.segmentSize, nextSequence: wal.nextSequence };
       const from = position.last?.nextSequence ?? null;
+      // Emptied (purged, or its limits removed every message): whether it
+      // held this log's records no one can tell, and resends of them would
+      // be acknowledged as duplicates of messages it no longer has.
+      if (from === null && position.lastSeq > 0 && end.nextSequence > 0) {
+        throw streamLost(
+          stream,
+          `this log's records (the log in ${wal.dir} ends at sequence ${end.nextSequence - 1}) or never to have held any`,
+          `it empty after ${position.lastSeq} messages; replicate this log to a new stream`,
+        );
+      }
       if (from !== null && from > end.nextSequence) {
         throw fenced(
           stream,

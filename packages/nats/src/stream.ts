@@ -55,7 +55,10 @@ export async function ensureStream(
     num_replicas: setup.replicas ?? 3,
     storage: StorageType.File,
     duplicate_window: nanos(setup.duplicateWindowMs ?? 120_000),
+    // A purge or a deleted message takes acknowledged records away, while
+    // the server still answers their resends as duplicates (it keeps the ids).
     deny_delete: true,
+    deny_purge: true,
   });
 }
 
