@@ -334,7 +334,11 @@ export class Publisher {
     );
     if (found === undefined) return;
     const { tip, lastSeq } = found;
-    this.#resumeFrom(tip === null ? null : storedRecordOf(tip), tip?.seq ?? lastSeq);
+    const record = tip === null ? null : storedRecordOf(tip);
+    // A message that is there but is not an @wal record is another writer's.
+    if (tip !== null && record === null)
+      throw fenced(this.#o.stream, describeForeign(tip.seq, null));
+    this.#resumeFrom(record, tip?.seq ?? lastSeq);
   }
 
   // A duplicate ack names the message the server remembers the id of. The
