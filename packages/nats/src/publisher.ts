@@ -22,10 +22,11 @@ import { HEADER_CHAIN, type StoredRecord, storedRecordOf, streamTip } from './st
 
 /** Where the stream's history of this log stands: its last record, or none yet. */
 export interface StreamPosition {
-  /** Stream sequence of the last message (0 for an empty stream). */
+  /**
+   * The stream's last sequence (any subject's; 0 for a stream that never
+   * held a message): what the first publish expects.
+   */
   seq: number;
-  /** The stream's last sequence: above 0 while it holds no message, the stream lost what it held. */
-  lastSeq: number;
   /** The last record's chain value and message id, or null when the stream holds none of this log. */
   last: { chain: number; id: string; nextSequence: number } | null;
 }
@@ -81,14 +82,13 @@ export async function readPosition(
   logId: string,
 ): Promise<StreamPosition> {
   const { tip, lastSeq } = await streamTip(jsm, stream, subject);
-  if (tip === null) return { seq: lastSeq, lastSeq, last: null };
+  if (tip === null) return { seq: lastSeq, last: null };
   const record = storedRecordOf(tip);
   if (record === null || record.logId !== logId) {
     throw fenced(stream, describeForeign(tip.seq, record));
   }
   return {
-    seq: tip.seq,
-    lastSeq,
+    seq: lastSeq,
     last: { chain: record.chain, id: record.id, nextSequence: record.nextSequence },
   };
 }
@@ -107,8 +107,9 @@ function describeForeign(seq: number, record: StoredRecord | null): string {
  * is a CRC-32 over every record payload of this log's history in the
  * stream, so two writers agree on an id only if they agree on everything
  * before it. Each message expects, through `expect.lastMsgID`, the id of
- * the record before it (the first one after a start or a resync expects the
- * stream sequence it verified instead). So the stream stores a message only
+ * the record before it (the first one after a start or a resync expects,
+ * through `expect.lastSequence`, the stream's last sequence, read with the
+ * record it verified, instead). So the stream stores a message only
  * directly after the history its writer has: a second writer's message, or
  * this writer's after another's, is refused, and a resend of one it stored
  * is deduplicated. When a publish fails, the publisher stops sending, reads
@@ -131,6 +132,8 @@ export class Publisher {
   /** The id of the last record known stored. */
   #lastStoredId: string | null;
   #position: number | null;
+  /** Resyncs since a publish last succeeded: each waits longer before reading the stream. */
+  #failedResyncs = 0;
   #error: WalError | undefined;
   #stopping = false;
   readonly #halt = new AbortController();
@@ -297,6 +300,7 @@ export class Publisher {
   }
 
   #stored(item: Outgoing): void {
+    this.#failedResyncs = 0;
     this.#replicated = item.nextSequence;
     this.#lastStoredId = item.id;
     this.#waiters.release(this.#replicated);
@@ -329,6 +333,12 @@ export class Publisher {
     }
     for (const item of this.#sent.splice(0, lastStored + 1)) this.#stored(item);
     for (const item of this.#sent) item.result = null;
+    // A stream that keeps refusing what its tip says it takes must not be asked in a hot loop.
+    if (this.#failedResyncs > 0) {
+      const delay = Math.min(RETRY_MIN_MS * 2 ** (this.#failedResyncs - 1), RETRY_MAX_MS);
+      await sleep(delay, undefined, { signal: this.#halt.signal }).catch(() => undefined);
+    }
+    this.#failedResyncs++;
     const found = await this.#untilStopped(() =>
       streamTip(this.#o.jsm, this.#o.stream, this.#o.subject),
     );
@@ -338,7 +348,7 @@ export class Publisher {
     // A message that is there but is not an @wal record is another writer's.
     if (tip !== null && record === null)
       throw fenced(this.#o.stream, describeForeign(tip.seq, null));
-    this.#resumeFrom(record, tip?.seq ?? lastSeq);
+    this.#resumeFrom(record, lastSeq);
   }
 
   // A duplicate ack names the message the server remembers the id of. The

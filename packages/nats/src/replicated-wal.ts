@@ -139,11 +139,11 @@ export class ReplicatedWal {
       // Emptied (purged, or its limits removed every message): whether it
       // held this log's records no one can tell, and resends of them would
       // be acknowledged as duplicates of messages it no longer has.
-      if (from === null && position.lastSeq > 0 && end.nextSequence > 0) {
+      if (from === null && position.seq > 0 && end.nextSequence > 0) {
         throw streamLost(
           stream,
           `this log's records (the log in ${wal.dir} ends at sequence ${end.nextSequence - 1}) or never to have held any`,
-          `it empty after ${position.lastSeq} messages; replicate this log to a new stream`,
+          `it empty after ${position.seq} messages; replicate this log to a new stream`,
         );
       }
       if (from !== null && from > end.nextSequence) {
