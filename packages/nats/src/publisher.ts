@@ -171,19 +171,27 @@ export class Publisher {
     this.#wake?.();
   }
 
-  /** Resolves once the stream stored every sequence up to and including `sequence`. */
+  /**
+   * Resolves once the stream stored every sequence up to and including
+   * `sequence`; rejects with `WAL_CLOSED` once stopped before that.
+   */
   waitFor(sequence: number, signal?: AbortSignal): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
     if (sequence < this.#replicated) return Promise.resolve();
+    if (this.#stopping) return Promise.reject(stoppedError());
     return this.#waiters.wait(sequence, signal);
   }
 
-  /** Stops publishing; records not yet stored stay in the local log for the next start. */
+  /**
+   * Stops publishing; records not yet stored stay in the local log for the
+   * next start, and whoever waits for them gets `WAL_CLOSED`.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#halt.abort();
     this.#wake?.();
     await this.#done;
+    this.#waiters.fail(stoppedError());
   }
 
   async #run(): Promise<void> {
@@ -431,6 +439,13 @@ export class Publisher {
     this.#waiters.fail(error);
     this.#live.length = 0;
   }
+}
+
+function stoppedError(): WalError {
+  return new WalError(
+    ErrorCode.CLOSED,
+    'expected the writer to go on publishing, found it closed: what the stream had not stored stays in the local log, and the next open publishes it',
+  );
 }
 
 function lost(stream: string, replicated: number, found: string): WalError {

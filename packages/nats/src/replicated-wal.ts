@@ -258,7 +258,11 @@ export class ReplicatedWal {
     return this.#wal.truncateThrough(Math.min(sequence, replicated));
   }
 
-  /** Resolves once the stream stored every sequence up to and including `sequence`. */
+  /**
+   * Resolves once the stream stored every sequence up to and including
+   * `sequence`. Rejects with `replicationError` once there is one, and with
+   * `WAL_CLOSED` when `close()` stopped publishing before the stream had it.
+   */
   waitReplicated(sequence: number, signal?: AbortSignal): Promise<void> {
     return this.#publisher.waitFor(sequence, signal);
   }
@@ -267,6 +271,8 @@ export class ReplicatedWal {
    * Closes the log, then waits (up to 30 s, or until `signal` aborts) for
    * the stream to store what is pending, and stops publishing. What the
    * stream did not store stays in the local log; the next open sends it.
+   * An append still waiting for the stream (ack `'replicated'`) rejects
+   * with `WAL_CLOSED`: durable locally, not known to be replicated.
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     const last = this.#wal.nextSequence - 1;

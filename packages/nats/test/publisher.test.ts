@@ -36,7 +36,7 @@ function harness(stored: (seq: number) => StoredMsg | null = () => null) {
     stream: 's',
     subject: 'wal.s',
     logId: LOG,
-    position: { seq: 0, lastSeq: 0, last: null },
+    position: { seq: 0, last: null },
     catchUp: (async function* () {})(),
     waitDurable: async () => undefined,
     timeoutMs: 5_000,
@@ -82,5 +82,25 @@ describe('Publisher', () => {
     other.acks[0]?.({ stream: 's', seq: 7, duplicate: true });
     await expect(other.publisher.waitFor(0)).rejects.toMatchObject({ code: 'WAL_REMOTE_ERROR' });
     await other.publisher.stop();
+  });
+
+  test('stop() rejects a pending waitFor with WAL_CLOSED, and every later one', async () => {
+    const { publisher, acks, failures } = harness();
+    publisher.push(record(0));
+    await tick();
+    acks[0]?.({ stream: 's', seq: 1, duplicate: false });
+    await publisher.waitFor(0);
+    publisher.push(record(1));
+    const pending = publisher.waitFor(1);
+    await tick();
+    const stopping = publisher.stop();
+    // stop() waits for the publish in flight to settle (its timeout, here at once).
+    failures[1]?.(new Error('timeout'));
+    await stopping;
+    await expect(pending).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(publisher.waitFor(2)).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    // What the stream stored stays stored.
+    await expect(publisher.waitFor(0)).resolves.toBeUndefined();
+    expect(publisher.error).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { listSealedSegments, Wal } from '@wal/fs';
 import { Memtable, replay } from '@wal/memtable';
 import fc from 'fast-check';
@@ -192,5 +192,28 @@ describe('ReplicatedWal', () => {
     const names: string[] = [];
     for await (const name of jsm.streams.names()) names.push(name);
     expect(names.filter((n) => n.startsWith('opt-'))).toEqual([]);
+  });
+
+  test('close() settles a put still waiting for the stream (WAL_CLOSED), and a later waitReplicated rejects the same way', async () => {
+    const nc = await connectCluster();
+    const jsm = await jetstreamManager(nc);
+    const stream = uniqueName('closing');
+    const wal = await ReplicatedWal.open({
+      dir: tempDir(),
+      nats: nc,
+      stream,
+      publishTimeoutMs: 500,
+    });
+    await wal.put('a', '1');
+    // The stream takes no more messages: the next put waits for it.
+    const { config } = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...config, max_msgs: 1, discard: DiscardPolicy.New });
+    const put = wal.put('b', '2');
+    put.catch(() => undefined);
+    await wal.close({ signal: AbortSignal.timeout(200) });
+    await expect(put).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(wal.waitReplicated(1)).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(wal.waitReplicated(0)).resolves.toBeUndefined();
+    expect(wal.replicationError).toBeUndefined();
   });
 });
