@@ -92,10 +92,14 @@ export class ReplicatedWal {
   /**
    * Opens the log (as `Wal.open`), creates the stream unless it exists,
    * reads where the stream's copy of this log ends and starts publishing
-   * from there. Rejects with `WAL_FENCED` when the stream's last record is
-   * another log's or lies beyond this log's end, `WAL_INVALID_OPTIONS` for
-   * bad options (a record limit above the server's `max_payload` included),
-   * `WAL_REMOTE_ERROR` when the cluster cannot be reached.
+   * from there. Every option is checked before any request to NATS.
+   * Rejects with `WAL_FENCED` when the stream's last record is another
+   * log's (or no @wal record) or lies beyond this log's end,
+   * `WAL_INVALID_OPTIONS` for bad options (a record limit above the
+   * server's `max_payload` included) or an existing stream whose subjects
+   * are not exactly `subject`, `WAL_REMOTE_ERROR` when the cluster cannot
+   * be reached or the stream is empty after holding messages while this
+   * log has records.
    */
   static async open(options: ReplicatedWalOptions): Promise<ReplicatedWal> {
     const {
@@ -121,14 +125,18 @@ export class ReplicatedWal {
         maxRecordBytes,
       );
     }
-    const jsm = await retrying(nats, 'reaching JetStream', openTimeoutMs, () =>
-      jetstreamManager(nats),
-    );
-    await retrying(nats, `creating stream ${stream}`, openTimeoutMs, () =>
-      ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs }),
-    );
+    // The local log and the archiver first: Wal.open and archiveLog refuse
+    // bad options before any request to NATS, so a refused open creates no stream.
     const wal = await Wal.open({ ...walOptions, maxRecordBytes });
+    let archiver: Archiver | undefined;
     try {
+      archiver = archive ? archiveLog({ ...archive, wal }) : undefined;
+      const jsm = await retrying(nats, 'reaching JetStream', openTimeoutMs, () =>
+        jetstreamManager(nats),
+      );
+      await retrying(nats, `creating stream ${stream}`, openTimeoutMs, () =>
+        ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs }),
+      );
       const position = await retrying(nats, `reading stream ${stream}`, openTimeoutMs, () =>
         readPosition(jsm, stream, subject, wal.logId),
       );
@@ -152,6 +160,7 @@ export class ReplicatedWal {
           `records of this log through sequence ${from - 1}, while the log in ${wal.dir} ends at ${end.nextSequence - 1}`,
         );
       }
+      // Last: the publisher starts publishing as it is made.
       const publisher = new Publisher({
         nats,
         js: jetstream(nats),
@@ -165,9 +174,9 @@ export class ReplicatedWal {
         timeoutMs: publishTimeoutMs,
         maxInFlight,
       });
-      const archiver = archive ? archiveLog({ ...archive, wal }) : undefined;
       return new ReplicatedWal(wal, publisher, ack, maxRecordBytes, archiver);
     } catch (error) {
+      await archiver?.close();
       await wal.close();
       throw error;
     }
@@ -343,6 +352,17 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
   }
   if (maxInFlight !== undefined && !(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
     throw invalid('maxInFlight', 'a positive integer', maxInFlight);
+  }
+  const { replicas, duplicateWindowMs } = options;
+  // JetStream allows 1 to 5 replicas; 0 would silently make 1, a stream no quorum protects.
+  if (replicas !== undefined && !(Number.isInteger(replicas) && replicas >= 1 && replicas <= 5)) {
+    throw invalid('replicas', 'an integer from 1 to 5', replicas);
+  }
+  if (
+    duplicateWindowMs !== undefined &&
+    !(Number.isSafeInteger(duplicateWindowMs) && duplicateWindowMs > 0)
+  ) {
+    throw invalid('duplicateWindowMs', 'a positive integer', duplicateWindowMs);
   }
   return options;
 }

@@ -179,19 +179,48 @@ describe('ReplicatedWal', () => {
       ['subject', { subject: 'wal.*' }],
       ['maxRecordBytes', { maxRecordBytes: 2 * 1024 * 1024 }],
       ['sync', { sync: 'none' }],
+      // Wal.open's and archiveLog's own checks run before any request to NATS too.
+      ['maxSegmentBytes', { maxSegmentBytes: -1 }],
+      ['archive', { archive: { target: {} } }],
+      ['replicas', { replicas: 0 }],
+      ['replicas', { replicas: 1.5 }],
+      ['duplicateWindowMs', { duplicateWindowMs: -5 }],
     ];
     for (const [name, bad] of cases) {
       await expect(
         ReplicatedWal.open({ dir: `${dir}/${name}`, nats: nc, stream: uniqueName('opt'), ...bad }),
       ).rejects.toMatchObject({
         code: 'WAL_INVALID_OPTIONS',
-        message: expect.stringContaining(name),
+        message: expect.stringContaining(name === 'archive' ? 'target' : name),
       });
     }
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];
     for await (const name of jsm.streams.names()) names.push(name);
     expect(names.filter((n) => n.startsWith('opt-'))).toEqual([]);
+  });
+
+  test('an open refused for its options publishes nothing of the log in the directory', async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const plain = await Wal.open({ dir });
+    for (let i = 0; i < 3; i++) await plain.put(`k${i}`, 'v');
+    await plain.close();
+    const stream = uniqueName('refused');
+    await expect(
+      ReplicatedWal.open({ dir, nats: nc, stream, archive: { target: {} as never } }),
+    ).rejects.toMatchObject({ code: 'WAL_INVALID_OPTIONS' });
+    const jsm = await jetstreamManager(nc);
+    await expect(jsm.streams.info(stream)).rejects.toThrow();
+    // The refused open let go of everything: the log opens again.
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream });
+    await wal.waitReplicated(2);
+    await wal.close();
+    expect(await streamRanges(nc, stream)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
   });
 
   test('close() settles a put still waiting for the stream (WAL_CLOSED), and a later waitReplicated rejects the same way', async () => {
