@@ -1,17 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  type BytesLike,
-  describeValue,
-  ErrorCode,
-  FRAME_HEADER_SIZE,
-  toBytes,
-  WalError,
-  type WalOp,
-} from '@wal/codec';
+import { type BytesLike, FRAME_HEADER_SIZE, toBytes, type WalError, type WalOp } from '@wal/codec';
 import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
 import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
-import { fenced, streamLost } from './errors.js';
+import { fenced, invalidOption as invalid, streamLost } from './errors.js';
 import { localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
 import { Publisher, type ReplicationStats, readPosition } from './publisher.js';
@@ -365,11 +357,4 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
     throw invalid('duplicateWindowMs', 'a positive integer', duplicateWindowMs);
   }
   return options;
-}
-
-function invalid(name: string, expected: string, found: unknown): WalError {
-  return new WalError(
-    ErrorCode.INVALID_OPTIONS,
-    `expected ${name} to be ${expected}, found ${describeValue(found)}`,
-  );
 }
