@@ -222,10 +222,16 @@ export class ReplicatedWal {
 
   /** Appends ops as one atomic record (one message); resolves to the first sequence. */
   batch(ops: readonly BatchOp[]): Promise<number> {
+    let taken: readonly BatchOp[];
+    try {
+      taken = takeOps(ops);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#append(
-      () => this.#wal.batch(ops),
+      () => this.#wal.batch(taken),
       () =>
-        ops.map(
+        taken.map(
           (op, i): WalOp =>
             op.type === 'put'
               ? {
@@ -308,6 +314,18 @@ export class ReplicatedWal {
       return sequence;
     });
   }
+}
+
+// Reads each op's fields once (a getter may answer differently each time),
+// so the log and the stream get the same bytes; Wal.batch checks the copy.
+function takeOps(ops: readonly BatchOp[]): readonly BatchOp[] {
+  if (!Array.isArray(ops)) return ops;
+  return ops.map((op: unknown): BatchOp => {
+    if (typeof op !== 'object' || op === null) return op as BatchOp;
+    const { type, key } = op as { type: unknown; key: unknown };
+    const copy = 'value' in op ? { type, key, value: op.value } : { type, key };
+    return copy as BatchOp;
+  });
 }
 
 function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {

@@ -248,4 +248,31 @@ describe('ReplicatedWal', () => {
     await expect(wal.waitReplicated(0)).resolves.toBeUndefined();
     expect(wal.replicationError).toBeUndefined();
   });
+
+  test('batch reads each op once: the stream gets what the log got', async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('once');
+    const dir = tempDir();
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream });
+    let reads = 0;
+    const op = {
+      type: 'put' as const,
+      key: 'k',
+      get value() {
+        reads++;
+        return `read-${reads}`;
+      },
+    };
+    await wal.batch([op]);
+    await wal.close();
+    expect(reads).toBe(1);
+    const local = new Memtable();
+    await replay(dir, local);
+    const table = new Memtable();
+    const follower = await Follower.start({ nats: nc, stream, table });
+    await follower.waitFor(0);
+    await follower.stop();
+    expect(contents(table)).toEqual([['k', 'read-1']]);
+    expect(contents(local)).toEqual([['k', 'read-1']]);
+  });
 });
