@@ -138,6 +138,11 @@ export class Publisher {
   #stopping = false;
   readonly #halt = new AbortController();
   #wake: (() => void) | undefined;
+  /**
+   * Set by push() and stop(), cleared as #dispatch starts taking records: a
+   * push while the loop is between its queue and its wait is not missed.
+   */
+  #signalled = false;
   readonly #done: Promise<void>;
   readonly stats: ReplicationStats = { published: 0, duplicates: 0, resyncs: 0 };
 
@@ -168,7 +173,7 @@ export class Publisher {
   push(record: RecordMessage): void {
     if (this.#error) return;
     this.#live.push(record);
-    this.#wake?.();
+    this.#notify();
   }
 
   /**
@@ -189,7 +194,7 @@ export class Publisher {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#halt.abort();
-    this.#wake?.();
+    this.#notify();
     await this.#done;
     this.#waiters.fail(stoppedError());
   }
@@ -236,6 +241,7 @@ export class Publisher {
 
   // Sends records until maxInFlight are in flight.
   async #dispatch(): Promise<void> {
+    this.#signalled = false;
     while (!this.#stopping) {
       let unsent = this.#sent.findIndex((s) => s.result === null);
       if (unsent === -1) {
@@ -423,8 +429,14 @@ export class Publisher {
     await this.#pushed();
   }
 
-  // Resolves at the next push() (or stop()).
+  #notify(): void {
+    this.#signalled = true;
+    this.#wake?.();
+  }
+
+  // Resolves at the next push() (or stop()), or at once for one since #dispatch last began.
   #pushed(): Promise<typeof PUSHED> {
+    if (this.#signalled) return Promise.resolve(PUSHED);
     return new Promise((resolve) => {
       this.#wake = () => {
         this.#wake = undefined;

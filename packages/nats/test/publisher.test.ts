@@ -52,6 +52,27 @@ function message(seq: number, id: string): StoredMsg {
 }
 
 describe('Publisher', () => {
+  test('a record pushed at any point between an ack and the wait for the next push is published', async () => {
+    const unsent: number[] = [];
+    for (let hops = 0; hops < 40; hops++) {
+      const { publisher, published, acks } = harness();
+      publisher.push(record(0));
+      await tick();
+      expect(published.length).toBe(1);
+      // Record 0's ack arrives; `hops` microtasks later (the same turn) record 1 is pushed.
+      acks[0]?.({ stream: 's', seq: 1, duplicate: false });
+      let later: Promise<void> = Promise.resolve();
+      for (let i = 0; i < hops; i++) later = later.then(() => undefined);
+      void later.then(() => publisher.push(record(1)));
+      await tick();
+      await tick();
+      if (published.length < 2) unsent.push(hops);
+      acks[1]?.({ stream: 's', seq: 2, duplicate: false });
+      await publisher.stop();
+    }
+    expect(unsent).toEqual([]);
+  });
+
   test('a duplicate ack counts as stored only while the stream holds the message it names', async () => {
     const kept = harness((seq) => message(seq, kept.published[0] as string));
     kept.publisher.push(record(0));
