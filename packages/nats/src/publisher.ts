@@ -164,7 +164,11 @@ export class Publisher {
     return this.#replicated;
   }
 
-  /** Why the publisher stopped for good: `WAL_FENCED`, `WAL_REMOTE_ERROR`, or undefined. */
+  /**
+   * Why the publisher stopped for good, or undefined: `WAL_FENCED`,
+   * `WAL_REMOTE_ERROR`, or an error reading the local log for the catch-up
+   * (`WAL_TRUNCATED`, `WAL_CORRUPTION`, ...) or of the log itself.
+   */
   get error(): WalError | undefined {
     return this.#error;
   }

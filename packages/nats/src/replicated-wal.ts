@@ -199,7 +199,15 @@ export class ReplicatedWal {
     return this.#publisher.stats;
   }
 
-  /** Why replication stopped for good (`WAL_FENCED`, `WAL_REMOTE_ERROR`), or undefined. */
+  /**
+   * Why replication stopped for good, or undefined. `WAL_FENCED`: another
+   * writer's history is in the stream. `WAL_REMOTE_ERROR`: the cluster
+   * refused a publish for good, or lost records it had acknowledged. Or the
+   * catch-up could not read the local log: `WAL_TRUNCATED` (retention
+   * deleted records the stream lacks, or a repair left a hole),
+   * `WAL_CORRUPTION` (such a record is damaged), or the log's own failure.
+   * Appends reject with it from then on.
+   */
   get replicationError(): WalError | undefined {
     return this.#publisher.error;
   }

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { listSealedSegments, Wal } from '@wal/fs';
 import { Memtable, replay } from '@wal/memtable';
@@ -275,4 +276,42 @@ describe('ReplicatedWal', () => {
     expect(contents(table)).toEqual([['k', 'read-1']]);
     expect(contents(local)).toEqual([['k', 'read-1']]);
   });
+
+  test.each([
+    ['WAL_TRUNCATED', 'retention deleted records the stream lacks'],
+    ['WAL_CORRUPTION', 'a record the stream lacks is damaged'],
+  ])(
+    'a catch-up that cannot read the log stops replication with %s (%s): replicationError, and appends reject with it',
+    async (code) => {
+      const nc = await connectCluster();
+      const dir = tempDir();
+      const stream = uniqueName('catchup');
+      const first = await ReplicatedWal.open({ dir, nats: nc, stream });
+      await first.put('k', 'v');
+      await first.close();
+      // Records the stream never got, in sealed segments.
+      const plain = await Wal.open({ dir, maxSegmentBytes: 16 * 1024, maxRecordBytes: 64 * 1024 });
+      for (let i = 0; i < 300; i++) await plain.put(`k${i}`, Buffer.alloc(100, i));
+      await plain.rotate();
+      if (code === 'WAL_TRUNCATED') await plain.truncateThrough(200);
+      await plain.close();
+      if (code === 'WAL_CORRUPTION') {
+        const [segment] = await listSealedSegments(dir);
+        const file = (segment as { file: string }).file;
+        const bytes = readFileSync(file);
+        const at = Math.floor(bytes.length / 2);
+        bytes[at] = (bytes[at] as number) ^ 0xff;
+        writeFileSync(file, bytes);
+      }
+
+      const wal = await ReplicatedWal.open({ dir, nats: nc, stream, maxSegmentBytes: 16 * 1024 });
+      await expect(wal.put('after', 'v')).rejects.toMatchObject({ code });
+      expect(wal.replicationError?.code).toBe(code);
+      await wal.close();
+      // What it could read before the failure went out, in order; nothing after it.
+      const ranges = await streamRanges(nc, stream);
+      expect(ranges).toEqual(ranges.map((_, i) => [i, i + 1]));
+      expect(ranges.length).toBeLessThan(code === 'WAL_TRUNCATED' ? 2 : 301);
+    },
+  );
 });
