@@ -6,10 +6,10 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { crc32, describeValue, ErrorCode, WalError } from '@wal/codec';
+import { crc32, ErrorCode, WalError } from '@wal/codec';
 import { SequenceWaiters } from '@wal/fs/internal';
 import { Memtable } from '@wal/memtable';
-import { fenced, remoteError } from './errors.js';
+import { fenced, invalidOption, remoteError } from './errors.js';
 import { decodeRecordMessage } from './message.js';
 import { retrying } from './retry.js';
 import { findRecord, HEADER_CHAIN, isStreamNotFound, storedRecordOf } from './stream.js';
@@ -93,13 +93,7 @@ export class Follower {
    * checkpoint.
    */
   static async start(options: FollowerOptions): Promise<Follower> {
-    const { nats, stream, table, logId, openTimeoutMs = 30_000 } = options;
-    if (!(table instanceof Memtable)) {
-      throw new WalError(
-        ErrorCode.INVALID_OPTIONS,
-        `expected table to be a Memtable, found ${describeValue(table)}`,
-      );
-    }
+    const { nats, stream, table, logId, openTimeoutMs = 30_000 } = checkOptions(options);
     const { messages, startSeq } = await retrying(
       nats,
       `following stream ${stream}`,
@@ -136,19 +130,25 @@ export class Follower {
     return this.#error;
   }
 
-  /** Resolves once the table holds every sequence up to and including `sequence`. */
+  /**
+   * Resolves once the table holds every sequence up to and including
+   * `sequence`. Rejects with the follower's error, or with `WAL_CLOSED` once
+   * `stop()` was called before the table got there.
+   */
   waitFor(sequence: number, signal?: AbortSignal): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
     const last = this.#table.lastSequence;
     if (last !== null && last >= sequence) return Promise.resolve();
+    if (this.#stopping) return Promise.reject(stoppedError());
     return this.#waiters.wait(sequence, signal);
   }
 
-  /** Stops consuming. The table keeps what was applied. */
+  /** Stops consuming; a pending `waitFor` rejects with `WAL_CLOSED`. The table keeps what was applied. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#messages.stop();
     await this.closed.catch(() => undefined);
+    this.#waiters.fail(stoppedError());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -295,6 +295,29 @@ export class Follower {
     this.#next = record.nextSequence;
     this.#waiters.release(record.nextSequence);
   }
+}
+
+function stoppedError(): WalError {
+  return new WalError(ErrorCode.CLOSED, 'expected the follower to be running, found it stopped');
+}
+
+function checkOptions(options: FollowerOptions): FollowerOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object', options);
+  }
+  const { nats, stream, table, logId, openTimeoutMs } = options;
+  if (typeof nats?.publish !== 'function') throw invalidOption('nats', 'a NatsConnection', nats);
+  if (typeof stream !== 'string' || !/^[\w-]+$/.test(stream)) {
+    throw invalidOption('stream', 'a stream name (letters, digits, _ and -)', stream);
+  }
+  if (!(table instanceof Memtable)) throw invalidOption('table', 'a Memtable', table);
+  if (logId !== undefined && !(typeof logId === 'string' && /^[0-9a-f]{16}$/.test(logId))) {
+    throw invalidOption('logId', 'a log id (16 hex digits)', logId);
+  }
+  if (openTimeoutMs !== undefined && !(Number.isInteger(openTimeoutMs) && openTimeoutMs >= 0)) {
+    throw invalidOption('openTimeoutMs', 'a non-negative integer', openTimeoutMs);
+  }
+  return options;
 }
 
 // Missed heartbeats (a second apart) after which the consumer is made anew.

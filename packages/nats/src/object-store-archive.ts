@@ -28,9 +28,10 @@ const FIELDS = ['segment', 'firstSequence', 'lastSequence', 'bytes'] as const;
  * object's metadata message (published after every chunk was acknowledged)
  * is acknowledged by the bucket's stream, that is by a quorum of its
  * replicas. The first put of a segment creates it only if no other put got
- * there first (the object's revision is expected to be 0), so two archivers
- * never overwrite each other; a segment already archived is compared by
- * checksum and size, never replaced.
+ * there first (the object's revision is expected to be 0, or a deleted
+ * object's delete marker), so two archivers never overwrite each other; a
+ * segment already archived is compared by checksum and size, never
+ * replaced; a deleted one is stored again.
  */
 export class ObjectStoreArchive implements ArchiveTarget {
   readonly #store: ObjectStore;
@@ -64,13 +65,15 @@ export class ObjectStoreArchive implements ArchiveTarget {
     checkInfo(info, data);
     signal?.throwIfAborted();
     const name = segmentFileName(info.segment);
-    const existing = await this.#info(name);
-    if (existing) return same(existing, info);
+    const latest = await this.#latest(name);
+    if (latest && !latest.deleted) return same(latest, info);
     try {
+      // A deleted object leaves its delete marker as the metadata subject's
+      // last message: expecting that revision (0 for none) still lets only one put win.
       await this.#store.putBlob(
         { name, description: `@wal segment ${info.segment}`, metadata: toMetadata(info) },
         data,
-        { previousRevision: 0 },
+        { previousRevision: latest?.revision ?? 0 },
       );
     } catch (error) {
       // Another put created it first: the same segment is success, another one a conflict.
@@ -143,9 +146,14 @@ export class ObjectStoreArchive implements ArchiveTarget {
   }
 
   async #info(name: string): Promise<ObjectInfo | null> {
+    const info = await this.#latest(name);
+    return info && !info.deleted ? info : null;
+  }
+
+  // The object's latest metadata, a delete marker included.
+  async #latest(name: string): Promise<ObjectInfo | null> {
     try {
-      const info = await this.#store.info(name);
-      return info && !info.deleted ? info : null;
+      return await this.#store.info(name);
     } catch (error) {
       throw remoteError(`reading ${name}'s info from bucket ${this.bucket}`, error);
     }

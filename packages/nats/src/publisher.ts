@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -8,7 +9,7 @@ import {
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
 import { crc32, ErrorCode, WalError } from '@wal/codec';
 import { SequenceWaiters } from '@wal/fs/internal';
-import { fenced, remoteError } from './errors.js';
+import { fenced, remoteError, streamLost } from './errors.js';
 import {
   HEADER_LOG,
   HEADER_NEXT,
@@ -21,7 +22,10 @@ import { HEADER_CHAIN, type StoredRecord, storedRecordOf, streamTip } from './st
 
 /** Where the stream's history of this log stands: its last record, or none yet. */
 export interface StreamPosition {
-  /** Stream sequence of the last message (0 for an empty stream). */
+  /**
+   * The stream's last sequence (any subject's; 0 for a stream that never
+   * held a message): what the first publish expects.
+   */
   seq: number;
   /** The last record's chain value and message id, or null when the stream holds none of this log. */
   last: { chain: number; id: string; nextSequence: number } | null;
@@ -84,7 +88,7 @@ export async function readPosition(
     throw fenced(stream, describeForeign(tip.seq, record));
   }
   return {
-    seq: tip.seq,
+    seq: lastSeq,
     last: { chain: record.chain, id: record.id, nextSequence: record.nextSequence },
   };
 }
@@ -103,8 +107,9 @@ function describeForeign(seq: number, record: StoredRecord | null): string {
  * is a CRC-32 over every record payload of this log's history in the
  * stream, so two writers agree on an id only if they agree on everything
  * before it. Each message expects, through `expect.lastMsgID`, the id of
- * the record before it (the first one after a start or a resync expects the
- * stream sequence it verified instead). So the stream stores a message only
+ * the record before it (the first one after a start or a resync expects,
+ * through `expect.lastSequence`, the stream's last sequence, read with the
+ * record it verified, instead). So the stream stores a message only
  * directly after the history its writer has: a second writer's message, or
  * this writer's after another's, is refused, and a resend of one it stored
  * is deduplicated. When a publish fails, the publisher stops sending, reads
@@ -127,9 +132,17 @@ export class Publisher {
   /** The id of the last record known stored. */
   #lastStoredId: string | null;
   #position: number | null;
+  /** Resyncs since a publish last succeeded: each waits longer before reading the stream. */
+  #failedResyncs = 0;
   #error: WalError | undefined;
   #stopping = false;
+  readonly #halt = new AbortController();
   #wake: (() => void) | undefined;
+  /**
+   * Set by push() and stop(), cleared as #dispatch starts taking records: a
+   * push while the loop is between its queue and its wait is not missed.
+   */
+  #signalled = false;
   readonly #done: Promise<void>;
   readonly stats: ReplicationStats = { published: 0, duplicates: 0, resyncs: 0 };
 
@@ -151,7 +164,11 @@ export class Publisher {
     return this.#replicated;
   }
 
-  /** Why the publisher stopped for good: `WAL_FENCED`, `WAL_REMOTE_ERROR`, or undefined. */
+  /**
+   * Why the publisher stopped for good, or undefined: `WAL_FENCED`,
+   * `WAL_REMOTE_ERROR`, or an error reading the local log for the catch-up
+   * (`WAL_TRUNCATED`, `WAL_CORRUPTION`, ...) or of the log itself.
+   */
   get error(): WalError | undefined {
     return this.#error;
   }
@@ -160,21 +177,30 @@ export class Publisher {
   push(record: RecordMessage): void {
     if (this.#error) return;
     this.#live.push(record);
-    this.#wake?.();
+    this.#notify();
   }
 
-  /** Resolves once the stream stored every sequence up to and including `sequence`. */
+  /**
+   * Resolves once the stream stored every sequence up to and including
+   * `sequence`; rejects with `WAL_CLOSED` once stopped before that.
+   */
   waitFor(sequence: number, signal?: AbortSignal): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
     if (sequence < this.#replicated) return Promise.resolve();
+    if (this.#stopping) return Promise.reject(stoppedError());
     return this.#waiters.wait(sequence, signal);
   }
 
-  /** Stops publishing; records not yet stored stay in the local log for the next start. */
+  /**
+   * Stops publishing; records not yet stored stay in the local log for the
+   * next start, and whoever waits for them gets `WAL_CLOSED`.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#wake?.();
+    this.#halt.abort();
+    this.#notify();
     await this.#done;
+    this.#waiters.fail(stoppedError());
   }
 
   async #run(): Promise<void> {
@@ -199,6 +225,7 @@ export class Publisher {
             : await oldest.result;
         if (outcome === PUSHED) continue;
         if (outcome.ok) {
+          if (!(await this.#confirm(oldest, outcome.ack))) continue;
           this.#sent.shift();
           this.#count(outcome.ack);
           this.#stored(oldest);
@@ -218,6 +245,7 @@ export class Publisher {
 
   // Sends records until maxInFlight are in flight.
   async #dispatch(): Promise<void> {
+    this.#signalled = false;
     while (!this.#stopping) {
       let unsent = this.#sent.findIndex((s) => s.result === null);
       if (unsent === -1) {
@@ -290,6 +318,7 @@ export class Publisher {
   }
 
   #stored(item: Outgoing): void {
+    this.#failedResyncs = 0;
     this.#replicated = item.nextSequence;
     this.#lastStoredId = item.id;
     this.#waiters.release(this.#replicated);
@@ -313,24 +342,64 @@ export class Publisher {
     // A stored message was accepted only after its predecessor: everything up to the last stored one is in.
     this.stats.resyncs++;
     let lastStored = -1;
-    outcomes.forEach((o, i) => {
+    for (const [i, o] of outcomes.entries()) {
       if (o?.ok) {
+        if (!(await this.#confirm(this.#sent[i] as Outgoing, o.ack))) return;
         lastStored = i;
         this.#count(o.ack);
       } else if (o) this.#checkFatal(o.error);
-    });
+    }
     for (const item of this.#sent.splice(0, lastStored + 1)) this.#stored(item);
     for (const item of this.#sent) item.result = null;
+    // A stream that keeps refusing what its tip says it takes must not be asked in a hot loop.
+    if (this.#failedResyncs > 0) {
+      const delay = Math.min(RETRY_MIN_MS * 2 ** (this.#failedResyncs - 1), RETRY_MAX_MS);
+      await sleep(delay, undefined, { signal: this.#halt.signal }).catch(() => undefined);
+    }
+    this.#failedResyncs++;
+    const found = await this.#untilStopped(() =>
+      streamTip(this.#o.jsm, this.#o.stream, this.#o.subject),
+    );
+    if (found === undefined) return;
+    const { tip, lastSeq } = found;
+    const record = tip === null ? null : storedRecordOf(tip);
+    // A message that is there but is not an @wal record is another writer's.
+    if (tip !== null && record === null)
+      throw fenced(this.#o.stream, describeForeign(tip.seq, null));
+    this.#resumeFrom(record, lastSeq);
+  }
+
+  // A duplicate ack names the message the server remembers the id of. The
+  // id outlives the message (a purge, the stream's limits), so the record
+  // counts as stored only while that message is there. False: stopped first.
+  async #confirm(item: Outgoing, ack: PubAck): Promise<boolean> {
+    if (!ack.duplicate) return true;
+    const { jsm, stream } = this.#o;
+    const message = await this.#untilStopped(() =>
+      jsm.streams.getMessage(stream, { seq: ack.seq }),
+    );
+    if (message === undefined) return false;
+    if (message?.header?.get('Nats-Msg-Id') !== item.id) {
+      throw streamLost(
+        stream,
+        `record ${item.firstSequence} (${item.id}), which it acknowledged as a duplicate of message ${ack.seq}`,
+        message === null ? 'no message there' : 'another message there',
+      );
+    }
+    return true;
+  }
+
+  // Runs a request until it succeeds, retrying transient failures with
+  // backoff; undefined once stop() was called.
+  async #untilStopped<T>(request: () => Promise<T>): Promise<T | undefined> {
     for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
-      if (this.#stopping) return;
+      if (this.#stopping) return undefined;
       try {
-        const { tip, lastSeq } = await streamTip(this.#o.jsm, this.#o.stream, this.#o.subject);
-        this.#resumeFrom(tip === null ? null : storedRecordOf(tip), tip?.seq ?? lastSeq);
-        return;
+        return await request();
       } catch (error) {
         if (WalError.isInstance(error)) throw error;
         this.#checkFatal(error);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, undefined, { signal: this.#halt.signal }).catch(() => undefined);
       }
     }
   }
@@ -364,8 +433,14 @@ export class Publisher {
     await this.#pushed();
   }
 
-  // Resolves at the next push() (or stop()).
+  #notify(): void {
+    this.#signalled = true;
+    this.#wake?.();
+  }
+
+  // Resolves at the next push() (or stop()), or at once for one since #dispatch last began.
   #pushed(): Promise<typeof PUSHED> {
+    if (this.#signalled) return Promise.resolve(PUSHED);
     return new Promise((resolve) => {
       this.#wake = () => {
         this.#wake = undefined;
@@ -382,9 +457,17 @@ export class Publisher {
   }
 }
 
-function lost(stream: string, replicated: number, found: string): WalError {
+function stoppedError(): WalError {
   return new WalError(
-    ErrorCode.REMOTE_ERROR,
-    `expected stream ${stream} to hold every record it acknowledged (through sequence ${replicated - 1}), found ${found}: the stream lost acknowledged records (see the README on server durability)`,
+    ErrorCode.CLOSED,
+    'expected the writer to go on publishing, found it closed: what the stream had not stored stays in the local log, and the next open publishes it',
+  );
+}
+
+function lost(stream: string, replicated: number, found: string): WalError {
+  return streamLost(
+    stream,
+    `every record it acknowledged (through sequence ${replicated - 1})`,
+    found,
   );
 }

@@ -1,17 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  type BytesLike,
-  describeValue,
-  ErrorCode,
-  FRAME_HEADER_SIZE,
-  toBytes,
-  WalError,
-  type WalOp,
-} from '@wal/codec';
+import { type BytesLike, FRAME_HEADER_SIZE, toBytes, type WalError, type WalOp } from '@wal/codec';
 import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
 import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
-import { fenced } from './errors.js';
+import { fenced, invalidOption as invalid, streamLost } from './errors.js';
 import { localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
 import { Publisher, type ReplicationStats, readPosition } from './publisher.js';
@@ -92,10 +84,14 @@ export class ReplicatedWal {
   /**
    * Opens the log (as `Wal.open`), creates the stream unless it exists,
    * reads where the stream's copy of this log ends and starts publishing
-   * from there. Rejects with `WAL_FENCED` when the stream's last record is
-   * another log's or lies beyond this log's end, `WAL_INVALID_OPTIONS` for
-   * bad options (a record limit above the server's `max_payload` included),
-   * `WAL_REMOTE_ERROR` when the cluster cannot be reached.
+   * from there. Every option is checked before any request to NATS.
+   * Rejects with `WAL_FENCED` when the stream's last record is another
+   * log's (or no @wal record) or lies beyond this log's end,
+   * `WAL_INVALID_OPTIONS` for bad options (a record limit above the
+   * server's `max_payload` included) or an existing stream whose subjects
+   * are not exactly `subject`, `WAL_REMOTE_ERROR` when the cluster cannot
+   * be reached or the stream is empty after holding messages while this
+   * log has records.
    */
   static async open(options: ReplicatedWalOptions): Promise<ReplicatedWal> {
     const {
@@ -121,14 +117,18 @@ export class ReplicatedWal {
         maxRecordBytes,
       );
     }
-    const jsm = await retrying(nats, 'reaching JetStream', openTimeoutMs, () =>
-      jetstreamManager(nats),
-    );
-    await retrying(nats, `creating stream ${stream}`, openTimeoutMs, () =>
-      ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs }),
-    );
+    // The local log and the archiver first: Wal.open and archiveLog refuse
+    // bad options before any request to NATS, so a refused open creates no stream.
     const wal = await Wal.open({ ...walOptions, maxRecordBytes });
+    let archiver: Archiver | undefined;
     try {
+      archiver = archive ? archiveLog({ ...archive, wal }) : undefined;
+      const jsm = await retrying(nats, 'reaching JetStream', openTimeoutMs, () =>
+        jetstreamManager(nats),
+      );
+      await retrying(nats, `creating stream ${stream}`, openTimeoutMs, () =>
+        ensureStream(jsm, stream, subject, { replicas, duplicateWindowMs }),
+      );
       const position = await retrying(nats, `reading stream ${stream}`, openTimeoutMs, () =>
         readPosition(jsm, stream, subject, wal.logId),
       );
@@ -136,12 +136,23 @@ export class ReplicatedWal {
       await wal.sync();
       const end = { segment: wal.segment, size: wal.segmentSize, nextSequence: wal.nextSequence };
       const from = position.last?.nextSequence ?? null;
+      // Emptied (purged, or its limits removed every message): whether it
+      // held this log's records no one can tell, and resends of them would
+      // be acknowledged as duplicates of messages it no longer has.
+      if (from === null && position.seq > 0 && end.nextSequence > 0) {
+        throw streamLost(
+          stream,
+          `this log's records (the log in ${wal.dir} ends at sequence ${end.nextSequence - 1}) or never to have held any`,
+          `it empty after ${position.seq} messages; replicate this log to a new stream`,
+        );
+      }
       if (from !== null && from > end.nextSequence) {
         throw fenced(
           stream,
           `records of this log through sequence ${from - 1}, while the log in ${wal.dir} ends at ${end.nextSequence - 1}`,
         );
       }
+      // Last: the publisher starts publishing as it is made.
       const publisher = new Publisher({
         nats,
         js: jetstream(nats),
@@ -155,9 +166,9 @@ export class ReplicatedWal {
         timeoutMs: publishTimeoutMs,
         maxInFlight,
       });
-      const archiver = archive ? archiveLog({ ...archive, wal }) : undefined;
       return new ReplicatedWal(wal, publisher, ack, maxRecordBytes, archiver);
     } catch (error) {
+      await archiver?.close();
       await wal.close();
       throw error;
     }
@@ -188,7 +199,15 @@ export class ReplicatedWal {
     return this.#publisher.stats;
   }
 
-  /** Why replication stopped for good (`WAL_FENCED`, `WAL_REMOTE_ERROR`), or undefined. */
+  /**
+   * Why replication stopped for good, or undefined. `WAL_FENCED`: another
+   * writer's history is in the stream. `WAL_REMOTE_ERROR`: the cluster
+   * refused a publish for good, or lost records it had acknowledged. Or the
+   * catch-up could not read the local log: `WAL_TRUNCATED` (retention
+   * deleted records the stream lacks, or a repair left a hole),
+   * `WAL_CORRUPTION` (such a record is damaged), or the log's own failure.
+   * Appends reject with it from then on.
+   */
   get replicationError(): WalError | undefined {
     return this.#publisher.error;
   }
@@ -211,10 +230,16 @@ export class ReplicatedWal {
 
   /** Appends ops as one atomic record (one message); resolves to the first sequence. */
   batch(ops: readonly BatchOp[]): Promise<number> {
+    let taken: readonly BatchOp[];
+    try {
+      taken = takeOps(ops);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#append(
-      () => this.#wal.batch(ops),
+      () => this.#wal.batch(taken),
       () =>
-        ops.map(
+        taken.map(
           (op, i): WalOp =>
             op.type === 'put'
               ? {
@@ -248,7 +273,11 @@ export class ReplicatedWal {
     return this.#wal.truncateThrough(Math.min(sequence, replicated));
   }
 
-  /** Resolves once the stream stored every sequence up to and including `sequence`. */
+  /**
+   * Resolves once the stream stored every sequence up to and including
+   * `sequence`. Rejects with `replicationError` once there is one, and with
+   * `WAL_CLOSED` when `close()` stopped publishing before the stream had it.
+   */
   waitReplicated(sequence: number, signal?: AbortSignal): Promise<void> {
     return this.#publisher.waitFor(sequence, signal);
   }
@@ -257,6 +286,8 @@ export class ReplicatedWal {
    * Closes the log, then waits (up to 30 s, or until `signal` aborts) for
    * the stream to store what is pending, and stops publishing. What the
    * stream did not store stays in the local log; the next open sends it.
+   * An append still waiting for the stream (ack `'replicated'`) rejects
+   * with `WAL_CLOSED`: durable locally, not known to be replicated.
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     const last = this.#wal.nextSequence - 1;
@@ -291,6 +322,18 @@ export class ReplicatedWal {
       return sequence;
     });
   }
+}
+
+// Reads each op's fields once (a getter may answer differently each time),
+// so the log and the stream get the same bytes; Wal.batch checks the copy.
+function takeOps(ops: readonly BatchOp[]): readonly BatchOp[] {
+  if (!Array.isArray(ops)) return ops;
+  return ops.map((op: unknown): BatchOp => {
+    if (typeof op !== 'object' || op === null) return op as BatchOp;
+    const { type, key } = op as { type: unknown; key: unknown };
+    const copy = 'value' in op ? { type, key, value: op.value } : { type, key };
+    return copy as BatchOp;
+  });
 }
 
 function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
@@ -328,12 +371,16 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
   if (maxInFlight !== undefined && !(Number.isInteger(maxInFlight) && maxInFlight > 0)) {
     throw invalid('maxInFlight', 'a positive integer', maxInFlight);
   }
+  const { replicas, duplicateWindowMs } = options;
+  // JetStream allows 1 to 5 replicas; 0 would silently make 1, a stream no quorum protects.
+  if (replicas !== undefined && !(Number.isInteger(replicas) && replicas >= 1 && replicas <= 5)) {
+    throw invalid('replicas', 'an integer from 1 to 5', replicas);
+  }
+  if (
+    duplicateWindowMs !== undefined &&
+    !(Number.isSafeInteger(duplicateWindowMs) && duplicateWindowMs > 0)
+  ) {
+    throw invalid('duplicateWindowMs', 'a positive integer', duplicateWindowMs);
+  }
   return options;
-}
-
-function invalid(name: string, expected: string, found: unknown): WalError {
-  return new WalError(
-    ErrorCode.INVALID_OPTIONS,
-    `expected ${name} to be ${expected}, found ${describeValue(found)}`,
-  );
 }

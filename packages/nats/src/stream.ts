@@ -6,6 +6,7 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { ErrorCode, WalError } from '@wal/codec';
 import { HEADER_LOG, HEADER_NEXT, HEADER_SEQUENCE } from './message.js';
 
 /** The chain value's header: a CRC-32 over every record payload of the stream so far. */
@@ -36,7 +37,11 @@ export function isStreamNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
 }
 
-/** Creates the stream for `subject` unless it exists (NATS errors are thrown as they are, for a retry). */
+/**
+ * Creates the stream for `subject` unless it exists; an existing one must
+ * capture exactly `subject` (`WAL_INVALID_OPTIONS`). NATS errors are thrown
+ * as they are, for a retry.
+ */
 export async function ensureStream(
   jsm: JetStreamManager,
   stream: string,
@@ -44,7 +49,16 @@ export async function ensureStream(
   setup: StreamSetup,
 ): Promise<void> {
   try {
-    await jsm.streams.info(stream);
+    const { config } = await jsm.streams.info(stream);
+    // Another subject's messages would come between this log's records,
+    // and a stream without this one would never store them.
+    const subjects = config.subjects ?? [];
+    if (subjects.length !== 1 || subjects[0] !== subject) {
+      throw new WalError(
+        ErrorCode.INVALID_OPTIONS,
+        `expected stream ${stream} to capture exactly the subject ${subject}, found ${JSON.stringify(subjects)}: one log per stream`,
+      );
+    }
     return;
   } catch (error) {
     if (!isStreamNotFound(error)) throw error;
@@ -55,7 +69,10 @@ export async function ensureStream(
     num_replicas: setup.replicas ?? 3,
     storage: StorageType.File,
     duplicate_window: nanos(setup.duplicateWindowMs ?? 120_000),
+    // A purge or a deleted message takes acknowledged records away, while
+    // the server still answers their resends as duplicates (it keeps the ids).
     deny_delete: true,
+    deny_purge: true,
   });
 }
 
@@ -73,7 +90,11 @@ export function storedRecordOf(message: StoredMsg): StoredRecord | null {
   return { seq: message.seq, id, logId, firstSequence, nextSequence, chain };
 }
 
-/** The last message on `subject` (null for none) and the stream's last sequence. */
+/**
+ * The last message on `subject` (null for none) and the stream's last
+ * sequence (any subject's), read before it: a message stored in between
+ * makes a publish expecting `lastSeq` fail, never succeed wrongly.
+ */
 export async function streamTip(
   jsm: JetStreamManager,
   stream: string,
@@ -84,7 +105,7 @@ export async function streamTip(
     info.state.messages === 0
       ? null
       : await jsm.streams.getMessage(stream, { last_by_subj: subject });
-  return { tip, lastSeq: tip?.seq ?? info.state.last_seq };
+  return { tip, lastSeq: info.state.last_seq };
 }
 
 /**

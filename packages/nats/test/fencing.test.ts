@@ -1,9 +1,10 @@
 import { cpSync } from 'node:fs';
+import { jetstream } from '@nats-io/jetstream';
 import { Wal } from '@wal/fs';
 import { Memtable } from '@wal/memtable';
 import { describe, expect, test } from 'vitest';
 import { Follower, ReplicatedWal } from '../src/index.js';
-import { connectCluster, streamRanges, tempDir, uniqueName } from './helpers.js';
+import { connectCluster, streamMessages, streamRanges, tempDir, uniqueName } from './helpers.js';
 
 describe('a second writer', () => {
   test('a copy of the log that diverges is fenced with WAL_FENCED at its first publish; the stream keeps one history', async () => {
@@ -90,5 +91,29 @@ describe('a second writer', () => {
       code: 'WAL_FENCED',
       message: expect.stringContaining('through sequence 1'),
     });
+  });
+
+  test("a message no @wal writer published, after the writer's first record, fences it", async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('foreign');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream });
+    await wal.put('a', '1');
+    await jetstream(nc).publish(`wal.${stream}`, 'not a record');
+    await expect(wal.put('b', '2')).rejects.toMatchObject({
+      code: 'WAL_FENCED',
+      message: expect.stringContaining('which no @wal writer published'),
+    });
+    expect(wal.replicationError?.code).toBe('WAL_FENCED');
+    await wal.close();
+  });
+
+  test("a message no @wal writer published, before the writer's first record, fences it: nothing is stored after it", async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('foreign0');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream });
+    await jetstream(nc).publish(`wal.${stream}`, 'not a record');
+    await expect(wal.put('a', '1')).rejects.toMatchObject({ code: 'WAL_FENCED' });
+    await wal.close();
+    expect((await streamMessages(nc, stream)).length).toBe(1);
   });
 });

@@ -124,4 +124,43 @@ describe('Follower', () => {
     expect(table.lastSequence).toBe(0);
     expect(Buffer.from(table.get('a') ?? []).toString()).toBe('1');
   });
+
+  test('stop() rejects a pending waitFor with WAL_CLOSED, and every later one', async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('stop');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream });
+    await wal.put('a', '1');
+    await wal.close();
+    const follower = await Follower.start({ nats: nc, stream, table: new Memtable() });
+    await follower.waitFor(0);
+    const pending = follower.waitFor(10);
+    await follower.stop();
+    await expect(pending).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(follower.waitFor(11)).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(follower.waitFor(0)).resolves.toBeUndefined();
+    expect(follower.error).toBeUndefined();
+  });
+
+  test('bad options are refused with WAL_INVALID_OPTIONS before any I/O', async () => {
+    const nc = await connectCluster();
+    const cases: [string, object][] = [
+      ['stream', { stream: 'has.dot' }],
+      ['stream', { stream: 42 }],
+      ['nats', { nats: {} }],
+      ['logId', { logId: 'xyz' }],
+      ['openTimeoutMs', { openTimeoutMs: Number.NaN }],
+      ['openTimeoutMs', { openTimeoutMs: -1 }],
+    ];
+    for (const [name, bad] of cases) {
+      await expect(
+        Follower.start({ nats: nc, stream: uniqueName('fopt'), table: new Memtable(), ...bad }),
+      ).rejects.toMatchObject({
+        code: 'WAL_INVALID_OPTIONS',
+        message: expect.stringContaining(name),
+      });
+    }
+    await expect(Follower.start(null as never)).rejects.toMatchObject({
+      code: 'WAL_INVALID_OPTIONS',
+    });
+  });
 });

@@ -1,4 +1,5 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { listSealedSegments, Wal } from '@wal/fs';
 import { Memtable, replay } from '@wal/memtable';
 import fc from 'fast-check';
@@ -179,18 +180,138 @@ describe('ReplicatedWal', () => {
       ['subject', { subject: 'wal.*' }],
       ['maxRecordBytes', { maxRecordBytes: 2 * 1024 * 1024 }],
       ['sync', { sync: 'none' }],
+      // Wal.open's and archiveLog's own checks run before any request to NATS too.
+      ['maxSegmentBytes', { maxSegmentBytes: -1 }],
+      ['archive', { archive: { target: {} } }],
+      ['replicas', { replicas: 0 }],
+      ['replicas', { replicas: 1.5 }],
+      ['duplicateWindowMs', { duplicateWindowMs: -5 }],
     ];
+    const tried: string[] = [];
     for (const [name, bad] of cases) {
+      const stream = uniqueName('opt');
+      tried.push(stream);
       await expect(
-        ReplicatedWal.open({ dir: `${dir}/${name}`, nats: nc, stream: uniqueName('opt'), ...bad }),
+        ReplicatedWal.open({ dir: `${dir}/${name}`, nats: nc, stream, ...bad }),
       ).rejects.toMatchObject({
         code: 'WAL_INVALID_OPTIONS',
-        message: expect.stringContaining(name),
+        message: expect.stringContaining(name === 'archive' ? 'target' : name),
       });
     }
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];
     for await (const name of jsm.streams.names()) names.push(name);
-    expect(names.filter((n) => n.startsWith('opt-'))).toEqual([]);
+    expect(names.filter((n) => tried.includes(n))).toEqual([]);
   });
+
+  test('an open refused for its options publishes nothing of the log in the directory', async () => {
+    const nc = await connectCluster();
+    const dir = tempDir();
+    const plain = await Wal.open({ dir });
+    for (let i = 0; i < 3; i++) await plain.put(`k${i}`, 'v');
+    await plain.close();
+    const stream = uniqueName('refused');
+    await expect(
+      ReplicatedWal.open({ dir, nats: nc, stream, archive: { target: {} as never } }),
+    ).rejects.toMatchObject({ code: 'WAL_INVALID_OPTIONS' });
+    const jsm = await jetstreamManager(nc);
+    await expect(jsm.streams.info(stream)).rejects.toThrow();
+    // The refused open let go of everything: the log opens again.
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream });
+    await wal.waitReplicated(2);
+    await wal.close();
+    expect(await streamRanges(nc, stream)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
+  });
+
+  test('close() settles a put still waiting for the stream (WAL_CLOSED), and a later waitReplicated rejects the same way', async () => {
+    const nc = await connectCluster();
+    const jsm = await jetstreamManager(nc);
+    const stream = uniqueName('closing');
+    const wal = await ReplicatedWal.open({
+      dir: tempDir(),
+      nats: nc,
+      stream,
+      publishTimeoutMs: 500,
+    });
+    await wal.put('a', '1');
+    // The stream takes no more messages: the next put waits for it.
+    const { config } = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...config, max_msgs: 1, discard: DiscardPolicy.New });
+    const put = wal.put('b', '2');
+    put.catch(() => undefined);
+    await wal.close({ signal: AbortSignal.timeout(200) });
+    await expect(put).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(wal.waitReplicated(1)).rejects.toMatchObject({ code: 'WAL_CLOSED' });
+    await expect(wal.waitReplicated(0)).resolves.toBeUndefined();
+    expect(wal.replicationError).toBeUndefined();
+  });
+
+  test('batch reads each op once: the stream gets what the log got', async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('once');
+    const dir = tempDir();
+    const wal = await ReplicatedWal.open({ dir, nats: nc, stream });
+    let reads = 0;
+    const op = {
+      type: 'put' as const,
+      key: 'k',
+      get value() {
+        reads++;
+        return `read-${reads}`;
+      },
+    };
+    await wal.batch([op]);
+    await wal.close();
+    expect(reads).toBe(1);
+    const local = new Memtable();
+    await replay(dir, local);
+    const table = new Memtable();
+    const follower = await Follower.start({ nats: nc, stream, table });
+    await follower.waitFor(0);
+    await follower.stop();
+    expect(contents(table)).toEqual([['k', 'read-1']]);
+    expect(contents(local)).toEqual([['k', 'read-1']]);
+  });
+
+  test.each([
+    ['WAL_TRUNCATED', 'retention deleted records the stream lacks'],
+    ['WAL_CORRUPTION', 'a record the stream lacks is damaged'],
+  ])(
+    'a catch-up that cannot read the log stops replication with %s (%s): replicationError, and appends reject with it',
+    async (code) => {
+      const nc = await connectCluster();
+      const dir = tempDir();
+      const stream = uniqueName('catchup');
+      const first = await ReplicatedWal.open({ dir, nats: nc, stream });
+      await first.put('k', 'v');
+      await first.close();
+      // Records the stream never got, in sealed segments.
+      const plain = await Wal.open({ dir, maxSegmentBytes: 16 * 1024, maxRecordBytes: 64 * 1024 });
+      for (let i = 0; i < 300; i++) await plain.put(`k${i}`, Buffer.alloc(100, i));
+      await plain.rotate();
+      if (code === 'WAL_TRUNCATED') await plain.truncateThrough(200);
+      await plain.close();
+      if (code === 'WAL_CORRUPTION') {
+        const [segment] = await listSealedSegments(dir);
+        const file = (segment as { file: string }).file;
+        const bytes = readFileSync(file);
+        const at = Math.floor(bytes.length / 2);
+        bytes[at] = (bytes[at] as number) ^ 0xff;
+        writeFileSync(file, bytes);
+      }
+
+      const wal = await ReplicatedWal.open({ dir, nats: nc, stream, maxSegmentBytes: 16 * 1024 });
+      await expect(wal.put('after', 'v')).rejects.toMatchObject({ code });
+      expect(wal.replicationError?.code).toBe(code);
+      await wal.close();
+      // What it could read before the failure went out, in order; nothing after it.
+      const ranges = await streamRanges(nc, stream);
+      expect(ranges).toEqual(ranges.map((_, i) => [i, i + 1]));
+      expect(ranges.length).toBeLessThan(code === 'WAL_TRUNCATED' ? 2 : 301);
+    },
+  );
 });
