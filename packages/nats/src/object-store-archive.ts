@@ -28,10 +28,9 @@ const FIELDS = ['segment', 'firstSequence', 'lastSequence', 'bytes'] as const;
  * object's metadata message (published after every chunk was acknowledged)
  * is acknowledged by the bucket's stream, that is by a quorum of its
  * replicas. The first put of a segment creates it only if no other put got
- * there first (the object's revision is expected to be 0, or a deleted
- * object's delete marker), so two archivers never overwrite each other; a
- * segment already archived is compared by checksum and size, never
- * replaced; a deleted one is stored again.
+ * there first (the object's revision is expected to be 0), so two archivers
+ * never overwrite each other; a segment already archived is compared by
+ * checksum and size, never replaced.
  */
 export class ObjectStoreArchive implements ArchiveTarget {
   readonly #store: ObjectStore;
@@ -65,15 +64,13 @@ export class ObjectStoreArchive implements ArchiveTarget {
     checkInfo(info, data);
     signal?.throwIfAborted();
     const name = segmentFileName(info.segment);
-    const latest = await this.#latest(name);
-    if (latest && !latest.deleted) return same(latest, info);
+    const existing = await this.#info(name);
+    if (existing) return same(existing, info);
     try {
-      // A deleted object leaves its delete marker as the metadata subject's
-      // last message: expecting that revision (0 for none) still lets only one put win.
       await this.#store.putBlob(
         { name, description: `@wal segment ${info.segment}`, metadata: toMetadata(info) },
         data,
-        { previousRevision: latest?.revision ?? 0 },
+        { previousRevision: 0 },
       );
     } catch (error) {
       // Another put created it first: the same segment is success, another one a conflict.
@@ -146,14 +143,9 @@ export class ObjectStoreArchive implements ArchiveTarget {
   }
 
   async #info(name: string): Promise<ObjectInfo | null> {
-    const info = await this.#latest(name);
-    return info && !info.deleted ? info : null;
-  }
-
-  // The object's latest metadata, a delete marker included.
-  async #latest(name: string): Promise<ObjectInfo | null> {
     try {
-      return await this.#store.info(name);
+      const info = await this.#store.info(name);
+      return info && !info.deleted ? info : null;
     } catch (error) {
       throw remoteError(`reading ${name}'s info from bucket ${this.bucket}`, error);
     }

@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { listSealedSegments, Wal } from '@wal/fs';
-import { segmentFileName } from '@wal/fs/segments';
 import { restoreLog, scanLog } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import { ObjectStoreArchive } from '../src/index.js';
@@ -83,25 +82,6 @@ describe('ObjectStoreArchive', () => {
     expect(rejected.reason).toMatchObject({ code: 'WAL_ARCHIVE_CONFLICT' });
     const winner = results[0]?.status === 'fulfilled' ? x : y;
     expect(sha256((await a.get(5)) ?? new Uint8Array())).toBe(sha256(winner));
-  });
-
-  test('a segment whose object was deleted is stored again, and still only by one of two racing puts', async () => {
-    const nats = await connectCluster();
-    const bucket = uniqueName('deleted');
-    const a = await ObjectStoreArchive.open({ nats, bucket });
-    const b = await ObjectStoreArchive.open({ nats: await connectCluster(), bucket });
-    const x = Buffer.alloc(200_000, 1);
-    const y = Buffer.alloc(200_000, 2);
-    await a.put(infoOf(3, x), x);
-    await (await new Objm(nats).open(bucket)).delete(segmentFileName(3));
-    expect(await a.list()).toEqual([]);
-    const results = await Promise.allSettled([a.put(infoOf(3, x), x), b.put(infoOf(3, y), y)]);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(rejected.reason).toMatchObject({ code: 'WAL_ARCHIVE_CONFLICT' });
-    const winner = results[0]?.status === 'fulfilled' ? x : y;
-    expect(await a.list()).toEqual([infoOf(3, winner)]);
-    expect(sha256((await b.get(3)) ?? new Uint8Array())).toBe(sha256(winner));
   });
 
   test('restoreLog from the Object Store is byte for byte the sealed segments, and reads back the same entries', async () => {
