@@ -77,6 +77,7 @@ const KILLERS = {
   'archive-path-fsync': [RECOVERY_TEST('archive')],
   'restore-parents-fsync': [RECOVERY_TEST('restore')],
   'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
+  'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -531,6 +532,13 @@ export const MUTANTS = [
     REPLAY,
     'replay refusing a missing log under a checkpoint (a writer would start it again at 0)',
     '  if (checkpoint !== null && stats.missing) {',
+    '  if (false) {',
+  ),
+  mutant(
+    'replay-checkpoint-log-id',
+    REPLAY,
+    "replay refusing another log than the one the checkpoint names (a writer's new log past the checkpoint)",
+    '  if (checkpoint !== null && logId !== null && stats.logId !== null && stats.logId !== logId) {',
     '  if (false) {',
   ),
 ];

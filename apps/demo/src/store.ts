@@ -9,6 +9,8 @@ const SNAPSHOT = 'snapshot.json';
 
 interface Snapshot {
   lastSequence: number | null;
+  /** The log the snapshot is of: replay refuses a log a writer started anew. */
+  logId: string;
   /** [key, value] in base64; only live entries (a snapshot is the whole state). */
   entries: [string, string][];
 }
@@ -98,7 +100,7 @@ export class Store {
   async checkpoint(): Promise<number> {
     const covered = this.table.lastSequence;
     if (covered === null) return 0;
-    const snapshot: Snapshot = { lastSequence: covered, entries: [] };
+    const snapshot: Snapshot = { lastSequence: covered, logId: this.#wal.logId, entries: [] };
     for (const [key, value] of this.table.range()) {
       snapshot.entries.push([
         Buffer.from(key).toString('base64'),
@@ -128,7 +130,7 @@ function readSnapshot(dir: string): Memtable {
   }
   const snapshot = JSON.parse(text) as Snapshot;
   // The table holds everything up to the snapshot, so replay skips it.
-  const table = new Memtable({ lastSequence: snapshot.lastSequence });
+  const table = new Memtable({ lastSequence: snapshot.lastSequence, logId: snapshot.logId });
   for (const [key, value] of snapshot.entries) {
     table.put(Buffer.from(key, 'base64'), Buffer.from(value, 'base64'));
   }

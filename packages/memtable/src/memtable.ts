@@ -63,6 +63,7 @@ export class Memtable {
   #arena = new Arena();
   #sizeBytes = 0;
   #lastSequence: number | null;
+  #logId: string | null;
   /** Bumped by every call that changes the table. */
   #changes = 0;
 
@@ -71,6 +72,7 @@ export class Memtable {
     const resolved = parseOptions(options);
     this.maxSizeBytes = resolved.maxSizeBytes;
     this.#lastSequence = resolved.lastSequence;
+    this.#logId = resolved.logId;
   }
 
   /**
@@ -182,6 +184,16 @@ export class Memtable {
     return this.#lastSequence;
   }
 
+  /**
+   * The id of the log the table's entries came from: set by `replay` from
+   * the log it read, or given with a checkpoint. Null until then. Keep it
+   * with `lastSequence` in a checkpoint, so a replay can tell the log apart
+   * from one a writer started anew in the same directory.
+   */
+  get logId(): string | null {
+    return this.#logId;
+  }
+
   /** Keys held, tombstones included. */
   get size(): number {
     return this.#tree.size;
@@ -251,14 +263,16 @@ export class Memtable {
 
   /**
    * Takes over everything `staging` holds (newer than this table's
-   * contents) and its `lastSequence`, leaving `staging` empty. Bytes move,
+   * contents) and its `lastSequence`, leaving `staging` empty, and records
+   * `logId` as the log they came from. Bytes move,
    * they are not copied again: into an empty table staging's tree nodes and
    * arena move (into this table's own tree object, which open iterators
    * hold); otherwise this arena adopts staging's slabs and each key is
    * inserted with its value's new location.
    */
-  [absorb](staging: Memtable): void {
+  [absorb](staging: Memtable, logId: string | null): void {
     this.#changes++;
+    this.#logId = logId;
     if (this.#tree.size === 0) {
       this.#tree.takeFrom(staging.#tree);
       this.#arena = staging.#arena;

@@ -1,4 +1,4 @@
-import { integer, option, orNull, parseOptions as parseTable } from '@wal/codec/internal';
+import { integer, matching, option, orNull, parseOptions as parseTable } from '@wal/codec/internal';
 
 /** Default flush threshold: 64 MiB, as RocksDB's `write_buffer_size`. */
 export const DEFAULT_MAX_SIZE_BYTES = 64 * 1024 * 1024;
@@ -16,17 +16,25 @@ export interface MemtableOptions {
    * A non-negative safe integer, or null (default) for none.
    */
   lastSequence?: number | null | undefined;
+  /**
+   * The id of the log the checkpoint is of (`Wal.logId`, 16 hex digits), or
+   * null (default). With it, replay refuses another log: one a writer
+   * started anew, whose sequences the checkpoint would skip.
+   */
+  logId?: string | null | undefined;
 }
 
 /** {@link MemtableOptions} with the defaults filled in. */
 export interface ResolvedMemtableOptions {
   maxSizeBytes: number;
   lastSequence: number | null;
+  logId: string | null;
 }
 
 const table = {
   maxSizeBytes: option(integer(1), DEFAULT_MAX_SIZE_BYTES),
   lastSequence: option(orNull(integer(0)), null),
+  logId: option(orNull(matching(/^[0-9a-f]{16}$/, 'a log id (16 hex digits)')), null),
 };
 
 /**

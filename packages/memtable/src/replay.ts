@@ -24,14 +24,17 @@ export interface ReplayResult {
  * Replays the log in `dir` into `table`: puts and deletes in sequence
  * order, batches whole. Replay starts after `table.lastSequence` (a table
  * restored from a checkpoint), so replaying twice is idempotent, and sealed
- * segments wholly below it are not read.
+ * segments wholly below it are not read. It sets `table.logId` to the
+ * log's id.
  *
  * It refuses, applying nothing:
  * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:
  *   its sequences went back, and entries written since would be skipped.
  *   Also when the log is missing (`ifMissing: 'empty'`) under a checkpoint:
  *   a writer would start it again at 0. A missing log is an empty one only
- *   for a table without a checkpoint (`lastSequence` null);
+ *   for a table without a checkpoint (`lastSequence` null). And when the
+ *   table's `logId` names another log than the one in `dir`: a writer
+ *   started a new one there, which may already have passed the checkpoint;
  * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
  *   which the table would silently miss;
  * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
@@ -96,6 +99,13 @@ export async function replay(
       `expected the log in ${dir} to continue after the table's lastSequence ${checkpoint}, found no log at ${dir}: a writer opened there starts again at sequence 0, so a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
     );
   }
+  const logId = table.logId;
+  if (checkpoint !== null && logId !== null && stats.logId !== null && stats.logId !== logId) {
+    throw new WalError(
+      ErrorCode.SEQUENCE_REWOUND,
+      `expected the log in ${dir} to be log ${logId}, which the table's checkpoint (lastSequence ${checkpoint}) is of, found log ${stats.logId}: a writer started a new log there, and a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
+    );
+  }
   if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,
@@ -108,6 +118,6 @@ export async function replay(
       `expected the log in ${dir} to hold sequence ${from} (after the table's lastSequence), found its earliest sequence at ${stats.firstSequence}: retention deleted entries the table does not have`,
     );
   }
-  table[absorb](staging);
+  table[absorb](staging, stats.logId ?? logId);
   return { nextSequence: stats.nextSequence, applied, stats };
 }

@@ -143,7 +143,7 @@ describe('options: WAL_INVALID_OPTIONS', () => {
     ],
     [
       { maxSizebytes: 10 },
-      'maxSizebytes: expected one of maxSizeBytes, lastSequence, found an unknown option',
+      'maxSizebytes: expected one of maxSizeBytes, lastSequence, logId, found an unknown option',
     ],
     [7, 'options: expected an object, found the number 7'],
   ])(

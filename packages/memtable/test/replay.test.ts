@@ -358,6 +358,43 @@ describe('replay over a checkpoint', () => {
     expect({ boot, lost }).toEqual({ boot: ErrorCode.SEQUENCE_REWOUND, lost: [] });
   });
 
+  test("a checkpoint with its log's id refuses a log a writer started anew, even one past the checkpoint", async () => {
+    const sim = new SimFs();
+    const first = await Wal.open({ dir: '/wal', fs: sim });
+    for (let i = 0; i < 6; i++) await first.put(`old-${i}`, 'v');
+    await first.close();
+    const flushed = new Memtable();
+    await replay('/wal', flushed, { fs: sim });
+    expect(flushed.logId).toBe(first.logId);
+    // The checkpoint: what a flush keeps. Then the log is lost, and a writer
+    // starts a new one there and acknowledges more writes than the checkpoint covers.
+    const checkpoint = { lastSequence: flushed.lastSequence, logId: flushed.logId };
+    expect(checkpoint.lastSequence).toBe(5);
+    for (const name of await sim.readdir('/wal')) await sim.unlink(`/wal/${name}`);
+    const second = await Wal.open({ dir: '/wal', fs: sim });
+    for (let i = 0; i < 9; i++) await second.put(`new-${i}`, 'acknowledged');
+    await second.close();
+    expect(second.logId).not.toBe(first.logId);
+    const table = new Memtable(checkpoint);
+    const before = state(table);
+    const error = await replay('/wal', table, { fs: sim }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: ErrorCode.SEQUENCE_REWOUND,
+      message: `expected the log in /wal to be log ${first.logId}, which the table's checkpoint (lastSequence 5) is of, found log ${second.logId}: a writer started a new log there, and a replay from this checkpoint would skip its first 6 entries`,
+    });
+    expect(state(table)).toEqual(before);
+    // Without the id, the new log's first six writes are skipped silently: what the id is for.
+    const blind = new Memtable({ lastSequence: 5 });
+    expect((await replay('/wal', blind, { fs: sim })).applied).toBe(3);
+    // The same log with its own id replays on from the checkpoint.
+    const same = new Memtable({ lastSequence: 5, logId: second.logId });
+    expect((await replay('/wal', same, { fs: sim })).applied).toBe(3);
+    expect(same.logId).toBe(second.logId);
+    expect(() => new Memtable({ logId: 'not-hex' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }),
+    );
+  });
+
   test('a log that ends at or below the checkpoint is WAL_SEQUENCE_REWOUND; the table is unchanged', async () => {
     const sim = new SimFs();
     const wal = await Wal.open({ dir: '/wal', fs: sim });

@@ -65,6 +65,7 @@ export class LogScan implements AsyncIterable<WalEntry> {
       stoppedAt: null,
       firstSequence: null,
       nextSequence: 0,
+      logId: null,
       lastSequence: null,
       durationMs: 0,
     };
@@ -242,6 +243,7 @@ export class LogScan implements AsyncIterable<WalEntry> {
     this.#done = true;
     this.stats.firstSequence = this.#walker.segments[0]?.header?.firstSequence ?? null;
     this.stats.nextSequence = this.#walker.nextSequence;
+    this.stats.logId = this.#walker.segments.findLast((s) => s.header)?.header?.logId ?? null;
     this.stats.lastSequence = this.#walker.lastSequence;
     this.stats.bytesFree = this.#walker.bytesFree;
     this.stats.durationMs = performance.now() - this.#started;

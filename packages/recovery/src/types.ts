@@ -94,6 +94,12 @@ export interface RecoveryStats {
   firstSequence: number | null;
   /** The sequence a writer would use next (0 for an empty log). */
   nextSequence: number;
+  /**
+   * The log's id, from the header of its last segment with a valid one, or
+   * null when no segment has one. A writer that starts a log in an empty
+   * directory gives it a new id; repair and restore keep it.
+   */
+  logId: string | null;
   /** The last sequence in the log as read, or null when it holds no entry. */
   lastSequence: number | null;
   durationMs: number;

@@ -3,7 +3,7 @@ import { CorruptionError, ErrorCode, type WalEntry, WalError } from '@wal/codec'
 import { SimFs } from '@wal/fs/testing';
 import { readSegment, recover, repair, scanLog, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
-import { collect, MODES, plain, put, puts, simLog } from './helpers.js';
+import { collect, LOG_ID, MODES, plain, put, puts, simLog } from './helpers.js';
 
 describe('options are validated before any I/O', () => {
   const bad: [string, unknown][] = [
@@ -181,6 +181,16 @@ describe('the streaming contract', () => {
     expect(sim.openHandles).toBe(0);
     expect(scan.stats.entriesRecovered).toBe(3);
     expect(scan.stats.segmentsScanned).toBe(1);
+  });
+
+  test("stats.logId is the log's id; null for a missing log", async () => {
+    const { sim } = await simLog([puts(2), puts(1)]);
+    const scan = scanLog('/wal', { fs: sim });
+    expect(scan.stats.logId).toBeNull();
+    await collect(scan);
+    expect(scan.stats.logId).toBe(LOG_ID);
+    const missing = await recover('/none', { fs: sim, ifMissing: 'empty' });
+    expect(missing.stats.logId).toBeNull();
   });
 
   test('a thrown corruption closes every file too', async () => {
