@@ -78,6 +78,7 @@ const KILLERS = {
   'restore-parents-fsync': [RECOVERY_TEST('restore')],
   'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
+  'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -523,9 +524,9 @@ export const MUTANTS = [
   mutant(
     'restore-parents-fsync',
     RESTORE,
-    'the fsync of each directory a restore creates into its parent',
-    '    await prepareDirectory(fs, staging);\n',
-    '    await fs.mkdirp(staging);\n    await fsyncDirOf(fs, staging);\n',
+    'the fsync of the staging directory and every directory above it, before a restore writes into it',
+    '  await syncDirectoryState(fs, staging);\n',
+    '  await fsyncDirOf(fs, staging);\n',
   ),
   mutant(
     'replay-missing-log-checkpoint',
@@ -540,5 +541,12 @@ export const MUTANTS = [
     "replay refusing another log than the one the checkpoint names (a writer's new log past the checkpoint)",
     '  if (checkpoint !== null && logId !== null && stats.logId !== null && stats.logId !== logId) {',
     '  if (false) {',
+  ),
+  mutant(
+    'repair-keeps-log-id',
+    PLAN,
+    'repair taking the log id the damaged headers state when no header is valid (a checkpoint names it)',
+    '    commonLogId(await statedLogIds(fs, infos)) ??\n',
+    '',
   ),
 ];

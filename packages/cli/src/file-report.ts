@@ -54,7 +54,7 @@ export async function verifyFile(
     // As the scan of its log reads it: only the last segment has a torn tail.
     damage.push({
       ...tornTail,
-      detail: `${tornTail.detail}; ${later} follows it, so it was complete and synced before that one was made: not a torn write`,
+      detail: `${tornTail.detail}; ${later} follows it, so it is not the log's last segment, where alone a write can be torn`,
     });
     tornTail = null;
   }
@@ -77,9 +77,11 @@ export async function verifyFile(
   };
 }
 
-// The name of a later segment beside `file` in its log directory, if there
-// is one. Not for a copy under another name (`.broken`, quarantine), nor
-// when the directory cannot be listed: then the file stays the end of its log.
+// The name of a later segment beside `file` in its directory, if there is
+// one. Not for a copy under another name (`.broken`), nor when the
+// directory cannot be listed: then the file stays the end of its log. A
+// repair incident's copies keep their names, so among them a later one
+// counts, as it did in the log they came from.
 async function laterSegment(fs: WalFs, file: string, segment: number): Promise<string | null> {
   if (parseSegmentFileName(path.basename(file)) !== segment) return null;
   try {

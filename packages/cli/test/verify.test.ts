@@ -203,7 +203,7 @@ describe('wal verify <file>', () => {
     expect(r.code).toBe(Exit.DAMAGED);
     expect(lines(r.stdout)).toEqual([
       expect.stringMatching(
-        /^damaged wal_00000001\.log offset \d+ bytes \d+ truncated: .*; wal_00000002\.log follows it, so it was complete and synced before that one was made: not a torn write$/,
+        /^damaged wal_00000001\.log offset \d+ bytes \d+ truncated: .*; wal_00000002\.log follows it, so it is not the log's last segment, where alone a write can be torn$/,
       ),
       `damaged: wal_00000001.log, not sealed, ${entries} entries, sequences ${first}-${last}; run wal repair ${dir} --dry-run to see the fix`,
     ]);

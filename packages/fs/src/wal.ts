@@ -392,7 +392,8 @@ export class Wal {
    * a full segment rejects no append when it fails, so this is where that
    * failure shows; `rotate()` and `dropExcessSegments()` also reject with it.
    * The writer stays open: the next rotation, or `dropExcessSegments()`,
-   * tries again.
+   * tries again. Only those clear it: `truncateThrough` is not `maxSegments`
+   * retention, even when it deletes the same segments.
    */
   get retentionError(): WalError | undefined {
     return this.#retentionError;
@@ -732,11 +733,13 @@ export class Wal {
       this.#retentionError = undefined;
       return deleted;
     } catch (error) {
-      const cause = error as Error;
+      const found = error as Error;
       const left = done ? `; ${done}` : '';
+      // Its cause stays the errno error, as for every WAL_IO_ERROR.
+      const cause = WalError.isInstance(found) ? found.cause : found;
       this.#retentionError = new WalError(
         ErrorCode.IO_ERROR,
-        `${cause.message}${left}: retention runs again at the next rotation or dropExcessSegments()`,
+        `${found.message}${left}: retention runs again at the next rotation or dropExcessSegments()`,
         { cause },
       );
       throw this.#retentionError;

@@ -286,10 +286,12 @@ describe('maxSegments retention (lossy)', () => {
       /remove segment .*wal_0000000\d\.log.*EACCES.*the rotation itself is done.*retention runs again/,
     );
     expect(rootCode(error)).toBe('EACCES');
+    expect((error.cause as { code?: string }).code).toBe('EACCES');
     expect(segmentNames('/log', simDisk(sim)).length).toBeGreaterThan(2);
     const again = await wal.dropExcessSegments().catch((e: unknown) => e);
     expect(again).toBe(wal.retentionError);
     expect((again as WalError).message).not.toContain('the rotation itself');
+    expect(((again as WalError).cause as { code?: string }).code).toBe('EACCES');
     fault.disarm();
     expect(await wal.dropExcessSegments()).toBeGreaterThan(0);
     expect(wal.retentionError).toBeUndefined();

@@ -186,9 +186,11 @@ export class Memtable {
 
   /**
    * The id of the log the table's entries came from: set by `replay` from
-   * the log it read, or given with a checkpoint. Null until then. Keep it
-   * with `lastSequence` in a checkpoint, so a replay can tell the log apart
-   * from one a writer started anew in the same directory.
+   * the log it read, or given with a checkpoint. Null until then, and after
+   * a replay of a missing or empty log. For a checkpoint keep the writer's
+   * `wal.logId` with `lastSequence` (it is known from `Wal.open` on, before
+   * any entry), so a replay can tell the log apart from one a writer started
+   * anew in the same directory.
    */
   get logId(): string | null {
     return this.#logId;

@@ -17,9 +17,9 @@ export interface MemtableOptions {
    */
   lastSequence?: number | null | undefined;
   /**
-   * The id of the log the checkpoint is of (`Wal.logId`, 16 hex digits), or
-   * null (default). With it, replay refuses another log: one a writer
-   * started anew, whose sequences the checkpoint would skip.
+   * The id of the log the checkpoint is of (the writer's `wal.logId`, 16
+   * hex digits), or null (default). With it, replay refuses another log:
+   * one a writer started anew, whose sequences the checkpoint would skip.
    */
   logId?: string | null | undefined;
 }

@@ -7,6 +7,7 @@ import {
   encodeBatchFrame,
   FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
+  HEADER_CRC_OFFSET,
   isBadSegmentHeader,
   SEGMENT_HEADER_SIZE,
   WalError,
@@ -393,6 +394,23 @@ describe('replay over a checkpoint', () => {
     expect(() => new Memtable({ logId: 'not-hex' })).toThrow(
       expect.objectContaining({ code: ErrorCode.INVALID_OPTIONS }),
     );
+  });
+
+  test("repair keeps the log's id when no header is left valid, so its checkpoint still replays", async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/wal', fs: sim });
+    for (let i = 0; i < 6; i++) await wal.put(`k${i}`, 'v');
+    await wal.close();
+    const checkpoint = { lastSequence: 3, logId: wal.logId };
+    // One flipped bit in the only header's CRC: no valid header, its id bytes intact.
+    const file = '/wal/wal_00000000.log';
+    const bytes = sim.readFile(file);
+    bytes[HEADER_CRC_OFFSET] = (bytes[HEADER_CRC_OFFSET] as number) ^ 1;
+    sim.writeFile(file, bytes);
+    expect((await repair('/wal', { fs: sim })).lost).toEqual([]);
+    const table = new Memtable(checkpoint);
+    expect((await replay('/wal', table, { fs: sim })).applied).toBe(2);
+    expect(table.logId).toBe(wal.logId);
   });
 
   test('a log that ends at or below the checkpoint is WAL_SEQUENCE_REWOUND; the table is unchanged', async () => {

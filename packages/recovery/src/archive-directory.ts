@@ -59,7 +59,11 @@ export function directoryTarget(dir: string, options: { fs?: WalFs } = {}): Arch
           `expected the ${info.bytes} bytes of checksum ${info.checksum} for segment ${info.segment}, found ${data.length} bytes of checksum ${sha256(data)}`,
         );
       }
-      ready ??= prepare(fs, root);
+      // A failed preparation is tried again by the next put, not kept.
+      ready ??= prepare(fs, root).catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
       await ready;
       const existing = await readMeta(info.segment);
       if (existing) {

@@ -3,10 +3,12 @@ import {
   type Damage,
   FRAME_HEADER_SIZE,
   HEADER_FIRST_SEQUENCE_OFFSET,
+  HEADER_LOG_ID_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   HEADER_SEGMENT_OFFSET,
   isMaxRecordBytes,
+  LOG_ID_SIZE,
   MAX_RECORD_BYTES_LIMIT,
   MIN_RECORD_BYTES,
   readU32,
@@ -111,7 +113,10 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   const surveyOf = await surveyLog(walker);
   const infos = walker.segments;
   if (infos.length === 0) return null;
-  const logId = commonLogId(infos);
+  const logId =
+    commonLogId(infos.filter((i) => i.header).map((i) => i.header?.logId as string)) ??
+    commonLogId(await statedLogIds(fs, infos)) ??
+    '0000000000000000';
   const surveys = infos.map(surveyOf);
   const salvaged = await salvageHeaders(fs, surveys, logId);
   const relocated = await relocate(fs, dir, surveys, logId);
@@ -473,18 +478,36 @@ function gaps(ranges: SequenceRange[], from: number, to: number): SequenceRange[
   return out.filter((g) => g.nextSequence > g.firstSequence);
 }
 
-function commonLogId(infos: readonly SegmentInfo[]): string {
+// The id most of them name, or null for none.
+function commonLogId(ids: readonly string[]): string | null {
   const counts = new Map<string, number>();
-  let best = '0000000000000000';
+  let best: string | null = null;
   let bestCount = 0;
-  for (const info of infos) {
-    if (!info.header) continue;
-    const n = (counts.get(info.header.logId) ?? 0) + 1;
-    counts.set(info.header.logId, n);
+  for (const id of ids) {
+    const n = (counts.get(id) ?? 0) + 1;
+    counts.set(id, n);
     if (n >= bestCount) {
-      best = info.header.logId;
+      best = id;
       bestCount = n;
     }
   }
   return best;
+}
+
+// What the damaged headers state as the log id: with no valid header left,
+// the best evidence of the log's identity, which a checkpoint may hold (a
+// rebuilt header must not give the log a new one).
+async function statedLogIds(fs: WalFs, infos: readonly SegmentInfo[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const info of infos) {
+    if (info.header || info.size < SEGMENT_HEADER_SIZE) continue;
+    const fd = await io('open', info.file, () => fs.open(info.file, 'r'));
+    try {
+      const bytes = await readAt(fs, fd, HEADER_LOG_ID_OFFSET, LOG_ID_SIZE, info.file);
+      ids.push(Buffer.from(bytes).toString('hex'));
+    } finally {
+      await closeQuietly(fs, fd);
+    }
+  }
+  return ids;
 }

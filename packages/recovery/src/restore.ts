@@ -19,7 +19,7 @@ import {
   required,
 } from '@wal/codec/internal';
 import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
-import { errnoOf, io, ioError, prepareDirectory } from '@wal/fs/internal';
+import { errnoOf, io, ioError, syncDirectoryState } from '@wal/fs/internal';
 import { fsyncDirOf, segmentFileName, writeFileDurably } from '@wal/fs/segments';
 import { checkArchiveList, isArchiveTarget, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
@@ -248,9 +248,11 @@ async function prepareStaging(fs: WalFs, staging: string): Promise<void> {
       const file = path.join(staging, name);
       await io('remove', file, () => fs.unlink(file));
     }
-    await fsyncDirOf(fs, staging);
   } else {
-    // Fsyncs the parent of each directory it makes: restore may create dir's parents too.
-    await prepareDirectory(fs, staging);
+    await io('create directory', staging, () => fs.mkdirp(staging));
   }
+  // Staging and every directory above it, durable in its parent: restore
+  // may have made dir's parents, here or in an earlier restore killed
+  // before it fsynced them.
+  await syncDirectoryState(fs, staging);
 }

@@ -420,15 +420,22 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       next = await SegmentCursor.open(this.#options.fs, info, header);
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT') throw error;
+      const fs = this.#options.fs;
+      const files = await listSegmentFiles(fs, this.#dir);
+      const listed = files.find((f) => f.segment === segment);
+      // Listed now: made since (a rotation renames it into place), so look
+      // again; or a dangling link, which readListedInfo reports.
+      if (listed && (await readListedInfo(fs, this.#dir, listed))) return this.#moveOn(cursor);
       // Not created yet, or retention deleted it (and later ones exist).
-      const later = (await listSegmentFiles(this.#options.fs, this.#dir)).find(
-        (f) => f.segment > segment,
-      );
-      if (!later) return false;
-      const earliest = (await readSegmentInfo(this.#options.fs, later.file, later.segment)).header;
+      let earliest: SegmentInfo | null = null;
+      for (const later of files.filter((f) => f.segment > segment)) {
+        earliest = await readListedInfo(fs, this.#dir, later);
+        if (earliest) break;
+      }
+      if (!earliest) return false;
       throw truncated(
         needed,
-        earliest?.firstSequence ?? null,
+        earliest.header?.firstSequence ?? null,
         `${segmentFileName(segment)} is gone`,
       );
     }

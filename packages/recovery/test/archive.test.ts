@@ -353,6 +353,17 @@ describe('directoryTarget', () => {
     expect(await directoryTarget(ARCHIVE, { fs: sim.crash() }).list()).toEqual([info(bytes)]);
   });
 
+  test('a put whose directory could not be prepared is tried again by the next put', async () => {
+    const bytes = new TextEncoder().encode('segment bytes');
+    const sim = new SimFs();
+    const target = directoryTarget('/backups/new/archive', { fs: sim });
+    const fault = sim.inject({ ops: ['fsyncDir'], code: 'EIO' });
+    await expect(target.put(info(bytes), bytes)).rejects.toMatchObject({ code: 'WAL_IO_ERROR' });
+    expect(fault.fired).toHaveLength(1);
+    await target.put(info(bytes), bytes);
+    expect(await target.list()).toEqual([info(bytes)]);
+  });
+
   test('a put into directories it had to create survives a power loss once it resolves', async () => {
     const bytes = new TextEncoder().encode('segment bytes');
     const sim = new SimFs();

@@ -245,14 +245,31 @@ describe('restoreLog', () => {
       ]),
     ) as unknown as WalFs;
     await restoreLog({ target: directoryTarget(archive), dir, fs: spying });
-    const made = calls.indexOf('mkdirp new/deeper/restored.restoring');
-    const renamed = calls.indexOf('rename new/deeper/restored.restoring');
-    expect(made).toBeGreaterThanOrEqual(0);
-    // new/ and new/deeper/ were created with the staging directory: their
-    // parents are fsynced after that, and the log's own after the rename.
-    for (const parent of ['.', 'new', 'new/deeper']) {
-      expect(calls.indexOf(`fsyncDir ${parent}`, made)).toBeGreaterThan(made);
-    }
-    expect(calls.indexOf('fsyncDir new/deeper', renamed)).toBeGreaterThan(renamed);
+    expectParentsSynced(calls);
+    // The same when an earlier restore, killed after its mkdirp, left the
+    // staging directory and the parents it made, none of them fsynced.
+    fs.rmSync(path.join(root, 'new'), { recursive: true });
+    fs.mkdirSync(`${dir}.restoring`, { recursive: true });
+    fs.writeFileSync(path.join(`${dir}.restoring`, 'wal_00000000.log'), 'partial');
+    calls.length = 0;
+    await restoreLog({ target: directoryTarget(archive), dir, fs: spying });
+    expect(calls).not.toContain('mkdirp new/deeper/restored.restoring');
+    calls.unshift('mkdirp new/deeper/restored.restoring');
+    expectParentsSynced(calls);
   });
 });
+
+// In `calls` (mkdirp, fsyncDir and rename, relative to the test root): each
+// directory above the staging one is fsynced after it is made, and the
+// log's parent after the rename.
+function expectParentsSynced(calls: readonly string[]): void {
+  const made = calls.indexOf('mkdirp new/deeper/restored.restoring');
+  const renamed = calls.indexOf('rename new/deeper/restored.restoring');
+  expect(made).toBeGreaterThanOrEqual(0);
+  // new/ and new/deeper/ were created with the staging directory: their
+  // parents are fsynced after that, and the log's own after the rename.
+  for (const parent of ['.', 'new', 'new/deeper']) {
+    expect(calls.indexOf(`fsyncDir ${parent}`, made)).toBeGreaterThan(made);
+  }
+  expect(calls.indexOf('fsyncDir new/deeper', renamed)).toBeGreaterThan(renamed);
+}

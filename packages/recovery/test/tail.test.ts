@@ -1,8 +1,10 @@
 // tailLog: a live reader that yields only durable entries, across rotations
 // and retention, with a typed error (never a silent later start) when the
 // entries it needs are gone.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { WalEntry } from '@wal/codec';
-import { Wal } from '@wal/fs';
+import { nodeFs, Wal, type WalFs } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { type LogTail, recover, TruncatedError, tailLog } from '@wal/recovery';
 import fc from 'fast-check';
@@ -396,6 +398,60 @@ describe('across processes (no writer given: the files only)', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'WAL_CORRUPTION' });
     expect(String(error)).toContain('wal_00000000.log at offset 48');
+  });
+});
+
+describe('moving on to the next segment, without a writer', () => {
+  async function fourSegments(dir: string): Promise<(n: number) => string> {
+    const wal = await Wal.open(dir);
+    for (let s = 0; s < 4; s++) {
+      await wal.put(`k${s}`, 'v');
+      await wal.rotate();
+    }
+    await wal.close();
+    return (n) => path.join(dir, `wal_${String(n).padStart(8, '0')}.log`);
+  }
+
+  test('a dangling link as the next segment is WAL_IO_ERROR, as the scan has it, not WAL_TRUNCATED', async () => {
+    const dir = tempDir();
+    const segment = await fourSegments(dir);
+    const tail = tailLog(dir, { watch: false, pollIntervalMs: 3_600_000 });
+    const it = tail[Symbol.asyncIterator]();
+    expect((await it.next()).value?.sequence).toBe(0);
+    fs.unlinkSync(segment(1));
+    fs.symlinkSync(path.join(dir, 'elsewhere', 'wal_00000001.log'), segment(1));
+    const error = await it.next().catch((e: unknown) => e);
+    await tail.close();
+    expect(error).toMatchObject({
+      code: 'WAL_IO_ERROR',
+      message: expect.stringMatching(
+        /wal_00000001\.log, found ENOENT although the directory still lists it/,
+      ),
+    });
+  });
+
+  test('retention deleting the next segments around its listing is WAL_TRUNCATED', async () => {
+    const dir = tempDir();
+    const segment = await fourSegments(dir);
+    let armed = false;
+    const racing: WalFs = {
+      ...nodeFs,
+      readdir: async (d: string) => {
+        const names = await nodeFs.readdir(d);
+        // Retention goes on deleting right after the tail listed the directory.
+        if (armed && fs.existsSync(segment(2))) fs.unlinkSync(segment(2));
+        return names;
+      },
+    };
+    const tail = tailLog(dir, { fs: racing, watch: false, pollIntervalMs: 3_600_000 });
+    const it = tail[Symbol.asyncIterator]();
+    expect((await it.next()).value?.sequence).toBe(0);
+    armed = true;
+    fs.unlinkSync(segment(1)); // deleted while the tail read segment 0
+    const error = await it.next().catch((e: unknown) => e);
+    await tail.close();
+    expect(error).toMatchObject({ code: 'WAL_TRUNCATED' });
+    expect(error).toBeInstanceOf(TruncatedError);
   });
 });
 
