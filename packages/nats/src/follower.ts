@@ -26,7 +26,10 @@ export interface FollowerOptions {
    * the stream must hold it, a later start would skip entries.
    */
   table: Memtable;
-  /** The log the stream must hold (16 hex digits). Default: whichever log its records come from. */
+  /**
+   * The log the stream must hold (16 hex digits). Default: the table's
+   * `logId` (a checkpoint's), else whichever log its records come from.
+   */
   logId?: string;
   /** How long start retries while the cluster is unavailable, in ms. Default 30 000. */
   openTimeoutMs?: number;
@@ -107,7 +110,8 @@ export class Follower {
         return { messages: await consume(nats, stream, startSeq), startSeq };
       },
     );
-    return new Follower(nats, table, messages, startSeq, stream, logId ?? null);
+    // A checkpoint that names its log follows only that log, as replay does.
+    return new Follower(nats, table, messages, startSeq, stream, logId ?? table.logId);
   }
 
   /** The last sequence applied to the table, or null. */

@@ -125,6 +125,29 @@ describe('Follower', () => {
     expect(Buffer.from(table.get('a') ?? []).toString()).toBe('1');
   });
 
+  test("a table checkpointed from another log is fenced, not fed this log's later records", async () => {
+    const nc = await connectCluster();
+    const stream = uniqueName('otherlog');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream });
+    for (let i = 0; i < 4; i++) await wal.put(`k${i}`, 'v');
+    await wal.close();
+    const other = 'ffffffffffffffff';
+    const table = new Memtable({ lastSequence: 1, logId: other });
+    const follower = await Follower.start({ nats: nc, stream, table });
+    await expect(follower.closed).rejects.toMatchObject({
+      code: 'WAL_FENCED',
+      message: expect.stringContaining(`not ${other}`),
+    });
+    expect(table.lastSequence).toBe(1);
+    expect(table.has('k2')).toBe(false);
+    // Its own log's checkpoint follows on.
+    const own = new Memtable({ lastSequence: 1, logId: wal.logId });
+    const again = await Follower.start({ nats: nc, stream, table: own });
+    await again.waitFor(3);
+    await again.stop();
+    expect(own.has('k3')).toBe(true);
+  });
+
   test('stop() rejects a pending waitFor with WAL_CLOSED, and every later one', async () => {
     const nc = await connectCluster();
     const stream = uniqueName('stop');
