@@ -2,9 +2,8 @@ import type { Damage, DecodedFrame } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
 import {
   checkChain,
-  listSegmentFiles,
   readFrames,
-  readListedInfo,
+  readListedInfos,
   readSegmentInfo,
   type SegmentInfo,
 } from '@wal/fs/segments';
@@ -58,13 +57,8 @@ export async function* walkFrames(
 async function segmentInfos(fs: WalFs, target: Target): Promise<SegmentInfo[]> {
   if (target.kind === 'file')
     return [await readSegmentInfo(fs, target.path, segmentOfTarget(target))];
-  const infos: SegmentInfo[] = [];
   // As the scan does: a segment retention deleted since the listing is left out.
-  for (const listed of await listSegmentFiles(fs, target.path)) {
-    const info = await readListedInfo(fs, target.path, listed);
-    if (info) infos.push(info);
-  }
-  return infos;
+  return readListedInfos(fs, target.path);
 }
 
 // The next segment's first sequence bounds this one's, when it directly follows.

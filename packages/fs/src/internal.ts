@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { prepareDirectory, syncDirectoryState } from './prepare-directory.js';
+export { syncDirectoryState } from './prepare-directory.js';
 export { removeUnfinishedSegments } from './segments/create.js';
 export { zeroRunEnd, zerosToEnd } from './segments/free-space.js';
 export { closeQuietly, errnoOf, io, ioError, readAt, writeFully } from './segments/io.js';

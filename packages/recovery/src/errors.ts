@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CorruptionError, type Damage, ErrorCode, WalError } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
-import { listSegmentFiles, readListedInfo, type SegmentInfo } from '@wal/fs/segments';
+import { readListedInfos, type SegmentInfo } from '@wal/fs/segments';
 import type { RecoveryMode } from './types.js';
 import type { WalkSource } from './walker.js';
 
@@ -59,13 +59,8 @@ export async function truncatedError(
 ): Promise<WalError> {
   let earliest: number | null = null;
   if ('dir' in source) {
-    for (const f of await listSegmentFiles(fs, source.dir)) {
-      // Retention may still be deleting: the oldest file listed can go too.
-      const info = await readListedInfo(fs, source.dir, f);
-      if (!info) continue;
-      earliest = info.header?.firstSequence ?? null;
-      break;
-    }
+    // Retention may still be deleting: the oldest file listed can go too.
+    earliest = (await readListedInfos(fs, source.dir))[0]?.header?.firstSequence ?? null;
   }
   const now =
     earliest === null ? 'no segment is left' : `the earliest sequence left is ${earliest}`;

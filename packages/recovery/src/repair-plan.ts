@@ -114,7 +114,7 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   const infos = walker.segments;
   if (infos.length === 0) return null;
   const logId =
-    commonLogId(infos.filter((i) => i.header).map((i) => i.header?.logId as string)) ??
+    commonLogId(infos.flatMap((i) => (i.header ? [i.header.logId] : []))) ??
     commonLogId(await statedLogIds(fs, infos)) ??
     '0000000000000000';
   const surveys = infos.map(surveyOf);

@@ -25,6 +25,7 @@ import { errnoOf } from '@wal/fs/internal';
 import {
   listSegmentFiles,
   readListedInfo,
+  readListedInfos,
   readSegmentInfo,
   type SegmentInfo,
   segmentFileName,
@@ -355,11 +356,7 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
 
   // Finds the segment to start in. False when the log has no segment yet.
   async #locate(limit: number): Promise<boolean> {
-    const infos: SegmentInfo[] = [];
-    for (const f of await listSegmentFiles(this.#options.fs, this.#dir)) {
-      const info = await readListedInfo(this.#options.fs, this.#dir, f);
-      if (info) infos.push(info);
-    }
+    const infos = await readListedInfos(this.#options.fs, this.#dir);
     const first = infos[0];
     if (!first) return false;
     const earliest = headerOf(first).firstSequence;

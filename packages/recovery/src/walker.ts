@@ -10,9 +10,8 @@ import type { WalFs } from '@wal/fs';
 import { errnoOf, ioError } from '@wal/fs/internal';
 import {
   checkChain,
-  listSegmentFiles,
   readFrames,
-  readListedInfo,
+  readListedInfos,
   readSegmentInfo,
   type SegmentInfo,
   segmentOfFile,
@@ -119,12 +118,7 @@ export class LogWalker {
       await checkFile(this.#fs, source.file);
       return [await readSegmentInfo(this.#fs, source.file, segmentOfFile(source.file) ?? null)];
     }
-    const infos: SegmentInfo[] = [];
-    for (const f of await listSegmentFiles(this.#fs, source.dir)) {
-      const info = await readListedInfo(this.#fs, source.dir, f);
-      if (info) infos.push(info);
-    }
-    return infos;
+    return readListedInfos(this.#fs, source.dir);
   }
 
   async *#segment(info: SegmentInfo, i: number): AsyncGenerator<WalkEvent> {

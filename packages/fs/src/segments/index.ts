@@ -15,6 +15,6 @@ export {
   writeFileDurably,
 } from './durable.js';
 export { type FrameEvent, READ_CHUNK_BYTES, type ReadFramesOptions, readFrames } from './frames.js';
-export { readListedInfo, readSegmentInfo, type SegmentInfo } from './info.js';
+export { readListedInfo, readListedInfos, readSegmentInfo, type SegmentInfo } from './info.js';
 export { listSegmentFiles, type SegmentFile } from './list.js';
 export { CREATING_SUFFIX, parseSegmentFileName, segmentFileName, segmentOfFile } from './names.js';

@@ -13,7 +13,7 @@ import {
 } from '@wal/codec';
 import type { WalFs } from '../wal-fs.js';
 import { closeQuietly, errnoOf, io, readAt } from './io.js';
-import { readNames, type SegmentFile } from './list.js';
+import { listSegmentFiles, readNames, type SegmentFile } from './list.js';
 
 /** A segment file, its header and its seal: what two small reads tell, before any frame. */
 export interface SegmentInfo {
@@ -97,4 +97,18 @@ export async function readListedInfo(
       { cause: error },
     );
   }
+}
+
+/**
+ * The infos of the segments in `dir`, in order, each read by
+ * {@link readListedInfo}: one a live writer's retention deleted since the
+ * listing is left out.
+ */
+export async function readListedInfos(fs: WalFs, dir: string): Promise<SegmentInfo[]> {
+  const infos: SegmentInfo[] = [];
+  for (const listed of await listSegmentFiles(fs, dir)) {
+    const info = await readListedInfo(fs, dir, listed);
+    if (info) infos.push(info);
+  }
+  return infos;
 }
