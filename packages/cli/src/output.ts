@@ -36,6 +36,10 @@ export class Output {
     io.stdout.on('error', (error: NodeJS.ErrnoException) => {
       this.#stdoutError ??= error;
     });
+    // Diagnostics that cannot be written have nowhere else to go: the exit
+    // code still tells (`wal verify x 2>&1 | head -1` must not turn a
+    // missing log's 3 into an uncaught EPIPE's 1).
+    io.stderr.on('error', () => {});
   }
 
   /** True once writing stdout failed, or its reader went away: there is no point going on. */

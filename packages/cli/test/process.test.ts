@@ -124,6 +124,21 @@ describe('the wal process', () => {
     expect(await runBinInto('close', ['verify', dir])).toEqual({ code: 1, stderr: '' });
   });
 
+  test('a stderr whose reader went away keeps the exit code: 3 for a missing log, not 1', async () => {
+    const missing = path.join(tempDir(), 'nope');
+    const child = spawn(process.execPath, [...SOURCE_FLAGS, BIN, 'verify', missing], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    // Closed before the child writes its one line of error: that write gets EPIPE.
+    child.stderr.destroy();
+    const code = await new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect(code).toBe(3);
+  });
+
   test('wal dump --frames | head -1 exits 1 when it had shown damage', async () => {
     const dir = path.join(tempDir(), 'wal');
     await writeBulk(dir, 20_000, 200);
