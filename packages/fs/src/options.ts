@@ -10,10 +10,12 @@ import {
 } from '@wal/codec';
 import {
   integer,
+  invalidOptions,
   nonEmptyString,
   oneOf,
   option,
   parseOptions as parseTable,
+  problem,
   type ResolvedOptions as Resolved,
   required,
 } from '@wal/codec/internal';
@@ -101,4 +103,15 @@ export type ResolvedOptions = Resolved<typeof table>;
 /** Validates options before any I/O; throws `WAL_INVALID_OPTIONS`. A string is `{ dir }`. */
 export function parseOptions(input: unknown): ResolvedOptions {
   return parseTable('Wal', table, typeof input === 'string' ? { dir: input } : input);
+}
+
+/** The error for `Wal.open` called with more than its one argument. */
+export function extraArguments(count: number) {
+  return invalidOptions('Wal', [
+    problem(
+      'arguments',
+      'one (a directory, or an options object such as { dir, sync })',
+      `${count}: the options after the directory would be ignored`,
+    ),
+  ]);
 }

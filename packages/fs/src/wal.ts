@@ -20,7 +20,7 @@ import {
 } from '@wal/codec';
 import { isPlainBytes } from '@wal/codec/internal';
 import { newHeader, openLog, type TailCut } from './open-log.js';
-import { parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
+import { extraArguments, parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
 import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
@@ -180,6 +180,10 @@ export class Wal {
    * `WAL_CORRUPTION`, naming the file and offset.
    */
   static async open(options: string | WalOptions): Promise<Wal> {
+    // From plain JavaScript, `Wal.open(dir, { sync: 'none' })` would open
+    // with every option ignored: refused, as a misspelt option is.
+    // biome-ignore lint/complexity/noArguments: the declared signature must stay one argument for TypeScript callers.
+    if (arguments.length > 1) throw extraArguments(arguments.length);
     const resolved = parseOptions(options);
     const { fs } = resolved;
     const dir = path.resolve(resolved.dir);

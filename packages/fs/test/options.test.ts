@@ -90,6 +90,16 @@ describe('invalid options reject WAL_INVALID_OPTIONS before any I/O', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  test('options after a directory (plain JavaScript) are refused, not ignored', async () => {
+    const dir = path.join(tempDir(), 'never-created');
+    const open = Wal.open as (...args: unknown[]) => Promise<Wal>;
+    const error = await rejectsWith(open(dir, { sync: 'none' }), 'WAL_INVALID_OPTIONS');
+    expect(error.message).toBe(
+      'expected valid Wal options, found arguments: expected one (a directory, or an options object such as { dir, sync }), found 2: the options after the directory would be ignored',
+    );
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
   test('the message names the offending key', async () => {
     const dir = path.join(tempDir(), 'x');
     const error = await rejectsWith(Wal.open({ dir, maxSegmentBytes: 10 }), 'WAL_INVALID_OPTIONS');
