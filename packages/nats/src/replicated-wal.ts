@@ -233,7 +233,10 @@ export class ReplicatedWal {
   /**
    * Why replication stopped for good, or undefined. `WAL_FENCED`: another
    * writer's history is in the stream. `WAL_REMOTE_ERROR`: the cluster
-   * refused a publish for good, or lost records it had acknowledged. Or the
+   * refused a publish for good, or lost records it had acknowledged.
+   * `WAL_INVALID_OPTIONS`: the stream's subjects were changed after open so
+   * that it no longer captures `subject` (found when a publish fails, its
+   * `cause`), or another stream acknowledged a record. Or the
    * catch-up could not read the local log: `WAL_TRUNCATED` (retention
    * deleted records the stream lacks, or a repair left a hole),
    * `WAL_CORRUPTION` (such a record is damaged), or the log's own failure.
