@@ -173,7 +173,8 @@ export class Publisher {
 
   /**
    * Why the publisher stopped for good, or undefined: `WAL_FENCED`,
-   * `WAL_REMOTE_ERROR`, or an error reading the local log for the catch-up
+   * `WAL_REMOTE_ERROR`, `WAL_INVALID_OPTIONS` (the stream no longer
+   * captures the subject), or an error reading the local log for the catch-up
    * (`WAL_TRUNCATED`, `WAL_CORRUPTION`, ...) or of the log itself.
    */
   get error(): WalError | undefined {
