@@ -18,7 +18,14 @@ import {
   type RecordMessage,
 } from './message.js';
 import { isTransient } from './retry.js';
-import { HEADER_CHAIN, type StoredRecord, storedRecordOf, streamTip } from './stream.js';
+import {
+  HEADER_CHAIN,
+  notCaptured,
+  type StoredRecord,
+  storedRecordOf,
+  streamTip,
+  subjectsError,
+} from './stream.js';
 
 /** Where the stream's history of this log stands: its last record, or none yet. */
 export interface StreamPosition {
@@ -166,7 +173,8 @@ export class Publisher {
 
   /**
    * Why the publisher stopped for good, or undefined: `WAL_FENCED`,
-   * `WAL_REMOTE_ERROR`, or an error reading the local log for the catch-up
+   * `WAL_REMOTE_ERROR`, `WAL_INVALID_OPTIONS` (the stream no longer
+   * captures the subject), or an error reading the local log for the catch-up
    * (`WAL_TRUNCATED`, `WAL_CORRUPTION`, ...) or of the log itself.
    */
   get error(): WalError | undefined {
@@ -339,6 +347,7 @@ export class Publisher {
   // stream's last record and go on from it if it is in this writer's history.
   async #resync(): Promise<void> {
     const outcomes = await Promise.all(this.#sent.map((s) => s.result));
+    const failure = outcomes.find((o): o is { ok: false; error: unknown } => o?.ok === false);
     // A stored message was accepted only after its predecessor: everything up to the last stored one is in.
     this.stats.resyncs++;
     let lastStored = -1;
@@ -361,7 +370,16 @@ export class Publisher {
       streamTip(this.#o.jsm, this.#o.stream, this.#o.subject),
     );
     if (found === undefined) return;
-    const { tip, lastSeq } = found;
+    const { tip, lastSeq, subjects } = found;
+    // Subjects changed after open: every publish would fail (no responders) forever.
+    const uncaptured = subjectsError(
+      this.#o.stream,
+      this.#o.subject,
+      subjects,
+      false,
+      failure?.error,
+    );
+    if (uncaptured) throw uncaptured;
     const record = tip === null ? null : storedRecordOf(tip);
     // A message that is there but is not an @wal record is another writer's.
     if (tip !== null && record === null)
@@ -369,12 +387,20 @@ export class Publisher {
     this.#resumeFrom(record, lastSeq);
   }
 
-  // A duplicate ack names the message the server remembers the id of. The
-  // id outlives the message (a purge, the stream's limits), so the record
+  // An ack counts only from this stream: another may have taken the subject
+  // over. A duplicate ack names the message the server remembers the id of.
+  // The id outlives the message (a purge, the stream's limits), so the record
   // counts as stored only while that message is there. False: stopped first.
   async #confirm(item: Outgoing, ack: PubAck): Promise<boolean> {
+    const { jsm, stream, subject } = this.#o;
+    if (ack.stream !== stream) {
+      throw notCaptured(
+        stream,
+        subject,
+        `record ${item.firstSequence} stored in stream ${ack.stream}`,
+      );
+    }
     if (!ack.duplicate) return true;
-    const { jsm, stream } = this.#o;
     const message = await this.#untilStopped(() =>
       jsm.streams.getMessage(stream, { seq: ack.seq }),
     );

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type BytesLike, FRAME_HEADER_SIZE, toBytes, type WalError, type WalOp } from '@wal/codec';
-import { type BatchOp, nodeFs, Wal, type WalOptions } from '@wal/fs';
+import { type BatchOp, nodeFs, Wal, type WalOptions, type WalState } from '@wal/fs';
 import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
 import { fenced, invalidOption as invalid, streamLost } from './errors.js';
 import { localRecords } from './local-records.js';
@@ -66,6 +66,8 @@ export class ReplicatedWal {
   readonly #maxRecordBytes: number;
   /** The archiver of the `archive` option, or undefined without one. It ends with the log. */
   readonly archiver: Archiver | undefined;
+  #closing = false;
+  #closed = false;
 
   private constructor(
     wal: Wal,
@@ -189,6 +191,35 @@ export class ReplicatedWal {
     return this.#wal.dir;
   }
 
+  /**
+   * The local log's `Wal.state` (see `WalState`): `'failed'` once a sync
+   * failed, after which every append rejects with `WAL_FAILED` until the
+   * log is closed and reopened (see {@link ReplicatedWal.failure}). From
+   * `close()` until it resolves, `'closing'`, also while it waits for the
+   * stream after the log itself closed; then `'closed'`. Replication's own
+   * end is {@link ReplicatedWal.replicationError}, not a state.
+   */
+  get state(): WalState {
+    if (this.#closed) return 'closed';
+    return this.#closing ? 'closing' : this.#wal.state;
+  }
+
+  /** `Wal.failure`: why the local log failed (`state: 'failed'`), or undefined. Its `cause` is the I/O error. */
+  get failure(): WalError | undefined {
+    return this.#wal.failure;
+  }
+
+  /**
+   * `Wal.retentionError`: why the last `maxSegments` retention failed (a
+   * segment's unlink or the directory fsync), or undefined once a later one
+   * succeeds. A rotation for a full segment rejects no append when its
+   * retention fails, so this is where that failure shows; `rotate()` also
+   * rejects with it. The log stays open, and the next rotation tries again.
+   */
+  get retentionError(): WalError | undefined {
+    return this.#wal.retentionError;
+  }
+
   /** Every sequence below this one is stored in the stream, as far as this writer has heard. */
   get replicatedSequence(): number {
     return this.#publisher.replicatedSequence;
@@ -202,7 +233,10 @@ export class ReplicatedWal {
   /**
    * Why replication stopped for good, or undefined. `WAL_FENCED`: another
    * writer's history is in the stream. `WAL_REMOTE_ERROR`: the cluster
-   * refused a publish for good, or lost records it had acknowledged. Or the
+   * refused a publish for good, or lost records it had acknowledged.
+   * `WAL_INVALID_OPTIONS`: the stream's subjects were changed after open so
+   * that it no longer captures `subject` (found when a publish fails, its
+   * `cause`), or another stream acknowledged a record. Or the
    * catch-up could not read the local log: `WAL_TRUNCATED` (retention
    * deleted records the stream lacks, or a repair left a hole),
    * `WAL_CORRUPTION` (such a record is damaged), or the log's own failure.
@@ -291,6 +325,7 @@ export class ReplicatedWal {
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     const last = this.#wal.nextSequence - 1;
+    this.#closing = true;
     try {
       await this.#wal.close();
       if (last >= 0 && !this.#publisher.error) {
@@ -300,6 +335,7 @@ export class ReplicatedWal {
     } finally {
       await this.#publisher.stop();
       await this.archiver?.done.catch(() => undefined);
+      this.#closed = true;
     }
   }
 

@@ -50,15 +50,8 @@ export async function ensureStream(
 ): Promise<void> {
   try {
     const { config } = await jsm.streams.info(stream);
-    // Another subject's messages would come between this log's records,
-    // and a stream without this one would never store them.
-    const subjects = config.subjects ?? [];
-    if (subjects.length !== 1 || subjects[0] !== subject) {
-      throw new WalError(
-        ErrorCode.INVALID_OPTIONS,
-        `expected stream ${stream} to capture exactly the subject ${subject}, found ${JSON.stringify(subjects)}: one log per stream`,
-      );
-    }
+    const error = subjectsError(stream, subject, config.subjects, true);
+    if (error) throw error;
     return;
   } catch (error) {
     if (!isStreamNotFound(error)) throw error;
@@ -74,6 +67,58 @@ export async function ensureStream(
     deny_delete: true,
     deny_purge: true,
   });
+}
+
+/**
+ * `WAL_INVALID_OPTIONS` unless a stream with `subjects` stores what is
+ * published on `subject`, or null. `exactly` (open): as its only subject,
+ * else another subject's messages come between this log's records. Else
+ * (a running writer, after its subjects were changed): through any of
+ * them, wildcards included; a stream without it stores no publish of this
+ * writer's again. `cause`: the failure that made the writer look.
+ */
+export function subjectsError(
+  stream: string,
+  subject: string,
+  subjects: readonly string[] | undefined,
+  exactly: boolean,
+  cause?: unknown,
+): WalError | null {
+  const list = subjects ?? [];
+  if (exactly) {
+    if (list.length === 1 && list[0] === subject) return null;
+    return new WalError(
+      ErrorCode.INVALID_OPTIONS,
+      `expected stream ${stream} to capture exactly the subject ${subject}, found ${JSON.stringify(list)}: one log per stream`,
+    );
+  }
+  if (list.some((pattern) => subjectMatches(pattern, subject))) return null;
+  return notCaptured(stream, subject, JSON.stringify(list), cause);
+}
+
+/** `WAL_INVALID_OPTIONS`: the stream no longer stores what this writer publishes. */
+export function notCaptured(
+  stream: string,
+  subject: string,
+  found: string,
+  cause?: unknown,
+): WalError {
+  return new WalError(
+    ErrorCode.INVALID_OPTIONS,
+    `expected stream ${stream} to capture the subject ${subject}, found ${found}: its subjects were changed after open; replication stopped (the local log keeps every record)`,
+    { cause },
+  );
+}
+
+// NATS subject matching: `*` is one token, a last `>` one or more.
+function subjectMatches(pattern: string, subject: string): boolean {
+  const want = pattern.split('.');
+  const have = subject.split('.');
+  for (const [i, token] of want.entries()) {
+    if (token === '>' && i === want.length - 1) return have.length > i;
+    if (i >= have.length || (token !== '*' && token !== have[i])) return false;
+  }
+  return want.length === have.length;
 }
 
 /** What a stored message claims to be, or null for a message no @wal writer published. */
@@ -93,19 +138,20 @@ export function storedRecordOf(message: StoredMsg): StoredRecord | null {
 /**
  * The last message on `subject` (null for none) and the stream's last
  * sequence (any subject's), read before it: a message stored in between
- * makes a publish expecting `lastSeq` fail, never succeed wrongly.
+ * makes a publish expecting `lastSeq` fail, never succeed wrongly. And the
+ * stream's subjects, as read then.
  */
 export async function streamTip(
   jsm: JetStreamManager,
   stream: string,
   subject: string,
-): Promise<{ tip: StoredMsg | null; lastSeq: number }> {
+): Promise<{ tip: StoredMsg | null; lastSeq: number; subjects: string[] }> {
   const info = await jsm.streams.info(stream);
   const tip =
     info.state.messages === 0
       ? null
       : await jsm.streams.getMessage(stream, { last_by_subj: subject });
-  return { tip, lastSeq: info.state.last_seq };
+  return { tip, lastSeq: info.state.last_seq, subjects: info.config.subjects ?? [] };
 }
 
 /**
