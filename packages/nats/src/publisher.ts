@@ -19,12 +19,12 @@ import {
 } from './message.js';
 import { isTransient } from './retry.js';
 import {
+  captures,
   HEADER_CHAIN,
   notCaptured,
   type StoredRecord,
   storedRecordOf,
   streamTip,
-  subjectsError,
 } from './stream.js';
 
 /** Where the stream's history of this log stands: its last record, or none yet. */
@@ -366,24 +366,17 @@ export class Publisher {
       await sleep(delay, undefined, { signal: this.#halt.signal }).catch(() => undefined);
     }
     this.#failedResyncs++;
-    const found = await this.#untilStopped(() =>
-      streamTip(this.#o.jsm, this.#o.stream, this.#o.subject),
-    );
+    const { jsm, stream, subject } = this.#o;
+    const found = await this.#untilStopped(() => streamTip(jsm, stream, subject));
     if (found === undefined) return;
     const { tip, lastSeq, subjects } = found;
     // Subjects changed after open: every publish would fail (no responders) forever.
-    const uncaptured = subjectsError(
-      this.#o.stream,
-      this.#o.subject,
-      subjects,
-      false,
-      failure?.error,
-    );
-    if (uncaptured) throw uncaptured;
+    if (!captures(subjects, subject)) {
+      throw notCaptured(stream, subject, JSON.stringify(subjects), failure?.error);
+    }
     const record = tip === null ? null : storedRecordOf(tip);
     // A message that is there but is not an @wal record is another writer's.
-    if (tip !== null && record === null)
-      throw fenced(this.#o.stream, describeForeign(tip.seq, null));
+    if (tip !== null && record === null) throw fenced(stream, describeForeign(tip.seq, null));
     this.#resumeFrom(record, lastSeq);
   }
 

@@ -66,8 +66,8 @@ export class ReplicatedWal {
   readonly #maxRecordBytes: number;
   /** The archiver of the `archive` option, or undefined without one. It ends with the log. */
   readonly archiver: Archiver | undefined;
-  #closing = false;
-  #closed = false;
+  /** Set by close(): it reads as the state from then on. */
+  #ended: 'closing' | 'closed' | undefined;
 
   private constructor(
     wal: Wal,
@@ -200,8 +200,7 @@ export class ReplicatedWal {
    * end is {@link ReplicatedWal.replicationError}, not a state.
    */
   get state(): WalState {
-    if (this.#closed) return 'closed';
-    return this.#closing ? 'closing' : this.#wal.state;
+    return this.#ended ?? this.#wal.state;
   }
 
   /** `Wal.failure`: why the local log failed (`state: 'failed'`), or undefined. Its `cause` is the I/O error. */
@@ -325,7 +324,7 @@ export class ReplicatedWal {
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     const last = this.#wal.nextSequence - 1;
-    this.#closing = true;
+    this.#ended = 'closing';
     try {
       await this.#wal.close();
       if (last >= 0 && !this.#publisher.error) {
@@ -335,7 +334,7 @@ export class ReplicatedWal {
     } finally {
       await this.#publisher.stop();
       await this.archiver?.done.catch(() => undefined);
-      this.#closed = true;
+      this.#ended = 'closed';
     }
   }
 

@@ -50,8 +50,15 @@ export async function ensureStream(
 ): Promise<void> {
   try {
     const { config } = await jsm.streams.info(stream);
-    const error = subjectsError(stream, subject, config.subjects, true);
-    if (error) throw error;
+    // Another subject's messages would come between this log's records,
+    // and a stream without this one would never store them.
+    const subjects = config.subjects ?? [];
+    if (subjects.length !== 1 || subjects[0] !== subject) {
+      throw new WalError(
+        ErrorCode.INVALID_OPTIONS,
+        `expected stream ${stream} to capture exactly the subject ${subject}, found ${JSON.stringify(subjects)}: one log per stream`,
+      );
+    }
     return;
   } catch (error) {
     if (!isStreamNotFound(error)) throw error;
@@ -70,30 +77,13 @@ export async function ensureStream(
 }
 
 /**
- * `WAL_INVALID_OPTIONS` unless a stream with `subjects` stores what is
- * published on `subject`, or null. `exactly` (open): as its only subject,
- * else another subject's messages come between this log's records. Else
- * (a running writer, after its subjects were changed): through any of
- * them, wildcards included; a stream without it stores no publish of this
- * writer's again. `cause`: the failure that made the writer look.
+ * True when a stream with `subjects` stores what is published on `subject`,
+ * through any of them, wildcards included. Open asks for more (`subject` as
+ * the only one); a running writer whose stream's subjects were changed
+ * only needs its publishes stored.
  */
-export function subjectsError(
-  stream: string,
-  subject: string,
-  subjects: readonly string[] | undefined,
-  exactly: boolean,
-  cause?: unknown,
-): WalError | null {
-  const list = subjects ?? [];
-  if (exactly) {
-    if (list.length === 1 && list[0] === subject) return null;
-    return new WalError(
-      ErrorCode.INVALID_OPTIONS,
-      `expected stream ${stream} to capture exactly the subject ${subject}, found ${JSON.stringify(list)}: one log per stream`,
-    );
-  }
-  if (list.some((pattern) => subjectMatches(pattern, subject))) return null;
-  return notCaptured(stream, subject, JSON.stringify(list), cause);
+export function captures(subjects: readonly string[], subject: string): boolean {
+  return subjects.some((pattern) => subjectMatches(pattern, subject));
 }
 
 /** `WAL_INVALID_OPTIONS`: the stream no longer stores what this writer publishes. */
