@@ -14,8 +14,9 @@
  * Agreement of a window is one CRC-32 over its bytes (the stored CRCs count
  * as if they followed their records), so windows are at most
  * `CRC_WINDOW_BYTES` (64 Kibit): a CRC-32 over up to 91,607 bits detects every
- * error of 1 to 3 bits, and any other error but with probability 2^-32, as
- * the frames' own CRCs do. A frame longer than a window ends the walk: the
+ * error of 1 to 3 bits, and any other error but with probability 2^-32. The
+ * guarantee is per window, not per frame: 2 flipped bits in each of two
+ * frames can cancel, where each frame's own CRC would have caught its pair. A frame longer than a window ends the walk: the
  * decoder checks it alone, as it would any frame.
  *
  * Notation: L(m) is the CRC register run from 0 over m, without the pre- and
