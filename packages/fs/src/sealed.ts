@@ -183,7 +183,11 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
   #truncated: WalError | undefined;
   // undefined: the writer may seal more; null: it closed; else why it stopped.
   #end: WalError | null | undefined;
+  // Wakes the one next() that sleeps: the others wait in #turn behind it.
   #wake: (() => void) | undefined;
+  // The last next() called: each runs once the one before it settled, so
+  // each segment goes to exactly one of them, in call order.
+  #turn: Promise<unknown> = Promise.resolve();
   #done = false;
 
   constructor(
@@ -216,7 +220,23 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<SealedSegmentInfo>> {
+  next(): Promise<IteratorResult<SealedSegmentInfo>> {
+    const result = this.#turn.then(() => this.#take());
+    this.#turn = result.catch(() => undefined);
+    return result;
+  }
+
+  async return(): Promise<IteratorResult<SealedSegmentInfo>> {
+    if (!this.#done) {
+      this.#done = true;
+      this.#detach();
+    }
+    // The next() asleep ends, and every one queued behind it.
+    this.#wake?.();
+    return { done: true, value: undefined };
+  }
+
+  async #take(): Promise<IteratorResult<SealedSegmentInfo>> {
     try {
       if (this.#truncated) throw this.#truncated;
       for (;;) {
@@ -235,14 +255,6 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
       await this.return();
       throw error;
     }
-  }
-
-  async return(): Promise<IteratorResult<SealedSegmentInfo>> {
-    if (!this.#done) {
-      this.#done = true;
-      this.#detach();
-    }
-    return { done: true, value: undefined };
   }
 
   async #describe(s: SealedSegment): Promise<SealedSegmentInfo> {

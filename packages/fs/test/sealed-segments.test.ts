@@ -44,6 +44,26 @@ async function collect(feed: AsyncIterable<SealedSegmentInfo>): Promise<SealedSe
   return out;
 }
 
+// What a promise has settled to so far (nothing while it is pending).
+function watch<T>(promise: Promise<T>): { result?: T; error?: unknown } {
+  const seen: { result?: T; error?: unknown } = {};
+  promise.then(
+    (result) => {
+      seen.result = result;
+    },
+    (error: unknown) => {
+      seen.error = error;
+    },
+  );
+  return seen;
+}
+
+// SimFs answers in microtasks: after one turn of the event loop, whatever
+// can settle has settled, and a promise still pending never will.
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const DONE = { done: true, value: undefined };
+
 describe('listSealedSegments', () => {
   test('lists every segment but the last, with its sequences, length and SHA-256', async () => {
     const sim = new SimFs();
@@ -187,6 +207,48 @@ describe('wal.sealedSegments()', () => {
     }
     await wal.rotate();
     expect(await other.next()).toEqual({ done: true, value: undefined });
+  });
+
+  test('next() calls waiting at once each take one segment, in call order', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    const feed = wal.sealedSegments();
+    const first = watch(feed.next());
+    const second = watch(feed.next());
+    await wal.put('a', '1');
+    await wal.rotate();
+    await wal.put('b', '2');
+    await wal.rotate();
+    await turn();
+    expect(first).toEqual({ result: { done: false, value: expected(sim, 0, 0, 0) } });
+    expect(second).toEqual({ result: { done: false, value: expected(sim, 1, 1, 1) } });
+    const third = watch(feed.next());
+    const fourth = watch(feed.next());
+    await wal.close();
+    await turn();
+    expect(third).toEqual({ result: DONE });
+    expect(fourth).toEqual({ result: DONE });
+  });
+
+  test('return() settles every waiting next() with done; so does an abort after the first throws', async () => {
+    const wal = await openWal({ dir: DIR, fs: new SimFs() });
+    const feed = wal.sealedSegments();
+    const waiting = [watch(feed.next()), watch(feed.next())];
+    expect(await feed.return?.()).toEqual(DONE);
+    await turn();
+    expect(waiting).toEqual([{ result: DONE }, { result: DONE }]);
+    const controller = new AbortController();
+    const aborted = wal.sealedSegments({ signal: controller.signal });
+    const [first, second] = [watch(aborted.next()), watch(aborted.next())];
+    controller.abort(new Error('stop'));
+    await turn();
+    expect(first.error).toEqual(new Error('stop'));
+    expect(second).toEqual({ result: DONE });
+    // Neither feed takes the next segment: they are detached.
+    await wal.rotate();
+    expect(await feed.next()).toEqual(DONE);
+    expect(await aborted.next()).toEqual(DONE);
+    await wal.close();
   });
 
   test('bad options throw WAL_INVALID_ARGUMENT; a closed writer WAL_CLOSED', async () => {
