@@ -189,6 +189,9 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
   // each segment goes to exactly one of them, in call order.
   #turn: Promise<unknown> = Promise.resolve();
   #done = false;
+  // The newest segment queued: the writer announces a segment after the
+  // log counts it as sealed, so a feed made between has it queued already.
+  #last: number;
 
   constructor(
     fs: WalFs,
@@ -202,10 +205,13 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
     this.#signal = signal;
     this.#detach = detach;
     this.#truncated = truncated;
+    this.#last = queue.at(-1)?.segment ?? -1;
   }
 
-  /** A segment the writer has just sealed. */
+  /** A segment the writer has just sealed (ignored when queued already). */
   push(segment: SealedSegment): void {
+    if (segment.segment <= this.#last) return;
+    this.#last = segment.segment;
     this.#queue.push(segment);
     this.#wake?.();
   }

@@ -251,6 +251,35 @@ describe('wal.sealedSegments()', () => {
     await wal.close();
   });
 
+  test('a feed subscribed while a rotation announces its segment yields it once', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    await wal.put('a', '1');
+    const feeds: AsyncIterableIterator<SealedSegmentInfo>[] = [];
+    const file = segmentFile(DIR, 0);
+    let rotated = false;
+    // From the rotation's close of segment 0 until it resolves, a feed
+    // subscribes at every microtask: microtasks run in order, so one lands
+    // between the log taking segment 0 as sealed and the writer announcing
+    // it to the feeds.
+    sim.onOperation = ({ op, path }) => {
+      if (op !== 'close' || path !== file) return;
+      sim.onOperation = undefined;
+      const subscribe = (): void => {
+        if (rotated) return;
+        feeds.push(wal.sealedSegments());
+        queueMicrotask(subscribe);
+      };
+      queueMicrotask(subscribe);
+    };
+    await wal.rotate();
+    rotated = true;
+    await wal.close();
+    expect(feeds.length).toBeGreaterThan(1);
+    const sealed = expected(sim, 0, 0, 0);
+    for (const feed of feeds) expect(await collect(feed)).toEqual([sealed]);
+  });
+
   test('bad options throw WAL_INVALID_ARGUMENT; a closed writer WAL_CLOSED', async () => {
     const wal = await openWal({ dir: DIR, fs: new SimFs() });
     expect(() => wal.sealedSegments({ from: -1 })).toThrow(
