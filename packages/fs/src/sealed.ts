@@ -5,9 +5,13 @@ import { nodeFs } from './node-fs.js';
 import type { SealedSegment } from './open-log.js';
 import { checkChain } from './segments/chain.js';
 import { READ_CHUNK_BYTES } from './segments/frames.js';
-import { readSegmentInfo, type SegmentInfo } from './segments/info.js';
+import {
+  readListedInfo,
+  readListedInfos,
+  readSegmentInfo,
+  type SegmentInfo,
+} from './segments/info.js';
 import { closeQuietly, errnoOf, io, readAt } from './segments/io.js';
-import { listSegmentFiles } from './segments/list.js';
 import { isWalFs, type WalFs } from './wal-fs.js';
 
 /**
@@ -61,9 +65,7 @@ export async function listSealedSegments(
   options: ListSealedOptions = {},
 ): Promise<SealedSegmentInfo[]> {
   const { fs, from } = parseListOptions(dir, options);
-  const files = await listSegmentFiles(fs, dir);
-  const infos: SegmentInfo[] = [];
-  for (const f of files) infos.push(await readSegmentInfo(fs, f.file, f.segment));
+  const infos = await readListedInfos(fs, dir);
   const sealed = infos.slice(0, -1);
   const broken = checkChain(infos).find((c) => c.index < sealed.length);
   if (broken) {
@@ -76,9 +78,26 @@ export async function listSealedSegments(
   const out: SealedSegmentInfo[] = [];
   for (const info of sealed) {
     if (info.segment < from) continue;
-    out.push(await hashSealed(fs, info));
+    const described = await hashListed(fs, dir, info);
+    if (described) out.push(described);
   }
   return out;
+}
+
+// Hashes a segment listed in `dir`, or null when a writer's retention
+// deleted it since its info was read: gone from a fresh listing, as
+// readListedInfo decides.
+async function hashListed(
+  fs: WalFs,
+  dir: string,
+  info: SegmentInfo,
+): Promise<SealedSegmentInfo | null> {
+  try {
+    return await hashSealed(fs, info);
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT' || (await readListedInfo(fs, dir, info)) !== null) throw error;
+    return null;
+  }
 }
 
 /**

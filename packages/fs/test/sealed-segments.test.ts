@@ -113,6 +113,49 @@ describe('listSealedSegments', () => {
   });
 });
 
+describe('listSealedSegments while retention deletes', () => {
+  // Segment 0 is unlinked right after `op` (of `path`, when given) completes.
+  async function listDeletingSegment0(op: 'readdir' | 'close', path?: string) {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    await sealedLog(wal);
+    await wal.close();
+    const left = [expected(sim, 1, 2, 1), expected(sim, 2, 2, 3)];
+    sim.onOperation = (event) => {
+      if (event.op !== op || (path !== undefined && event.path !== path)) return;
+      sim.onOperation = undefined;
+      void sim.unlink(segmentFile(DIR, 0));
+    };
+    return { listed: await listSealedSegments(DIR, { fs: sim }), left };
+  }
+
+  test('a segment deleted between the listing and its open is left out', async () => {
+    const { listed, left } = await listDeletingSegment0('readdir');
+    expect(listed).toEqual(left);
+  });
+
+  test('a segment deleted after its seal was read, before it is hashed, is left out', async () => {
+    // Its header and seal are read through one handle, closed before the hash opens it again.
+    const { listed, left } = await listDeletingSegment0('close', segmentFile(DIR, 0));
+    expect(listed).toEqual(left);
+  });
+
+  test('a segment still listed that cannot be opened to be hashed is WAL_IO_ERROR, not left out', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    await sealedLog(wal);
+    await wal.close();
+    // Opens 1 to 4 read the four segments' headers and seals; from the 5th
+    // (hashing segment 0) on, every open finds nothing: a dangling link.
+    sim.inject({ ops: ['open'], nth: 5, code: 'ENOENT', persistent: true });
+    const error = await rejectsWith(listSealedSegments(DIR, { fs: sim }), 'WAL_IO_ERROR');
+    expect(error.message).toMatch(
+      /wal_00000000\.log, found ENOENT although the directory still lists it/,
+    );
+    expect(rootCode(error)).toBe('ENOENT');
+  });
+});
+
 describe('wal.sealedSegments()', () => {
   test('yields what is sealed, then each segment as it is sealed, in order; ends at close', async () => {
     const sim = new SimFs();
