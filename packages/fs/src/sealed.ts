@@ -54,7 +54,8 @@ export interface ListSealedOptions {
  * last segment is never listed, even when its last frame is a seal: a
  * rotation may have written the seal without syncing it yet.) Reads each
  * listed file whole to hash it. Use it for segments sealed before a writer
- * started; {@link Wal.sealedSegments} follows a running writer.
+ * started; {@link Wal.sealedSegments} follows a running writer. A segment
+ * that a running writer's retention deletes while it lists is left out.
  *
  * Rejects with `WAL_NOT_FOUND` when `dir` does not exist, `WAL_CORRUPTION`
  * when the chain of segments is broken (as `Wal.open` would refuse), and
