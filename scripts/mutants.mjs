@@ -79,6 +79,7 @@ const KILLERS = {
   'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
+  'sealed-hash-still-listed': [FS_TEST('sealed-segments')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -108,6 +109,7 @@ const VERIFY = 'packages/recovery/src/verify.ts';
 const BYTES = 'packages/codec/src/bytes.ts';
 const LOCK = 'packages/fs/src/lock.ts';
 const INFO = 'packages/fs/src/segments/info.ts';
+const SEALED = 'packages/fs/src/sealed.ts';
 const ARCHIVE_DIR = 'packages/recovery/src/archive-directory.ts';
 const RESTORE = 'packages/recovery/src/restore.ts';
 const LOCK_TESTS = [
@@ -548,5 +550,12 @@ export const MUTANTS = [
     'repair taking the log id the damaged headers state when no header is valid (a checkpoint names it)',
     '    commonLogId(await statedLogIds(fs, infos)) ??\n',
     '',
+  ),
+  mutant(
+    'sealed-hash-still-listed',
+    SEALED,
+    'listSealedSegments leaving out a segment it cannot open to hash only once its name is gone (retention)',
+    "if (errnoOf(error) !== 'ENOENT' || (await readListedInfo(fs, dir, info)) !== null) throw error;",
+    "if (errnoOf(error) !== 'ENOENT') throw error;",
   ),
 ];

@@ -5,9 +5,13 @@ import { nodeFs } from './node-fs.js';
 import type { SealedSegment } from './open-log.js';
 import { checkChain } from './segments/chain.js';
 import { READ_CHUNK_BYTES } from './segments/frames.js';
-import { readSegmentInfo, type SegmentInfo } from './segments/info.js';
+import {
+  readListedInfo,
+  readListedInfos,
+  readSegmentInfo,
+  type SegmentInfo,
+} from './segments/info.js';
 import { closeQuietly, errnoOf, io, readAt } from './segments/io.js';
-import { listSegmentFiles } from './segments/list.js';
 import { isWalFs, type WalFs } from './wal-fs.js';
 
 /**
@@ -50,7 +54,8 @@ export interface ListSealedOptions {
  * last segment is never listed, even when its last frame is a seal: a
  * rotation may have written the seal without syncing it yet.) Reads each
  * listed file whole to hash it. Use it for segments sealed before a writer
- * started; {@link Wal.sealedSegments} follows a running writer.
+ * started; {@link Wal.sealedSegments} follows a running writer. A segment
+ * that a running writer's retention deletes while it lists is left out.
  *
  * Rejects with `WAL_NOT_FOUND` when `dir` does not exist, `WAL_CORRUPTION`
  * when the chain of segments is broken (as `Wal.open` would refuse), and
@@ -61,9 +66,7 @@ export async function listSealedSegments(
   options: ListSealedOptions = {},
 ): Promise<SealedSegmentInfo[]> {
   const { fs, from } = parseListOptions(dir, options);
-  const files = await listSegmentFiles(fs, dir);
-  const infos: SegmentInfo[] = [];
-  for (const f of files) infos.push(await readSegmentInfo(fs, f.file, f.segment));
+  const infos = await readListedInfos(fs, dir);
   const sealed = infos.slice(0, -1);
   const broken = checkChain(infos).find((c) => c.index < sealed.length);
   if (broken) {
@@ -76,9 +79,26 @@ export async function listSealedSegments(
   const out: SealedSegmentInfo[] = [];
   for (const info of sealed) {
     if (info.segment < from) continue;
-    out.push(await hashSealed(fs, info));
+    const described = await hashListed(fs, dir, info);
+    if (described) out.push(described);
   }
   return out;
+}
+
+// Hashes a segment listed in `dir`, or null when a writer's retention
+// deleted it since its info was read: gone from a fresh listing, as
+// readListedInfo decides.
+async function hashListed(
+  fs: WalFs,
+  dir: string,
+  info: SegmentInfo,
+): Promise<SealedSegmentInfo | null> {
+  try {
+    return await hashSealed(fs, info);
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT' || (await readListedInfo(fs, dir, info)) !== null) throw error;
+    return null;
+  }
 }
 
 /**
@@ -183,8 +203,15 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
   #truncated: WalError | undefined;
   // undefined: the writer may seal more; null: it closed; else why it stopped.
   #end: WalError | null | undefined;
+  // Wakes the one next() that sleeps: the others wait in #turn behind it.
   #wake: (() => void) | undefined;
+  // The last next() called: each runs once the one before it settled, so
+  // each segment goes to exactly one of them, in call order.
+  #turn: Promise<unknown> = Promise.resolve();
   #done = false;
+  // The newest segment queued: the writer announces a segment after the
+  // log counts it as sealed, so a feed made between has it queued already.
+  #last: number;
 
   constructor(
     fs: WalFs,
@@ -198,10 +225,13 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
     this.#signal = signal;
     this.#detach = detach;
     this.#truncated = truncated;
+    this.#last = queue.at(-1)?.segment ?? -1;
   }
 
-  /** A segment the writer has just sealed. */
+  /** A segment the writer has just sealed (ignored when queued already). */
   push(segment: SealedSegment): void {
+    if (segment.segment <= this.#last) return;
+    this.#last = segment.segment;
     this.#queue.push(segment);
     this.#wake?.();
   }
@@ -216,7 +246,23 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<SealedSegmentInfo>> {
+  next(): Promise<IteratorResult<SealedSegmentInfo>> {
+    const result = this.#turn.then(() => this.#take());
+    this.#turn = result.catch(() => undefined);
+    return result;
+  }
+
+  async return(): Promise<IteratorResult<SealedSegmentInfo>> {
+    if (!this.#done) {
+      this.#done = true;
+      this.#detach();
+    }
+    // The next() asleep ends, and every one queued behind it.
+    this.#wake?.();
+    return { done: true, value: undefined };
+  }
+
+  async #take(): Promise<IteratorResult<SealedSegmentInfo>> {
     try {
       if (this.#truncated) throw this.#truncated;
       for (;;) {
@@ -235,14 +281,6 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
       await this.return();
       throw error;
     }
-  }
-
-  async return(): Promise<IteratorResult<SealedSegmentInfo>> {
-    if (!this.#done) {
-      this.#done = true;
-      this.#detach();
-    }
-    return { done: true, value: undefined };
   }
 
   async #describe(s: SealedSegment): Promise<SealedSegmentInfo> {

@@ -44,6 +44,26 @@ async function collect(feed: AsyncIterable<SealedSegmentInfo>): Promise<SealedSe
   return out;
 }
 
+// What a promise has settled to so far (nothing while it is pending).
+function watch<T>(promise: Promise<T>): { result?: T; error?: unknown } {
+  const seen: { result?: T; error?: unknown } = {};
+  promise.then(
+    (result) => {
+      seen.result = result;
+    },
+    (error: unknown) => {
+      seen.error = error;
+    },
+  );
+  return seen;
+}
+
+// SimFs answers in microtasks: after one turn of the event loop, whatever
+// can settle has settled, and a promise still pending never will.
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const DONE = { done: true, value: undefined };
+
 describe('listSealedSegments', () => {
   test('lists every segment but the last, with its sequences, length and SHA-256', async () => {
     const sim = new SimFs();
@@ -90,6 +110,49 @@ describe('listSealedSegments', () => {
       await rejectsWith(listSealedSegments(dir, bad as object), 'WAL_INVALID_OPTIONS');
     }
     await rejectsWith(listSealedSegments(''), 'WAL_INVALID_ARGUMENT');
+  });
+});
+
+describe('listSealedSegments while retention deletes', () => {
+  // Segment 0 is unlinked right after `op` (of `path`, when given) completes.
+  async function listDeletingSegment0(op: 'readdir' | 'close', path?: string) {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    await sealedLog(wal);
+    await wal.close();
+    const left = [expected(sim, 1, 2, 1), expected(sim, 2, 2, 3)];
+    sim.onOperation = (event) => {
+      if (event.op !== op || (path !== undefined && event.path !== path)) return;
+      sim.onOperation = undefined;
+      void sim.unlink(segmentFile(DIR, 0));
+    };
+    return { listed: await listSealedSegments(DIR, { fs: sim }), left };
+  }
+
+  test('a segment deleted between the listing and its open is left out', async () => {
+    const { listed, left } = await listDeletingSegment0('readdir');
+    expect(listed).toEqual(left);
+  });
+
+  test('a segment deleted after its seal was read, before it is hashed, is left out', async () => {
+    // Its header and seal are read through one handle, closed before the hash opens it again.
+    const { listed, left } = await listDeletingSegment0('close', segmentFile(DIR, 0));
+    expect(listed).toEqual(left);
+  });
+
+  test('a segment still listed that cannot be opened to be hashed is WAL_IO_ERROR, not left out', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    await sealedLog(wal);
+    await wal.close();
+    // Opens 1 to 4 read the four segments' headers and seals; from the 5th
+    // (hashing segment 0) on, every open finds nothing: a dangling link.
+    sim.inject({ ops: ['open'], nth: 5, code: 'ENOENT', persistent: true });
+    const error = await rejectsWith(listSealedSegments(DIR, { fs: sim }), 'WAL_IO_ERROR');
+    expect(error.message).toMatch(
+      /wal_00000000\.log, found ENOENT although the directory still lists it/,
+    );
+    expect(rootCode(error)).toBe('ENOENT');
   });
 });
 
@@ -187,6 +250,77 @@ describe('wal.sealedSegments()', () => {
     }
     await wal.rotate();
     expect(await other.next()).toEqual({ done: true, value: undefined });
+  });
+
+  test('next() calls waiting at once each take one segment, in call order', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    const feed = wal.sealedSegments();
+    const first = watch(feed.next());
+    const second = watch(feed.next());
+    await wal.put('a', '1');
+    await wal.rotate();
+    await wal.put('b', '2');
+    await wal.rotate();
+    await turn();
+    expect(first).toEqual({ result: { done: false, value: expected(sim, 0, 0, 0) } });
+    expect(second).toEqual({ result: { done: false, value: expected(sim, 1, 1, 1) } });
+    const third = watch(feed.next());
+    const fourth = watch(feed.next());
+    await wal.close();
+    await turn();
+    expect(third).toEqual({ result: DONE });
+    expect(fourth).toEqual({ result: DONE });
+  });
+
+  test('return() settles every waiting next() with done; so does an abort after the first throws', async () => {
+    const wal = await openWal({ dir: DIR, fs: new SimFs() });
+    const feed = wal.sealedSegments();
+    const waiting = [watch(feed.next()), watch(feed.next())];
+    expect(await feed.return?.()).toEqual(DONE);
+    await turn();
+    expect(waiting).toEqual([{ result: DONE }, { result: DONE }]);
+    const controller = new AbortController();
+    const aborted = wal.sealedSegments({ signal: controller.signal });
+    const [first, second] = [watch(aborted.next()), watch(aborted.next())];
+    controller.abort(new Error('stop'));
+    await turn();
+    expect(first.error).toEqual(new Error('stop'));
+    expect(second).toEqual({ result: DONE });
+    // Neither feed takes the next segment: they are detached.
+    await wal.rotate();
+    expect(await feed.next()).toEqual(DONE);
+    expect(await aborted.next()).toEqual(DONE);
+    await wal.close();
+  });
+
+  test('a feed subscribed while a rotation announces its segment yields it once', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    await wal.put('a', '1');
+    const feeds: AsyncIterableIterator<SealedSegmentInfo>[] = [];
+    const file = segmentFile(DIR, 0);
+    let rotated = false;
+    // From the rotation's close of segment 0 until it resolves, a feed
+    // subscribes at every microtask: microtasks run in order, so one lands
+    // between the log taking segment 0 as sealed and the writer announcing
+    // it to the feeds.
+    sim.onOperation = ({ op, path }) => {
+      if (op !== 'close' || path !== file) return;
+      sim.onOperation = undefined;
+      const subscribe = (): void => {
+        if (rotated) return;
+        feeds.push(wal.sealedSegments());
+        queueMicrotask(subscribe);
+      };
+      queueMicrotask(subscribe);
+    };
+    await wal.rotate();
+    rotated = true;
+    await wal.close();
+    expect(feeds.length).toBeGreaterThan(1);
+    const sealed = expected(sim, 0, 0, 0);
+    for (const feed of feeds) expect(await collect(feed)).toEqual([sealed]);
   });
 
   test('bad options throw WAL_INVALID_ARGUMENT; a closed writer WAL_CLOSED', async () => {
