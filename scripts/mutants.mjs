@@ -79,6 +79,7 @@ const KILLERS = {
   'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
+  'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -110,6 +111,7 @@ const LOCK = 'packages/fs/src/lock.ts';
 const INFO = 'packages/fs/src/segments/info.ts';
 const ARCHIVE_DIR = 'packages/recovery/src/archive-directory.ts';
 const RESTORE = 'packages/recovery/src/restore.ts';
+const TAIL = 'packages/recovery/src/tail.ts';
 const LOCK_TESTS = [
   'packages/fs/test/lock-guarantees.test.ts',
   'packages/fs/test/lock-churn.test.ts',
@@ -548,5 +550,13 @@ export const MUTANTS = [
     'repair taking the log id the damaged headers state when no header is valid (a checkpoint names it)',
     '    commonLogId(await statedLogIds(fs, infos)) ??\n',
     '',
+  ),
+  // Found in review: the cross-process tail at damage after a frame nothing before it confirms.
+  mutant(
+    'tail-vouched-past-damage',
+    TAIL,
+    'the cross-process tail taking frames a read stopped at damage after only once a frame past the damage was synced past it',
+    '    return cursor.writtenAfter(stop.offset);\n',
+    '    return true;\n',
   ),
 ];

@@ -32,7 +32,7 @@ import {
 } from '@wal/fs/segments';
 import { TruncatedError } from './errors.js';
 import { checkPath } from './options.js';
-import { type CursorFrame, SegmentCursor } from './tail-cursor.js';
+import { type CursorFrame, type CursorRead, SegmentCursor } from './tail-cursor.js';
 import type { HoleFound } from './types.js';
 
 /** Options of {@link tailLog}. */
@@ -299,6 +299,9 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       if (!durable) break;
       taken++;
     }
+    if (!wal && taken === 0 && (await this.#vouchedPastDamage(cursor, read))) {
+      taken = read.frames.length;
+    }
     const entries = this.#take(cursor, read.frames.slice(0, taken));
     if (taken > 0) return { entries, progress: true, limit };
     if (taken === read.frames.length) {
@@ -440,6 +443,17 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
     this.#hold?.advance(segment);
     await cursor.close();
     return true;
+  }
+
+  // Frames no frame before the damage they stop at confirms: a frame past
+  // it, written once the damaged bytes were synced, proves them durable too,
+  // and the damage rot (reported once they are taken), not a write landing.
+  async #vouchedPastDamage(cursor: SegmentCursor, read: CursorRead): Promise<boolean> {
+    const stop = read.stop;
+    if (read.frames.length === 0 || stop.kind !== 'damage') return false;
+    // Free space has no frame after it, and is cheaper to tell.
+    if (await cursor.zerosToEnd(stop)) return false;
+    return cursor.writtenAfter(stop.offset);
   }
 
   async #readChanged(

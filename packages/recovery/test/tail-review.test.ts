@@ -1,0 +1,117 @@
+// Review-found tail bugs: a cross-process tail that polled forever at rot a
+// later frame vouches for, and 'latest' on a log with no segment yet that
+// dropped what was written after the tail started.
+import type { WalFs } from '@wal/fs';
+import { Wal } from '@wal/fs';
+import { SimFs } from '@wal/fs/testing';
+import { type LogTail, tailLog } from '@wal/recovery';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { batchFramesOf, concat, FRAME_HEADER_SIZE, flip, utf8 } from './helpers.js';
+
+const DIR = '/log';
+const FILE = `${DIR}/wal_00000000.log`;
+const LOOKS = 300;
+
+const STILL_WAITING = 'still waiting';
+
+// The fs a tail reads through, with a guard counted in its file-system calls,
+// not in time: once armed, past LOOKS calls the signal aborts with
+// STILL_WAITING, so a tail that would wait forever ends and says so.
+// `listed` resolves once its first listing returned.
+function guarded(inner: WalFs, armed = true) {
+  const controller = new AbortController();
+  let calls = 0;
+  let counting = armed;
+  let done!: () => void;
+  const listed = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const fs = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (counting && ++calls > LOOKS) controller.abort(new Error(STILL_WAITING));
+        const result = await value.apply(target, args);
+        if (prop === 'readdir') done();
+        return result;
+      };
+    },
+  });
+  const arm = () => {
+    counting = true;
+  };
+  return { fs, signal: controller.signal, listed, arm };
+}
+// What a tail yields and the error it ends with.
+async function outcome(tail: LogTail): Promise<{ got: number[]; error: unknown }> {
+  const got: number[] = [];
+  try {
+    for await (const batch of tail.batches()) got.push(...batch.map((e) => e.sequence));
+  } catch (error) {
+    return { got, error };
+  }
+  return { got, error: undefined };
+}
+
+// A closed log of `puts` single-entry frames, its bytes and batch frames.
+async function closedLog(puts: number) {
+  const sim = new SimFs();
+  const wal = await Wal.open({ dir: DIR, fs: sim, preallocateBytes: 0 });
+  for (let i = 0; i < puts; i++) await wal.put(`k${i}`, 'value');
+  await wal.close();
+  const bytes = sim.readFile(FILE);
+  return { sim, bytes, frames: batchFramesOf(bytes) };
+}
+
+describe('without a writer: damage after a frame only a frame past the damage vouches for', () => {
+  test('property: rot in any frame of a closed log yields every frame before it, then WAL_CORRUPTION there', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 8 }).chain((puts) =>
+          fc.record({
+            puts: fc.constant(puts),
+            rotten: fc.integer({ min: 0, max: puts - 1 }),
+            at: fc.nat(),
+          }),
+        ),
+        async ({ puts, rotten, at }) => {
+          const { sim, bytes, frames } = await closedLog(puts);
+          const frame = frames[rotten] as (typeof frames)[number];
+          // The bit flipped is in the record, so the frame fails its checksum (a flipped length may
+          // instead claim bytes past the end, which reads as a write landing).
+          const start = frame.offset;
+          const record = frame.size - FRAME_HEADER_SIZE;
+          sim.writeFile(FILE, flip(bytes, start + FRAME_HEADER_SIZE + (at % record)));
+          const { fs, signal } = guarded(sim);
+          const { got, error } = await outcome(
+            tailLog(DIR, { fs, signal, pollIntervalMs: 1, watch: false }),
+          );
+          // Frame `rotten - 1` is confirmed only by the frames past the rot (the close mark at least).
+          expect(got).toEqual(Array.from({ length: rotten }, (_, i) => i));
+          expect(error).toMatchObject({
+            code: 'WAL_CORRUPTION',
+            damage: { segment: 0, offset: start },
+          });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('garbage after the last frame, no frame after it: the frame before stays unconfirmed and the tail waits', async () => {
+    const { sim, bytes, frames } = await closedLog(3);
+    const last = frames.at(-1) as (typeof frames)[number];
+    const end = last.offset + last.size;
+    // The close mark replaced by bytes that are no frame: a torn write, not rot.
+    const torn = concat([bytes.subarray(0, end), utf8('\xff'.repeat(40))]);
+    sim.writeFile(FILE, torn);
+    const { fs, signal } = guarded(sim);
+    const { got, error } = await outcome(
+      tailLog(DIR, { fs, signal, pollIntervalMs: 1, watch: false }),
+    );
+    expect(got).toEqual([0, 1]);
+    expect(error).toMatchObject({ message: STILL_WAITING });
+  });
+});
