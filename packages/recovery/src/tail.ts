@@ -143,6 +143,8 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   #from = 0;
   // 'latest' without a writer: the first pass takes, and drops, what is confirmed already.
   #latest = false;
+  // The log was listed once: 'latest' is resolved against the first listing.
+  #looked = false;
   #started = false;
   #closed = false;
   // With a writer: undefined while it runs; null once it closed; else why it failed.
@@ -361,7 +363,13 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   async #locate(limit: number): Promise<boolean> {
     const infos = await readListedInfos(this.#options.fs, this.#dir);
     const first = infos[0];
-    if (!first) return false;
+    const firstLook = !this.#looked;
+    this.#looked = true;
+    if (!first) {
+      // No segment when the tail started: all the log will hold is written after.
+      if (firstLook && this.#options.from === 'latest') this.#options.from = 'earliest';
+      return false;
+    }
     const earliest = headerOf(first).firstSequence;
     const from = this.#options.from;
     let start: number;

@@ -115,3 +115,26 @@ describe('without a writer: damage after a frame only a frame past the damage vo
     expect(error).toMatchObject({ message: STILL_WAITING });
   });
 });
+
+describe("'latest' on a log with no segment yet", () => {
+  test('yields every entry written after the tail started, from sequence 0', async () => {
+    const sim = new SimFs();
+    await sim.mkdirp(DIR);
+    const { fs, signal, listed, arm } = guarded(sim, false);
+    const tail = tailLog(DIR, { from: 'latest', fs, signal, pollIntervalMs: 1, watch: false });
+    const got: number[] = [];
+    const done = (async () => {
+      for await (const entry of tail) {
+        got.push(entry.sequence);
+        if (got.length === 3) return;
+      }
+    })();
+    await listed; // the tail found no segment
+    const wal = await Wal.open({ dir: DIR, fs: sim });
+    for (let i = 0; i < 3; i++) await wal.put(`k${i}`, 'v');
+    await wal.close(); // its mark vouches for the last put
+    arm();
+    await done;
+    expect(got).toEqual([0, 1, 2]);
+  });
+});
