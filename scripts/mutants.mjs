@@ -80,6 +80,8 @@ const KILLERS = {
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
+  'tail-vouched-past-end': [RECOVERY_TEST('tail-review')],
+  'tail-rotted-length': [RECOVERY_TEST('tail-review')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -551,12 +553,26 @@ export const MUTANTS = [
     '    commonLogId(await statedLogIds(fs, infos)) ??\n',
     '',
   ),
-  // Found in review: the cross-process tail at damage after a frame nothing before it confirms.
+  // Found in review: the cross-process tail at damage (or a frame running past the end) after a frame nothing before it confirms.
   mutant(
     'tail-vouched-past-damage',
     TAIL,
     'the cross-process tail taking frames a read stopped at damage after only once a frame past the damage was synced past it',
     '    return cursor.writtenAfter(stop.offset);\n',
     '    return true;\n',
+  ),
+  mutant(
+    'tail-vouched-past-end',
+    TAIL,
+    'the cross-process tail taking frames before one running past the end of the file only once a frame past its start was synced past it',
+    '      return cursor.writtenAfter(last.offset + last.size);\n',
+    '      return true;\n',
+  ),
+  mutant(
+    'tail-rotted-length',
+    TAIL,
+    'the cross-process tail reporting a frame running past the end of the file as damage only once a frame past its start was synced past it',
+    "if (!wal && stop.kind === 'incomplete' && (await cursor.writtenAfter(cursor.offset))) {",
+    "if (!wal && stop.kind === 'incomplete') {",
   ),
 ];

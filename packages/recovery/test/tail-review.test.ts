@@ -4,10 +4,19 @@
 import type { WalFs } from '@wal/fs';
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
-import { type LogTail, tailLog } from '@wal/recovery';
+import { type LogTail, recover, tailLog } from '@wal/recovery';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { batchFramesOf, concat, FRAME_HEADER_SIZE, flip, utf8 } from './helpers.js';
+import {
+  batchFramesOf,
+  concat,
+  edit,
+  FRAME_HEADER_SIZE,
+  flip,
+  framesOf,
+  SEGMENT_HEADER_SIZE,
+  utf8,
+} from './helpers.js';
 
 const DIR = '/log';
 const FILE = `${DIR}/wal_00000000.log`;
@@ -55,6 +64,10 @@ async function outcome(tail: LogTail): Promise<{ got: number[]; error: unknown }
   return { got, error: undefined };
 }
 
+const frameEnd = (f: { offset: number; size: number } | undefined): number =>
+  (f?.offset ?? 0) + (f?.size ?? 0);
+const half = (frame: Uint8Array): Uint8Array => frame.subarray(0, frame.length >> 1);
+
 // A closed log of `puts` single-entry frames, its bytes and batch frames.
 async function closedLog(puts: number) {
   const sim = new SimFs();
@@ -100,20 +113,68 @@ describe('without a writer: damage after a frame only a frame past the damage vo
     );
   });
 
-  test('garbage after the last frame, no frame after it: the frame before stays unconfirmed and the tail waits', async () => {
-    const { sim, bytes, frames } = await closedLog(3);
-    const last = frames.at(-1) as (typeof frames)[number];
-    const end = last.offset + last.size;
-    // The close mark replaced by bytes that are no frame: a torn write, not rot.
-    const torn = concat([bytes.subarray(0, end), utf8('\xff'.repeat(40))]);
-    sim.writeFile(FILE, torn);
-    const { fs, signal } = guarded(sim);
-    const { got, error } = await outcome(
-      tailLog(DIR, { fs, signal, pollIntervalMs: 1, watch: false }),
+  test('property: a rotted length that runs past the end of the file, a frame after it synced past it: WAL_CORRUPTION there, as every reader reports it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 2, max: 8 })
+          .chain((puts) =>
+            fc.record({ puts: fc.constant(puts), rotten: fc.integer({ min: 0, max: puts - 1 }) }),
+          ),
+        async ({ puts, rotten }) => {
+          const { sim, bytes, frames } = await closedLog(puts);
+          const frame = frames[rotten] as (typeof frames)[number];
+          // The length (little-endian, first in the frame) now claims every byte to the end and more.
+          const claim = bytes.length - frame.offset;
+          sim.writeFile(
+            FILE,
+            edit(bytes, (b) => new DataView(b.buffer).setUint32(frame.offset, claim, true)),
+          );
+          const { fs, signal } = guarded(sim);
+          const { got, error } = await outcome(
+            tailLog(DIR, { fs, signal, pollIntervalMs: 1, watch: false }),
+          );
+          expect(got).toEqual(Array.from({ length: rotten }, (_, i) => i));
+          const damage = { segment: 0, offset: frame.offset, reason: 'bad-length' };
+          expect(error).toMatchObject({ code: 'WAL_CORRUPTION', damage });
+          await expect(recover(DIR, { fs: sim })).rejects.toMatchObject({ damage });
+        },
+      ),
+      { numRuns: 30 },
     );
-    expect(got).toEqual([0, 1]);
-    expect(error).toMatchObject({ message: STILL_WAITING });
   });
+
+  // Cut where a write stopped: bytes after the kept frames that no frame
+  // after them vouches for, so the last frame kept stays unconfirmed.
+  const torn = [
+    {
+      what: 'garbage (no frame) after the last frame',
+      kept: 3,
+      after: () => utf8('\xff'.repeat(40)),
+    },
+    {
+      what: 'half of the close mark after the last frame',
+      kept: 3,
+      after: (mark: Uint8Array) => mark.subarray(0, 10),
+    },
+    { what: 'half of the first frame, nothing before it', kept: 0, after: half },
+  ];
+  for (const { what, kept, after } of torn) {
+    test(`${what}: a write landing, waited for; nothing unconfirmed is yielded`, async () => {
+      const { sim, bytes, frames } = await closedLog(3);
+      const all = framesOf(bytes).frames;
+      const end = kept === 0 ? SEGMENT_HEADER_SIZE : frameEnd(frames[kept - 1]);
+      const next = all.find((f) => f.offset === end) as (typeof all)[number];
+      const rest = bytes.subarray(next.offset, frameEnd(next));
+      sim.writeFile(FILE, concat([bytes.subarray(0, end), after(rest)]));
+      const { fs, signal } = guarded(sim);
+      const { got, error } = await outcome(
+        tailLog(DIR, { fs, signal, pollIntervalMs: 1, watch: false }),
+      );
+      expect(got).toEqual(Array.from({ length: Math.max(kept - 1, 0) }, (_, i) => i));
+      expect(error).toMatchObject({ message: STILL_WAITING });
+    });
+  }
 });
 
 describe("'latest' on a log with no segment yet", () => {
