@@ -80,6 +80,9 @@ const KILLERS = {
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'sealed-hash-still-listed': [FS_TEST('sealed-segments')],
+  'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
+  'tail-vouched-past-end': [RECOVERY_TEST('tail-review')],
+  'tail-rotted-length': [RECOVERY_TEST('tail-review')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -112,6 +115,7 @@ const INFO = 'packages/fs/src/segments/info.ts';
 const SEALED = 'packages/fs/src/sealed.ts';
 const ARCHIVE_DIR = 'packages/recovery/src/archive-directory.ts';
 const RESTORE = 'packages/recovery/src/restore.ts';
+const TAIL = 'packages/recovery/src/tail.ts';
 const LOCK_TESTS = [
   'packages/fs/test/lock-guarantees.test.ts',
   'packages/fs/test/lock-churn.test.ts',
@@ -557,5 +561,27 @@ export const MUTANTS = [
     'listSealedSegments leaving out a segment it cannot open to hash only once its name is gone (retention)',
     "if (errnoOf(error) !== 'ENOENT' || (await readListedInfo(fs, dir, info)) !== null) throw error;",
     "if (errnoOf(error) !== 'ENOENT') throw error;",
+  ),
+  // Found in review: the cross-process tail at damage (or a frame running past the end) after a frame nothing before it confirms.
+  mutant(
+    'tail-vouched-past-damage',
+    TAIL,
+    'the cross-process tail taking frames a read stopped at damage after only once a frame past the damage was synced past it',
+    '    return cursor.writtenAfter(stop.offset);\n',
+    '    return true;\n',
+  ),
+  mutant(
+    'tail-vouched-past-end',
+    TAIL,
+    'the cross-process tail taking frames before one running past the end of the file only once a frame past its start was synced past it',
+    '      return cursor.writtenAfter(last.offset + last.size);\n',
+    '      return true;\n',
+  ),
+  mutant(
+    'tail-rotted-length',
+    TAIL,
+    'the cross-process tail reporting a frame running past the end of the file as damage only once a frame past its start was synced past it',
+    "if (!wal && stop.kind === 'incomplete' && (await cursor.writtenAfter(cursor.offset))) {",
+    "if (!wal && stop.kind === 'incomplete') {",
   ),
 ];

@@ -32,7 +32,7 @@ import {
 } from '@wal/fs/segments';
 import { TruncatedError } from './errors.js';
 import { checkPath } from './options.js';
-import { type CursorFrame, SegmentCursor } from './tail-cursor.js';
+import { type CursorFrame, type CursorRead, type ReadStop, SegmentCursor } from './tail-cursor.js';
 import type { HoleFound } from './types.js';
 
 /** Options of {@link tailLog}. */
@@ -143,6 +143,8 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   #from = 0;
   // 'latest' without a writer: the first pass takes, and drops, what is confirmed already.
   #latest = false;
+  // The log was listed once: 'latest' is resolved against the first listing.
+  #looked = false;
   #started = false;
   #closed = false;
   // With a writer: undefined while it runs; null once it closed; else why it failed.
@@ -299,6 +301,9 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       if (!durable) break;
       taken++;
     }
+    if (!wal && taken === 0 && (await this.#vouchedPastDamage(cursor, read))) {
+      taken = read.frames.length;
+    }
     const entries = this.#take(cursor, read.frames.slice(0, taken));
     if (taken > 0) return { entries, progress: true, limit };
     if (taken === read.frames.length) {
@@ -326,6 +331,13 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
         if (sealedForSure) {
           const detail = `expected ${path.basename(cursor.file)} to end with a seal (${segmentFileName(cursor.segment + 1)} exists), found none after offset ${cursor.offset}`;
           throw this.#corruption(cursor, cursor.offset, 'bad-seal', detail);
+        }
+        // A frame running past the end is a write landing, unless a frame
+        // after its start was written once its bytes were durable: a rotted length.
+        if (!wal && stop.kind === 'incomplete' && (await cursor.writtenAfter(cursor.offset))) {
+          if (await this.#readChanged(cursor, stop)) return { ...idle, progress: true };
+          const detail = `expected a complete frame at offset ${cursor.offset}, found one running past the end of the file, with a frame after its start written once it was durable`;
+          throw this.#corruption(cursor, cursor.offset, 'bad-length', detail);
         }
       }
     }
@@ -358,7 +370,13 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
   async #locate(limit: number): Promise<boolean> {
     const infos = await readListedInfos(this.#options.fs, this.#dir);
     const first = infos[0];
-    if (!first) return false;
+    const firstLook = !this.#looked;
+    this.#looked = true;
+    if (!first) {
+      // No segment when the tail started: all the log will hold is written after.
+      if (firstLook && this.#options.from === 'latest') this.#options.from = 'earliest';
+      return false;
+    }
     const earliest = headerOf(first).firstSequence;
     const from = this.#options.from;
     let start: number;
@@ -442,17 +460,26 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
     return true;
   }
 
-  async #readChanged(
-    cursor: SegmentCursor,
-    stop: { offset: number; reason: DamageReason },
-  ): Promise<boolean> {
+  // Frames no frame before the damage they stop at confirms (or a frame
+  // running past the end of the file): a frame past it, written once its
+  // bytes were synced, proves them durable too, and the damage rot (reported
+  // once they are taken), not a write landing.
+  async #vouchedPastDamage(cursor: SegmentCursor, read: CursorRead): Promise<boolean> {
+    const { frames, stop } = read;
+    const last = frames.at(-1);
+    if (!last) return false;
+    if (stop.kind === 'incomplete' && read.reachedEnd) {
+      return cursor.writtenAfter(last.offset + last.size);
+    }
+    if (stop.kind !== 'damage') return false;
+    // Free space has no frame after it, and is cheaper to tell.
+    if (await cursor.zerosToEnd(stop)) return false;
+    return cursor.writtenAfter(stop.offset);
+  }
+
+  async #readChanged(cursor: SegmentCursor, stop: ReadStop): Promise<boolean> {
     const again = await cursor.read();
-    return (
-      again.frames.length > 0 ||
-      again.stop.kind !== 'damage' ||
-      again.stop.offset !== stop.offset ||
-      again.stop.reason !== stop.reason
-    );
+    return again.frames.length > 0 || !sameStop(again.stop, stop);
   }
 
   async #exists(segment: number): Promise<boolean> {
@@ -580,6 +607,11 @@ function headerOf(info: SegmentInfo) {
     reason: 'bad-header',
     detail: info.headerDetail,
   });
+}
+
+function sameStop(a: ReadStop, b: ReadStop): boolean {
+  if (a.kind !== 'damage' || b.kind !== 'damage') return a.kind === b.kind;
+  return a.offset === b.offset && a.reason === b.reason;
 }
 
 function frameNext(frame: CursorFrame): number {
