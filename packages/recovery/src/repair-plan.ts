@@ -1,12 +1,14 @@
 import path from 'node:path';
 import {
   type Damage,
+  decodeSegmentHeader,
   FRAME_HEADER_SIZE,
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_LOG_ID_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   HEADER_SEGMENT_OFFSET,
+  isBadSegmentHeader,
   isMaxRecordBytes,
   LOG_ID_SIZE,
   MAX_RECORD_BYTES_LIMIT,
@@ -17,6 +19,7 @@ import {
   type Seal,
   type SegmentHeader,
   sequencesOf,
+  writeU32,
 } from '@wal/codec';
 import { solveFrameSalt } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
@@ -232,7 +235,7 @@ const SALVAGE_PROBE_BYTES = 1024 * 1024;
  * A damaged header: its frames are read by the salt it states (one frame
  * is enough), or else by the salt solved from one of its first frames (see
  * `solveFrameSalt`), taken only when it validates a second frame too, or
- * the segment's only one. Its first sequence is where the previous segment
+ * makes the header itself valid. Its first sequence is where the previous segment
  * ends, or, for the log's first segment, what it states if its frames allow
  * it. The sequences of frames read by any of those salts count for the
  * floor, whether the segment is taken as this one's or not.
@@ -277,9 +280,9 @@ async function salvageHeader(
     if (found.frames === 0) continue;
     // A frame that validates under the stated salt is this segment's but for
     // a 2^-32 chance. A salt solved from a frame validates that frame by
-    // construction, rotted or not, so it needs a second frame, or the frame
-    // filling the segment exactly.
-    if (salt !== statedSalt && found.frames < 2 && !found.whole) continue;
+    // construction, rotted or not, so it needs a second frame, or the header
+    // made whole by it (the damage was the salt field itself).
+    if (salt !== statedSalt && found.frames < 2 && !headerHolds(probe, salt)) continue;
     const first = found.firstSeen ?? floor;
     const end = found.seal?.nextSequence ?? found.ranges.at(-1)?.nextSequence ?? null;
     // Its frames are this segment's, not a copy of another one's: the header
@@ -304,6 +307,13 @@ async function salvageHeader(
   }
 }
 
+// Whether the damaged header at the start of `probe` is valid with `salt` in its salt field.
+function headerHolds(probe: Uint8Array, salt: number): boolean {
+  const header = probe.slice(0, SEGMENT_HEADER_SIZE);
+  writeU32(header, HEADER_SALT_OFFSET, salt);
+  return !isBadSegmentHeader(decodeSegmentHeader(header));
+}
+
 async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
   const found: Survey = {
     info,
@@ -319,7 +329,6 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
   };
   let frames = 0;
   let firstSeen: number | null = null;
-  let whole = true;
   for await (const event of readFrames(fs, info, { last, loose: true })) {
     if (event.kind === 'frames') {
       for (const { record } of event.frames) {
@@ -328,9 +337,9 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
         addRange(found, record);
         if (record.type === 'seal') found.seal = record;
       }
-    } else if (event.kind === 'damage') whole = false;
+    }
   }
-  return { ...found, frames, whole, firstSeen };
+  return { ...found, frames, firstSeen };
 }
 
 function decide(dir: string, logId: string, surveys: Survey[], highest: number): RepairPlan {
