@@ -70,6 +70,7 @@ const KILLERS = {
   'bytes-plain-view': [FS_TEST('basics'), 'packages/codec/test/bytes.test.ts'],
   'repair-stated-salt-one-frame': [RECOVERY_TEST('repair')],
   'repair-solved-salt-header': [RECOVERY_TEST('repair-review')],
+  'repair-salvage-overlap': [RECOVERY_TEST('repair-review')],
   'repair-salvage-floor': [RECOVERY_TEST('repair')],
   'verify-salvage-floor': [RECOVERY_TEST('repair')],
   'replay-concurrent-change': ['packages/memtable/test/replay.test.ts'],
@@ -493,6 +494,13 @@ export const MUTANTS = [
     "a salt solved from a damaged header's only frame taken only when it makes the header valid",
     'found.frames < 2 && !headerHolds(probe, salt)) continue;',
     'found.frames < 2 && false) continue;',
+  ),
+  mutant(
+    'repair-salvage-overlap',
+    PLAN,
+    "a damaged header's frames refused when they tell sequences a later segment holds (a copy of it)",
+    '    if (laterStart !== null && found.highest > laterStart) continue;\n',
+    '',
   ),
   mutant(
     'repair-salvage-floor',

@@ -171,6 +171,13 @@ async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Surv
 async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Promise<number> {
   let highest = 0;
   let chainEnd: number | null = null;
+  // Where the first valid header after each segment starts, if any.
+  const laterStarts: (number | null)[] = [];
+  for (let i = surveys.length - 1, later: number | null = null; i >= 0; i--) {
+    laterStarts[i] = later;
+    const h = surveys[i]?.header;
+    if (h?.logId === logId) later = Math.min(later ?? h.firstSequence, h.firstSequence);
+  }
   for (const [i, s] of surveys.entries()) {
     if (s.header === null && s.info.header === null) {
       const next = surveys[i + 1]?.info;
@@ -178,7 +185,8 @@ async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Prom
         next?.segment === s.info.segment + 1 && next.header?.logId === logId
           ? next.header.firstSequence
           : null;
-      await salvageHeader(fs, s, logId, { chainEnd, nextStart }, i === surveys.length - 1);
+      const chain = { chainEnd, nextStart, laterStart: laterStarts[i] ?? null };
+      await salvageHeader(fs, s, logId, chain, i === surveys.length - 1);
     }
     highest = Math.max(highest, s.highest);
     if (s.header) chainEnd = s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? null;
@@ -244,10 +252,10 @@ async function salvageHeader(
   fs: WalFs,
   s: Survey,
   logId: string,
-  chain: { chainEnd: number | null; nextStart: number | null },
+  chain: { chainEnd: number | null; nextStart: number | null; laterStart: number | null },
   last: boolean,
 ): Promise<void> {
-  const { chainEnd, nextStart } = chain;
+  const { chainEnd, nextStart, laterStart } = chain;
   const { info } = s;
   if (info.size < SEGMENT_HEADER_SIZE) return;
   const fd = await io('open', info.file, () => fs.open(info.file, 'r'));
@@ -283,12 +291,15 @@ async function salvageHeader(
     // construction, rotted or not, so it needs a second frame, or the header
     // made whole by it (the damage was the salt field itself).
     if (salt !== statedSalt && found.frames < 2 && !headerHolds(probe, salt)) continue;
+    // Frames telling sequences a later segment holds are that segment's (a
+    // copy): taking them would make the later one's records look stale.
+    if (laterStart !== null && found.highest > laterStart) continue;
     const first = found.firstSeen ?? floor;
     const end = found.seal?.nextSequence ?? found.ranges.at(-1)?.nextSequence ?? null;
     // Its frames are this segment's, not a copy of another one's: the header
     // still names this segment, or they continue the chain exactly: from the
     // segment before, or, for the log's first, into the one after (when there
-    // is none, no other segment's frames can be the ones it holds).
+    // is none, the check above keeps out a later segment's copy).
     const continues =
       first === chainEnd || (chainEnd === null && (nextStart === null || end === nextStart));
     if (!(ownHeader || continues)) continue;
