@@ -243,7 +243,8 @@ const SALVAGE_PROBE_BYTES = 1024 * 1024;
  * A damaged header: its frames are read by the salt it states (one frame
  * is enough), or else by the salt solved from one of its first frames (see
  * `solveFrameSalt`), taken only when it validates a second frame too, or
- * makes the header itself valid. Its first sequence is where the previous segment
+ * makes the header itself valid; never when its frames tell sequences a
+ * later segment holds. Its first sequence is where the previous segment
  * ends, or, for the log's first segment, what it states if its frames allow
  * it. The sequences of frames read by any of those salts count for the
  * floor, whether the segment is taken as this one's or not.
