@@ -1,12 +1,14 @@
 import path from 'node:path';
 import {
   type Damage,
+  decodeSegmentHeader,
   FRAME_HEADER_SIZE,
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_LOG_ID_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   HEADER_SEGMENT_OFFSET,
+  isBadSegmentHeader,
   isMaxRecordBytes,
   LOG_ID_SIZE,
   MAX_RECORD_BYTES_LIMIT,
@@ -17,6 +19,7 @@ import {
   type Seal,
   type SegmentHeader,
   sequencesOf,
+  writeU32,
 } from '@wal/codec';
 import { solveFrameSalt } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
@@ -168,6 +171,13 @@ async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Surv
 async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Promise<number> {
   let highest = 0;
   let chainEnd: number | null = null;
+  // Where the first valid header after each segment starts, if any.
+  const laterStarts: (number | null)[] = [];
+  for (let i = surveys.length - 1, later: number | null = null; i >= 0; i--) {
+    laterStarts[i] = later;
+    const h = surveys[i]?.header;
+    if (h?.logId === logId) later = Math.min(later ?? h.firstSequence, h.firstSequence);
+  }
   for (const [i, s] of surveys.entries()) {
     if (s.header === null && s.info.header === null) {
       const next = surveys[i + 1]?.info;
@@ -175,7 +185,8 @@ async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Prom
         next?.segment === s.info.segment + 1 && next.header?.logId === logId
           ? next.header.firstSequence
           : null;
-      await salvageHeader(fs, s, logId, { chainEnd, nextStart }, i === surveys.length - 1);
+      const chain = { chainEnd, nextStart, laterStart: laterStarts[i] ?? null };
+      await salvageHeader(fs, s, logId, chain, i === surveys.length - 1);
     }
     highest = Math.max(highest, s.highest);
     if (s.header) chainEnd = s.seal?.nextSequence ?? s.ranges.at(-1)?.nextSequence ?? null;
@@ -232,7 +243,8 @@ const SALVAGE_PROBE_BYTES = 1024 * 1024;
  * A damaged header: its frames are read by the salt it states (one frame
  * is enough), or else by the salt solved from one of its first frames (see
  * `solveFrameSalt`), taken only when it validates a second frame too, or
- * the segment's only one. Its first sequence is where the previous segment
+ * makes the header itself valid; never when its frames tell sequences a
+ * later segment holds. Its first sequence is where the previous segment
  * ends, or, for the log's first segment, what it states if its frames allow
  * it. The sequences of frames read by any of those salts count for the
  * floor, whether the segment is taken as this one's or not.
@@ -241,10 +253,10 @@ async function salvageHeader(
   fs: WalFs,
   s: Survey,
   logId: string,
-  chain: { chainEnd: number | null; nextStart: number | null },
+  chain: { chainEnd: number | null; nextStart: number | null; laterStart: number | null },
   last: boolean,
 ): Promise<void> {
-  const { chainEnd, nextStart } = chain;
+  const { chainEnd, nextStart, laterStart } = chain;
   const { info } = s;
   if (info.size < SEGMENT_HEADER_SIZE) return;
   const fd = await io('open', info.file, () => fs.open(info.file, 'r'));
@@ -277,15 +289,18 @@ async function salvageHeader(
     if (found.frames === 0) continue;
     // A frame that validates under the stated salt is this segment's but for
     // a 2^-32 chance. A salt solved from a frame validates that frame by
-    // construction, rotted or not, so it needs a second frame, or the frame
-    // filling the segment exactly.
-    if (salt !== statedSalt && found.frames < 2 && !found.whole) continue;
+    // construction, rotted or not, so it needs a second frame, or the header
+    // made whole by it (the damage was the salt field itself).
+    if (salt !== statedSalt && found.frames < 2 && !headerHolds(probe, salt)) continue;
+    // Frames telling sequences a later segment holds are that segment's (a
+    // copy): taking them would make the later one's records look stale.
+    if (laterStart !== null && found.highest > laterStart) continue;
     const first = found.firstSeen ?? floor;
     const end = found.seal?.nextSequence ?? found.ranges.at(-1)?.nextSequence ?? null;
     // Its frames are this segment's, not a copy of another one's: the header
     // still names this segment, or they continue the chain exactly: from the
     // segment before, or, for the log's first, into the one after (when there
-    // is none, no other segment's frames can be the ones it holds).
+    // is none, the check above keeps out a later segment's copy).
     const continues =
       first === chainEnd || (chainEnd === null && (nextStart === null || end === nextStart));
     if (!(ownHeader || continues)) continue;
@@ -304,6 +319,13 @@ async function salvageHeader(
   }
 }
 
+// Whether the damaged header at the start of `probe` is valid with `salt` in its salt field.
+function headerHolds(probe: Uint8Array, salt: number): boolean {
+  const header = probe.slice(0, SEGMENT_HEADER_SIZE);
+  writeU32(header, HEADER_SALT_OFFSET, salt);
+  return !isBadSegmentHeader(decodeSegmentHeader(header));
+}
+
 async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
   const found: Survey = {
     info,
@@ -319,7 +341,6 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
   };
   let frames = 0;
   let firstSeen: number | null = null;
-  let whole = true;
   for await (const event of readFrames(fs, info, { last, loose: true })) {
     if (event.kind === 'frames') {
       for (const { record } of event.frames) {
@@ -328,9 +349,9 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
         addRange(found, record);
         if (record.type === 'seal') found.seal = record;
       }
-    } else if (event.kind === 'damage') whole = false;
+    }
   }
-  return { ...found, frames, whole, firstSeen };
+  return { ...found, frames, firstSeen };
 }
 
 function decide(dir: string, logId: string, surveys: Survey[], highest: number): RepairPlan {
