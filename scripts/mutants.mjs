@@ -79,6 +79,7 @@ const KILLERS = {
   'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
+  'close-shared': [FS_TEST('lifecycle')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -548,5 +549,13 @@ export const MUTANTS = [
     'repair taking the log id the damaged headers state when no header is valid (a checkpoint names it)',
     '    commonLogId(await statedLogIds(fs, infos)) ??\n',
     '',
+  ),
+  // Found by the session-8 review of the writer: close, a failed writer, a cut, a blocked rotation.
+  mutant(
+    'close-shared',
+    WAL,
+    "a second close() sharing the first's promise (settling after its final sync and the lock's release)",
+    '    this.#closed ??= this.#close();\n    return this.#closed;\n',
+    '    if (this.#closed) return Promise.resolve();\n    this.#closed = this.#close();\n    return this.#closed;\n',
   ),
 ];

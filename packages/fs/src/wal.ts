@@ -146,6 +146,8 @@ export class Wal {
   readonly #holds = new Set<SegmentHold>();
   // A rotation waiting for room under a blocking hold.
   #roomWaiter: (() => void) | undefined;
+  /** The one close: every `close()` returns it. */
+  #closed: Promise<void> | undefined;
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailCut[];
@@ -513,9 +515,15 @@ export class Wal {
    * resolves. A failed writer still releases the lock and every handle.
    * When releasing the lock fails, close rejects (`WAL_IO_ERROR`, unless
    * the final sync failed first) and the writer is `'closed'` all the same.
+   * Every call returns the first call's promise: a second close settles
+   * only when the first has synced and released, and with its outcome.
    */
-  async close(): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     const failed = this.#state === 'failed';
     this.#state = 'closing';
     this.#roomWaiter?.(); // a rotation blocked by a hold goes on: close never waits for a reader
