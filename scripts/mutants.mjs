@@ -80,6 +80,7 @@ const KILLERS = {
   'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'close-shared': [FS_TEST('lifecycle')],
+  'close-failed-unsynced': [FS_TEST('faults')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -557,5 +558,12 @@ export const MUTANTS = [
     "a second close() sharing the first's promise (settling after its final sync and the lock's release)",
     '    this.#closed ??= this.#close();\n    return this.#closed;\n',
     '    if (this.#closed) return Promise.resolve();\n    this.#closed = this.#close();\n    return this.#closed;\n',
+  ),
+  mutant(
+    'close-failed-unsynced',
+    WAL,
+    'close of a failed writer rejecting while records it accepted are not durable',
+    '      if (this.#failure && this.#durableSequence < this.#nextSequence) {',
+    '      if (false) {',
   ),
 ];

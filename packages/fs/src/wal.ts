@@ -512,7 +512,10 @@ export class Wal {
    * Writes and syncs what is pending, ends the active segment with a mark
    * (so that every frame is provably durable), closes the file and releases
    * the lock. Appends already made resolve (or reject) before close
-   * resolves. A failed writer still releases the lock and every handle.
+   * resolves. A failed writer still releases the lock and every handle;
+   * its close rejects with `WAL_FAILED` when records it accepted are not
+   * durable (under `'none'` and `'interval'`, appends that resolved before
+   * the failed sync), and resolves only when all of them are.
    * When releasing the lock fails, close rejects (`WAL_IO_ERROR`, unless
    * the final sync failed first) and the writer is `'closed'` all the same.
    * Every call returns the first call's promise: a second close settles
@@ -538,6 +541,15 @@ export class Wal {
         });
       }
       await this.#drained();
+      // Under 'none' and 'interval' appends resolve before they are durable:
+      // a failure no caller saw (the timer's sync, say) is close's to report.
+      if (this.#failure && this.#durableSequence < this.#nextSequence) {
+        throw new WalError(
+          ErrorCode.FAILED,
+          `expected every record the writer accepted (sequences below ${this.#nextSequence}) to be durable at close, found only those below ${this.#durableSequence} durable: the writer failed (${this.#failure.message}); reopen ${this.#dir} to find which survived`,
+          { cause: this.#failure },
+        );
+      }
     } catch (e) {
       error = e;
     } finally {
@@ -714,7 +726,12 @@ export class Wal {
     const nextSequence = job.header.firstSequence;
     await this.#roomToSeal();
     const { segment, file, header, size } = this.#log.active;
-    await this.#log.rotate(nextSequence, job.header);
+    try {
+      await this.#log.rotate(nextSequence, job.header);
+    } catch (error) {
+      this.#durableIfSynced(); // the seal's sync returned before the next segment failed
+      throw error;
+    }
     // Sealing synced everything written before the seal.
     this.#advanceDurable(this.#writtenSequence);
     const firstSequence = header.firstSequence;
@@ -891,6 +908,14 @@ export class Wal {
         };
       });
     }
+  }
+
+  // After a failure in the log, past a sync that was not #syncNow's (a
+  // seal's, a cut's): when the active segment is synced to its end, every
+  // record written is durable. Not after a group's own sync failed: the
+  // salvage may cut that group back to the synced size.
+  #durableIfSynced(): void {
+    if (this.#log.syncedSize === this.#log.active.size) this.#advanceDurable(this.#writtenSequence);
   }
 
   #advanceDurable(sequence: number): void {
