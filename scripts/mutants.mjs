@@ -81,6 +81,7 @@ const KILLERS = {
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'close-shared': [FS_TEST('lifecycle')],
   'close-failed-unsynced': [FS_TEST('faults')],
+  'failed-write-cut-durable': [FS_TEST('faults')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -565,5 +566,12 @@ export const MUTANTS = [
     'close of a failed writer rejecting while records it accepted are not durable',
     '      if (this.#failure && this.#durableSequence < this.#nextSequence) {',
     '      if (false) {',
+  ),
+  mutant(
+    'failed-write-cut-durable',
+    WAL,
+    "durableSequence advanced past what the sync of a failed write's cut covered",
+    "      this.#durableIfSynced(); // the failed write's cut was synced\n",
+    '',
   ),
 ];

@@ -785,7 +785,12 @@ export class Wal {
       encodeMarkFrame(context, group.firstSequence, group.buffer, 0);
       start = 0;
     }
-    await log.write(group.buffer.subarray(start, group.end), group.records);
+    try {
+      await log.write(group.buffer.subarray(start, group.end), group.records);
+    } catch (error) {
+      this.#durableIfSynced(); // the failed write's cut was synced
+      throw error;
+    }
     this.#writtenSequence = group.nextSequence;
     // The tail's size counted a mark in front of every group.
     if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;

@@ -233,6 +233,29 @@ describe('a failed write', () => {
     expect(readEntries(dir)).toEqual(puts(4));
   });
 
+  test.each(['none', 'interval'] as const)(
+    "'%s': the cut's sync makes what was written before it durable: waitDurable and sync() do not wait for more",
+    async (sync) => {
+      const dir = tempDir();
+      const faulty = new FaultyFs();
+      const wal = await openWal({
+        dir,
+        fs: faulty.fs,
+        sync,
+        syncIntervalMs: 60_000,
+        preallocateBytes: 0,
+      });
+      expect(await wal.put('a', '1')).toBe(0);
+      expect(wal.durableSequence).toBe(0);
+      faulty.shortWrite(7).fail('write', 'ENOSPC');
+      await rejectsWith(wal.put('partial', 'value'), 'WAL_IO_ERROR');
+      expect(wal.state).toBe('open');
+      await wal.sync();
+      expect(wal.durableSequence).toBe(1);
+      expect(await wal.waitDurable(0)).toBe(1);
+    },
+  );
+
   test('short writes that make progress complete the append', async () => {
     const dir = tempDir();
     const faulty = new FaultyFs();
