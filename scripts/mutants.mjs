@@ -82,6 +82,7 @@ const KILLERS = {
   'close-shared': [FS_TEST('lifecycle')],
   'close-failed-unsynced': [FS_TEST('faults')],
   'failed-write-cut-durable': [FS_TEST('faults')],
+  'blocked-rotation-syncs': [FS_TEST('segment-hold')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -572,6 +573,13 @@ export const MUTANTS = [
     WAL,
     "durableSequence advanced past what the sync of a failed write's cut covered",
     "      this.#durableIfSynced(); // the failed write's cut was synced\n",
+    '',
+  ),
+  mutant(
+    'blocked-rotation-syncs',
+    WAL,
+    'fdatasync of what was written before a rotation waits for a hold (durability never waits for a reader)',
+    '      if (this.#log.dirty) {\n        await this.#syncNow();\n        continue;\n      }\n',
     '',
   ),
 ];

@@ -906,6 +906,13 @@ export class Wal {
         );
       }
       if (!blocked || this.#state !== 'open') return;
+      // Jobs wait behind this one (the interval's sync, sync()): what was
+      // acknowledged is made durable now, not when a reader moves. Then
+      // look again: a hold may have moved, or close begun, meanwhile.
+      if (this.#log.dirty) {
+        await this.#syncNow();
+        continue;
+      }
       await new Promise<void>((resolve) => {
         this.#roomWaiter = () => {
           this.#roomWaiter = undefined;
