@@ -207,7 +207,8 @@ export class Wal {
       const opened = await openLog(fs, dir, resolved.maxRecordBytes);
       return new Wal({ ...resolved, dir }, release, opened);
     } catch (error) {
-      await release();
+      // The refusal is the answer: a failed release must not replace it.
+      await release().catch(() => undefined);
       throw error;
     }
   }
