@@ -278,22 +278,27 @@ export class Wal {
    * oldest segment left or retention deletes a segment before it is taken
    * (hold segments with {@link Wal.holdSegments} to prevent that). The
    * active segment is not sealed until `rotate()` or a full segment.
+   * Throws `WAL_INVALID_ARGUMENT` for bad options (before any I/O).
    */
   sealedSegments(options?: {
     from?: number;
     signal?: AbortSignal;
   }): AsyncIterableIterator<SealedSegmentInfo> {
-    const { from, signal } = options ?? {};
-    if (from !== undefined && !isIndex(from)) {
+    const { from, signal, ...rest } = options ?? {};
+    const bad =
+      typeof options !== 'object' && options !== undefined
+        ? `options: expected an object, found ${describeValue(options)}`
+        : Object.keys(rest).length > 0
+          ? `options: unknown keys ${Object.keys(rest).join(', ')}`
+          : from !== undefined && !isIndex(from)
+            ? `from: expected a segment number, found ${describeValue(from)}`
+            : signal !== undefined && !(signal instanceof AbortSignal)
+              ? `signal: expected an AbortSignal, found ${describeValue(signal)}`
+              : undefined;
+    if (bad) {
       throw new WalError(
         ErrorCode.INVALID_ARGUMENT,
-        `expected from to be a segment number, found ${describeValue(from)}`,
-      );
-    }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new WalError(
-        ErrorCode.INVALID_ARGUMENT,
-        `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+        `expected valid sealedSegments options, found ${bad}`,
       );
     }
     if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
