@@ -85,6 +85,10 @@ const KILLERS = {
   'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
   'tail-vouched-past-end': [RECOVERY_TEST('tail-review')],
   'tail-rotted-length': [RECOVERY_TEST('tail-review')],
+  'close-shared': [FS_TEST('lifecycle')],
+  'close-failed-unsynced': [FS_TEST('faults')],
+  'failed-write-cut-durable': [FS_TEST('faults')],
+  'blocked-rotation-syncs': [FS_TEST('segment-hold')],
 };
 
 const mutant = (name, file, step, find, replace, tests = SUITES) => ({
@@ -599,5 +603,34 @@ export const MUTANTS = [
     'the cross-process tail reporting a frame running past the end of the file as damage only once a frame past its start was synced past it',
     "if (!wal && stop.kind === 'incomplete' && (await cursor.writtenAfter(cursor.offset))) {",
     "if (!wal && stop.kind === 'incomplete') {",
+  ),
+  // Found in review of the writer: close, a failed writer, a cut, a blocked rotation.
+  mutant(
+    'close-shared',
+    WAL,
+    "a second close() sharing the first's promise (settling after its final sync and the lock's release)",
+    '    this.#closed ??= this.#close();\n    return this.#closed;\n',
+    '    if (this.#closed) return Promise.resolve();\n    this.#closed = this.#close();\n    return this.#closed;\n',
+  ),
+  mutant(
+    'close-failed-unsynced',
+    WAL,
+    'close of a failed writer rejecting while records it accepted are not durable',
+    '      if (this.#failure && this.#durableSequence < this.#nextSequence) {',
+    '      if (false) {',
+  ),
+  mutant(
+    'failed-write-cut-durable',
+    WAL,
+    "durableSequence advanced past what the sync of a failed write's cut covered",
+    "      this.#durableIfSynced(); // the failed write's cut was synced\n",
+    '',
+  ),
+  mutant(
+    'blocked-rotation-syncs',
+    WAL,
+    'fdatasync of what was written before a rotation waits for a hold (durability never waits for a reader)',
+    '      if (this.#log.dirty) {\n        await this.#syncNow();\n        continue;\n      }\n',
+    '',
   ),
 ];

@@ -146,6 +146,8 @@ export class Wal {
   readonly #holds = new Set<SegmentHold>();
   // A rotation waiting for room under a blocking hold.
   #roomWaiter: (() => void) | undefined;
+  /** The one close: every `close()` returns it. */
+  #closed: Promise<void> | undefined;
 
   /** What opening cut from a torn tail (empty when the log was clean). */
   readonly repairs: readonly TailCut[];
@@ -205,7 +207,8 @@ export class Wal {
       const opened = await openLog(fs, dir, resolved.maxRecordBytes);
       return new Wal({ ...resolved, dir }, release, opened);
     } catch (error) {
-      await release();
+      // The refusal is the answer: a failed release must not replace it.
+      await release().catch(() => undefined);
       throw error;
     }
   }
@@ -275,22 +278,27 @@ export class Wal {
    * oldest segment left or retention deletes a segment before it is taken
    * (hold segments with {@link Wal.holdSegments} to prevent that). The
    * active segment is not sealed until `rotate()` or a full segment.
+   * Throws `WAL_INVALID_ARGUMENT` for bad options (before any I/O).
    */
   sealedSegments(options?: {
     from?: number;
     signal?: AbortSignal;
   }): AsyncIterableIterator<SealedSegmentInfo> {
-    const { from, signal } = options ?? {};
-    if (from !== undefined && !isIndex(from)) {
+    const { from, signal, ...rest } = options ?? {};
+    const bad =
+      typeof options !== 'object' && options !== undefined
+        ? `options: expected an object, found ${describeValue(options)}`
+        : Object.keys(rest).length > 0
+          ? `options: unknown keys ${Object.keys(rest).join(', ')}`
+          : from !== undefined && !isIndex(from)
+            ? `from: expected a segment number, found ${describeValue(from)}`
+            : signal !== undefined && !(signal instanceof AbortSignal)
+              ? `signal: expected an AbortSignal, found ${describeValue(signal)}`
+              : undefined;
+    if (bad) {
       throw new WalError(
         ErrorCode.INVALID_ARGUMENT,
-        `expected from to be a segment number, found ${describeValue(from)}`,
-      );
-    }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new WalError(
-        ErrorCode.INVALID_ARGUMENT,
-        `expected signal to be an AbortSignal, found ${describeValue(signal)}`,
+        `expected valid sealedSegments options, found ${bad}`,
       );
     }
     if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
@@ -510,12 +518,21 @@ export class Wal {
    * Writes and syncs what is pending, ends the active segment with a mark
    * (so that every frame is provably durable), closes the file and releases
    * the lock. Appends already made resolve (or reject) before close
-   * resolves. A failed writer still releases the lock and every handle.
+   * resolves. A failed writer still releases the lock and every handle;
+   * its close rejects with `WAL_FAILED` when records it accepted are not
+   * durable (under `'none'` and `'interval'`, appends that resolved before
+   * the failed sync), and resolves only when all of them are.
    * When releasing the lock fails, close rejects (`WAL_IO_ERROR`, unless
    * the final sync failed first) and the writer is `'closed'` all the same.
+   * Every call returns the first call's promise: a second close settles
+   * only when the first has synced and released, and with its outcome.
    */
-  async close(): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     const failed = this.#state === 'failed';
     this.#state = 'closing';
     this.#roomWaiter?.(); // a rotation blocked by a hold goes on: close never waits for a reader
@@ -530,6 +547,15 @@ export class Wal {
         });
       }
       await this.#drained();
+      // Under 'none' and 'interval' appends resolve before they are durable:
+      // a failure no caller saw (the timer's sync, say) is close's to report.
+      if (this.#failure && this.#durableSequence < this.#nextSequence) {
+        throw new WalError(
+          ErrorCode.FAILED,
+          `expected every record the writer accepted (sequences below ${this.#nextSequence}) to be durable at close, found only those below ${this.#durableSequence} durable: the writer failed (${this.#failure.message}); reopen ${this.#dir} to find which survived`,
+          { cause: this.#failure },
+        );
+      }
     } catch (e) {
       error = e;
     } finally {
@@ -706,7 +732,12 @@ export class Wal {
     const nextSequence = job.header.firstSequence;
     await this.#roomToSeal();
     const { segment, file, header, size } = this.#log.active;
-    await this.#log.rotate(nextSequence, job.header);
+    try {
+      await this.#log.rotate(nextSequence, job.header);
+    } catch (error) {
+      this.#durableIfSynced(); // the seal's sync returned before the next segment failed
+      throw error;
+    }
     // Sealing synced everything written before the seal.
     this.#advanceDurable(this.#writtenSequence);
     const firstSequence = header.firstSequence;
@@ -760,7 +791,12 @@ export class Wal {
       encodeMarkFrame(context, group.firstSequence, group.buffer, 0);
       start = 0;
     }
-    await log.write(group.buffer.subarray(start, group.end), group.records);
+    try {
+      await log.write(group.buffer.subarray(start, group.end), group.records);
+    } catch (error) {
+      this.#durableIfSynced(); // the failed write's cut was synced
+      throw error;
+    }
     this.#writtenSequence = group.nextSequence;
     // The tail's size counted a mark in front of every group.
     if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;
@@ -876,6 +912,13 @@ export class Wal {
         );
       }
       if (!blocked || this.#state !== 'open') return;
+      // Jobs wait behind this one (the interval's sync, sync()): what was
+      // acknowledged is made durable now, not when a reader moves. Then
+      // look again: a hold may have moved, or close begun, meanwhile.
+      if (this.#log.dirty) {
+        await this.#syncNow();
+        continue;
+      }
       await new Promise<void>((resolve) => {
         this.#roomWaiter = () => {
           this.#roomWaiter = undefined;
@@ -883,6 +926,14 @@ export class Wal {
         };
       });
     }
+  }
+
+  // After a failure in the log, past a sync that was not #syncNow's (a
+  // seal's, a cut's): when the active segment is synced to its end, every
+  // record written is durable. Not after a group's own sync failed: the
+  // salvage may cut that group back to the synced size.
+  #durableIfSynced(): void {
+    if (this.#log.syncedSize === this.#log.active.size) this.#advanceDurable(this.#writtenSequence);
   }
 
   #advanceDurable(sequence: number): void {

@@ -13,7 +13,7 @@ import {
   OP_HEADER_SIZE,
   SEGMENT_HEADER_SIZE,
 } from '@wal/codec';
-import { Wal } from '@wal/fs';
+import { nodeFs, WAL_FS_METHODS, Wal, type WalFs } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
 import { FaultyFs } from './faulty-fs.js';
@@ -128,6 +128,29 @@ describe('open refuses damage that is not a torn tail', () => {
     await threeSegments(dir);
     flipByte(segment(dir, 1), 21);
     await expectRefused(dir, segment(dir, 1), 0, 'bad-header');
+  });
+
+  test('a refused open whose lock release then fails still throws the refusal', async () => {
+    const dir = tempDir();
+    await threeSegments(dir);
+    flipByte(segment(dir, 1), 21);
+    const released: string[] = [];
+    const failingRelease: WalFs = {
+      ...(Object.fromEntries(
+        WAL_FS_METHODS.map((m) => [m, (nodeFs[m] as (...a: unknown[]) => unknown).bind(nodeFs)]),
+      ) as unknown as WalFs),
+      lock: async (d) => {
+        const release = await nodeFs.lock(d);
+        return async () => {
+          await release();
+          released.push(d);
+          throw Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' });
+        };
+      },
+    };
+    const error = await rejectsWith(Wal.open({ dir, fs: failingRelease }), 'WAL_CORRUPTION');
+    expect(error).toBeInstanceOf(CorruptionError);
+    expect(released).toEqual([dir]);
   });
 
   test('a bad header in the last segment', async () => {

@@ -107,6 +107,12 @@ describe('a failed fdatasync poisons the writer', () => {
     expect(error.cause).toBe(wal.failure);
     expect(wal.state).toBe('failed');
     await expectFailedCalls(wal, 'EIO');
+    // The put resolved but never became durable: close must not say all is well.
+    const closing = await rejectsWith(wal.close(), 'WAL_FAILED');
+    expect(closing.cause).toBe(wal.failure);
+    expect(closing.message).toContain('below 1');
+    expect(wal.state).toBe('closed');
+    await expectReleased(dir, faulty);
   });
 
   describe("the 'interval' timer's sync", () => {
@@ -114,7 +120,7 @@ describe('a failed fdatasync poisons the writer', () => {
       vi.useRealTimers();
     });
 
-    test('failing poisons the writer: the next call rejects', async () => {
+    test('failing poisons the writer: the next call rejects, and close rejects (the resolved put is not durable)', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       const dir = tempDir();
       const faulty = new FaultyFs();
@@ -125,7 +131,10 @@ describe('a failed fdatasync poisons the writer', () => {
       await until(() => wal.state === 'failed', "the timer's sync to fail");
       expect(wal.failure).toMatchObject({ code: 'WAL_IO_ERROR' });
       expect(rootCode(await rejectsWith(wal.put('b', '2'), 'WAL_FAILED'))).toBe('EIO');
-      await wal.close();
+      // The timer's failure reached no caller: close is where it is reported.
+      const error = await rejectsWith(wal.close(), 'WAL_FAILED');
+      expect(error.cause).toBe(wal.failure);
+      expect(rootCode(error)).toBe('EIO');
       expect(wal.state).toBe('closed');
       await expectReleased(dir, faulty);
     });
@@ -223,6 +232,29 @@ describe('a failed write', () => {
     expect(reopened.repairs).toEqual([]);
     expect(readEntries(dir)).toEqual(puts(4));
   });
+
+  test.each(['none', 'interval'] as const)(
+    "'%s': the cut's sync makes what was written before it durable: waitDurable and sync() do not wait for more",
+    async (sync) => {
+      const dir = tempDir();
+      const faulty = new FaultyFs();
+      const wal = await openWal({
+        dir,
+        fs: faulty.fs,
+        sync,
+        syncIntervalMs: 60_000,
+        preallocateBytes: 0,
+      });
+      expect(await wal.put('a', '1')).toBe(0);
+      expect(wal.durableSequence).toBe(0);
+      faulty.shortWrite(7).fail('write', 'ENOSPC');
+      await rejectsWith(wal.put('partial', 'value'), 'WAL_IO_ERROR');
+      expect(wal.state).toBe('open');
+      await wal.sync();
+      expect(wal.durableSequence).toBe(1);
+      expect(await wal.waitDurable(0)).toBe(1);
+    },
+  );
 
   test('short writes that make progress complete the append', async () => {
     const dir = tempDir();

@@ -16,6 +16,7 @@ import {
   rejectsWith,
   rootCode,
   segmentNames,
+  simDisk,
   tempDir,
 } from './helpers.js';
 
@@ -58,7 +59,7 @@ describe('close', () => {
     },
   );
 
-  test('every call after close rejects with WAL_CLOSED; close again is a no-op', async () => {
+  test('every call after close rejects with WAL_CLOSED; close again resolves as the first did', async () => {
     const dir = tempDir();
     const wal = await Wal.open(dir);
     await wal.put('k', 'v');
@@ -86,6 +87,33 @@ describe('close', () => {
     expect(readEntries(dir)).toEqual([{ sequence: 0, type: 'put', key: 'k', value: 'v' }]);
   });
 
+  test("a second close() while the first runs settles with it: after the final sync and the lock's release (sync: 'none')", async () => {
+    const sim = new SimFs();
+    const wal = await Wal.open({ dir: '/log', fs: sim, sync: 'none' });
+    expect(await wal.put('k', 'v')).toBe(0);
+    const first = wal.close();
+    await wal.close();
+    // What a power loss right now keeps: the put close acknowledged as durable.
+    const crashed = sim.crash();
+    expect(readEntries('/log', simDisk(crashed)).map((e) => e.key)).toEqual(['k']);
+    // The lock is free already: a new writer opens at once.
+    const reopened = await Wal.open({ dir: '/log', fs: sim });
+    expect(reopened.nextSequence).toBe(1);
+    await reopened.close();
+    await first;
+  });
+
+  test('close() after it settled gives the same outcome: the same rejection', async () => {
+    const faulty = new FaultyFs();
+    const dir = tempDir();
+    const wal = await Wal.open({ dir, fs: faulty.fs, sync: 'none' });
+    await wal.put('k', 'v');
+    faulty.fail('fdatasync', 'EIO');
+    const error = await rejectsWith(wal.close(), 'WAL_FAILED');
+    expect(await rejectsWith(wal.close(), 'WAL_FAILED')).toBe(error);
+    expect(wal.state).toBe('closed');
+  });
+
   test("a failing lock release rejects close with WAL_IO_ERROR, and the writer still ends 'closed'", async () => {
     // A SimFs whose lock releases, then reports a failure (an unlink of the lock file, say).
     class FailingRelease extends SimFs {
@@ -107,7 +135,7 @@ describe('close', () => {
     expect(wal.state).toBe('closed');
     expect(wal.durableSequence).toBe(1);
     await rejectsWith(waiting, 'WAL_CLOSED');
-    await wal.close(); // a no-op now
+    expect(await rejectsWith(wal.close(), 'WAL_IO_ERROR')).toBe(error); // close's outcome, again
     await rejectsWith(wal.put('k', 'v'), 'WAL_CLOSED');
   });
 

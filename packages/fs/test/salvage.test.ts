@@ -38,7 +38,7 @@ describe('after a failed fdatasync', () => {
       const error = await rejectsWith(wal.sync(), 'WAL_FAILED');
       expect(wal.state).toBe('failed');
       expect(error.message).not.toContain('salvage');
-      await wal.close();
+      await rejectsWith(wal.close(), 'WAL_FAILED'); // k1 resolved, never durable
 
       const again = await Wal.open({ dir, fs: sim, sync: 'always' });
       expect(again.nextSequence).toBe(2); // k1 is in the page cache
@@ -81,7 +81,7 @@ describe('after a failed fdatasync', () => {
       const causes = (failure.cause as AggregateError).errors as { code?: string }[];
       expect(failure.cause).toBeInstanceOf(AggregateError);
       expect(causes.map((c) => c.code)).toEqual(['EIO', 'WAL_IO_ERROR']);
-      await wal.close();
+      await rejectsWith(wal.close(), 'WAL_FAILED'); // k1 resolved, never durable
       expect(sim.openHandles).toBe(0);
     },
   );
@@ -99,7 +99,7 @@ describe('after a failed fdatasync', () => {
       sim.inject({ ops: ['fdatasync'] });
       sim.inject({ ops: [op] });
       await rejectsWith(wal.sync(), 'WAL_FAILED');
-      await wal.close();
+      await rejectsWith(wal.close(), 'WAL_FAILED'); // k1 resolved, never durable
 
       const again = await Wal.open({ dir, fs: sim, sync: 'always' });
       expect(await again.put('k2', 'v2')).toBe(2);
@@ -121,7 +121,7 @@ describe('after a failed fdatasync', () => {
     sim.inject({ ops: ['write'] });
     await rejectsWith(wal.sync(), 'WAL_FAILED');
     const { file, segmentSize } = wal;
-    await wal.close();
+    await rejectsWith(wal.close(), 'WAL_FAILED'); // k1 resolved, never durable
     // Part of a frame after k1, as a writer killed mid-write leaves it.
     const fd = await sim.open(file, 'r+');
     await sim.write(

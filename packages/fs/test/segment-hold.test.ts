@@ -4,7 +4,7 @@
 import type { WalError } from '@wal/codec';
 import { SimFs } from '@wal/fs/testing';
 import { describe, expect, test } from 'vitest';
-import { openWal, segmentNames, simDisk } from './helpers.js';
+import { openWal, readEntries, segmentNames, simDisk } from './helpers.js';
 
 const DIR = '/log';
 
@@ -98,6 +98,48 @@ describe('a byte bound', () => {
     hold.advance(1); // segment 0 is archived: room again
     await rotation;
     await append;
+    expect(wal.segment).toBe(2);
+    hold.release();
+  });
+
+  test.each(['none', 'interval'] as const)(
+    "'block' under sync '%s': what was written before the blocked rotation is synced first, durability never waits for a reader",
+    async (sync) => {
+      const sim = new SimFs();
+      const wal = await openWal({ dir: DIR, fs: sim, sync, syncIntervalMs: 60_000 });
+      await wal.put('a', 'x'.repeat(100));
+      await wal.rotate();
+      const one = sim.readFile(`${DIR}/wal_00000000.log`).length;
+      const hold = wal.holdSegments(0, { maxBytes: one + 10 });
+      expect(await wal.put('b', 'x'.repeat(100))).toBe(1); // resolved, not synced
+      expect(wal.durableSequence).toBe(1);
+      const rotation = wal.rotate();
+      await settle();
+      expect(wal.segment).toBe(1); // still blocked
+      expect(wal.durableSequence).toBe(2);
+      expect(await wal.waitDurable(1)).toBe(2);
+      const keys = readEntries(DIR, simDisk(sim.crash())).map((e) => e.key);
+      expect(keys).toEqual(['a', 'b']);
+      hold.advance(1);
+      await rotation;
+      hold.release();
+    },
+  );
+
+  test("'block': a hold that moves while that sync runs lets the rotation go on", async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim, sync: 'none' });
+    await wal.put('a', 'x'.repeat(100));
+    await wal.rotate();
+    const one = sim.readFile(`${DIR}/wal_00000000.log`).length;
+    const hold = wal.holdSegments(0, { maxBytes: one + 10 });
+    await wal.put('b', 'x'.repeat(100));
+    sim.onOperation = (event) => {
+      if (event.op !== 'fdatasync') return;
+      sim.onOperation = undefined;
+      hold.advance(1); // before the writer has seen its sync return
+    };
+    await wal.rotate();
     expect(wal.segment).toBe(2);
     hold.release();
   });
