@@ -209,13 +209,15 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
   // each segment goes to exactly one of them, in call order.
   #turn: Promise<unknown> = Promise.resolve();
   #done = false;
-  // The newest segment queued: the writer announces a segment after the
-  // log counts it as sealed, so a feed made between has it queued already.
+  // The newest segment queued (or the one before `from`): the writer
+  // announces a segment after the log counts it as sealed, so a feed made
+  // between has it queued already.
   #last: number;
 
   constructor(
     fs: WalFs,
     queue: SealedSegment[],
+    from: number,
     signal: AbortSignal | undefined,
     detach: () => void,
     truncated?: WalError,
@@ -225,7 +227,7 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
     this.#signal = signal;
     this.#detach = detach;
     this.#truncated = truncated;
-    this.#last = queue.at(-1)?.segment ?? -1;
+    this.#last = queue.at(-1)?.segment ?? from - 1;
   }
 
   /** A segment the writer has just sealed (ignored when queued already). */

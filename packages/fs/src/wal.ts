@@ -315,6 +315,7 @@ export class Wal {
     const feed: SealedFeed = new SealedFeed(
       this.#options.fs,
       queue,
+      from ?? 0,
       signal,
       () => this.#sealedFeeds.delete(feed),
       truncated,

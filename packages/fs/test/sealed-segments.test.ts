@@ -187,6 +187,20 @@ describe('wal.sealedSegments()', () => {
     expect(error.message).toMatch(/expected segment 0 .* oldest left is 2/);
   });
 
+  test('from past the active segment skips the segments sealed later below it', async () => {
+    const sim = new SimFs();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    const feed = wal.sealedSegments({ from: 2 });
+    await wal.put('a', '1');
+    await wal.rotate(); // segment 0
+    await wal.rotate(); // segment 1
+    await wal.put('b', '2');
+    await wal.rotate(); // segment 2
+    expect((await feed.next()).value).toEqual(expected(sim, 2, 1, 1));
+    await feed.return?.();
+    await wal.close();
+  });
+
   test('a segment retention deleted before it was taken is WAL_TRUNCATED, never skipped', async () => {
     const sim = new SimFs();
     const wal = await openWal({ dir: DIR, fs: sim, maxSegments: 1 });
