@@ -85,6 +85,7 @@ const KILLERS = {
   'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
   'tail-vouched-past-end': [RECOVERY_TEST('tail-review')],
   'tail-rotted-length': [RECOVERY_TEST('tail-review')],
+  'tail-vouched-reread': [RECOVERY_TEST('tail-vouch-reread')],
   'close-shared': [FS_TEST('lifecycle')],
   'close-failed-unsynced': [FS_TEST('faults')],
   'failed-write-cut-durable': [FS_TEST('faults')],
@@ -603,6 +604,13 @@ export const MUTANTS = [
     'the cross-process tail reporting a frame running past the end of the file as damage only once a frame past its start was synced past it',
     "if (!wal && stop.kind === 'incomplete' && (await cursor.writtenAfter(cursor.offset))) {",
     "if (!wal && stop.kind === 'incomplete') {",
+  ),
+  mutant(
+    'tail-vouched-reread',
+    TAIL,
+    'the cross-process tail taking vouched-for frames from a read made after the vouching scan (the bytes read before it may have been cut and written again)',
+    '      cursor.synced = Math.max(cursor.synced, last.offset + last.size);\n      return { ...idle, progress: true };\n',
+    '      cursor.synced = Math.max(cursor.synced, last.offset + last.size);\n      return { entries: this.#take(cursor, read.frames), progress: true, limit };\n',
   ),
   // Found in review of the writer: close, a failed writer, a cut, a blocked rotation.
   mutant(

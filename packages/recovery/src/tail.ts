@@ -302,7 +302,11 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
       taken++;
     }
     if (!wal && taken === 0 && (await this.#vouchedPastDamage(cursor, read))) {
-      taken = read.frames.length;
+      // Their bytes are durable now, but what was read before the proof may
+      // have been cut and written again since: a read after it takes them.
+      const last = read.frames.at(-1) as CursorFrame;
+      cursor.synced = Math.max(cursor.synced, last.offset + last.size);
+      return { ...idle, progress: true };
     }
     const entries = this.#take(cursor, read.frames.slice(0, taken));
     if (taken > 0) return { entries, progress: true, limit };
@@ -373,8 +377,9 @@ export class LogTail implements AsyncIterable<WalEntry>, AsyncDisposable {
     const firstLook = !this.#looked;
     this.#looked = true;
     if (!first) {
-      // No segment when the tail started: all the log will hold is written after.
-      if (firstLook && this.#options.from === 'latest') this.#options.from = 'earliest';
+      // No segment when the tail started: all the log will hold is written
+      // after, from sequence 0 (a later start, retention racing, is truncation).
+      if (firstLook && this.#options.from === 'latest') this.#options.from = 0;
       return false;
     }
     const earliest = headerOf(first).firstSequence;
