@@ -266,6 +266,7 @@ export class SealedFeed implements AsyncIterableIterator<SealedSegmentInfo> {
 
   async #take(): Promise<IteratorResult<SealedSegmentInfo>> {
     try {
+      if (this.#done) return { done: true, value: undefined };
       if (this.#truncated) throw this.#truncated;
       for (;;) {
         if (this.#done) return { done: true, value: undefined };

@@ -102,13 +102,19 @@ export async function readListedInfo(
 /**
  * The infos of the segments in `dir`, in order, each read by
  * {@link readListedInfo}: one a live writer's retention deleted since the
- * listing is left out.
+ * listing is left out, and so are those read before it that are gone by
+ * then (retention deletes oldest first, so it may have taken several).
  */
 export async function readListedInfos(fs: WalFs, dir: string): Promise<SegmentInfo[]> {
-  const infos: SegmentInfo[] = [];
+  let infos: SegmentInfo[] = [];
   for (const listed of await listSegmentFiles(fs, dir)) {
     const info = await readListedInfo(fs, dir, listed);
-    if (info) infos.push(info);
+    if (info) {
+      infos.push(info);
+    } else if (infos.length > 0) {
+      const names = new Set(await readNames(fs, dir));
+      infos = infos.filter((i) => names.has(path.basename(i.file)));
+    }
   }
   return infos;
 }
