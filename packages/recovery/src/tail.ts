@@ -40,9 +40,9 @@ export interface TailOptions {
   /**
    * Where to start: a sequence (entries at or after it), `'earliest'`
    * (default: the oldest entry the log still holds) or `'latest'` (only
-   * entries that become durable after iteration starts). A sequence
-   * retention already deleted is `WAL_TRUNCATED`, never a later start; one
-   * past the end is waited for.
+   * entries that become durable after iteration starts; on a log with no
+   * segment yet, sequence 0 on). A sequence retention already deleted is
+   * `WAL_TRUNCATED`, never a later start; one past the end is waited for.
    */
   from?: number | 'earliest' | 'latest';
   /**
