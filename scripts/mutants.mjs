@@ -88,7 +88,8 @@ const KILLERS = {
   'tail-vouched-reread': [RECOVERY_TEST('tail-vouch-reread')],
   'close-shared': [FS_TEST('lifecycle')],
   'close-failed-unsynced': [FS_TEST('faults')],
-  'failed-write-cut-durable': [FS_TEST('faults')],
+  'sync-advances-durable': [FS_TEST('faults'), FS_TEST('writer-failure-durability')],
+  'close-mark-failure-reported': [FS_TEST('faults'), FS_TEST('writer-failure-durability')],
   'blocked-rotation-syncs': [FS_TEST('segment-hold')],
 };
 
@@ -628,11 +629,18 @@ export const MUTANTS = [
     '      if (false) {',
   ),
   mutant(
-    'failed-write-cut-durable',
-    WAL,
-    "durableSequence advanced past what the sync of a failed write's cut covered",
-    "      this.#durableIfSynced(); // the failed write's cut was synced\n",
+    'sync-advances-durable',
+    LOG,
+    "durableSequence advanced by every fdatasync of the active segment that returned (a group's, a failed write's cut, a seal's, close's mark)",
+    '    this.#options.synced();\n',
     '',
+  ),
+  mutant(
+    'close-mark-failure-reported',
+    WAL,
+    'close rejecting when its own mark (or the sync before it) failed, not only when a record is not durable',
+    '          if (marking || !this.#failure) throw e;\n',
+    '          if (!this.#failure) throw e;\n',
   ),
   mutant(
     'blocked-rotation-syncs',

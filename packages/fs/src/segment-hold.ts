@@ -11,7 +11,10 @@ export interface SegmentHoldOptions {
   /**
    * What a rotation past `maxBytes` does. `'block'` (default): it waits
    * until the hold advances or is released (or the writer closes), so
-   * appends that need a new segment wait too: back-pressure. `'error'`: the
+   * appends that need a new segment wait too: back-pressure. So do calls
+   * queued behind it (`sync()`, `truncateThrough()`, `totalSize()`): a
+   * holder must not await them before it advances. What was written before
+   * the rotation is synced before it waits (`waitDurable` resolves). `'error'`: the
    * hold is dropped (`state: 'dropped'`, `error` set, `onDropped` called)
    * and the rotation goes on: retention may then delete what it kept, so a
    * dead reader cannot fill the disk.

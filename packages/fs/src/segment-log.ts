@@ -27,6 +27,8 @@ interface SegmentLogOptions {
   preallocateBytes: number;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
+  /** Called after every fdatasync of the active segment that returned. */
+  synced: () => void;
 }
 
 // The zeros preallocation writes, at most this many per write.
@@ -183,6 +185,7 @@ export class SegmentLog {
       );
     }
     this.#syncedSize = size;
+    this.#options.synced();
   }
 
   // Unacknowledged bytes (the group whose sync failed) are cut. Acknowledged

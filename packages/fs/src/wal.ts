@@ -166,6 +166,8 @@ export class Wal {
       maxSegmentBytes: options.maxSegmentBytes,
       preallocateBytes: options.preallocateBytes,
       poison: (error) => this.#poison(error),
+      // Jobs run one at a time: a sync covers every group written before it.
+      synced: () => this.#advanceDurable(this.#writtenSequence),
     });
     this.#nextSequence = opened.nextSequence;
     // Open made everything it kept durable (it syncs what it scanned).
@@ -542,9 +544,14 @@ export class Wal {
       if (failed) {
         this.#rejectQueued(this.#failedError());
       } else {
+        let marking = false;
         await this.#enqueueControl(async () => {
+          marking = true;
           await this.#log.mark(this.#nextSequence);
-          this.#advanceDurable(this.#writtenSequence);
+        }).catch((e: unknown) => {
+          // Failed before the mark could run (a rotation queued ahead of
+          // it): judged below, as a writer that failed before close.
+          if (marking || !this.#failure) throw e;
         });
       }
       await this.#drained();
@@ -733,14 +740,7 @@ export class Wal {
     const nextSequence = job.header.firstSequence;
     await this.#roomToSeal();
     const { segment, file, header, size } = this.#log.active;
-    try {
-      await this.#log.rotate(nextSequence, job.header);
-    } catch (error) {
-      this.#durableIfSynced(); // the seal's sync returned before the next segment failed
-      throw error;
-    }
-    // Sealing synced everything written before the seal.
-    this.#advanceDurable(this.#writtenSequence);
+    await this.#log.rotate(nextSequence, job.header);
     const firstSequence = header.firstSequence;
     const bytes = size + SEAL_FRAME_SIZE;
     const sealed = { segment, file, firstSequence, nextSequence, bytes };
@@ -792,12 +792,7 @@ export class Wal {
       encodeMarkFrame(context, group.firstSequence, group.buffer, 0);
       start = 0;
     }
-    try {
-      await log.write(group.buffer.subarray(start, group.end), group.records);
-    } catch (error) {
-      this.#durableIfSynced(); // the failed write's cut was synced
-      throw error;
-    }
+    await log.write(group.buffer.subarray(start, group.end), group.records);
     this.#writtenSequence = group.nextSequence;
     // The tail's size counted a mark in front of every group.
     if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;
@@ -875,11 +870,8 @@ export class Wal {
   async #syncNow(): Promise<void> {
     clearTimeout(this.#syncTimer);
     this.#syncTimer = undefined;
-    // Jobs run one at a time: nothing is written while the sync runs, so
-    // it covers exactly what was written when it started.
-    const covered = this.#writtenSequence;
+    // The log's sync advances durableSequence (see `synced`).
     await this.#log.sync();
-    this.#advanceDurable(covered);
   }
 
   #heldFrom(): number {
@@ -927,14 +919,6 @@ export class Wal {
         };
       });
     }
-  }
-
-  // After a failure in the log, past a sync that was not #syncNow's (a
-  // seal's, a cut's): when the active segment is synced to its end, every
-  // record written is durable. Not after a group's own sync failed: the
-  // salvage may cut that group back to the synced size.
-  #durableIfSynced(): void {
-    if (this.#log.syncedSize === this.#log.active.size) this.#advanceDurable(this.#writtenSequence);
   }
 
   #advanceDurable(sequence: number): void {
