@@ -13,7 +13,7 @@ export type ReplayOptions = Omit<ScanOptions, 'fromSequence' | 'toSequence' | 'l
 
 /** What {@link replay} did. */
 export interface ReplayResult {
-  /** The sequence a writer would use next: the log's, as recovery found it. */
+  /** The sequence after the last one read, as recovery found it (past damage, a floor: see `RecoveryStats.nextSequence`). */
   nextSequence: number;
   /** Entries applied to the table. */
   applied: number;

@@ -6,7 +6,7 @@ import type { RecoveryStats, ScanOptions } from './types.js';
 export interface RecoverResult {
   /** Every entry, in sequence order. Keys and values are views into read buffers (see {@link LogScan}). */
   entries: WalEntry[];
-  /** The sequence a writer would use next: 0 for an empty log. */
+  /** The sequence after the last one read: 0 for an empty log (see {@link RecoveryStats.nextSequence}: past damage, a floor). */
   nextSequence: number;
   /** The last sequence read, or null when the log holds no entry. */
   lastSequence: number | null;

@@ -92,7 +92,13 @@ export interface RecoveryStats {
   stoppedAt: Damage | null;
   /** The first sequence the log still holds (its oldest segment's first), or null for no segment. */
   firstSequence: number | null;
-  /** The sequence a writer would use next (0 for an empty log). */
+  /**
+   * The sequence after the last one the scan accepted (0 for an empty log):
+   * where a writer goes on in an intact log. Past damage it is a floor, not
+   * the log's end: a segment whose header is damaged is not read (its
+   * records are unknown until `repair` salvages them, and a writer refuses
+   * the log until then), and `repair` never reuses a sequence the log shows.
+   */
   nextSequence: number;
   /**
    * The log's id, from the header of its last segment with a valid one, or

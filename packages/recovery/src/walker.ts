@@ -71,7 +71,7 @@ export class LogWalker {
     this.#pastTorn = pastTorn;
   }
 
-  /** The sequence a writer would use next after what has been accepted so far. */
+  /** The sequence after what has been accepted so far (past damage, a floor). */
   get nextSequence(): number {
     return this.#expected ?? this.#floor;
   }
