@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // rest; `pnpm test:fast` (the `fast` project) leaves them out, for the edit loop.
 const SLOW = [
   'apps/reliability/test/**/*.test.ts',
-  'packages/fs/test/{io-error-loop,lock,lock-churn,lock-guarantees}.test.ts',
+  'packages/fs/test/{io-error-loop,lock,lock-churn,lock-guarantees,open-repair-crash}.test.ts',
   'packages/recovery/test/{concurrent,memory}.test.ts',
   'packages/memtable/test/many-keys.test.ts',
   'packages/cli/test/{process,dump-memory,paths}.test.ts',

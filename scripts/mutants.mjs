@@ -89,6 +89,7 @@ const KILLERS = {
   'close-shared': [FS_TEST('lifecycle')],
   'close-failed-unsynced': [FS_TEST('faults')],
   'sync-advances-durable': [FS_TEST('faults'), FS_TEST('writer-failure-durability')],
+  'open-vouch-mark': [FS_TEST('open-vouches-durable'), FS_TEST('torn-tail')],
   'close-mark-failure-reported': [FS_TEST('faults'), FS_TEST('writer-failure-durability')],
   'blocked-rotation-syncs': [FS_TEST('segment-hold')],
 };
@@ -641,6 +642,13 @@ export const MUTANTS = [
     'close rejecting when its own mark (or the sync before it) failed, not only when a record is not durable',
     '          if (marking || !this.#failure) throw e;\n',
     '          if (!this.#failure) throw e;\n',
+  ),
+  mutant(
+    'open-vouch-mark',
+    OPEN,
+    'the mark open writes after the records it made durable, vouching for them (rot there is then never cut as a torn tail)',
+    '      if (!vouched) {\n',
+    '      if (false) {\n',
   ),
   mutant(
     'blocked-rotation-syncs',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   CorruptionError,
   type Damage,
+  encodeMarkFrame,
   MAX_SEQUENCE,
   SEGMENT_HEADER_SIZE,
   type SegmentHeader,
@@ -167,12 +168,14 @@ async function scanLast(
   let records = 0;
   let marked = false;
   let synced = SEGMENT_HEADER_SIZE;
+  let lastOffset = SEGMENT_HEADER_SIZE;
   for await (const event of readFrames(fs, info, { last: true })) {
     if (event.kind === 'frames') {
-      for (const { record } of event.frames) {
+      for (const { record, offset } of event.frames) {
         if (record.type === 'batch' || record.type === 'hole') records++;
         marked = record.type === 'mark';
         synced = record.synced;
+        lastOffset = offset;
       }
     } else if (event.kind === 'damage') {
       if (!event.torn) throw corruption(dir, event.damage);
@@ -184,8 +187,23 @@ async function scanLast(
       cut = true;
     } else {
       if (!cut) await makeDurable(fs, fd, info.file, synced, event.dataEnd);
-      const capacity = cut ? event.dataEnd : event.size;
-      const state = { size: event.dataEnd, capacity, records, marked };
+      let size = event.dataEnd;
+      let capacity = cut ? size : event.size;
+      // Open made records past the last `synced` durable, and the writer
+      // counts them so; only a frame after them tells the next open that rot
+      // there is not a torn write. A seal vouches for what is before it, and
+      // a mark whose `synced` is its own offset (a clean close) holds nothing.
+      const vouched = event.sealed || (marked && synced === lastOffset) || size === synced;
+      if (!vouched) {
+        const header = info.header as SegmentHeader;
+        const mark = encodeMarkFrame({ salt: header.salt, synced: size }, event.nextSequence);
+        await writeFully(fs, fd, mark, size, info.file);
+        await io('fdatasync', info.file, () => fs.fdatasync(fd));
+        size += mark.length;
+        capacity = Math.max(capacity, size);
+        marked = true;
+      }
+      const state = { size, capacity, records, marked };
       return { nextSequence: event.nextSequence, sealed: event.sealed, state };
     }
   }
