@@ -95,6 +95,8 @@ interface Survey {
   readLast: boolean;
   /** The highest next sequence any of its frames tells (seals and marks included). */
   highest: number;
+  /** The lowest sequence a record of this log read from it tells, taken or not; null for none. */
+  lowest: number | null;
   damage: Damage[];
   torn: boolean;
   /** Sequence ranges of its intact batch and hole records, merged. */
@@ -142,6 +144,7 @@ async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Surv
         seal: info.seal,
         readLast,
         highest: 0,
+        lowest: null,
         damage: [],
         torn: false,
         ranges: [],
@@ -207,11 +210,13 @@ async function relocate(
   const taken = new Set(surveys.map((s) => s.info.segment));
   const relocated: Survey[] = [];
   let highest = 0;
-  for (const { info, header } of surveys) {
+  for (const s of surveys) {
+    const { info, header } = s;
     const h = info.header;
     if (header !== null || !h || h.logId !== logId) continue;
     const found = await readSalvaged(fs, info, false);
     highest = Math.max(highest, found.highest);
+    s.lowest = lowestOf(s.lowest, found.ranges);
     if (h.segment === info.segment || taken.has(h.segment)) continue;
     taken.add(h.segment);
     const file = path.join(dir, segmentFileName(h.segment));
@@ -286,6 +291,21 @@ async function salvageHeader(
     // Whatever the verdict, no sequence a frame here tells is handed out
     // again: the frame that validates may be one that was acknowledged.
     s.highest = Math.max(s.highest, found.highest);
+    // A frame that validates under the stated salt is this segment's but for
+    // a 2^-32 chance. A salt solved from a frame validates that frame by
+    // construction, rotted or not, so it needs a second frame, or the header
+    // made whole by it (the damage was the salt field itself).
+    // Its records, those below the floor too (that read skips them), verified
+    // or not: the plan lists as lost every one it does not keep.
+    const all =
+      floor > 0
+        ? await readSalvaged(
+            fs,
+            { ...info, header: { ...header, firstSequence: 0 }, seal: null },
+            last,
+          )
+        : found;
+    s.lowest = lowestOf(s.lowest, all.ranges);
     if (found.frames === 0) continue;
     // A frame that validates under the stated salt is this segment's but for
     // a 2^-32 chance. A salt solved from a frame validates that frame by
@@ -317,6 +337,9 @@ async function salvageHeader(
     });
     return;
   }
+  // Set aside: where its header says it starts counts too (what it held may
+  // not read at all), so that the plan lists that as lost.
+  if (stated >= 0) s.lowest = Math.min(s.lowest ?? stated, stated);
 }
 
 // Whether the damaged header at the start of `probe` is valid with `salt` in its salt field.
@@ -334,6 +357,7 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
     seal: null,
     readLast: last,
     highest: 0,
+    lowest: null,
     damage: [],
     torn: false,
     ranges: [],
@@ -373,7 +397,14 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
     actions.push({ action: 'remove', file, segment, keptIn: null, damage: s.damage, lost: [] });
   }
   const kept = surveys.filter((s) => s.header !== null);
+  // The log starts low enough to list as lost every record of it that
+  // repair read and does not keep (one below the first kept segment's start,
+  // in a segment set aside or out of place in a later one): none goes unsaid.
   let expected = kept[0]?.header?.firstSequence ?? 0;
+  for (const s of surveys) {
+    const l = lowestOf(s.lowest, s.header === null ? [] : s.ranges);
+    if (l !== null) expected = Math.min(expected, l);
+  }
   let lastEntry: number | null = null;
   kept.forEach((s, k) => {
     const header = s.header as SegmentHeader;
@@ -474,6 +505,14 @@ function hole(
 ): PlannedSegment {
   const file = path.join(dir, segmentFileName(segment));
   return { segment, file, source: null, firstSequence: first, nextSequence: next, sealed };
+}
+
+// The lowest of `lowest` and the first sequences of `ranges`.
+function lowestOf(lowest: number | null, ranges: readonly SequenceRange[]): number | null {
+  return ranges.reduce<number | null>(
+    (l, r) => (l === null ? r.firstSequence : Math.min(l, r.firstSequence)),
+    lowest,
+  );
 }
 
 function firstOf(s: Survey): number {
