@@ -68,6 +68,8 @@ export class ReplicatedWal {
   readonly archiver: Archiver | undefined;
   /** Set by close(): it reads as the state from then on. */
   #ended: 'closing' | 'closed' | undefined;
+  /** The one close: every `close()` returns it. */
+  #closed: Promise<void> | undefined;
 
   private constructor(
     wal: Wal,
@@ -320,9 +322,16 @@ export class ReplicatedWal {
    * the stream to store what is pending, and stops publishing. What the
    * stream did not store stays in the local log; the next open sends it.
    * An append still waiting for the stream (ack `'replicated'`) rejects
-   * with `WAL_CLOSED`: durable locally, not known to be replicated.
+   * with `WAL_CLOSED`: durable locally, not known to be replicated. Every
+   * call returns the first call's promise (a later call's `signal` is not
+   * used): a second close cannot cut the first's wait short.
    */
-  async close(options: { signal?: AbortSignal } = {}): Promise<void> {
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#closed ??= this.#close(options);
+    return this.#closed;
+  }
+
+  async #close(options: { signal?: AbortSignal }): Promise<void> {
     const last = this.#wal.nextSequence - 1;
     this.#ended = 'closing';
     try {

@@ -125,4 +125,23 @@ describe("the local writer's condition", () => {
     expect([...seen]).toEqual(['closing']);
     expect(wal.state).toBe('closed');
   });
+
+  test("a second close() returns the first: its short signal does not cut the first one's wait for the stream", async () => {
+    const nc = await connectCluster();
+    const jsm = await jetstreamManager(nc);
+    const stream = uniqueName('close-twice');
+    const wal = await ReplicatedWal.open({ dir: tempDir(), nats: nc, stream, ack: 'local' });
+    await wal.put('a', '1');
+    await wal.waitReplicated(0);
+    const { config } = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...config, max_msgs: 1, discard: DiscardPolicy.New });
+    await wal.put('b', '2');
+    const first = wal.close({ signal: AbortSignal.timeout(15_000) });
+    const second = wal.close({ signal: AbortSignal.abort() });
+    expect(second).toBe(first);
+    // The stream takes messages again: the first close's wait sees b stored.
+    await jsm.streams.update(stream, { ...config, max_msgs: -1 });
+    await first;
+    expect((await jsm.streams.info(stream)).state.messages).toBe(2);
+  });
 });
