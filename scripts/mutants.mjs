@@ -516,7 +516,7 @@ export const MUTANTS = [
   mutant(
     'repair-header-crc-salt',
     PLAN,
-    "a damaged header read by the salt that makes its own CRC hold (found with no frame boundary)",
+    'a damaged header read by the salt that makes its own CRC hold (found with no frame boundary)',
     '  const salts = new Set([statedSalt, headerSalt]);\n',
     '  const salts = new Set([statedSalt]);\n',
   ),
