@@ -4,8 +4,8 @@
  *
  * - `crc32Range`: the CRC-32 of part of a buffer, without a subarray (the
  *   bench measures it against other CRCs).
- * - `solveFrameSalt`: the salt a frame validates under, for repair of a
- *   segment whose header is damaged.
+ * - `solveFrameSalt`, `solveHeaderSalt`: the salt a frame (or the header
+ *   itself) validates under, for repair of a segment whose header is damaged.
  * - Options validation (`parseOptions` and its kinds), so every package
  *   checks options and words the errors the same way.
  * - `isPlainBytes`: a byte check that runs no caller code (internal slots,
@@ -36,5 +36,5 @@ export {
   type ResolvedOptions,
   required,
 } from './options.js';
-export { solveFrameSalt } from './salt-solve.js';
+export { solveFrameSalt, solveHeaderSalt } from './salt-solve.js';
 export { isPlainBytes } from './views.js';

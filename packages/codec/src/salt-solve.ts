@@ -3,6 +3,8 @@ import {
   FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
   FRAME_LENGTH_OFFSET,
+  HEADER_CRC_OFFSET,
+  HEADER_SALT_OFFSET,
   SALT_SIZE,
 } from './constants.js';
 import { crc32 } from './crc32.js';
@@ -21,8 +23,26 @@ export function solveFrameSalt(buf: Uint8Array, start: number, end: number): num
   const message = new Uint8Array(SALT_SIZE + lengthField.length + record.length);
   message.set(lengthField, SALT_SIZE);
   message.set(record, SALT_SIZE + lengthField.length);
+  return solveSalt(message, 0, readU32(buf, start + FRAME_CRC_OFFSET));
+}
+
+/**
+ * The salt that makes the segment header at the start of `buf` valid, every
+ * other field (and the stored CRC) taken as it is: for a header whose salt
+ * field alone is damaged. Unique, as for {@link solveFrameSalt}, so any
+ * header holds under some salt; a caller confirms it on a frame.
+ */
+export function solveHeaderSalt(buf: Uint8Array): number {
+  const message = buf.slice(0, HEADER_CRC_OFFSET);
+  return solveSalt(message, HEADER_SALT_OFFSET, readU32(buf, HEADER_CRC_OFFSET));
+}
+
+// The u32 at `message[offset..offset+4)` that makes crc32(message) equal
+// `crc` (`message` is used as scratch). The salt-to-CRC map is s(x)·x^k mod
+// P, invertible as P's constant term is 1, so all 32 pivots are found.
+function solveSalt(message: Uint8Array, offset: number, crc: number): number {
   const at = (salt: number): number => {
-    writeU32(message, 0, salt);
+    writeU32(message, offset, salt);
     return crc32(message);
   };
   const base = at(0);
@@ -44,7 +64,7 @@ export function solveFrameSalt(buf: Uint8Array, start: number, end: number): num
       }
     }
   }
-  let target = (readU32(buf, start + FRAME_CRC_OFFSET) ^ base) >>> 0;
+  let target = (crc ^ base) >>> 0;
   let salt = 0;
   for (let b = 31; b >= 0 && target !== 0; b--) {
     if (((target >>> b) & 1) === 0) continue;

@@ -1,14 +1,12 @@
 import path from 'node:path';
 import {
   type Damage,
-  decodeSegmentHeader,
   FRAME_HEADER_SIZE,
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_LOG_ID_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   HEADER_SEGMENT_OFFSET,
-  isBadSegmentHeader,
   isMaxRecordBytes,
   LOG_ID_SIZE,
   MAX_RECORD_BYTES_LIMIT,
@@ -19,9 +17,8 @@ import {
   type Seal,
   type SegmentHeader,
   sequencesOf,
-  writeU32,
 } from '@wal/codec';
-import { solveFrameSalt } from '@wal/codec/internal';
+import { solveFrameSalt, solveHeaderSalt } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
 import { closeQuietly, io, readAt } from '@wal/fs/internal';
 import { readFrames, type SegmentInfo, segmentFileName } from '@wal/fs/segments';
@@ -245,11 +242,11 @@ const SALT_CANDIDATES = 8;
 const SALVAGE_PROBE_BYTES = 1024 * 1024;
 
 /**
- * A damaged header: its frames are read by the salt it states (one frame
- * is enough), or else by the salt solved from one of its first frames (see
- * `solveFrameSalt`), taken only when it validates a second frame too, or
- * makes the header itself valid; never when its frames tell sequences a
- * later segment holds. Its first sequence is where the previous segment
+ * A damaged header: its frames are read by the salt it states or by the one
+ * that makes its own CRC hold (`solveHeaderSalt`; one frame is enough for
+ * either), or else by the salt solved from one of its first frames (see
+ * `solveFrameSalt`), taken only when it validates a second frame too; never
+ * when its frames tell sequences a later segment holds. Its first sequence is where the previous segment
  * ends, or, for the log's first segment, what it states if its frames allow
  * it. The sequences of frames read by any of those salts count for the
  * floor, whether the segment is taken as this one's or not.
@@ -277,7 +274,9 @@ async function salvageHeader(
   const ownHeader = readU64(probe, HEADER_SEGMENT_OFFSET) === info.segment;
   const floor = chainEnd ?? 0;
   const statedSalt = readU32(probe, HEADER_SALT_OFFSET);
-  const salts = new Set([statedSalt]);
+  // The salt that makes the header whole: found even when no frame boundary is.
+  const headerSalt = solveHeaderSalt(probe);
+  const salts = new Set([statedSalt, headerSalt]);
   for (let p = SEGMENT_HEADER_SIZE, k = 0; k < SALT_CANDIDATES; k++) {
     const length = p + FRAME_HEADER_SIZE <= probe.length ? readU32(probe, p) : 0;
     const end = p + FRAME_HEADER_SIZE + length;
@@ -291,10 +290,6 @@ async function salvageHeader(
     // Whatever the verdict, no sequence a frame here tells is handed out
     // again: the frame that validates may be one that was acknowledged.
     s.highest = Math.max(s.highest, found.highest);
-    // A frame that validates under the stated salt is this segment's but for
-    // a 2^-32 chance. A salt solved from a frame validates that frame by
-    // construction, rotted or not, so it needs a second frame, or the header
-    // made whole by it (the damage was the salt field itself).
     // Its records, those below the floor too (that read skips them), verified
     // or not: the plan lists as lost every one it does not keep.
     const all =
@@ -307,11 +302,11 @@ async function salvageHeader(
         : found;
     s.lowest = lowestOf(s.lowest, all.ranges);
     if (found.frames === 0) continue;
-    // A frame that validates under the stated salt is this segment's but for
-    // a 2^-32 chance. A salt solved from a frame validates that frame by
-    // construction, rotted or not, so it needs a second frame, or the header
-    // made whole by it (the damage was the salt field itself).
-    if (salt !== statedSalt && found.frames < 2 && !headerHolds(probe, salt)) continue;
+    // A frame that validates under the stated salt, or under the one solved
+    // from the header's CRC, is this segment's but for a 2^-32 chance. A salt
+    // solved from a frame validates that frame by construction, rotted or
+    // not, so it needs a second frame (or to be the header's salt too).
+    if (salt !== statedSalt && salt !== headerSalt && found.frames < 2) continue;
     // Frames telling sequences a later segment holds are that segment's (a
     // copy): taking them would make the later one's records look stale.
     if (laterStart !== null && found.highest > laterStart) continue;
@@ -340,13 +335,6 @@ async function salvageHeader(
   // Set aside: where its header says it starts counts too (what it held may
   // not read at all), so that the plan lists that as lost.
   if (stated >= 0) s.lowest = Math.min(s.lowest ?? stated, stated);
-}
-
-// Whether the damaged header at the start of `probe` is valid with `salt` in its salt field.
-function headerHolds(probe: Uint8Array, salt: number): boolean {
-  const header = probe.slice(0, SEGMENT_HEADER_SIZE);
-  writeU32(header, HEADER_SALT_OFFSET, salt);
-  return !isBadSegmentHeader(decodeSegmentHeader(header));
 }
 
 async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
