@@ -1,5 +1,6 @@
 import {
   DEFAULT_MAX_RECORD_BYTES,
+  describeValue,
   FRAME_HEADER_SIZE,
   MARK_RECORD_SIZE,
   MAX_RECORD_BYTES_LIMIT,
@@ -114,4 +115,17 @@ export function extraArguments(count: number) {
       `${count}: the options after the directory would be ignored`,
     ),
   ]);
+}
+
+/**
+ * What is wrong with an optional options argument's shape, given the keys
+ * left once the known ones are taken out: not an object, or unknown keys.
+ * Undefined when nothing is.
+ */
+export function optionsShapeProblem(options: unknown, rest: object): string | undefined {
+  if (typeof options !== 'object' && options !== undefined) {
+    return `options: expected an object, found ${describeValue(options)}`;
+  }
+  const unknown = Object.keys(rest);
+  return unknown.length > 0 ? `options: unknown keys ${unknown.join(', ')}` : undefined;
 }

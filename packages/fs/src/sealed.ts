@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CorruptionError, describeValue, ErrorCode, isIndex, WalError } from '@wal/codec';
 import { nodeFs } from './node-fs.js';
 import type { SealedSegment } from './open-log.js';
+import { optionsShapeProblem } from './options.js';
 import { checkChain } from './segments/chain.js';
 import { READ_CHUNK_BYTES } from './segments/frames.js';
 import {
@@ -169,17 +170,13 @@ function parseListOptions(dir: unknown, options: unknown): { fs: WalFs; from: nu
     );
   }
   const { fs = nodeFs, from = 0, ...rest } = (options ?? {}) as ListSealedOptions;
-  const unknown = Object.keys(rest);
   const bad =
-    typeof options !== 'object'
-      ? `options: expected an object, found ${describeValue(options)}`
-      : unknown.length > 0
-        ? `options: unknown keys ${unknown.join(', ')}`
-        : !isWalFs(fs)
-          ? `fs: expected a WalFs, found ${describeValue(fs)}`
-          : !isIndex(from)
-            ? `from: expected a segment number, found ${describeValue(from)}`
-            : undefined;
+    optionsShapeProblem(options, rest) ??
+    (!isWalFs(fs)
+      ? `fs: expected a WalFs, found ${describeValue(fs)}`
+      : !isIndex(from)
+        ? `from: expected a segment number, found ${describeValue(from)}`
+        : undefined);
   if (bad) {
     throw new WalError(
       ErrorCode.INVALID_OPTIONS,

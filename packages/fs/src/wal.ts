@@ -20,7 +20,13 @@ import {
 } from '@wal/codec';
 import { isPlainBytes } from '@wal/codec/internal';
 import { newHeader, openLog, type TailCut } from './open-log.js';
-import { extraArguments, parseOptions, type ResolvedOptions, type WalOptions } from './options.js';
+import {
+  extraArguments,
+  optionsShapeProblem,
+  parseOptions,
+  type ResolvedOptions,
+  type WalOptions,
+} from './options.js';
 import { prepareDirectory } from './prepare-directory.js';
 import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
@@ -288,15 +294,12 @@ export class Wal {
   }): AsyncIterableIterator<SealedSegmentInfo> {
     const { from, signal, ...rest } = options ?? {};
     const bad =
-      typeof options !== 'object' && options !== undefined
-        ? `options: expected an object, found ${describeValue(options)}`
-        : Object.keys(rest).length > 0
-          ? `options: unknown keys ${Object.keys(rest).join(', ')}`
-          : from !== undefined && !isIndex(from)
-            ? `from: expected a segment number, found ${describeValue(from)}`
-            : signal !== undefined && !(signal instanceof AbortSignal)
-              ? `signal: expected an AbortSignal, found ${describeValue(signal)}`
-              : undefined;
+      optionsShapeProblem(options, rest) ??
+      (from !== undefined && !isIndex(from)
+        ? `from: expected a segment number, found ${describeValue(from)}`
+        : signal !== undefined && !(signal instanceof AbortSignal)
+          ? `signal: expected an AbortSignal, found ${describeValue(signal)}`
+          : undefined);
     if (bad) {
       throw new WalError(
         ErrorCode.INVALID_ARGUMENT,
@@ -340,17 +343,14 @@ export class Wal {
     const { maxBytes, onExceeded, onDropped, ...rest } = options ?? {};
     const bad = !isIndex(from)
       ? `from: expected a segment number, found ${describeValue(from)}`
-      : typeof options !== 'object' && options !== undefined
-        ? `options: expected an object, found ${describeValue(options)}`
-        : Object.keys(rest).length > 0
-          ? `options: unknown keys ${Object.keys(rest).join(', ')}`
-          : maxBytes !== undefined && (!isIndex(maxBytes) || maxBytes === 0)
-            ? `maxBytes: expected a positive integer, found ${describeValue(maxBytes)}`
-            : onExceeded !== undefined && onExceeded !== 'block' && onExceeded !== 'error'
-              ? `onExceeded: expected 'block' or 'error', found ${describeValue(onExceeded)}`
-              : onDropped !== undefined && typeof onDropped !== 'function'
-                ? `onDropped: expected a function, found ${describeValue(onDropped)}`
-                : undefined;
+      : (optionsShapeProblem(options, rest) ??
+        (maxBytes !== undefined && (!isIndex(maxBytes) || maxBytes === 0)
+          ? `maxBytes: expected a positive integer, found ${describeValue(maxBytes)}`
+          : onExceeded !== undefined && onExceeded !== 'block' && onExceeded !== 'error'
+            ? `onExceeded: expected 'block' or 'error', found ${describeValue(onExceeded)}`
+            : onDropped !== undefined && typeof onDropped !== 'function'
+              ? `onDropped: expected a function, found ${describeValue(onDropped)}`
+              : undefined));
     if (bad) throw new WalError(ErrorCode.INVALID_ARGUMENT, `expected a valid hold, found ${bad}`);
     if (this.#state === 'closing' || this.#state === 'closed') this.#assertWritable();
     const hold = new SegmentHold(from, options ?? {}, (h) => {
