@@ -45,6 +45,7 @@ const KILLERS = {
   'free-space-last-only': [RECOVERY_TEST('damage')],
   'free-space-to-the-end': [FS_TEST('torn-tail')],
   'retention-directory-fsync': [RELIABILITY_TEST('regressions')],
+  'retention-redoes-directory-fsync': [FS_TEST('retention-durability')],
   'append-fdatasync': [RELIABILITY_TEST('guarantees')],
   'poison-on-failed-sync': [FS_TEST('faults')],
   'salvage-rewrite': [FS_TEST('salvage')],
@@ -331,7 +332,14 @@ export const MUTANTS = [
     'retention-directory-fsync',
     LOG,
     'directory fsync after each retention unlink',
-    "await io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));",
+    '      this.#unlinkUnsynced = true;\n      await this.#syncDirectory();\n',
+    '      this.#unlinkUnsynced = true;\n',
+  ),
+  mutant(
+    'retention-redoes-directory-fsync',
+    LOG,
+    "redoing a retention unlink's failed directory fsync before the next unlink (or before retention resolves)",
+    '    if (this.#unlinkUnsynced) await this.#syncDirectory();\n',
     '',
   ),
   // Appends: sync, fsyncgate, failed writes, marks.

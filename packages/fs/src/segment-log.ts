@@ -51,6 +51,8 @@ export class SegmentLog {
   #syncedSize: number;
   /** Bytes of the active segment whose records have been acknowledged. */
   #ackedSize: number;
+  /** True after a retention unlink whose directory fsync has not succeeded yet. */
+  #unlinkUnsynced = false;
 
   constructor(fs: WalFs, dir: string, opened: OpenedLog, options: SegmentLogOptions) {
     this.#fs = fs;
@@ -346,10 +348,13 @@ export class SegmentLog {
 
   // Oldest first, each unlink made durable before the next: directory
   // operations may reach the disk in any order, and a lost older unlink
-  // behind a kept newer one would leave a gap that blocks recovery. A
-  // segment already gone (removed from outside) counts as removed. A held
-  // segment stops it: it and everything after stay.
+  // behind a kept newer one would leave a gap that blocks recovery. So an
+  // unlink whose directory fsync failed is made durable first, by the next
+  // call, before it deletes more or resolves. A segment already gone
+  // (removed from outside) counts as removed. A held segment stops it: it
+  // and everything after stay.
   async #removeSealed(count: number): Promise<number> {
+    if (this.#unlinkUnsynced) await this.#syncDirectory();
     for (let k = 0; k < count; k++) {
       const s = this.#sealed[0] as SealedSegment;
       if (s.segment >= this.#options.heldFrom()) return k;
@@ -359,8 +364,14 @@ export class SegmentLog {
         if (errnoOf(error) !== 'ENOENT') throw ioError('remove segment', s.file, error);
       }
       this.#sealed.shift();
-      await io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
+      this.#unlinkUnsynced = true;
+      await this.#syncDirectory();
     }
     return count;
+  }
+
+  async #syncDirectory(): Promise<void> {
+    await io('fsync directory', this.#dir, () => this.#fs.fsyncDir(this.#dir));
+    this.#unlinkUnsynced = false;
   }
 }
