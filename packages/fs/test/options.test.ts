@@ -115,6 +115,14 @@ describe('invalid options reject WAL_INVALID_OPTIONS before any I/O', () => {
     expect(faulty.calls).toEqual([]);
   });
 
+  test('a dir with a NUL byte is an invalid option, refused before any I/O', async () => {
+    const faulty = new FaultyFs();
+    const dir = `${tempDir()}/a\0b`;
+    const error = await rejectsWith(Wal.open({ dir, fs: faulty.fs }), 'WAL_INVALID_OPTIONS');
+    expect(error.message).toMatch(/dir: expected a non-empty path without NUL bytes/);
+    expect(faulty.calls).toEqual([]);
+  });
+
   test('a dir that is a file rejects WAL_INVALID_ARGUMENT and changes nothing', async () => {
     const base = tempDir();
     const file = path.join(base, 'a-file');
