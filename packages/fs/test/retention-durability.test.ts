@@ -6,6 +6,7 @@
 // redo the fsync before it deletes more, and before it resolves.
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { readEntries, rejectsWith, segmentNames, simDisk } from './helpers.js';
 
@@ -101,4 +102,53 @@ describe("a retention unlink's directory fsync that failed", () => {
     expect(segmentNames(dir, simDisk(image))).not.toContain('wal_00000000.log');
     await wal.close();
   });
+});
+
+test('property: appends, rotations and retention under single faults; a power loss at any directory operation leaves a log that opens with every acknowledged put', async () => {
+  const op = fc.constantFrom('put', 'rotate', 'truncateThrough', 'dropExcessSegments');
+  const fault = fc.constantFrom(undefined, 'fsyncDir', 'unlink', 'rename', 'fdatasync');
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ op, back: fc.nat({ max: 6 }), fault }), { maxLength: 25 }),
+      fc.constantFrom(undefined, 2, 3),
+      async (commands, maxSegments) => {
+        const sim = new SimFs();
+        let wal = await Wal.open({ dir, fs: sim, maxSegments });
+        let acknowledged = 0;
+        const images: (Image & { acknowledged: number })[] = [];
+        sim.onOperation = (event) => {
+          if (event.error || !['unlink', 'fsyncDir', 'rename'].includes(event.op)) return;
+          const plans = sim.countCrashPlans({ cuts: 'write-ends' }) <= 64;
+          const taken = plans ? crashImages(sim) : [{ fs: sim.crash(), plan: 'worst case' }];
+          for (const image of taken) images.push({ ...image, acknowledged });
+        };
+        for (const c of commands) {
+          if (c.fault) sim.inject({ ops: [c.fault] });
+          try {
+            if (c.op === 'put') acknowledged = (await wal.put('k', 'v')) + 1;
+            else if (c.op === 'rotate') await wal.rotate();
+            else if (c.op === 'truncateThrough')
+              await wal.truncateThrough(Math.max(0, acknowledged - 1 - c.back));
+            else await wal.dropExcessSegments();
+          } catch {
+            // A fault: the writer stays open, or is reopened below.
+          }
+          sim.clearFaults();
+          if (wal.state === 'failed') {
+            await wal.close().catch(() => undefined);
+            wal = await Wal.open({ dir, fs: sim, maxSegments });
+          }
+        }
+        sim.onOperation = undefined;
+        await wal.close().catch(() => undefined);
+        for (const image of images) {
+          const opened = await Wal.open({ dir, fs: image.fs }).catch((e: Error) => e);
+          expect(opened, `${image.plan}: ${(opened as Error).message}`).toBeInstanceOf(Wal);
+          expect((opened as Wal).nextSequence).toBeGreaterThanOrEqual(image.acknowledged);
+          await (opened as Wal).close();
+        }
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
