@@ -178,6 +178,8 @@ async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Surv
  * before it ends). Resolves to the highest next sequence any segment tells.
  */
 async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Promise<number> {
+  // Whether a valid header names the log's id (not only damaged ones).
+  const logIdKnown = surveys.some((s) => s.info.header?.logId === logId);
   let highest = 0;
   let chainEnd: number | null = null;
   // Where the first valid header after each segment starts, if any.
@@ -194,7 +196,8 @@ async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Prom
         next?.segment === s.info.segment + 1 && next.header?.logId === logId
           ? next.header.firstSequence
           : null;
-      const chain = { chainEnd, nextStart, laterStart: laterStarts[i] ?? null };
+      const laterStart = laterStarts[i] ?? null;
+      const chain = { chainEnd, nextStart, laterStart, logIdKnown };
       await salvageHeader(fs, s, logId, chain, i === surveys.length - 1);
     }
     highest = Math.max(highest, s.highest);
@@ -264,7 +267,12 @@ async function salvageHeader(
   fs: WalFs,
   s: Survey,
   logId: string,
-  chain: { chainEnd: number | null; nextStart: number | null; laterStart: number | null },
+  chain: {
+    chainEnd: number | null;
+    nextStart: number | null;
+    laterStart: number | null;
+    logIdKnown: boolean;
+  },
   last: boolean,
 ): Promise<void> {
   const { chainEnd, nextStart, laterStart } = chain;
@@ -349,7 +357,13 @@ async function salvageHeader(
   // The last segment, bytes past its header and not one frame read under
   // any salt: how far its records went is unknown (a hole can cover any
   // number of sequences), so the next sequence has no safe bound.
-  if (last && !read && info.size > SEGMENT_HEADER_SIZE) s.unreadable = true;
+  // Only a file that still says it is this log's (its header names this
+  // segment, or this log's id): a file of other bytes is not part of it.
+  const statedLogId = Buffer.from(
+    probe.subarray(HEADER_LOG_ID_OFFSET, HEADER_LOG_ID_OFFSET + LOG_ID_SIZE),
+  ).toString('hex');
+  const ours = ownHeader || (chain.logIdKnown && statedLogId === logId);
+  if (last && !read && ours && info.size > SEGMENT_HEADER_SIZE) s.unreadable = true;
 }
 
 async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
