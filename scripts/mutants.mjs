@@ -73,6 +73,7 @@ const KILLERS = {
   'repair-solved-salt-header': [RECOVERY_TEST('repair-review')],
   'repair-header-crc-salt': [RECOVERY_TEST('repair-header-crc-salt')],
   'repair-header-crc-salt-one-frame': [RECOVERY_TEST('repair-header-crc-salt')],
+  'repair-unreadable-last-refused': [RECOVERY_TEST('repair-unreadable-last')],
   'repair-salvage-overlap': [RECOVERY_TEST('repair-review')],
   'repair-lost-below-start': [RECOVERY_TEST('repair-header-salvage')],
   'repair-salvage-below-floor': [RECOVERY_TEST('repair-header-salvage')],
@@ -528,6 +529,13 @@ export const MUTANTS = [
     'a damaged header read by the salt that makes its own CRC hold (found with no frame boundary)',
     '  const salts = new Set([statedSalt, headerSalt]);\n',
     '  const salts = new Set([statedSalt]);\n',
+  ),
+  mutant(
+    'repair-unreadable-last-refused',
+    REPAIR,
+    'a refusal, changing nothing, when nothing reads in the last segment and no floor is given',
+    '    if (plan?.unreadable && floor === undefined) throw unreadableLast(plan.unreadable);\n',
+    '',
   ),
   mutant(
     'repair-header-crc-salt-one-frame',

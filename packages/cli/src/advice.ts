@@ -30,6 +30,8 @@ export function translateAdvice(message: string, target: Target | undefined): st
       )
       // "in 'strict' mode"
       .replace(/'([a-z-]+)' mode\b/g, '--mode $1')
+      // "pass `floor` (above every sequence ...)"
+      .replace(/\bpass `floor`/g, 'pass --floor <n>')
       .replace(/\bverify\(\)/g, `wal verify ${where}`)
       .replace(/\brepair\(\)/g, repair)
   );

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Exit } from '@wal/cli';
+import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import type { RepairResult } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
@@ -14,6 +15,7 @@ import {
   hashTree,
   removeSegment,
   segment,
+  segmentNumbers,
   sequencesIn,
   tearLastBatch,
   tempDir,
@@ -232,5 +234,39 @@ describe('wal repair', () => {
     });
     expect((await run(['dump', dir])).code).toBe(0);
     expect((await run(['inspect', dir])).stdout).toMatch(/^total: 0 segments, /m);
+  });
+
+  test('nothing reads in the last segment: refused, no byte changed, --floor named; with --floor, repaired and the writer continues there', async () => {
+    const { dir } = await cleanLog();
+    const file = segment(dir, segmentNumbers(dir).at(-1) as number);
+    const bytes = fs.readFileSync(file);
+    bytes[0] = (bytes[0] as number) ^ 1; // magic
+    bytes[HEADER_SALT_OFFSET] = (bytes[HEADER_SALT_OFFSET] as number) ^ 1;
+    bytes[SEGMENT_HEADER_SIZE] = (bytes[SEGMENT_HEADER_SIZE] as number) ^ 0x40; // first frame's length
+    fs.writeFileSync(file, bytes);
+    const before = hashTree(dir);
+    for (const args of [
+      ['repair', dir],
+      ['repair', dir, '--dry-run'],
+    ]) {
+      const r = await run(args);
+      expect(r.code).toBe(Exit.DAMAGED);
+      expect(r.stderr).toMatch(/found no readable frame under any salt/);
+      expect(r.stderr).toMatch(/pass --floor <n>/);
+      expect(hashTree(dir)).toEqual(before);
+    }
+    expect((await run(['repair', dir, '--floor', '-1'])).code).toBe(2);
+    expect(hashTree(dir)).toEqual(before);
+    const r = await run(['repair', dir, '--floor', '1000']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/the writer continues at sequence 1000/);
+    expect((await run(['verify', dir, '--mode', 'strict'])).code).toBe(0);
+    const wal = await Wal.open({ dir });
+    try {
+      expect(await wal.put('after', 'floor')).toBe(1000);
+    } finally {
+      await wal.close();
+    }
   });
 });

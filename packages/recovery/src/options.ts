@@ -38,7 +38,7 @@ const scanTable = {
 
 const verifyTable = { fs, mode: option(oneOf(['strict', 'tolerate-tail']), 'tolerate-tail') };
 
-const repairTable = { fs, dryRun: option(boolean, false) };
+const repairTable = { fs, dryRun: option(boolean, false), floor: option(sequence) };
 
 export type ResolvedScanOptions = ResolvedOptions<typeof scanTable>;
 export type ResolvedVerifyOptions = ResolvedOptions<typeof verifyTable>;

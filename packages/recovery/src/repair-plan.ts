@@ -76,6 +76,12 @@ export interface RepairPlan {
   writes: PlannedSegment[];
   nextSequence: number;
   lastSequence: number | null;
+  /**
+   * The log's last segment when no salt reads a frame in it (its header and
+   * first frame rotted): nothing tells where the log ended, so repair needs
+   * a floor to go on; null otherwise.
+   */
+  unreadable: { segment: number; file: string; damage: Damage[] } | null;
 }
 
 // What a first read found in one segment file.
@@ -99,6 +105,8 @@ interface Survey {
   /** Sequence ranges of its intact batch and hole records, merged. */
   ranges: SequenceRange[];
   lastEntry: number | null;
+  /** The last segment, set aside with no frame read under any salt (see `RepairPlan.unreadable`). */
+  unreadable?: boolean;
 }
 
 /**
@@ -110,7 +118,7 @@ interface Survey {
  * the log ever held a sequence beyond where it now ends, a hole carries the
  * next sequence past it.
  */
-export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | null> {
+export async function planRepair(fs: WalFs, dir: string, floor = 0): Promise<RepairPlan | null> {
   const walker = new LogWalker(fs, { dir });
   const surveyOf = await surveyLog(walker);
   const infos = walker.segments;
@@ -122,7 +130,8 @@ export async function planRepair(fs: WalFs, dir: string): Promise<RepairPlan | n
   const surveys = infos.map(surveyOf);
   const salvaged = await salvageHeaders(fs, surveys, logId);
   const relocated = await relocate(fs, dir, surveys, logId);
-  const highest = Math.max(walker.highestNextSequence, salvaged, relocated.highest);
+  // An operator's floor (above every sequence the log ever issued) only ever raises it.
+  const highest = Math.max(walker.highestNextSequence, salvaged, relocated.highest, floor);
   const all = [...surveys, ...relocated.surveys].sort((a, b) => a.info.segment - b.info.segment);
   return decide(dir, logId, all, highest);
 }
@@ -169,6 +178,8 @@ async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Surv
  * before it ends). Resolves to the highest next sequence any segment tells.
  */
 async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Promise<number> {
+  // Whether a valid header names the log's id (not only damaged ones).
+  const logIdKnown = surveys.some((s) => s.info.header?.logId === logId);
   let highest = 0;
   let chainEnd: number | null = null;
   // Where the first valid header after each segment starts, if any.
@@ -185,7 +196,8 @@ async function salvageHeaders(fs: WalFs, surveys: Survey[], logId: string): Prom
         next?.segment === s.info.segment + 1 && next.header?.logId === logId
           ? next.header.firstSequence
           : null;
-      const chain = { chainEnd, nextStart, laterStart: laterStarts[i] ?? null };
+      const laterStart = laterStarts[i] ?? null;
+      const chain = { chainEnd, nextStart, laterStart, logIdKnown };
       await salvageHeader(fs, s, logId, chain, i === surveys.length - 1);
     }
     highest = Math.max(highest, s.highest);
@@ -255,7 +267,12 @@ async function salvageHeader(
   fs: WalFs,
   s: Survey,
   logId: string,
-  chain: { chainEnd: number | null; nextStart: number | null; laterStart: number | null },
+  chain: {
+    chainEnd: number | null;
+    nextStart: number | null;
+    laterStart: number | null;
+    logIdKnown: boolean;
+  },
   last: boolean,
 ): Promise<void> {
   const { chainEnd, nextStart, laterStart } = chain;
@@ -277,6 +294,7 @@ async function salvageHeader(
   // The salt that makes the header whole: found even when no frame boundary is.
   const headerSalt = solveHeaderSalt(probe);
   const salts = new Set([statedSalt, headerSalt]);
+  let read = false;
   for (let p = SEGMENT_HEADER_SIZE, k = 0; k < SALT_CANDIDATES; k++) {
     const length = p + FRAME_HEADER_SIZE <= probe.length ? readU32(probe, p) : 0;
     const end = p + FRAME_HEADER_SIZE + length;
@@ -301,6 +319,7 @@ async function salvageHeader(
           )
         : found;
     s.lowest = lowestOf(s.lowest, all.ranges);
+    if (found.frames > 0 || all.frames > 0) read = true;
     if (found.frames === 0) continue;
     // A frame that validates under the stated salt, or under the one solved
     // from the header's CRC, is this segment's but for a 2^-32 chance. A salt
@@ -335,6 +354,16 @@ async function salvageHeader(
   // Set aside: where its header says it starts counts too (what it held may
   // not read at all), so that the plan lists that as lost.
   if (stated >= 0) s.lowest = Math.min(s.lowest ?? stated, stated);
+  // The last segment, bytes past its header and not one frame read under
+  // any salt: how far its records went is unknown (a hole can cover any
+  // number of sequences), so the next sequence has no safe bound.
+  // Only a file that still says it is this log's (its header names this
+  // segment, or this log's id): a file of other bytes is not part of it.
+  const statedLogId = Buffer.from(
+    probe.subarray(HEADER_LOG_ID_OFFSET, HEADER_LOG_ID_OFFSET + LOG_ID_SIZE),
+  ).toString('hex');
+  const ours = ownHeader || (chain.logIdKnown && statedLogId === logId);
+  if (last && !read && ours && info.size > SEGMENT_HEADER_SIZE) s.unreadable = true;
 }
 
 async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
@@ -423,7 +452,9 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
     add(hole(dir, n, expected, highest, false), 'create', null, gaps([], expected, highest));
     expected = highest;
   }
-  return { logId, actions, writes, nextSequence: expected, lastSequence: lastEntry };
+  const u = surveys.find((s) => s.unreadable && s.header === null);
+  const unreadable = u ? { segment: u.info.segment, file: u.info.file, damage: u.damage } : null;
+  return { logId, actions, writes, nextSequence: expected, lastSequence: lastEntry, unreadable };
 }
 
 /**

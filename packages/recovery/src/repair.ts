@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
+  CorruptionError,
+  type Damage,
   DEFAULT_MAX_RECORD_BYTES,
   ErrorCode,
   encodeBatchFrame,
@@ -48,6 +50,14 @@ export const MANIFEST_FILE = 'manifest.json';
 export interface RepairOptions extends CommonOptions {
   /** Work out and return the plan, changing nothing (no lock is taken either). */
   dryRun?: boolean | undefined;
+  /**
+   * The sequence the repaired log continues from at least: above every
+   * sequence the log ever issued, e.g. from a checkpoint or a replica. It
+   * only ever raises `nextSequence`; the sequences from where the log ends
+   * up to it are recorded as lost (a hole). Needed when nothing reads in
+   * the last segment (see {@link repair}). A non-negative safe integer.
+   */
+  floor?: number | undefined;
 }
 
 /** What {@link repair} did (or, with `dryRun`, would do). */
@@ -87,20 +97,30 @@ export interface RepairResult {
  * never mix. Afterwards {@link verify} is clean and `Wal.open` continues
  * from `nextSequence`.
  *
+ * When no salt reads a single frame in the log's last segment (its header
+ * and first frame rotted), nothing tells how far its sequences went: repair
+ * then refuses with `WAL_CORRUPTION` (a {@link CorruptionError} naming the
+ * damage), changing nothing on disk (also with `dryRun`), unless `floor`
+ * says where the log continues. With `floor`, `nextSequence` is at least
+ * `floor` and the sequences up to it are recorded as lost.
+ *
  * Takes the writer lock (`WAL_LOCKED` if a writer holds it). Rejects with
  * `WAL_NOT_FOUND` when `dir` does not exist. Never repairs on an I/O error:
  * `WAL_IO_ERROR` is thrown instead.
  */
 export async function repair(dir: string, options?: RepairOptions): Promise<RepairResult> {
   const resolvedDir = path.resolve(checkPath(dir, 'dir'));
-  const { fs, dryRun } = parseRepairOptions(options);
+  const { fs, dryRun, floor } = parseRepairOptions(options);
   // WAL_NOT_FOUND or WAL_INVALID_ARGUMENT for what is not a log directory, before the lock.
   await listSegmentFiles(fs, resolvedDir);
   const release = dryRun ? async () => {} : await lock(fs, resolvedDir);
   try {
+    // The plan first (unfinished rebuilds are not segments: they do not
+    // change it), so that a refusal leaves everything as it was.
+    const plan = await planRepair(fs, resolvedDir, floor);
+    if (plan?.unreadable && floor === undefined) throw unreadableLast(plan.unreadable);
     // A repair that died left its unfinished rebuilds: they never replaced anything.
     if (!dryRun) await removeUnfinishedSegments(fs, resolvedDir, await readNames(fs, resolvedDir));
-    const plan = await planRepair(fs, resolvedDir);
     const actions = plan?.actions ?? [];
     const result: RepairResult = {
       dir: resolvedDir,
@@ -123,6 +143,23 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
   } finally {
     await release();
   }
+}
+
+function unreadableLast(u: { segment: number; file: string; damage: Damage[] }): CorruptionError {
+  const name = path.basename(u.file);
+  const damage: Damage = u.damage[0] ?? {
+    file: u.file,
+    segment: u.segment,
+    offset: 0,
+    bytes: 0,
+    reason: 'bad-header',
+    detail: 'no readable frame under any salt',
+  };
+  return new CorruptionError(
+    `expected to find where the log ended in segment ${u.segment} (${name}), found no readable frame under any salt: ${damage.reason} at offset ${damage.offset}; how many sequences it issued is unknown, so repair cannot pick a next sequence that is never issued twice; pass \`floor\` (above every sequence the log ever issued, e.g. from a checkpoint or a replica) to repair it`,
+    damage,
+    { cause: damage },
+  );
 }
 
 async function lock(fs: WalFs, dir: string): Promise<() => Promise<void>> {

@@ -23,8 +23,9 @@ import {
 import type { WalFs } from '@wal/fs';
 import { segmentFileName } from '@wal/fs/segments';
 import { SimFs } from '@wal/fs/testing';
-import type { LogScan, RecoveryMode } from '@wal/recovery';
+import { type LogScan, type RecoveryMode, type RepairResult, repair } from '@wal/recovery';
 import { tempDir as sharedTempDir, utf8 } from '@wal/test-support';
+import { expect } from 'vitest';
 
 export const MODES: readonly RecoveryMode[] = [
   'strict',
@@ -359,3 +360,24 @@ export function hookedFs(
 }
 
 export { FRAME_HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_HEADER_SIZE };
+
+// A repair, or its refusal when nothing reads in the last segment (no safe
+// next sequence without a floor): then it names that segment, the highest
+// numbered file, and every file is as it was.
+export async function repairOrRefused(sim: SimFs): Promise<RepairResult | null> {
+  const names = (await sim.readdir('/wal')).sort();
+  const before = names.map((n) => Buffer.from(sim.readFile(`/wal/${n}`)).toString('hex'));
+  try {
+    return await repair('/wal', { fs: sim });
+  } catch (error) {
+    const e = error as { code?: string; file?: string; message: string };
+    if (e.code !== 'WAL_CORRUPTION' || !/found no readable frame under any salt/.test(e.message))
+      throw error;
+    const segments = names.filter((n) => /^wal_\d+\.log$/.test(n));
+    expect((e.file ?? '').split('/').at(-1)).toBe(segments.at(-1));
+    expect((await sim.readdir('/wal')).sort()).toEqual(names);
+    const after = names.map((n) => Buffer.from(sim.readFile(`/wal/${n}`)).toString('hex'));
+    expect(after).toEqual(before);
+    return null;
+  }
+}

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type RepairAction, type RepairResult, repair as repairLog } from '@wal/recovery';
+import { integerOption } from '../args.js';
 import { type Command, Exit } from '../command.js';
 import { count, formatSequences } from '../output.js';
 import { Progress } from '../progress.js';
@@ -8,7 +9,7 @@ import { resolveTarget } from '../target.js';
 export const repair: Command = {
   name: 'repair',
   summary: 'mend damage, keep every intact record, never rewind a sequence',
-  help: `Usage: wal repair <dir> [--dry-run] [--json]
+  help: `Usage: wal repair <dir> [--dry-run] [--floor <n>] [--json]
 
 Mends a damaged log without discarding anything intact:
   - a damaged segment is rebuilt from its intact records, with a hole
@@ -20,23 +21,32 @@ changes or removes, and manifest.json, before anything changes. Prints the
 incident folder, each action, the sequences recorded as lost, and the
 sequence the writer continues from: above every sequence the log ever
 held. Afterwards wal verify is clean.
+When nothing reads in the last segment (its header and first frame
+rotted), nothing tells how far its sequences went: repair refuses (exit 1)
+and changes nothing, unless --floor says where the log continues.
 Takes the writer lock: stop the writer first (exit 3 while it runs).
 
 Options:
   --dry-run   say what would be done, and change nothing (takes no lock)
+  --floor <n> the sequence the repaired log continues from at least: above
+              every sequence the log ever issued (from a checkpoint or a
+              replica); only ever raises it, the sequences up to it are
+              recorded as lost
   --json      the result as JSON
   -h, --help  this help
 
-Exit status: 0 repaired (or nothing to do, or a dry run), 2 usage error,
-3 failure (no log at the path, permission denied, an I/O error, the writer
-holds the lock).`,
-  options: { 'dry-run': { type: 'boolean' } },
+Exit status: 0 repaired (or nothing to do, or a dry run), 1 refused:
+nothing reads in the last segment and no --floor, 2 usage error,
+3 failure (no log at the path, permission denied, an I/O error, the
+writer holds the lock).`,
+  options: { 'dry-run': { type: 'boolean' }, floor: { type: 'string' } },
   async run({ arg, values }, context) {
     const { out } = context;
     const dryRun = values['dry-run'] === true;
+    const floor = integerOption('floor', values.floor as string | undefined);
     const target = await resolveTarget(context, 'repair', arg, false);
     const progress = await Progress.start(context.fs, out, 'repair', target);
-    const result = await repairLog(target.path, { fs: progress.fs, dryRun }).finally(() =>
+    const result = await repairLog(target.path, { fs: progress.fs, dryRun, floor }).finally(() =>
       progress.done(),
     );
     if (values.json) {
