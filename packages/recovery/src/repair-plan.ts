@@ -77,11 +77,11 @@ export interface RepairPlan {
   nextSequence: number;
   lastSequence: number | null;
   /**
-   * The log's last segment when no salt reads a frame in it (its header and
-   * first frame rotted): nothing tells where the log ended, so repair needs
-   * a floor to go on; null otherwise.
+   * The header damage of the log's last segment when no salt reads a frame
+   * in it (its header and first frame rotted): nothing tells where the log
+   * ended, so repair needs a floor to go on; null otherwise.
    */
-  unreadable: { segment: number; file: string; damage: Damage[] } | null;
+  unreadable: Damage | null;
 }
 
 // What a first read found in one segment file.
@@ -452,8 +452,8 @@ function decide(dir: string, logId: string, surveys: Survey[], highest: number):
     add(hole(dir, n, expected, highest, false), 'create', null, gaps([], expected, highest));
     expected = highest;
   }
-  const u = surveys.find((s) => s.unreadable && s.header === null);
-  const unreadable = u ? { segment: u.info.segment, file: u.info.file, damage: u.damage } : null;
+  // A segment is salvaged only for its bad-header damage, its first.
+  const unreadable = surveys.find((s) => s.unreadable && s.header === null)?.damage[0] ?? null;
   return { logId, actions, writes, nextSequence: expected, lastSequence: lastEntry, unreadable };
 }
 

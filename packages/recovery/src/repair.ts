@@ -145,18 +145,10 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
   }
 }
 
-function unreadableLast(u: { segment: number; file: string; damage: Damage[] }): CorruptionError {
-  const name = path.basename(u.file);
-  const damage: Damage = u.damage[0] ?? {
-    file: u.file,
-    segment: u.segment,
-    offset: 0,
-    bytes: 0,
-    reason: 'bad-header',
-    detail: 'no readable frame under any salt',
-  };
+function unreadableLast(damage: Damage): CorruptionError {
+  const name = path.basename(damage.file);
   return new CorruptionError(
-    `expected to find where the log ended in segment ${u.segment} (${name}), found no readable frame under any salt: ${damage.reason} at offset ${damage.offset}; how many sequences it issued is unknown, so repair cannot pick a next sequence that is never issued twice; pass \`floor\` (above every sequence the log ever issued, e.g. from a checkpoint or a replica) to repair it`,
+    `expected to find where the log ended in segment ${damage.segment} (${name}), found no readable frame under any salt: ${damage.reason} at offset ${damage.offset}; how many sequences it issued is unknown, so repair cannot pick a next sequence that is never issued twice; pass \`floor\` (above every sequence the log ever issued, e.g. from a checkpoint or a replica) to repair it`,
     damage,
     { cause: damage },
   );
