@@ -9,13 +9,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { segmentFileName } from '@wal/fs/segments';
 import type { ArchivedSegment, ArchiveTarget } from '@wal/recovery';
-import { remoteError } from './errors.js';
+import { invalidOption, remoteError } from './errors.js';
 
 /** Options of {@link ObjectStoreArchive.open}. */
 export interface ObjectStoreArchiveOptions {
   nats: NatsConnection;
-  /** The Object Store bucket; created on first use with `replicas` (default 3) file-backed replicas. */
+  /** The Object Store bucket; created on first use with `replicas` file-backed replicas. */
   bucket: string;
+  /** Replicas of a bucket this open creates: an integer from 1 to 5. Default 3. */
   replicas?: number;
 }
 
@@ -43,14 +44,23 @@ export class ObjectStoreArchive implements ArchiveTarget {
     this.bucket = bucket;
   }
 
-  /** Opens the bucket, creating it unless it exists. */
+  /**
+   * Opens the bucket, creating it unless it exists. Bad options reject with
+   * `WAL_INVALID_OPTIONS` before any request; a failed request rejects with
+   * `WAL_REMOTE_ERROR`.
+   */
   static async open(options: ObjectStoreArchiveOptions): Promise<ObjectStoreArchive> {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidOption('options', 'an object', options);
+    }
     const { nats, bucket, replicas = 3 } = options;
+    if (typeof nats?.publish !== 'function') throw invalidOption('nats', 'a NatsConnection', nats);
     if (typeof bucket !== 'string' || !/^[\w-]+$/.test(bucket)) {
-      throw new WalError(
-        ErrorCode.INVALID_OPTIONS,
-        `expected bucket to be a bucket name (letters, digits, _ and -), found ${describeValue(bucket)}`,
-      );
+      throw invalidOption('bucket', 'a bucket name (letters, digits, _ and -)', bucket);
+    }
+    // As for a stream: 0 would silently make 1, a bucket no quorum protects.
+    if (!(Number.isInteger(replicas) && replicas >= 1 && replicas <= 5)) {
+      throw invalidOption('replicas', 'an integer from 1 to 5', replicas);
     }
     try {
       const store = await new Objm(nats).create(bucket, { replicas, storage: StorageType.File });
@@ -93,8 +103,8 @@ export class ObjectStoreArchive implements ArchiveTarget {
       throw remoteError(`reading ${name} from bucket ${this.bucket}`, error);
     }
     if (data === null) return undefined;
-    const archived = fromMetadata(info);
-    if (archived && data.length !== archived.bytes) {
+    const archived = segmentOf(info, this.bucket);
+    if (data.length !== archived.bytes) {
       throw new WalError(
         ErrorCode.REMOTE_ERROR,
         `expected ${name} in bucket ${this.bucket} to hold ${archived.bytes} bytes, found ${data.length}`,
@@ -113,16 +123,7 @@ export class ObjectStoreArchive implements ArchiveTarget {
     }
     return infos
       .filter((info) => !info.deleted)
-      .map((info) => {
-        const archived = fromMetadata(info);
-        if (!archived) {
-          throw new WalError(
-            ErrorCode.REMOTE_ERROR,
-            `expected object ${info.name} of bucket ${this.bucket} to carry an @wal segment's metadata, found ${JSON.stringify(info.metadata ?? {})}`,
-          );
-        }
-        return archived;
-      })
+      .map((info) => segmentOf(info, this.bucket))
       .sort((a, b) => a.segment - b.segment);
   }
 
@@ -188,6 +189,16 @@ function toMetadata(info: ArchivedSegment): Record<string, string> {
   const metadata: Record<string, string> = { checksum: info.checksum };
   for (const field of FIELDS) metadata[field] = String(info[field]);
   return metadata;
+}
+
+// The object's ArchivedSegment; an object without one is not this archive's.
+function segmentOf(info: ObjectInfo, bucket: string): ArchivedSegment {
+  const archived = fromMetadata(info);
+  if (archived) return archived;
+  throw new WalError(
+    ErrorCode.REMOTE_ERROR,
+    `expected object ${info.name} of bucket ${bucket} to carry an @wal segment's metadata, found ${JSON.stringify(info.metadata ?? {})}`,
+  );
 }
 
 function fromMetadata(info: ObjectInfo): ArchivedSegment | null {

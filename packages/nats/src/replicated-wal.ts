@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { type BytesLike, FRAME_HEADER_SIZE, toBytes, type WalError, type WalOp } from '@wal/codec';
 import { type BatchOp, nodeFs, Wal, type WalOptions, type WalState } from '@wal/fs';
 import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
+import { checkArchiveOptions } from '@wal/recovery/internal';
 import { fenced, invalidOption as invalid, streamLost } from './errors.js';
 import { localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
@@ -121,8 +122,10 @@ export class ReplicatedWal {
         maxRecordBytes,
       );
     }
-    // The local log and the archiver first: Wal.open and archiveLog refuse
-    // bad options before any request to NATS, so a refused open creates no stream.
+    // Wal.open checks its own options before any I/O; the archiver's come
+    // first, as it is made only once the log is open. So a refused open
+    // leaves nothing on disk and creates no stream.
+    if (archive !== undefined) checkArchiveOptions(archive);
     const wal = await Wal.open({ ...walOptions, maxRecordBytes });
     let archiver: Archiver | undefined;
     try {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { listSealedSegments, Wal } from '@wal/fs';
 import { restoreLog, scanLog } from '@wal/recovery';
@@ -67,6 +68,49 @@ describe('ObjectStoreArchive', () => {
       code: 'WAL_INVALID_ARGUMENT',
     });
     expect((await archive.list()).map((s) => s.segment)).toEqual([1, 2]);
+  });
+
+  test('bad options are refused with WAL_INVALID_OPTIONS before any request: no bucket is made', async () => {
+    const nats = await connectCluster();
+    const cases: [string, Record<string, unknown>][] = [
+      ['bucket', { bucket: 'has.dot' }],
+      ['replicas', { replicas: 0 }],
+      ['replicas', { replicas: 1.5 }],
+      ['replicas', { replicas: 6 }],
+      ['replicas', { replicas: '3' }],
+      ['nats', { nats: {} }],
+    ];
+    const tried: string[] = [];
+    for (const [name, bad] of cases) {
+      const bucket = uniqueName('badopt');
+      tried.push(`OBJ_${bucket}`);
+      await expect(
+        ObjectStoreArchive.open({ nats, bucket, ...bad } as never),
+      ).rejects.toMatchObject({
+        code: 'WAL_INVALID_OPTIONS',
+        message: expect.stringContaining(name),
+      });
+    }
+    await expect(ObjectStoreArchive.open(null as never)).rejects.toMatchObject({
+      code: 'WAL_INVALID_OPTIONS',
+    });
+    const jsm = await jetstreamManager(nats);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) names.push(name);
+    expect(names.filter((n) => tried.includes(n))).toEqual([]);
+  });
+
+  test("get refuses an object without an @wal segment's metadata, as list does", async () => {
+    const nats = await connectCluster();
+    const bucket = uniqueName('foreign');
+    const archive = await ObjectStoreArchive.open({ nats, bucket, replicas: 1 });
+    const store = await new Objm(nats).open(bucket);
+    await store.putBlob({ name: 'wal_00000003.log' }, Buffer.from('not a segment'));
+    await expect(archive.list()).rejects.toMatchObject({ code: 'WAL_REMOTE_ERROR' });
+    await expect(archive.get(3)).rejects.toMatchObject({
+      code: 'WAL_REMOTE_ERROR',
+      message: expect.stringContaining('metadata'),
+    });
   });
 
   test('two archivers racing to put the same segment with different bytes: one wins, the other gets WAL_ARCHIVE_CONFLICT', async () => {

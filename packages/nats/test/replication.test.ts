@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { listSealedSegments, Wal } from '@wal/fs';
 import { Memtable, replay } from '@wal/memtable';
@@ -197,6 +197,8 @@ describe('ReplicatedWal', () => {
         code: 'WAL_INVALID_OPTIONS',
         message: expect.stringContaining(name === 'archive' ? 'target' : name),
       });
+      // Nothing on disk either: not the directory, not a lock, not a segment.
+      expect(existsSync(`${dir}/${name}`), name).toBe(false);
     }
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];

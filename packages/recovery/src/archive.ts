@@ -329,6 +329,16 @@ export function archiveLog(options: ArchiveOptions): Archiver {
   return new Archiver(parseOptions('archive', archiveTable, options));
 }
 
+const { wal: _, ...archiveTableWithoutWal } = archiveTable;
+
+/**
+ * Checks the options of {@link archiveLog} but `wal`, as `archiveLog` would:
+ * for a caller that must refuse them before it opens the log.
+ */
+export function checkArchiveOptions(options: Omit<ArchiveOptions, 'wal'>): void {
+  parseOptions('archive', archiveTableWithoutWal, options);
+}
+
 function conflict(local: ArchivedSegment, archived: ArchivedSegment): WalError {
   return new WalError(
     ErrorCode.ARCHIVE_CONFLICT,
