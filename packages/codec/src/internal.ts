@@ -32,6 +32,7 @@ export {
   option,
   orNull,
   parseOptions,
+  pathString,
   problem,
   type ResolvedOptions,
   required,

@@ -81,6 +81,17 @@ export const nonEmptyString: Kind<string> = {
 };
 
 /**
+ * A path: a non-empty string without NUL bytes. (A NUL byte can be in no
+ * path: the file system would refuse it at the first call, as an I/O error,
+ * where it is a bad argument.)
+ */
+export const pathString: Kind<string> = {
+  expected: 'a non-empty path without NUL bytes',
+  test: (value): value is string =>
+    typeof value === 'string' && value.length > 0 && !value.includes('\0'),
+};
+
+/**
  * Validates `input` (an object, or undefined for all defaults) against
  * `table`. Unknown keys are refused, so a misspelt option is not silently
  * ignored. Throws `WAL_INVALID_OPTIONS` naming every bad option:

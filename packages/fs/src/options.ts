@@ -12,10 +12,10 @@ import {
 import {
   integer,
   invalidOptions,
-  type Kind,
   oneOf,
   option,
   parseOptions as parseTable,
+  pathString,
   problem,
   type ResolvedOptions as Resolved,
   required,
@@ -34,16 +34,8 @@ export const MIN_SEGMENT_BYTES =
   2 * (FRAME_HEADER_SIZE + MARK_RECORD_SIZE) +
   SEAL_FRAME_SIZE;
 
-// A NUL byte can be in no path: the file system would refuse it at the first
-// call, as an I/O error, where it is a bad option.
-const directory: Kind<string> = {
-  expected: 'a non-empty path without NUL bytes',
-  test: (value): value is string =>
-    typeof value === 'string' && value.length > 0 && !value.includes('\0'),
-};
-
 const table = {
-  dir: required(directory),
+  dir: required(pathString),
   sync: option(oneOf(['always', 'interval', 'none']), 'always'),
   syncIntervalMs: option(integer(1, 3_600_000), 100),
   maxSegmentBytes: option(integer(MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES_LIMIT), 64 * 1024 * 1024),

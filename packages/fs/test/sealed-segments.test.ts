@@ -110,6 +110,7 @@ describe('listSealedSegments', () => {
       await rejectsWith(listSealedSegments(dir, bad as object), 'WAL_INVALID_OPTIONS');
     }
     await rejectsWith(listSealedSegments(''), 'WAL_INVALID_ARGUMENT');
+    await rejectsWith(listSealedSegments(`${dir}\0x`), 'WAL_INVALID_ARGUMENT');
   });
 });
 

@@ -6,6 +6,7 @@ import {
   oneOf,
   option,
   parseOptions,
+  pathString,
   problem,
   type ResolvedOptions,
 } from '@wal/codec/internal';
@@ -62,11 +63,11 @@ export const parseVerifyOptions = (input: unknown): ResolvedVerifyOptions =>
 export const parseRepairOptions = (input: unknown): ResolvedRepairOptions =>
   parseOptions('repair', repairTable, input);
 
-/** Checks the path argument; throws `WAL_INVALID_ARGUMENT` when it is not a non-empty string. */
+/** Checks the path argument; throws `WAL_INVALID_ARGUMENT` unless it is a non-empty string without NUL bytes. */
 export function checkPath(value: unknown, what: string): string {
-  if (typeof value === 'string' && value.length > 0) return value;
+  if (pathString.test(value)) return value;
   throw new WalError(
     ErrorCode.INVALID_ARGUMENT,
-    `expected ${what} to be a non-empty path string, found ${describeValue(value)}`,
+    `expected ${what} to be ${pathString.expected}, found ${describeValue(value)}`,
   );
 }

@@ -13,9 +13,9 @@ import {
 import {
   instanceOf,
   integer,
-  nonEmptyString,
   option,
   parseOptions,
+  pathString,
   required,
 } from '@wal/codec/internal';
 import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
@@ -67,7 +67,7 @@ export interface RestoreResult {
 
 const restoreTable = {
   target: required({ expected: 'an ArchiveTarget (put, get and list)', test: isArchiveTarget }),
-  dir: required(nonEmptyString),
+  dir: required(pathString),
   toSequence: option(integer(0, MAX_SEQUENCE)),
   fs: option({ expected: 'a WalFs with every method', test: isWalFs }, nodeFs),
   signal: option(instanceOf(AbortSignal, 'an AbortSignal')),

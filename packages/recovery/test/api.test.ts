@@ -1,7 +1,15 @@
 // Options, arguments, I/O errors, resources and the streaming contract.
 import { CorruptionError, ErrorCode, type WalEntry, WalError } from '@wal/codec';
 import { SimFs } from '@wal/fs/testing';
-import { readSegment, recover, repair, scanLog, verify } from '@wal/recovery';
+import {
+  directoryTarget,
+  readSegment,
+  recover,
+  repair,
+  scanLog,
+  tailLog,
+  verify,
+} from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
 import { collect, LOG_ID, MODES, plain, put, puts, simLog } from './helpers.js';
 
@@ -88,6 +96,23 @@ describe('options are validated before any I/O', () => {
     await expect(repair('' as string)).rejects.toMatchObject({
       code: ErrorCode.INVALID_ARGUMENT,
     });
+  });
+
+  test('a path with a NUL byte is WAL_INVALID_ARGUMENT before any I/O, not an I/O error', async () => {
+    const fs = new SimFs();
+    const bad = '/wal\0x';
+    const expected = {
+      code: ErrorCode.INVALID_ARGUMENT,
+      message: expect.stringContaining('without NUL bytes'),
+    };
+    expect(() => scanLog(bad, { fs })).toThrow(expect.objectContaining(expected));
+    expect(() => readSegment(bad, { fs })).toThrow(expect.objectContaining(expected));
+    expect(() => tailLog(bad, { fs })).toThrow(expect.objectContaining(expected));
+    expect(() => directoryTarget(bad)).toThrow(expect.objectContaining(expected));
+    await expect(recover(bad, { fs })).rejects.toMatchObject(expected);
+    await expect(verify(bad, { fs })).rejects.toMatchObject(expected);
+    await expect(repair(bad, { fs })).rejects.toMatchObject(expected);
+    expect(fs.operations).toBe(0);
   });
 });
 

@@ -175,6 +175,7 @@ describe('restoreLog', () => {
     for (const bad of [
       { dir },
       { target, dir: '' },
+      { target, dir: `${dir}\0x` },
       { target, dir, toSequence: -1 },
       { target, dir, x: 1 },
     ]) {
