@@ -24,7 +24,6 @@ export {
   invalidOptions,
   type Kind,
   matching,
-  nonEmptyString,
   type Option,
   type OptionTable,
   object,

@@ -74,12 +74,6 @@ export const boolean: Kind<boolean> = {
   test: (value): value is boolean => typeof value === 'boolean',
 };
 
-/** A non-empty string. */
-export const nonEmptyString: Kind<string> = {
-  expected: 'a non-empty string',
-  test: (value): value is string => typeof value === 'string' && value.length > 0,
-};
-
 /**
  * A path: a non-empty string without NUL bytes. (A NUL byte can be in no
  * path: the file system would refuse it at the first call, as an I/O error,
