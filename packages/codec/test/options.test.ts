@@ -2,18 +2,18 @@ import { ErrorCode, WalError } from '@wal/codec';
 import {
   boolean,
   integer,
-  nonEmptyString,
   oneOf,
   option,
   orNull,
   parseOptions,
+  pathString,
   required,
 } from '@wal/codec/internal';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 
 const table = {
-  name: required(nonEmptyString),
+  name: required(pathString),
   mode: option(oneOf(['fast', 'safe']), 'safe'),
   size: option(integer(2, 10), 4),
   limit: option(integer(0)),
@@ -74,8 +74,12 @@ describe('parseOptions', () => {
       `mode: expected one of 'fast', 'safe', found the string "quick"`,
     ],
     [{ name: 'a', dryRun: 'yes' }, 'dryRun: expected a boolean, found the string "yes"'],
-    [{ name: '' }, 'name: expected a non-empty string, found the string ""'],
-    [{}, 'name: expected a non-empty string, found undefined'],
+    [{ name: '' }, 'name: expected a non-empty path without NUL bytes, found the string ""'],
+    [
+      { name: 'a\0b' },
+      'name: expected a non-empty path without NUL bytes, found the string "a\\u0000b"',
+    ],
+    [{}, 'name: expected a non-empty path without NUL bytes, found undefined'],
     [
       { name: 'a', nmae: 'b' },
       'nmae: expected one of name, mode, size, limit, checkpoint, dryRun, found an unknown option',
