@@ -5,7 +5,7 @@ import { connectCluster, streamMessages, tempDir, uniqueName } from './helpers.j
 describe('two logs opening on the same empty stream at once', () => {
   test('exactly one wins, the other is fenced with WAL_FENCED, and the stream holds only the winner', async () => {
     const nc = await connectCluster();
-    const stream = uniqueName('hunt-two');
+    const stream = uniqueName('two-writers');
     const writers = await Promise.allSettled(
       [0, 1].map(() =>
         ReplicatedWal.open({ dir: tempDir(), nats: nc, stream, publishTimeoutMs: 2_000 }),
@@ -34,6 +34,7 @@ describe('two logs opening on the same empty stream at once', () => {
     const winners = results.filter((r) => !r.fenced);
     expect(winners).toHaveLength(1);
     expect(results.filter((r) => r.fenced)).toHaveLength(1);
+    expect(winners[0]?.acked).toBe(20);
     const messages = await streamMessages(nc, stream);
     const logs = new Set(messages.map((m) => m.header.get('Wal-Log')));
     expect([...logs]).toEqual([(winners[0] as { logId: string }).logId]);

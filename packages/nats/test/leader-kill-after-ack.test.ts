@@ -6,7 +6,7 @@ describe('the stream leader SIGKILLed right after a replicated put resolved', ()
   test('the stream holds that record exactly once, in order, and the writer goes on publishing', async () => {
     const nats = cluster();
     const nc = await connectCluster();
-    const stream = uniqueName('hunt-kill');
+    const stream = uniqueName('leader-kill');
     const wal = await ReplicatedWal.open({
       dir: tempDir(),
       nats: nc,
@@ -18,14 +18,18 @@ describe('the stream leader SIGKILLed right after a replicated put resolved', ()
     const leader = await nats.streamLeader(stream);
     await nats.kill(leader);
     const after: number[] = [];
-    for (let i = 0; i < 10; i++) after.push(await wal.put(`after-${i}`, 'v'));
-    await wal.close();
+    try {
+      for (let i = 0; i < 10; i++) after.push(await wal.put(`after-${i}`, 'v'));
+      await wal.close();
+    } finally {
+      // The next files share the cluster: bring the node back whatever failed.
+      await nats.restart(leader);
+      await nats.waitHealthy();
+    }
     expect(acked).toBe(10);
     expect(after).toEqual(Array.from({ length: 10 }, (_, i) => 11 + i));
     expect(await streamRanges(nc, stream)).toEqual(
       Array.from({ length: 21 }, (_, i) => [i, i + 1]),
     );
-    await nats.restart(leader);
-    await nats.waitHealthy();
   }, 120_000);
 });
