@@ -34,7 +34,8 @@ export interface ReplayResult {
  *   a writer would start it again at 0. A missing log is an empty one only
  *   for a table without a checkpoint (`lastSequence` null). And when the
  *   table's `logId` names another log than the one in `dir`: a writer
- *   started a new one there, which may already have passed the checkpoint;
+ *   started a new one there, which may already have passed the checkpoint
+ *   (also for a table with a `logId` but no checkpoint);
  * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
  *   which the table would silently miss;
  * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
@@ -100,6 +101,14 @@ export async function replay(
     );
   }
   const logId = table.logId;
+  if (checkpoint === null && logId !== null && stats.logId !== null && stats.logId !== logId) {
+    // A table that names its log refuses another one even without a checkpoint:
+    // it would silently take that log's entries and id as its own.
+    throw new WalError(
+      ErrorCode.SEQUENCE_REWOUND,
+      `expected the log in ${dir} to be log ${logId}, which the table is of, found log ${stats.logId}: nothing was applied`,
+    );
+  }
   if (checkpoint !== null && logId !== null && stats.logId !== null && stats.logId !== logId) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,
