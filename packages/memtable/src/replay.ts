@@ -25,7 +25,9 @@ export interface ReplayResult {
  * order, batches whole. Replay starts after `table.lastSequence` (a table
  * restored from a checkpoint), so replaying twice is idempotent, and sealed
  * segments wholly below it are not read. It sets `table.logId` to the
- * log's id.
+ * log's id. A replayed put or delete overwrites what the table holds under
+ * its key, also an entry put into the table directly (the log is the
+ * truth: put into the table only what you also wrote to the log).
  *
  * It refuses, applying nothing:
  * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:
@@ -101,18 +103,14 @@ export async function replay(
     );
   }
   const logId = table.logId;
-  if (checkpoint === null && logId !== null && stats.logId !== null && stats.logId !== logId) {
-    // A table that names its log refuses another one even without a checkpoint:
-    // it would silently take that log's entries and id as its own.
+  // A table that names its log refuses another one, checkpoint or not: it
+  // would take that log's entries and id as its own.
+  if (logId !== null && stats.logId !== null && stats.logId !== logId) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,
-      `expected the log in ${dir} to be log ${logId}, which the table is of, found log ${stats.logId}: nothing was applied`,
-    );
-  }
-  if (checkpoint !== null && logId !== null && stats.logId !== null && stats.logId !== logId) {
-    throw new WalError(
-      ErrorCode.SEQUENCE_REWOUND,
-      `expected the log in ${dir} to be log ${logId}, which the table's checkpoint (lastSequence ${checkpoint}) is of, found log ${stats.logId}: a writer started a new log there, and a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
+      checkpoint === null
+        ? `expected the log in ${dir} to be log ${logId}, which the table is of, found log ${stats.logId}: nothing was applied`
+        : `expected the log in ${dir} to be log ${logId}, which the table's checkpoint (lastSequence ${checkpoint}) is of, found log ${stats.logId}: a writer started a new log there, and a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
     );
   }
   if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
