@@ -87,7 +87,10 @@ const KILLERS = {
   'archive-path-fsync': [RECOVERY_TEST('archive')],
   'restore-parents-fsync': [RECOVERY_TEST('restore')],
   'replay-missing-log-checkpoint': ['packages/memtable/test/replay.test.ts'],
-  'replay-checkpoint-log-id': ['packages/memtable/test/replay.test.ts'],
+  'replay-checkpoint-log-id': [
+    'packages/memtable/test/replay.test.ts',
+    'packages/memtable/test/replay-log-id.test.ts',
+  ],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'sealed-hash-still-listed': [FS_TEST('sealed-segments')],
   'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
@@ -631,8 +634,8 @@ export const MUTANTS = [
   mutant(
     'replay-checkpoint-log-id',
     REPLAY,
-    "replay refusing another log than the one the checkpoint names (a writer's new log past the checkpoint)",
-    '  if (checkpoint !== null && logId !== null && stats.logId !== null && stats.logId !== logId) {',
+    "replay refusing another log than the one the table names (a writer's new log past the checkpoint, or any other log)",
+    '  if (logId !== null && stats.logId !== null && stats.logId !== logId) {',
     '  if (false) {',
   ),
   mutant(

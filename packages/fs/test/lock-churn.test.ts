@@ -10,7 +10,8 @@ import { type Child, startChild } from './lock-child.js';
 
 const STEADY = 4;
 const CHURN_MS = 3_000;
-const MAX_CHURN_MS = 7_000;
+// Generous: on a loaded machine victims start slowly (CI saw 2 deaths in 7 s).
+const MAX_CHURN_MS = 20_000;
 const DEATHS = 3;
 
 describe('lock churn', () => {
@@ -72,5 +73,5 @@ describe('lock churn', () => {
     expect(killedAnywhere, report).toBeGreaterThanOrEqual(DEATHS);
     // Nothing is left holding: the last victim's death freed the lock too.
     await (await lockDirectory(dir))();
-  }, 20_000);
+  }, 40_000);
 });
