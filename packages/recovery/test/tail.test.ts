@@ -8,7 +8,7 @@ import { nodeFs, Wal, type WalFs } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { type LogTail, recover, TruncatedError, tailLog } from '@wal/recovery';
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { plain, tempDir, utf8 } from './helpers.js';
 
 const DIR = '/log';
@@ -28,7 +28,10 @@ async function open(options: Parameters<typeof Wal.open>[0]): Promise<Wal> {
 }
 
 // Collects what a tail yields in the background; `until(n)` waits for n entries.
+// The tail is closed when the test ends: a cross-process tail never ends by
+// itself, and one left polling slows every later test in the file.
 function collector(tail: LogTail) {
+  onTestFinished(() => tail.close());
   const got: WalEntry[] = [];
   let error: unknown;
   let ended = false;
