@@ -17,6 +17,7 @@
 export { crc32Range } from './crc32.js';
 export {
   boolean,
+  checkPath,
   defaults,
   either,
   instanceOf,

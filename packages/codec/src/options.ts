@@ -85,6 +85,15 @@ export const pathString: Kind<string> = {
     typeof value === 'string' && value.length > 0 && !value.includes('\0'),
 };
 
+/** `value` when it is a {@link pathString}; else `WAL_INVALID_ARGUMENT` naming the argument `what`. */
+export function checkPath(value: unknown, what: string): string {
+  if (pathString.test(value)) return value;
+  throw new WalError(
+    ErrorCode.INVALID_ARGUMENT,
+    `expected ${what} to be ${pathString.expected}, found ${describeValue(value)}`,
+  );
+}
+
 /**
  * Validates `input` (an object, or undefined for all defaults) against
  * `table`. Unknown keys are refused, so a misspelt option is not silently

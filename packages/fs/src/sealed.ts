@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { CorruptionError, describeValue, ErrorCode, isIndex, WalError } from '@wal/codec';
-import { pathString } from '@wal/codec/internal';
+import { checkPath } from '@wal/codec/internal';
 import { nodeFs } from './node-fs.js';
 import type { SealedSegment } from './open-log.js';
 import { optionsShapeProblem } from './options.js';
@@ -164,12 +164,7 @@ async function hashSealed(fs: WalFs, info: SegmentInfo): Promise<SealedSegmentIn
 }
 
 function parseListOptions(dir: unknown, options: unknown): { fs: WalFs; from: number } {
-  if (!pathString.test(dir)) {
-    throw new WalError(
-      ErrorCode.INVALID_ARGUMENT,
-      `expected dir to be ${pathString.expected}, found ${describeValue(dir)}`,
-    );
-  }
+  checkPath(dir, 'dir');
   const { fs = nodeFs, from = 0, ...rest } = (options ?? {}) as ListSealedOptions;
   const bad =
     optionsShapeProblem(options, rest) ??

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
+import { checkPath } from '@wal/codec/internal';
 import { isWalFs, nodeFs, type WalFs } from '@wal/fs';
 import { errnoOf, io, syncDirectoryState } from '@wal/fs/internal';
 import { parseSegmentFileName, segmentFileName, writeFileDurably } from '@wal/fs/segments';
 import { archivedSegment, readWhole, sha256 } from './archive-check.js';
 import type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
-import { checkPath } from './options.js';
 
 const META_SUFFIX = '.json';
 

@@ -1,4 +1,4 @@
-import { describeValue, ErrorCode, MAX_SEQUENCE, WalError } from '@wal/codec';
+import { describeValue, MAX_SEQUENCE } from '@wal/codec';
 import {
   boolean,
   integer,
@@ -6,7 +6,6 @@ import {
   oneOf,
   option,
   parseOptions,
-  pathString,
   problem,
   type ResolvedOptions,
 } from '@wal/codec/internal';
@@ -62,12 +61,3 @@ export const parseVerifyOptions = (input: unknown): ResolvedVerifyOptions =>
   parseOptions('verify', verifyTable, input);
 export const parseRepairOptions = (input: unknown): ResolvedRepairOptions =>
   parseOptions('repair', repairTable, input);
-
-/** Checks the path argument; throws `WAL_INVALID_ARGUMENT` unless it is a non-empty string without NUL bytes. */
-export function checkPath(value: unknown, what: string): string {
-  if (pathString.test(value)) return value;
-  throw new WalError(
-    ErrorCode.INVALID_ARGUMENT,
-    `expected ${what} to be ${pathString.expected}, found ${describeValue(value)}`,
-  );
-}

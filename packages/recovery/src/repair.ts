@@ -14,6 +14,7 @@ import {
   WalError,
   type WalOp,
 } from '@wal/codec';
+import { checkPath } from '@wal/codec/internal';
 import type { WalFs } from '@wal/fs';
 import {
   closeQuietly,
@@ -31,7 +32,7 @@ import {
   readFrames,
   writeFileDurably,
 } from '@wal/fs/segments';
-import { checkPath, parseRepairOptions } from './options.js';
+import { parseRepairOptions } from './options.js';
 import {
   type PlannedSegment,
   planRepair,

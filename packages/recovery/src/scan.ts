@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { type Damage, ErrorCode, type WalEntry, WalError } from '@wal/codec';
+import { checkPath } from '@wal/codec/internal';
 import type { SegmentInfo } from '@wal/fs/segments';
 import { damageError } from './errors.js';
-import { checkPath, parseScanOptions, type ResolvedScanOptions } from './options.js';
+import { parseScanOptions, type ResolvedScanOptions } from './options.js';
 import type { RecoveryStats, ScanOptions } from './types.js';
 import { LogWalker, type WalkEvent, type WalkSource } from './walker.js';
 

@@ -10,6 +10,7 @@ import {
 } from '@wal/codec';
 import {
   boolean,
+  checkPath,
   either,
   instanceOf,
   integer,
@@ -31,7 +32,6 @@ import {
   segmentFileName,
 } from '@wal/fs/segments';
 import { TruncatedError } from './errors.js';
-import { checkPath } from './options.js';
 import { type CursorFrame, type CursorRead, type ReadStop, SegmentCursor } from './tail-cursor.js';
 import type { HoleFound } from './types.js';
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Damage } from '@wal/codec';
+import { checkPath } from '@wal/codec/internal';
 import type { SegmentInfo } from '@wal/fs/segments';
-import { checkPath, parseVerifyOptions } from './options.js';
+import { parseVerifyOptions } from './options.js';
 import { planRepair } from './repair-plan.js';
 import type { CommonOptions, HoleFound } from './types.js';
 import { LogWalker, type WalkEvent } from './walker.js';
