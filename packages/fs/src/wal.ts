@@ -338,6 +338,12 @@ export class Wal {
    * waits (`onExceeded: 'block'`) or drops the hold with `WAL_HOLD_EXCEEDED`
    * (`'error'`). Throws `WAL_INVALID_ARGUMENT` for bad arguments and
    * `WAL_CLOSED` once closing.
+   *
+   * A hold keeps what exists when it is taken: a retention call already
+   * deleting segments at or above `from` (its unlinks in flight) finishes,
+   * and a reader then finds them gone (`sealedSegments` and `tailLog` reject
+   * with `WAL_TRUNCATED`, never skipping silently). Take the hold before
+   * starting retention, or from the segment the reader already holds open.
    */
   holdSegments(from: number, options?: SegmentHoldOptions): SegmentHold {
     const { maxBytes, onExceeded, onDropped, ...rest } = options ?? {};

@@ -41,6 +41,38 @@ describe('retention keeps what a hold keeps', () => {
     expect(present()).toEqual(names(4));
   });
 
+  test('a hold taken while retention is deleting keeps what exists: the deletions in flight finish, and a reader finds them gone (WAL_TRUNCATED)', async () => {
+    let unlinking: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => {
+      unlinking = resolve;
+    });
+    let paused = 0;
+    class Gated extends SimFs {
+      override async unlink(file: string): Promise<void> {
+        paused++;
+        await gate;
+        return super.unlink(file);
+      }
+    }
+    const sim = new Gated();
+    const wal = await openWal({ dir: DIR, fs: sim });
+    for (let i = 0; i < 3; i++) {
+      await wal.put(`k${i}`, 'v');
+      await wal.rotate();
+    }
+    const truncating = wal.truncateThrough(10);
+    while (paused === 0) await settle(1);
+    // Segment 0's unlink is in flight; the hold comes after it started.
+    const hold = wal.holdSegments(0);
+    const feed = wal.sealedSegments()[Symbol.asyncIterator]();
+    unlinking?.();
+    const deleted = await truncating;
+    expect(deleted).toBeGreaterThanOrEqual(1);
+    expect(segmentNames(DIR, simDisk(sim))).not.toContain(names(0)[0]);
+    await expect(feed.next()).rejects.toMatchObject({ code: 'WAL_TRUNCATED' });
+    hold.release();
+  });
+
   test('the lowest of several holds counts; `using` releases', async () => {
     const { wal, names: present } = await sealedSegments(4);
     const late = wal.holdSegments(3);
