@@ -57,6 +57,11 @@ export interface RepairOptions extends CommonOptions {
    * only ever raises `nextSequence`; the sequences from where the log ends
    * up to it are recorded as lost (a hole). Needed when nothing reads in
    * the last segment (see {@link repair}). A non-negative safe integer.
+   *
+   * A floor too low is not caught: the writer then issues again sequences
+   * the lost segment held, and a table checkpointed past them (a Memtable's
+   * `lastSequence`) skips the new entries on replay, silently, as entries it
+   * holds. Take it from the highest checkpoint or replica: `lastSequence + 1`.
    */
   floor?: number | undefined;
 }
