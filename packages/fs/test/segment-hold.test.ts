@@ -2,7 +2,9 @@
 // retention (truncateThrough, maxSegments) until the hold moves, and a byte
 // bound blocks rotation or drops the hold, as the holder chose.
 import type { WalError } from '@wal/codec';
+import { WAL_FS_METHODS } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
+import { wrapMethods } from '@wal/test-support';
 import { describe, expect, test } from 'vitest';
 import { openWal, readEntries, segmentNames, simDisk } from './helpers.js';
 
@@ -47,15 +49,15 @@ describe('retention keeps what a hold keeps', () => {
       unlinking = resolve;
     });
     let paused = 0;
-    class Gated extends SimFs {
-      override async unlink(file: string): Promise<void> {
+    const sim = new SimFs();
+    const gated = wrapMethods(sim, WAL_FS_METHODS, async (op, args, call) => {
+      if (op === 'unlink') {
         paused++;
         await gate;
-        return super.unlink(file);
       }
-    }
-    const sim = new Gated();
-    const wal = await openWal({ dir: DIR, fs: sim });
+      return call(...args);
+    });
+    const wal = await openWal({ dir: DIR, fs: gated });
     for (let i = 0; i < 3; i++) {
       await wal.put(`k${i}`, 'v');
       await wal.rotate();
