@@ -11,6 +11,8 @@ interface Snapshot {
   lastSequence: number | null;
   /** The log the snapshot is of: replay refuses a log a writer started anew. */
   logId: string;
+  /** The log's last repair the table saw: replay refuses a later one from a floor below the snapshot. */
+  incident: number | null;
   /** [key, value] in base64; only live entries (a snapshot is the whole state). */
   entries: [string, string][];
 }
@@ -100,7 +102,12 @@ export class Store {
   async checkpoint(): Promise<number> {
     const covered = this.table.lastSequence;
     if (covered === null) return 0;
-    const snapshot: Snapshot = { lastSequence: covered, logId: this.#wal.logId, entries: [] };
+    const snapshot: Snapshot = {
+      lastSequence: covered,
+      logId: this.#wal.logId,
+      incident: this.table.incident,
+      entries: [],
+    };
     for (const [key, value] of this.table.range()) {
       snapshot.entries.push([
         Buffer.from(key).toString('base64'),
@@ -130,7 +137,8 @@ function readSnapshot(dir: string): Memtable {
   }
   const snapshot = JSON.parse(text) as Snapshot;
   // The table holds everything up to the snapshot, so replay skips it.
-  const table = new Memtable({ lastSequence: snapshot.lastSequence, logId: snapshot.logId });
+  const { lastSequence, logId, incident } = snapshot;
+  const table = new Memtable({ lastSequence, logId, incident });
   for (const [key, value] of snapshot.entries) {
     table.put(Buffer.from(key, 'base64'), Buffer.from(value, 'base64'));
   }

@@ -64,6 +64,7 @@ export class Memtable {
   #sizeBytes = 0;
   #lastSequence: number | null;
   #logId: string | null;
+  #incident: number | null;
   /** Bumped by every call that changes the table. */
   #changes = 0;
 
@@ -73,6 +74,7 @@ export class Memtable {
     this.maxSizeBytes = resolved.maxSizeBytes;
     this.#lastSequence = resolved.lastSequence;
     this.#logId = resolved.logId;
+    this.#incident = resolved.incident;
   }
 
   /**
@@ -196,6 +198,17 @@ export class Memtable {
     return this.#logId;
   }
 
+  /**
+   * The highest repair incident (`quarantine/<incident>/`, see `repair` in
+   * @wal/recovery) of the log when `replay` last read it, or given with a
+   * checkpoint; null for none. Keep it with `lastSequence` and `logId`: a
+   * replay from the checkpoint then checks only the repairs made after it,
+   * and refuses one that continued the log at or below `lastSequence`.
+   */
+  get incident(): number | null {
+    return this.#incident;
+  }
+
   /** Keys held, tombstones included. */
   get size(): number {
     return this.#tree.size;
@@ -266,15 +279,17 @@ export class Memtable {
   /**
    * Takes over everything `staging` holds (newer than this table's
    * contents) and its `lastSequence`, leaving `staging` empty, and records
-   * `logId` as the log they came from. Bytes move,
+   * `logId` as the log they came from and `incident` as its last repair
+   * seen. Bytes move,
    * they are not copied again: into an empty table staging's tree nodes and
    * arena move (into this table's own tree object, which open iterators
    * hold); otherwise this arena adopts staging's slabs and each key is
    * inserted with its value's new location.
    */
-  [absorb](staging: Memtable, logId: string | null): void {
+  [absorb](staging: Memtable, logId: string | null, incident: number | null): void {
     this.#changes++;
     this.#logId = logId;
+    this.#incident = incident;
     if (this.#tree.size === 0) {
       this.#tree.takeFrom(staging.#tree);
       this.#arena = staging.#arena;

@@ -22,6 +22,14 @@ export interface MemtableOptions {
    * one a writer started anew, whose sequences the checkpoint would skip.
    */
   logId?: string | null | undefined;
+  /**
+   * The highest repair incident of the log when the checkpoint was taken
+   * (the table's `incident`), or null (default) for none. Replay refuses a
+   * later repair that continued the log at or below `lastSequence`.
+   * Without it every repair counts as later, also one the table replayed
+   * past, so keep it with the checkpoint.
+   */
+  incident?: number | null | undefined;
 }
 
 /** {@link MemtableOptions} with the defaults filled in. */
@@ -29,12 +37,14 @@ export interface ResolvedMemtableOptions {
   maxSizeBytes: number;
   lastSequence: number | null;
   logId: string | null;
+  incident: number | null;
 }
 
 const table = {
   maxSizeBytes: option(integer(1), DEFAULT_MAX_SIZE_BYTES),
   lastSequence: option(orNull(integer(0)), null),
   logId: option(orNull(matching(/^[0-9a-f]{16}$/, 'a log id (16 hex digits)')), null),
+  incident: option(orNull(integer(1)), null),
 };
 
 /**

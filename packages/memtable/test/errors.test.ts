@@ -127,6 +127,9 @@ describe('options: WAL_INVALID_OPTIONS', () => {
     ['above 2^53 - 1', { maxSizeBytes: 2 ** 53 }],
     ['a string', { maxSizeBytes: '64MB' }],
     ['a misspelt option', { maxSizebytes: 10 }],
+    ['incident 0 (incidents count from 1)', { incident: 0 }],
+    ['a fractional incident', { incident: 1.5 }],
+    ['an incident that is a string', { incident: '1' }],
     ['options that are a number', 64],
     ['options that are null', null],
     ['options that are an array', []],
@@ -143,7 +146,7 @@ describe('options: WAL_INVALID_OPTIONS', () => {
     ],
     [
       { maxSizebytes: 10 },
-      'maxSizebytes: expected one of maxSizeBytes, lastSequence, logId, found an unknown option',
+      'maxSizebytes: expected one of maxSizeBytes, lastSequence, logId, incident, found an unknown option',
     ],
     [7, 'options: expected an object, found the number 7'],
   ])(

@@ -8,6 +8,7 @@ export {
 export { directoryTarget } from './archive-directory.js';
 export type { ArchivedSegment, ArchiveTarget } from './archive-target.js';
 export { TruncatedError } from './errors.js';
+export { type Incident, listIncidents } from './incidents.js';
 export { type RecoverResult, recover } from './recover.js';
 export {
   MANIFEST_FILE,

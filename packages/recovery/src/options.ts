@@ -39,10 +39,12 @@ const scanTable = {
 const verifyTable = { fs, mode: option(oneOf(['strict', 'tolerate-tail']), 'tolerate-tail') };
 
 const repairTable = { fs, dryRun: option(boolean, false), floor: option(sequence) };
+const incidentsTable = { fs };
 
 export type ResolvedScanOptions = ResolvedOptions<typeof scanTable>;
 export type ResolvedVerifyOptions = ResolvedOptions<typeof verifyTable>;
 export type ResolvedRepairOptions = ResolvedOptions<typeof repairTable>;
+export type ResolvedIncidentsOptions = ResolvedOptions<typeof incidentsTable>;
 
 /**
  * Validates scan options before any I/O. A `toSequence` below `fromSequence`
@@ -61,3 +63,5 @@ export const parseVerifyOptions = (input: unknown): ResolvedVerifyOptions =>
   parseOptions('verify', verifyTable, input);
 export const parseRepairOptions = (input: unknown): ResolvedRepairOptions =>
   parseOptions('repair', repairTable, input);
+export const parseIncidentsOptions = (input: unknown): ResolvedIncidentsOptions =>
+  parseOptions('listIncidents', incidentsTable, input);

@@ -58,10 +58,10 @@ export interface RepairOptions extends CommonOptions {
    * up to it are recorded as lost (a hole). Needed when nothing reads in
    * the last segment (see {@link repair}). A non-negative safe integer.
    *
-   * A floor too low is not caught: the writer then issues again sequences
-   * the lost segment held, and a table checkpointed past them (a Memtable's
-   * `lastSequence`) skips the new entries on replay, silently, as entries it
-   * holds. Take it from the highest checkpoint or replica: `lastSequence + 1`.
+   * Take it from the highest checkpoint or replica: `lastSequence + 1`.
+   * Repair cannot tell a floor too low (the writer then issues again
+   * sequences the lost segment held); its manifest records `fromFloor`, so
+   * that a checkpoint's replay refuses it (see {@link listIncidents}).
    */
   floor?: number | undefined;
 }
@@ -144,7 +144,8 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
     for (const a of actions)
       if (a.action !== 'create') a.keptIn = path.join(incidentDir, path.basename(a.file));
     Object.assign(result, { incident, incidentDir });
-    if (!dryRun) await execute(fs, incidentDir, incident, plan.logId, plan.writes, result);
+    const facts = { logId: plan.logId, fromFloor: plan.unreadable !== null };
+    if (!dryRun) await execute(fs, incidentDir, incident, facts, plan.writes, result);
     return result;
   } finally {
     await release();
@@ -158,6 +159,16 @@ function unreadableLast(damage: Damage): CorruptionError {
     damage,
     { cause: damage },
   );
+}
+
+/**
+ * What a manifest records beside the result: the log, and whether
+ * `nextSequence` came from the operator's `floor` (no frame of the last
+ * segment read), so that it may be below what the log once issued.
+ */
+interface ManifestFacts {
+  logId: string;
+  fromFloor: boolean;
 }
 
 async function lock(fs: WalFs, dir: string): Promise<() => Promise<void>> {
@@ -206,10 +217,11 @@ async function execute(
   fs: WalFs,
   incidentDir: string,
   incident: number,
-  logId: string,
+  facts: ManifestFacts,
   writes: PlannedSegment[],
   result: RepairResult,
 ): Promise<void> {
+  const { logId } = facts;
   const quarantine = path.dirname(incidentDir);
   await io('create directory', incidentDir, () => fs.mkdirp(incidentDir));
   await fsyncDirOf(fs, incidentDir);
@@ -225,7 +237,8 @@ async function execute(
     }
   }
   const { dryRun: _, ...done } = result;
-  const manifest = { createdAt: new Date().toISOString(), ...done };
+  // listIncidents reads back logId, fromFloor and nextSequence.
+  const manifest = { createdAt: new Date().toISOString(), ...facts, ...done };
   await writeFileDurably(
     fs,
     path.join(incidentDir, MANIFEST_FILE),

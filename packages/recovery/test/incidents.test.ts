@@ -1,0 +1,98 @@
+// listIncidents: the log's repairs as their manifests record them, which a
+// checkpoint's replay checks (a repair from a floor below it).
+import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { SimFs } from '@wal/fs/testing';
+import { listIncidents, repair } from '@wal/recovery';
+import { expect, test } from 'vitest';
+import { type BuiltLog, flip, LOG_ID, puts, simLog } from './helpers.js';
+
+async function rottedLast() {
+  const { sim, log } = await simLog([puts(2), puts(3), puts(4)]);
+  const last = (log.segments as BuiltLog['segments']).at(-1);
+  if (!last) throw new Error('fixture');
+  let bytes = flip(last.bytes, 0);
+  bytes = flip(bytes, HEADER_SALT_OFFSET);
+  bytes = flip(bytes, SEGMENT_HEADER_SIZE, 0x40);
+  sim.writeFile(last.file, bytes);
+  return { sim, log };
+}
+
+test('a missing directory, or a log never repaired, has no incidents; nothing is created', async () => {
+  const sim = new SimFs();
+  expect(await listIncidents('/nowhere', { fs: sim })).toEqual([]);
+  const { sim: logged } = await simLog([puts(2)]);
+  expect(await listIncidents('/wal', { fs: logged })).toEqual([]);
+  expect((await logged.readdir('/wal')).includes('quarantine')).toBe(false);
+});
+
+test('each repair is listed in incident order with its log, where it continued the log, and whether from a floor', async () => {
+  const { sim } = await rottedLast();
+  await repair('/wal', { fs: sim, floor: 4 });
+  // A second repair, of rot in the first record, reads every segment.
+  const first = '/wal/wal_00000000.log';
+  sim.writeFile(first, flip(sim.readFile(first), SEGMENT_HEADER_SIZE + 20));
+  await repair('/wal', { fs: sim });
+  expect(await listIncidents('/wal', { fs: sim })).toEqual([
+    {
+      incident: 1,
+      incidentDir: '/wal/quarantine/1',
+      logId: LOG_ID,
+      nextSequence: 5,
+      fromFloor: true,
+      unreadable: null,
+    },
+    {
+      incident: 2,
+      incidentDir: '/wal/quarantine/2',
+      logId: LOG_ID,
+      nextSequence: 5,
+      fromFloor: false,
+      unreadable: null,
+    },
+  ]);
+});
+
+test('a folder without a manifest (a repair that died before changing the log) is left out; a bad manifest says what it held', async () => {
+  const { sim } = await rottedLast();
+  await repair('/wal', { fs: sim, floor: 9 });
+  await sim.mkdirp('/wal/quarantine/2');
+  await sim.mkdirp('/wal/quarantine/notes');
+  await sim.mkdirp('/wal/quarantine/3');
+  const cases: [string, string][] = [
+    ['{', 'expected JSON, found'],
+    [
+      '{"logId":"x","nextSequence":1,"fromFloor":false,"incident":3}',
+      'expected logId to be a log id (16 hex digits), found the string "x"',
+    ],
+    [
+      `{"logId":"${LOG_ID}","nextSequence":-1,"fromFloor":false,"incident":3}`,
+      'expected nextSequence to be a sequence, found the number -1',
+    ],
+    [
+      `{"logId":"${LOG_ID}","nextSequence":1,"incident":3}`,
+      'expected fromFloor to be a boolean, found undefined',
+    ],
+    [
+      `{"logId":"${LOG_ID}","nextSequence":1,"fromFloor":false,"incident":4}`,
+      "expected incident to be its folder's 3, found the number 4",
+    ],
+  ];
+  for (const [json, found] of cases) {
+    sim.writeFile('/wal/quarantine/3/manifest.json', Buffer.from(json));
+    const listed = await listIncidents('/wal', { fs: sim });
+    expect(listed.map((i) => i.incident)).toEqual([1, 3]);
+    expect(listed[1]).toMatchObject({ logId: null, nextSequence: null, fromFloor: null });
+    expect(listed[1]?.unreadable).toContain(found);
+  }
+});
+
+test('bad arguments are refused before any I/O', async () => {
+  const sim = new SimFs();
+  await expect(listIncidents('', { fs: sim })).rejects.toMatchObject({
+    code: 'WAL_INVALID_ARGUMENT',
+  });
+  await expect(listIncidents('/wal', { fs: sim, floor: 1 } as never)).rejects.toMatchObject({
+    code: 'WAL_INVALID_OPTIONS',
+  });
+  expect(sim.operations).toBe(0);
+});
