@@ -92,6 +92,11 @@ const KILLERS = {
     'packages/memtable/test/replay-log-id.test.ts',
   ],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
+  'replay-floor-below-checkpoint': ['packages/memtable/test/replay-after-floor-repair.test.ts'],
+  'repair-records-floor': [
+    'packages/memtable/test/replay-after-floor-repair.test.ts',
+    RECOVERY_TEST('incidents'),
+  ],
   'sealed-hash-still-listed': [FS_TEST('sealed-segments')],
   'tail-vouched-past-damage': [RECOVERY_TEST('tail-review')],
   'tail-vouched-past-end': [RECOVERY_TEST('tail-review')],
@@ -637,6 +642,20 @@ export const MUTANTS = [
     "replay refusing another log than the one the table names (a writer's new log past the checkpoint, or any other log)",
     '  if (logId !== null && stats.logId !== null && stats.logId !== logId) {',
     '  if (false) {',
+  ),
+  mutant(
+    'replay-floor-below-checkpoint',
+    REPLAY,
+    'replay refusing a checkpoint that a repair from a floor, made since it, continued the log at or below (the writer issued those sequences again)',
+    '(i.fromFloor === true && i.nextSequence <= checkpoint)',
+    'false',
+  ),
+  mutant(
+    'repair-records-floor',
+    REPAIR,
+    "repair's manifest recording that its next sequence came from the operator's floor",
+    'fromFloor: plan.unreadable !== null',
+    'fromFloor: false',
   ),
   mutant(
     'repair-keeps-log-id',
