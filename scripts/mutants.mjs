@@ -93,6 +93,7 @@ const KILLERS = {
   ],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'replay-floor-below-checkpoint': ['packages/memtable/test/replay-after-floor-repair.test.ts'],
+  'repair-incident-above-holes': [RECOVERY_TEST('incidents')],
   'repair-records-floor': [
     'packages/memtable/test/replay-after-floor-repair.test.ts',
     RECOVERY_TEST('incidents'),
@@ -649,6 +650,13 @@ export const MUTANTS = [
     'replay refusing a checkpoint that a repair from a floor, made since it, continued the log at or below (the writer issued those sequences again)',
     '(i.fromFloor === true && i.nextSequence <= checkpoint)',
     'false',
+  ),
+  mutant(
+    'repair-incident-above-holes',
+    REPAIR,
+    "repair numbering its incident above every incident the log's holes name (the quarantine may have been deleted)",
+    ': max), inLog) + 1',
+    ': max), 0) + 1',
   ),
   mutant(
     'repair-records-floor',

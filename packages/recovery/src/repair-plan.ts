@@ -82,6 +82,8 @@ export interface RepairPlan {
    * ended, so repair needs a floor to go on; null otherwise.
    */
   unreadable: Damage | null;
+  /** The highest incident a hole record in the log names; 0 for none. */
+  incident: number;
 }
 
 // What a first read found in one segment file.
@@ -105,6 +107,8 @@ interface Survey {
   /** Sequence ranges of its intact batch and hole records, merged. */
   ranges: SequenceRange[];
   lastEntry: number | null;
+  /** The highest incident a hole record in it names; 0 for none. */
+  incident: number;
   /** The last segment, set aside with no frame read under any salt (see `RepairPlan.unreadable`). */
   unreadable?: boolean;
 }
@@ -133,7 +137,8 @@ export async function planRepair(fs: WalFs, dir: string, floor = 0): Promise<Rep
   // An operator's floor (above every sequence the log ever issued) only ever raises it.
   const highest = Math.max(walker.highestNextSequence, salvaged, relocated.highest, floor);
   const all = [...surveys, ...relocated.surveys].sort((a, b) => a.info.segment - b.info.segment);
-  return decide(dir, logId, all, highest);
+  const incident = Math.max(0, ...all.map((s) => s.incident));
+  return { ...decide(dir, logId, all, highest), incident };
 }
 
 /** Walks the log once; returns each segment's survey (one for a segment never reached, too). */
@@ -155,6 +160,7 @@ async function surveyLog(walker: LogWalker): Promise<(info: SegmentInfo) => Surv
         torn: false,
         ranges: [],
         lastEntry: null,
+        incident: 0,
       };
       surveys.set(info, s);
     }
@@ -247,6 +253,7 @@ function addRange(s: Survey, record: Parameters<typeof sequencesOf>[0]): void {
   if (last && last.nextSequence === first) last.nextSequence = next;
   else s.ranges.push({ firstSequence: first, nextSequence: next });
   if (record.type === 'batch') s.lastEntry = next - 1;
+  else s.incident = Math.max(s.incident, record.incident);
 }
 
 // How many frames salvage reads to find a salt, at most.
@@ -379,6 +386,7 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
     torn: false,
     ranges: [],
     lastEntry: null,
+    incident: 0,
   };
   let frames = 0;
   let firstSeen: number | null = null;

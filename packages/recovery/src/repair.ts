@@ -139,7 +139,7 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
       lastSequence: plan?.lastSequence ?? null,
     };
     if (!plan || actions.length === 0) return result;
-    const incident = await nextIncident(fs, resolvedDir);
+    const incident = await nextIncident(fs, resolvedDir, plan.incident);
     const incidentDir = path.join(resolvedDir, QUARANTINE_DIR, String(incident));
     for (const a of actions)
       if (a.action !== 'create') a.keptIn = path.join(incidentDir, path.basename(a.file));
@@ -196,7 +196,10 @@ async function lock(fs: WalFs, dir: string): Promise<() => Promise<void>> {
   }
 }
 
-async function nextIncident(fs: WalFs, dir: string): Promise<number> {
+// Above every folder and every incident a hole in the log names, so that a
+// number is never reused, also after the quarantine was cleaned: a hole
+// names its folder, and a checkpoint's replay counts incidents it has seen.
+async function nextIncident(fs: WalFs, dir: string, inLog: number): Promise<number> {
   const quarantine = path.join(dir, QUARANTINE_DIR);
   let names: string[] = [];
   try {
@@ -205,7 +208,7 @@ async function nextIncident(fs: WalFs, dir: string): Promise<number> {
     if (errnoOf(error) !== 'ENOENT') throw ioError('read directory', quarantine, error);
   }
   return (
-    names.reduce((max, name) => (/^\d+$/.test(name) ? Math.max(max, Number(name)) : max), 0) + 1
+    names.reduce((max, name) => (/^\d+$/.test(name) ? Math.max(max, Number(name)) : max), inLog) + 1
   );
 }
 

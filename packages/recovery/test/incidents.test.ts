@@ -1,8 +1,12 @@
 // listIncidents: the log's repairs as their manifests record them, which a
 // checkpoint's replay checks (a repair from a floor below it).
+import fs from 'node:fs';
+import path from 'node:path';
 import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
-import { listIncidents, repair } from '@wal/recovery';
+import { listIncidents, repair, scanLog } from '@wal/recovery';
+import { tempDir } from '@wal/test-support';
 import { expect, test } from 'vitest';
 import { type BuiltLog, flip, LOG_ID, puts, simLog } from './helpers.js';
 
@@ -95,4 +99,32 @@ test('bad arguments are refused before any I/O', async () => {
     code: 'WAL_INVALID_OPTIONS',
   });
   expect(sim.operations).toBe(0);
+});
+
+test('an incident number is never reused, also after the quarantine was deleted: the holes in the log still name theirs', async () => {
+  const dir = tempDir();
+  const wal = await Wal.open(dir);
+  for (let i = 0; i < 6; i++) {
+    await wal.put(`k${i}`, `v${i}`);
+    if (i % 2 === 1) await wal.rotate();
+  }
+  await wal.close();
+  const rot = (segment: number, key: string) => {
+    const file = path.join(dir, `wal_0000000${segment}.log`);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.indexOf(key)] ^= 0x01;
+    fs.writeFileSync(file, bytes);
+  };
+  rot(1, 'k2');
+  expect(await repair(dir)).toMatchObject({ incident: 1 });
+  fs.rmSync(path.join(dir, 'quarantine'), { recursive: true });
+  rot(2, 'k4');
+  expect(await repair(dir)).toMatchObject({ incident: 2 });
+  const scan = scanLog(dir, { mode: 'skip-corrupted' });
+  for await (const _ of scan);
+  expect(scan.stats.holes.map((h) => [h.firstSequence, h.incident])).toEqual([
+    [2, 1],
+    [4, 2],
+  ]);
+  expect((await listIncidents(dir)).map((i) => i.incident)).toEqual([2]);
 });
