@@ -102,6 +102,8 @@ export class Store {
   async checkpoint(): Promise<number> {
     const covered = this.table.lastSequence;
     if (covered === null) return 0;
+    // The snapshot must not get ahead of the log (under 'interval' or 'none').
+    await this.#wal.sync();
     const snapshot: Snapshot = {
       lastSequence: covered,
       logId: this.#wal.logId,

@@ -13,7 +13,12 @@ export interface MemtableOptions {
   /**
    * The sequence the table already holds everything up to, for a table
    * restored from a checkpoint: replay then skips entries at or below it.
-   * A non-negative safe integer, or null (default) for none.
+   * A non-negative safe integer, or null (default) for none. Persist a
+   * checkpoint only once the log holds its entries durably (the writer's
+   * `durableSequence` above `lastSequence`, say after `wal.sync()`, or a
+   * replay made after `Wal.open`, which syncs what it finds): a power loss
+   * can take unsynced entries, the writer then issues their sequences
+   * again, and replay skips those new entries as ones the table holds.
    */
   lastSequence?: number | null | undefined;
   /**
