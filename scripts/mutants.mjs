@@ -662,8 +662,8 @@ export const MUTANTS = [
     'repair-records-floor',
     REPAIR,
     "repair's manifest recording that its next sequence came from the operator's floor",
-    'fromFloor: plan.unreadable !== null',
-    'fromFloor: false',
+    'fromFloor: plan !== null && plan.unreadable !== null,',
+    'fromFloor: false,',
   ),
   mutant(
     'repair-keeps-log-id',

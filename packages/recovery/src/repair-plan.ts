@@ -403,7 +403,12 @@ async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
   return { ...found, frames, firstSeen };
 }
 
-function decide(dir: string, logId: string, surveys: Survey[], highest: number): RepairPlan {
+function decide(
+  dir: string,
+  logId: string,
+  surveys: Survey[],
+  highest: number,
+): Omit<RepairPlan, 'incident'> {
   const actions: RepairAction[] = [];
   const writes: PlannedSegment[] = [];
   const add = (

@@ -61,7 +61,7 @@ export interface RepairOptions extends CommonOptions {
    * Take it from the highest checkpoint or replica: `lastSequence + 1`.
    * Repair cannot tell a floor too low (the writer then issues again
    * sequences the lost segment held); its manifest records `fromFloor`, so
-   * that a checkpoint's replay refuses it (see {@link listIncidents}).
+   * that a checkpoint's replay refuses it (see `listIncidents`).
    */
   floor?: number | undefined;
 }
@@ -78,10 +78,20 @@ export interface RepairResult {
   actions: RepairAction[];
   /** Every run of sequences recorded as lost (as hole records in the log). */
   lost: SequenceRange[];
-  /** The sequence the writer continues from: above every sequence the log ever held. */
+  /**
+   * The sequence the writer continues from: above every sequence the log
+   * ever held, or with `fromFloor` at least `floor`.
+   */
   nextSequence: number;
   /** The last entry's sequence left in the log, or null. */
   lastSequence: number | null;
+  /**
+   * True when `nextSequence` came from `floor`: nothing read in the last
+   * segment, so it may be below sequences that segment held. The manifest
+   * records it, and a checkpoint's replay refuses a repair from a floor at
+   * or below its `lastSequence` (see `listIncidents`).
+   */
+  fromFloor: boolean;
 }
 
 /**
@@ -137,6 +147,7 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
       lost: actions.flatMap((a) => a.lost),
       nextSequence: plan?.nextSequence ?? 0,
       lastSequence: plan?.lastSequence ?? null,
+      fromFloor: plan !== null && plan.unreadable !== null,
     };
     if (!plan || actions.length === 0) return result;
     const incident = await nextIncident(fs, resolvedDir, plan.incident);
@@ -144,8 +155,7 @@ export async function repair(dir: string, options?: RepairOptions): Promise<Repa
     for (const a of actions)
       if (a.action !== 'create') a.keptIn = path.join(incidentDir, path.basename(a.file));
     Object.assign(result, { incident, incidentDir });
-    const facts = { logId: plan.logId, fromFloor: plan.unreadable !== null };
-    if (!dryRun) await execute(fs, incidentDir, incident, facts, plan.writes, result);
+    if (!dryRun) await execute(fs, incidentDir, incident, plan.logId, plan.writes, result);
     return result;
   } finally {
     await release();
@@ -159,16 +169,6 @@ function unreadableLast(damage: Damage): CorruptionError {
     damage,
     { cause: damage },
   );
-}
-
-/**
- * What a manifest records beside the result: the log, and whether
- * `nextSequence` came from the operator's `floor` (no frame of the last
- * segment read), so that it may be below what the log once issued.
- */
-interface ManifestFacts {
-  logId: string;
-  fromFloor: boolean;
 }
 
 async function lock(fs: WalFs, dir: string): Promise<() => Promise<void>> {
@@ -220,11 +220,10 @@ async function execute(
   fs: WalFs,
   incidentDir: string,
   incident: number,
-  facts: ManifestFacts,
+  logId: string,
   writes: PlannedSegment[],
   result: RepairResult,
 ): Promise<void> {
-  const { logId } = facts;
   const quarantine = path.dirname(incidentDir);
   await io('create directory', incidentDir, () => fs.mkdirp(incidentDir));
   await fsyncDirOf(fs, incidentDir);
@@ -241,7 +240,7 @@ async function execute(
   }
   const { dryRun: _, ...done } = result;
   // listIncidents reads back logId, fromFloor and nextSequence.
-  const manifest = { createdAt: new Date().toISOString(), ...facts, ...done };
+  const manifest = { createdAt: new Date().toISOString(), logId, ...done };
   await writeFileDurably(
     fs,
     path.join(incidentDir, MANIFEST_FILE),

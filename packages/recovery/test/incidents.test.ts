@@ -31,11 +31,12 @@ test('a missing directory, or a log never repaired, has no incidents; nothing is
 
 test('each repair is listed in incident order with its log, where it continued the log, and whether from a floor', async () => {
   const { sim } = await rottedLast();
-  await repair('/wal', { fs: sim, floor: 4 });
-  // A second repair, of rot in the first record, reads every segment.
+  expect(await repair('/wal', { fs: sim, floor: 4 })).toMatchObject({ fromFloor: true });
+  // A second repair, of rot in the first record, reads every segment; a
+  // floor on a log whose last segment reads only raises nextSequence.
   const first = '/wal/wal_00000000.log';
   sim.writeFile(first, flip(sim.readFile(first), SEGMENT_HEADER_SIZE + 20));
-  await repair('/wal', { fs: sim });
+  expect(await repair('/wal', { fs: sim, floor: 5 })).toMatchObject({ fromFloor: false });
   expect(await listIncidents('/wal', { fs: sim })).toEqual([
     {
       incident: 1,
@@ -112,7 +113,8 @@ test('an incident number is never reused, also after the quarantine was deleted:
   const rot = (segment: number, key: string) => {
     const file = path.join(dir, `wal_0000000${segment}.log`);
     const bytes = fs.readFileSync(file);
-    bytes[bytes.indexOf(key)] ^= 0x01;
+    const at = bytes.indexOf(key);
+    bytes[at] = (bytes[at] as number) ^ 0x01;
     fs.writeFileSync(file, bytes);
   };
   rot(1, 'k2');

@@ -76,6 +76,11 @@ export function resultLines(result: RepairResult): string[] {
   lines.push(
     `${dryRun ? 'after repair' : 'now'}: ${last}; the writer continues at sequence ${result.nextSequence}`,
   );
+  if (result.fromFloor) {
+    lines.push(
+      `from --floor: nothing read in the last segment, so it may have held sequences from ${result.nextSequence} on; replay refuses a checkpoint at or above ${result.nextSequence} (WAL_SEQUENCE_REWOUND)`,
+    );
+  }
   if (dryRun && actions.length > 0) lines.push('dry run: nothing was changed');
   return lines;
 }
