@@ -168,3 +168,20 @@ test('review: a floor repair that died before changing the log does not refuse t
   expect(result).toMatchObject({ applied: 1 });
   expect(text(checkpoint.get('after'))).toBe('x');
 });
+
+test.each([
+  ['null', 'null'],
+  ['5', '5'],
+])('review: a manifest of %s says what it held, not "found undefined"', async (json, held) => {
+  // Incident.unreadable: "what was expected, what the manifest held".
+  const sim = new SimFs();
+  const first = await Wal.open({ dir: '/wal', fs: sim });
+  await first.put('k', 'v');
+  await first.close();
+  await sim.mkdirp('/wal/quarantine/1');
+  sim.writeFile('/wal/quarantine/1/manifest.json', Buffer.from(json));
+  const [incident] = await listIncidents('/wal', { fs: sim });
+  // Found: "expected logId to be a log id (16 hex digits), found undefined".
+  expect(incident?.unreadable).not.toContain('found undefined');
+  expect(incident?.unreadable).toContain(held);
+});
