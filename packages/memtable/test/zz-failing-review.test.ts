@@ -185,3 +185,36 @@ test.each([
   expect(incident?.unreadable).not.toContain('found undefined');
   expect(incident?.unreadable).toContain(held);
 });
+
+test('review: a log repaired before manifests recorded logId and fromFloor still replays over a checkpoint', async () => {
+  // Mid-log damage, repaired without a floor by the version before 41a105c,
+  // whose manifest held no logId and no fromFloor. That repair continued the
+  // log above all it held; the checkpoint (taken before the upgrade, so
+  // without incident) is legitimate.
+  const sim = new SimFs();
+  const first = await Wal.open({ dir: '/wal', fs: sim });
+  await nineEntries(first);
+  await first.close();
+  const checkpoint = new Memtable();
+  await replay('/wal', checkpoint, { fs: sim });
+  const middle = '/wal/wal_00000001.log';
+  const bytes = sim.readFile(middle);
+  sim.writeFile(middle, flip(bytes, Buffer.from(bytes).indexOf('k2')));
+  expect(await repair('/wal', { fs: sim })).toMatchObject({ incident: 1, nextSequence: 9 });
+  const file = '/wal/quarantine/1/manifest.json';
+  const {
+    logId: _,
+    fromFloor: __,
+    ...old
+  } = JSON.parse(Buffer.from(sim.readFile(file)).toString());
+  sim.writeFile(file, Buffer.from(JSON.stringify(old, null, 2)));
+  const wal = await Wal.open({ dir: '/wal', fs: sim });
+  expect(await wal.put('after', 'x')).toBe(9);
+  await wal.close();
+  const restored = new Memtable({ lastSequence: 8, logId: checkpoint.logId });
+  // Found: WAL_SEQUENCE_REWOUND, "found the manifest of incident 1 (quarantine/1)
+  // unreadable: expected logId to be a log id (16 hex digits), found undefined";
+  // the changeset does not say that logs repaired before the upgrade refuse.
+  expect(await replay('/wal', restored, { fs: sim })).toMatchObject({ applied: 1 });
+  expect(text(restored.get('after'))).toBe('x');
+});
