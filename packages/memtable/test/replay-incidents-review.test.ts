@@ -221,7 +221,7 @@ test('a repair that died before its manifest leaves a folder listIncidents skips
   expect(state(checkpoint)).toEqual({ lastSequence: 9, incident: 2 });
 });
 
-test.each([0, -1, 1.5, '1', Number.NaN, Number.POSITIVE_INFINITY, {}, true])(
+test.each([0, -1, 1.5, '1', Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, {}, true])(
   'the incident option %s is WAL_INVALID_OPTIONS',
   (incident) => {
     expect(() => new Memtable({ incident } as never)).toThrow(
@@ -238,4 +238,19 @@ test('incident without a checkpoint is kept and ignored by the check', async () 
   expect(table.incident).toBe(5);
   await replay('/wal', table, { fs: sim });
   expect(state(table)).toEqual({ lastSequence: 4, incident: 5 });
+});
+
+test('a floor on a log whose last segment reads only raises nextSequence: not fromFloor, and the checkpoint replays', async () => {
+  const { sim, checkpoint } = await checkpointed();
+  expect(await repair('/wal', { fs: sim, floor: 20 })).toMatchObject({
+    incident: 1,
+    nextSequence: 20,
+  });
+  expect(await listIncidents('/wal', { fs: sim })).toMatchObject([
+    { incident: 1, nextSequence: 20, fromFloor: false },
+  ]);
+  await write(sim, 20, 21);
+  expect(await replay('/wal', restore(checkpoint), { fs: sim })).toMatchObject({ applied: 2 });
+  expect(await replay('/wal', checkpoint, { fs: sim })).toMatchObject({ applied: 2 });
+  expect(state(checkpoint)).toEqual({ lastSequence: 21, incident: 1 });
 });

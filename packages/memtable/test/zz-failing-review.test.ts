@@ -101,6 +101,11 @@ test('review: a log restored from its archive after a floor repair below the che
   const restoredDir = path.join(root, 'restored');
   await restoreLog({ target, dir: restoredDir });
   const restored = new Memtable({ lastSequence: 8, logId: checkpoint.logId });
+  // The restored log still says so: its hole record names incident 1.
+  const fresh = new Memtable();
+  const all = await replay(restoredDir, fresh, { fs: nodeFs });
+  expect(all.stats.holes).toMatchObject([{ nextSequence: 6, incident: 1 }]);
+  expect(fresh.incident).toBe(null);
   const outcome = await replay(restoredDir, restored, { fs: nodeFs }).then(
     (r) => ({ applied: r.applied, after6: text(restored.get('after6')) }),
     (e: { code?: string }) => e.code,
