@@ -93,6 +93,7 @@ const KILLERS = {
   ],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
   'replay-floor-below-checkpoint': ['packages/memtable/test/replay-after-floor-repair.test.ts'],
+  'replay-hole-without-manifest': ['packages/memtable/test/replay-incidents-edges.test.ts'],
   'repair-incident-above-holes': [RECOVERY_TEST('incidents')],
   'repair-records-floor': [
     'packages/memtable/test/replay-after-floor-repair.test.ts',
@@ -134,6 +135,7 @@ const RECORD = 'packages/codec/src/record.ts';
 const REPAIR = 'packages/recovery/src/repair.ts';
 const PLAN = 'packages/recovery/src/repair-plan.ts';
 const REPLAY = 'packages/memtable/src/replay.ts';
+const REPLAY_INCIDENTS = 'packages/memtable/src/incidents.ts';
 const VERIFY = 'packages/recovery/src/verify.ts';
 const BYTES = 'packages/codec/src/bytes.ts';
 const LOCK = 'packages/fs/src/lock.ts';
@@ -646,10 +648,17 @@ export const MUTANTS = [
   ),
   mutant(
     'replay-floor-below-checkpoint',
-    REPLAY,
+    REPLAY_INCIDENTS,
     'replay refusing a checkpoint that a repair from a floor, made since it, continued the log at or below (the writer issued those sequences again)',
-    '(i.fromFloor === true && i.nextSequence <= checkpoint)',
+    'i.fromFloor === true && i.nextSequence <= checkpoint',
     'false',
+  ),
+  mutant(
+    'replay-hole-without-manifest',
+    REPLAY_INCIDENTS,
+    'replay refusing a checkpoint when a hole it read names a repair since it with no manifest (a log restored from an archive)',
+    'holes.find((n) => n > seen && !listed.has(n))',
+    'holes.find(() => false)',
   ),
   mutant(
     'repair-incident-above-holes',

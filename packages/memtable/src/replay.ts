@@ -1,6 +1,7 @@
 import { describeValue, ErrorCode, WalError } from '@wal/codec';
 import { invalidOptions, problem } from '@wal/codec/internal';
-import { listIncidents, type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
+import { type RecoveryStats, type ScanOptions, scanLog } from '@wal/recovery';
+import { checkIncidents, incidentsBefore } from './incidents.js';
 import { absorb, applyScanned, changes, Memtable } from './memtable.js';
 
 /**
@@ -40,8 +41,9 @@ export interface ReplayResult {
  *   (also for a table with a `logId` but no checkpoint). And when a repair
  *   from a floor made since the checkpoint (incident above
  *   `table.incident`, see `listIncidents`) continued the log at or below
- *   it, or its manifest is unreadable: the writer issued those sequences
- *   again, and the log may run past the checkpoint;
+ *   it, or its manifest is unreadable, or a hole read names an incident
+ *   with no manifest: the writer may have issued those sequences again,
+ *   and the log may run past the checkpoint;
  * - `WAL_TRUNCATED` when retention deleted entries after the checkpoint,
  *   which the table would silently miss;
  * - `WAL_CONCURRENT_CHANGE` when something else changed `table` while the
@@ -86,6 +88,7 @@ export async function replay(
   const from = checkpoint === null ? 0 : checkpoint + 1;
   const staging = new Memtable({ maxSizeBytes: table.maxSizeBytes, lastSequence: checkpoint });
   const scan = scanLog(dir, { ...options, fromSequence: from });
+  const listedBefore = await incidentsBefore(dir, options.fs);
   let applied = 0;
   for await (const batch of scan.batches()) {
     staging[applyScanned](batch);
@@ -117,31 +120,13 @@ export async function replay(
         : `expected the log in ${dir} to be log ${logId}, which the table's checkpoint (lastSequence ${checkpoint}) is of, found log ${stats.logId}: a writer started a new log there, and a replay from this checkpoint would skip its first ${checkpoint + 1} entries`,
     );
   }
-  const incidents = (await listIncidents(dir, { fs: options.fs })).filter(
-    (i) => i.logId === null || i.logId === (stats.logId ?? logId),
+  const incident = await checkIncidents(
+    dir,
+    options.fs,
+    { lastSequence: checkpoint, incident: table.incident, logId },
+    listedBefore(),
+    stats,
   );
-  const seen = table.incident ?? 0;
-  // A repair since the checkpoint that continued the log at or below it (a
-  // floor too low; without a floor repair continues above all the log
-  // held): the writer issued those sequences again, and the log may run
-  // past the checkpoint, so only the repair's manifest tells.
-  const rewound =
-    checkpoint === null
-      ? undefined
-      : incidents.find(
-          (i) =>
-            i.incident > seen &&
-            (i.nextSequence === null || (i.fromFloor === true && i.nextSequence <= checkpoint)),
-        );
-  if (rewound !== undefined) {
-    const folder = `quarantine/${rewound.incident}`;
-    throw new WalError(
-      ErrorCode.SEQUENCE_REWOUND,
-      rewound.nextSequence === null
-        ? `expected every repair of the log in ${dir} since the table's checkpoint (lastSequence ${checkpoint}, incident ${table.incident}) to say where it continued the log, found the manifest of incident ${rewound.incident} (${folder}) unreadable: ${rewound.unreadable}`
-        : `expected every repair of the log in ${dir} since the table's checkpoint (lastSequence ${checkpoint}, incident ${table.incident}) to continue the log above it, found incident ${rewound.incident} (${folder}) continuing it at ${rewound.nextSequence}: the writer issued sequences ${rewound.nextSequence} to ${checkpoint} again, and a replay from this checkpoint would skip them; replay into a table without the checkpoint to read the log as it is now`,
-    );
-  }
   if (checkpoint !== null && !stats.missing && stats.nextSequence <= checkpoint) {
     throw new WalError(
       ErrorCode.SEQUENCE_REWOUND,
@@ -154,11 +139,6 @@ export async function replay(
       `expected the log in ${dir} to hold sequence ${from} (after the table's lastSequence), found its earliest sequence at ${stats.firstSequence}: retention deleted entries the table does not have`,
     );
   }
-  const last = incidents.at(-1)?.incident ?? null;
-  table[absorb](
-    staging,
-    stats.logId ?? logId,
-    last === null ? table.incident : Math.max(last, seen),
-  );
+  table[absorb](staging, stats.logId ?? logId, incident);
   return { nextSequence: stats.nextSequence, applied, stats };
 }

@@ -17,13 +17,16 @@ export interface Incident {
   logId: string | null;
   /**
    * Where the repair continued the log: the writer's next sequence after
-   * it. Null when the manifest is unreadable.
+   * it (or where it meant to, for a repair that died after writing its
+   * manifest: such a repair may have changed part of the log, so it counts
+   * as made). Null when the manifest is unreadable.
    */
   nextSequence: number | null;
   /**
-   * True when `nextSequence` came from the operator's `floor`: no frame of
-   * the log's last segment read, so nothing showed how far the log had
-   * gone, and the floor may be below sequences it once issued. Otherwise
+   * True when the repair needed the operator's `floor`: no frame of the
+   * log's last segment read, so nothing showed how far the log had gone,
+   * and `nextSequence` (the floor, or where the readable segments end if
+   * that is higher) may be below sequences the log once issued. Otherwise
    * `nextSequence` is above every sequence the log held. Null when the
    * manifest is unreadable.
    */
@@ -43,8 +46,9 @@ export interface Incident {
  * a repair from a floor (`fromFloor`) that continued the log at or below a
  * checkpoint's `lastSequence` made the writer issue those sequences again,
  * and a replay from that checkpoint would skip them. The
- * folders are the log's record of its repairs: keep them for as long as a
- * checkpoint taken before one may still be restored.
+ * folders are the log's record of its repairs: keep them. Without its
+ * folder, a repair is known only by the holes it wrote, and once those are
+ * gone too its number may be used again.
  *
  * Rejects with `WAL_INVALID_ARGUMENT` for a bad `dir`, `WAL_INVALID_OPTIONS`
  * for bad options (both before any I/O), and `WAL_IO_ERROR` when a folder
@@ -89,7 +93,9 @@ function readManifest(bytes: Uint8Array, incident: number): ManifestFacts {
   } catch (error) {
     return unreadable(`expected JSON, found ${(error as Error).message}`);
   }
-  const fields = (manifest ?? {}) as Record<string, unknown>;
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
+    return unreadable(`expected an object, found ${describeValue(manifest)}`);
+  const fields = manifest as Record<string, unknown>;
   const { logId, nextSequence, fromFloor, incident: stated } = fields;
   if (typeof logId !== 'string' || !/^[0-9a-f]{16}$/.test(logId))
     return unreadable(

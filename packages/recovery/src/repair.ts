@@ -86,8 +86,9 @@ export interface RepairResult {
   /** The last entry's sequence left in the log, or null. */
   lastSequence: number | null;
   /**
-   * True when `nextSequence` came from `floor`: nothing read in the last
-   * segment, so it may be below sequences that segment held. The manifest
+   * True when the repair needed `floor`: nothing read in the last segment,
+   * so `nextSequence` (the floor, or where the readable segments end if
+   * higher) may be below sequences that segment held. The manifest
    * records it, and a checkpoint's replay refuses a repair from a floor at
    * or below its `lastSequence` (see `listIncidents`).
    */

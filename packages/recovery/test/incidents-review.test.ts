@@ -54,10 +54,10 @@ test('a quarantine that is a file, or a manifest that is a folder, is WAL_IO_ERR
 });
 
 test.each([
-  ['null', 'expected logId'],
-  ['5', 'expected logId'],
-  ['[]', 'expected logId'],
-  ['"text"', 'expected logId'],
+  ['null', 'expected an object, found null'],
+  ['5', 'expected an object, found the number 5'],
+  ['[]', 'expected an object, found an array'],
+  ['"text"', 'expected an object, found the string "text"'],
   [
     `{"logId":"${LOG_ID.toUpperCase()}","nextSequence":1,"fromFloor":false,"incident":1}`,
     'expected logId',
