@@ -27,7 +27,7 @@ const WINDOW_MS = 1_000;
  * sends and pass it on later (publishes land late, after another process
  * read the stream).
  */
-class Proxy {
+class TcpRelay {
   readonly #server: Server;
   readonly #sockets: Socket[] = [];
   /** Held client bytes, in order, each with the upstream socket it is for. */
@@ -40,23 +40,23 @@ class Proxy {
     this.#server = server;
   }
 
-  static async start(target: number): Promise<Proxy> {
-    let proxy: Proxy | undefined;
+  static async start(target: number): Promise<TcpRelay> {
+    let proxy: TcpRelay | undefined;
     const server = createServer((client) => {
       const upstream = new Socket();
       upstream.connect(target, '127.0.0.1');
-      (proxy as Proxy).#sockets.push(client, upstream);
+      (proxy as TcpRelay).#sockets.push(client, upstream);
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
-      client.on('data', (chunk: Buffer) => (proxy as Proxy).#fromClient(upstream, chunk));
+      client.on('data', (chunk: Buffer) => (proxy as TcpRelay).#fromClient(upstream, chunk));
       upstream.on('data', (chunk: Buffer) => {
-        if (!(proxy as Proxy).#dropReplies) client.write(chunk);
+        if (!(proxy as TcpRelay).#dropReplies) client.write(chunk);
       });
       client.on('end', () => {
-        if (!(proxy as Proxy).#holding) upstream.end();
+        if (!(proxy as TcpRelay).#holding) upstream.end();
       });
     });
-    proxy = new Proxy(server);
+    proxy = new TcpRelay(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
@@ -109,7 +109,7 @@ class Proxy {
   }
 }
 
-const proxies: Proxy[] = [];
+const proxies: TcpRelay[] = [];
 const proxied: NatsConnection[] = [];
 afterAll(async () => {
   await Promise.all(proxied.map((nc) => nc.close().catch(() => undefined)));
@@ -117,8 +117,8 @@ afterAll(async () => {
 });
 
 /** A connection through a proxy in front of n1 only: no reconnecting around it. */
-async function connectThrough(): Promise<{ proxy: Proxy; nc: NatsConnection }> {
-  const proxy = await Proxy.start((cluster().nodes[0] as { port: number }).port);
+async function connectThrough(): Promise<{ proxy: TcpRelay; nc: NatsConnection }> {
+  const proxy = await TcpRelay.start((cluster().nodes[0] as { port: number }).port);
   proxies.push(proxy);
   const nc = await connect({
     servers: proxy.url,
