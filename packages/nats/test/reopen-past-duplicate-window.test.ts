@@ -1,10 +1,14 @@
+import { cpSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JetStreamApiError, jetstream, type StoredMsg } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import { nodeFs, Wal } from '@wal/fs';
 import { Memtable, replay } from '@wal/memtable';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Follower, ReplicatedWal } from '../src/index.js';
+import { localRecords } from '../src/local-records.js';
+import { Publisher, readPosition } from '../src/publisher.js';
 import {
   cluster,
   connectCluster,
@@ -310,6 +314,71 @@ describe('a writer reopened only after the duplicate window passed', () => {
         await reopened.close();
       }
       await expectExactlyOnce(nc, stream, dir, 25);
+    });
+  }
+});
+
+describe('the publisher resuming from a read of the stream made before the rest landed, past the window', () => {
+  for (const copy of ['agrees', 'diverges'] as const) {
+    test(`a local log that ${copy} with the records landed since, beyond what it has in flight: ${copy === 'agrees' ? 'it goes on after them, sending none again' : 'WAL_FENCED, the stream keeps its history'}`, async () => {
+      const nc = await connectCluster();
+      const jsm = await jetstreamManager(nc);
+      const stream = uniqueName(`dupwin-stale-${copy}`);
+      const subject = `wal.${stream}`;
+      const a = tempDir();
+      const first = await ReplicatedWal.open({
+        dir: a,
+        nats: nc,
+        stream,
+        duplicateWindowMs: WINDOW_MS,
+      });
+      for (let i = 0; i < 10; i++) await first.put(`k${i}`, 'a');
+      await first.close();
+      const b = tempDir();
+      cpSync(a, b, { recursive: true });
+      const logId = first.logId;
+      // What a restarted writer read if it read the stream now.
+      const stale = await readPosition(jsm, stream, subject, logId);
+      const again = await ReplicatedWal.open({ dir: a, nats: nc, stream });
+      for (let i = 10; i < 15; i++) await again.put(`k${i}`, 'a');
+      await again.close();
+      const messages = await streamMessages(nc, stream);
+      expect(messages.length).toBe(15);
+      await waitPastWindow(nc, stream, messages[14] as StoredMsg);
+
+      const wal = await Wal.open({ dir: b });
+      for (let i = 10; i < 15; i++) await wal.put(`k${i}`, copy === 'agrees' ? 'a' : 'b');
+      const end = { segment: wal.segment, size: wal.segmentSize, nextSequence: wal.nextSequence };
+      const publisher = new Publisher({
+        nats: nc,
+        js: jetstream(nc),
+        jsm,
+        stream,
+        subject,
+        logId,
+        position: stale,
+        catchUp: localRecords(nodeFs, b, logId, 10, end),
+        waitDurable: (sequence) => wal.waitDurable(sequence),
+        timeoutMs: 30_000,
+        // Fewer in flight than landed since the read: the stream's last record lies past them.
+        maxInFlight: 1,
+      });
+      try {
+        if (copy === 'agrees') {
+          await publisher.waitFor(14);
+          expect(publisher.error).toBeUndefined();
+          expect(publisher.stats.published).toBe(0);
+          expect(publisher.stats.duplicates).toBe(0);
+        } else {
+          await expect(publisher.waitFor(14)).rejects.toMatchObject({ code: 'WAL_FENCED' });
+          expect(publisher.error?.code).toBe('WAL_FENCED');
+        }
+      } finally {
+        await publisher.stop();
+        await wal.close();
+      }
+      // One history, each record once: the one the first writer sent.
+      await expectExactlyOnce(nc, stream, a, 15);
     });
   }
 });
