@@ -121,7 +121,9 @@ function describeForeign(seq: number, record: StoredRecord | null): string {
  * this writer's after another's, is refused, and a resend of one it stored
  * is deduplicated. When a publish fails, the publisher stops sending, reads
  * the stream's last record and either finds it in its own history and goes
- * on from there, or fails with `WAL_FENCED`.
+ * on from there, or fails with `WAL_FENCED`. Its history is every record it
+ * was handed, sent or not: an earlier writer of the log may have sent more
+ * than this one has in flight, landing after it read the stream.
  */
 export class Publisher {
   readonly #o: PublisherOptions;
@@ -377,7 +379,7 @@ export class Publisher {
     const record = tip === null ? null : storedRecordOf(tip);
     // A message that is there but is not an @wal record is another writer's.
     if (tip !== null && record === null) throw fenced(stream, describeForeign(tip.seq, null));
-    this.#resumeFrom(record, lastSeq);
+    await this.#resumeFrom(record, lastSeq);
   }
 
   // An ack counts only from this stream: another may have taken the subject
@@ -423,7 +425,7 @@ export class Publisher {
     }
   }
 
-  #resumeFrom(tip: StoredRecord | null, seq: number): void {
+  async #resumeFrom(tip: StoredRecord | null, seq: number): Promise<void> {
     const { stream } = this.#o;
     if (tip === null) {
       if (this.#lastStoredId !== null)
@@ -432,7 +434,19 @@ export class Publisher {
       return;
     }
     if (tip.logId !== this.#o.logId) throw fenced(stream, describeForeign(seq, tip));
-    const index = this.#sent.findIndex((s) => s.id === tip.id);
+    let index = this.#sent.findIndex((s) => s.id === tip.id);
+    // The tip lies past what was sent: publishes of an earlier writer of this
+    // log (the process this one replaced) that landed after open read the
+    // stream. Read on in this writer's own history up to it: the same id there
+    // means the same history, anything else is fenced below.
+    while (index === -1 && tip.id !== this.#lastStoredId) {
+      const pulled = this.#expected ?? this.#replicated;
+      if (pulled >= tip.nextSequence) break;
+      const next = await this.#nextRecord();
+      if (!next) break;
+      this.#sent.push(next);
+      if (next.id === tip.id) index = this.#sent.length - 1;
+    }
     if (index !== -1) {
       for (const item of this.#sent.splice(0, index + 1)) this.#stored(item);
     } else if (tip.id !== this.#lastStoredId) {
