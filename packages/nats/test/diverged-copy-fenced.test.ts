@@ -46,7 +46,7 @@ describe('a copy of the log that diverged from the stream, at least as long as i
       const opening = ReplicatedWal.open({ dir: b, nats: nc, stream });
       await expect(opening).rejects.toMatchObject({
         code: 'WAL_FENCED',
-        message: expect.stringMatching(/^expected .*found .*sequence 5\b/),
+        message: expect.stringMatching(/^expected .*found .*sequence 5\b.*diverged/),
       });
       await expectStreamIsA(nc, stream);
       // The refused open released the log, unchanged.
@@ -94,7 +94,7 @@ describe('a copy of the log that diverged from the stream, at least as long as i
     for (let i = 3; i < 6; i++) await wal.put(`k${i}`, 'b');
     await wal.rotate();
     // Every record through 5 gone from the local log: nothing to compare the stream's with.
-    await wal.truncateThrough(5);
+    expect(await wal.truncateThrough(5)).toBeGreaterThan(0);
     await wal.close();
     const writer = await ReplicatedWal.open({ dir: b, nats: nc, stream });
     try {
