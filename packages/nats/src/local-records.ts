@@ -80,3 +80,66 @@ function gone(dir: string, expected: number, end: LogEnd): WalError {
     `expected the log in ${dir} to hold sequences ${expected} to ${end.nextSequence - 1} for the stream, found them gone: retention deleted them before they were replicated`,
   );
 }
+
+/** What the local log holds where a record of the stream lies (see {@link localRecordAt}). */
+export type LocalRecordAt =
+  /** A record starting there: its message, to compare with the stream's. */
+  | { kind: 'record'; message: RecordMessage }
+  /** A record reaching past `firstSequence` that does not start there (other boundaries). */
+  | { kind: 'spanning'; firstSequence: number; nextSequence: number }
+  /** Nothing to compare with: retention deleted it, or a repair's hole stands for it. */
+  | { kind: 'gone' };
+
+/**
+ * The local log's record holding `firstSequence` (below `end`), read from
+ * the one segment that holds it (sealed segments before it are skipped by
+ * their seals): what open compares the stream's last record with. Damage
+ * throws, as in {@link localRecords}.
+ */
+export async function localRecordAt(
+  fs: WalFs,
+  dir: string,
+  logId: string,
+  firstSequence: number,
+  end: LogEnd,
+): Promise<LocalRecordAt> {
+  for (const { file, segment } of await listSegmentFiles(fs, dir)) {
+    if (segment > end.segment) break;
+    const info = await readSegmentInfo(fs, file, segment);
+    if (!info.header) {
+      throw new WalError(
+        ErrorCode.CORRUPTION,
+        `expected a valid segment header in ${file}, found ${info.headerDetail}`,
+      );
+    }
+    if (info.seal && info.seal.nextSequence <= firstSequence) continue;
+    const last = segment === end.segment;
+    for await (const event of readFrames(fs, info, last ? { last, size: end.size } : { last })) {
+      if (event.kind === 'damage') {
+        throw new CorruptionError(
+          `expected intact records in ${file} to compare with the stream's, found ${event.damage.reason} at offset ${event.damage.offset}: ${event.damage.detail}`,
+          event.damage,
+        );
+      }
+      if (event.kind !== 'frames') continue;
+      for (const { record } of event.frames) {
+        if (record.type !== 'batch' && record.type !== 'hole') continue;
+        const next =
+          record.type === 'batch'
+            ? record.firstSequence + record.entries.length
+            : record.nextSequence;
+        if (next <= firstSequence) continue;
+        // The first record reaching past it: a hole, or one after it (those before deleted), has nothing to compare.
+        if (record.type === 'hole' || record.firstSequence > firstSequence) return { kind: 'gone' };
+        if (record.firstSequence < firstSequence) {
+          return { kind: 'spanning', firstSequence: record.firstSequence, nextSequence: next };
+        }
+        return {
+          kind: 'record',
+          message: encodeRecordMessage(logId, record.firstSequence, opsOf(record.entries)),
+        };
+      }
+    }
+  }
+  return { kind: 'gone' };
+}

@@ -34,8 +34,18 @@ export interface StreamPosition {
    * held a message): what the first publish expects.
    */
   seq: number;
-  /** The last record's chain value and message id, or null when the stream holds none of this log. */
-  last: { chain: number; id: string; nextSequence: number } | null;
+  /**
+   * The last record's chain value, message id, sequences and payload (the
+   * frame, for open to compare with the local log's record there), or null
+   * when the stream holds none of this log.
+   */
+  last: {
+    chain: number;
+    id: string;
+    firstSequence: number;
+    nextSequence: number;
+    payload: Uint8Array;
+  } | null;
 }
 
 /** What {@link Publisher} needs. */
@@ -96,7 +106,13 @@ export async function readPosition(
   }
   return {
     seq: lastSeq,
-    last: { chain: record.chain, id: record.id, nextSequence: record.nextSequence },
+    last: {
+      chain: record.chain,
+      id: record.id,
+      firstSequence: record.firstSequence,
+      nextSequence: record.nextSequence,
+      payload: tip.data,
+    },
   };
 }
 
@@ -434,6 +450,9 @@ export class Publisher {
       return;
     }
     if (tip.logId !== this.#o.logId) throw fenced(stream, describeForeign(seq, tip));
+    // Ids carry the chain over this writer's own payloads, so a match is a
+    // match of content; #lastStoredId starts as the tip open read, which open
+    // compared with the local record there (a copy has the same log id).
     let index = this.#sent.findIndex((s) => s.id === tip.id);
     // The tip lies past what was sent: publishes of an earlier writer of this
     // log (the process this one replaced) that landed after open read the

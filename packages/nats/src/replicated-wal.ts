@@ -1,13 +1,18 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type BytesLike, FRAME_HEADER_SIZE, toBytes, type WalError, type WalOp } from '@wal/codec';
-import { type BatchOp, nodeFs, Wal, type WalOptions, type WalState } from '@wal/fs';
+import { type BatchOp, nodeFs, Wal, type WalFs, type WalOptions, type WalState } from '@wal/fs';
 import { type ArchiveOptions, type Archiver, archiveLog } from '@wal/recovery';
 import { checkArchiveOptions } from '@wal/recovery/internal';
 import { fenced, invalidOption as invalid, streamLost } from './errors.js';
-import { localRecords } from './local-records.js';
+import { type LogEnd, localRecordAt, localRecords } from './local-records.js';
 import { encodeRecordMessage } from './message.js';
-import { Publisher, type ReplicationStats, readPosition } from './publisher.js';
+import {
+  Publisher,
+  type ReplicationStats,
+  readPosition,
+  type StreamPosition,
+} from './publisher.js';
 import { retrying } from './retry.js';
 import { ensureStream, type StreamSetup } from './stream.js';
 
@@ -91,7 +96,12 @@ export class ReplicatedWal {
    * reads where the stream's copy of this log ends and starts publishing
    * from there. Every option is checked before any request to NATS.
    * Rejects with `WAL_FENCED` when the stream's last record is another
-   * log's (or no @wal record) or lies beyond this log's end,
+   * log's (or no @wal record), lies beyond this log's end, or is not the
+   * record the local log holds at its sequences (a copy of the directory
+   * that diverged: other entries, or other record boundaries; one local
+   * record is read and compared byte for byte, and the comparison is
+   * skipped only when the local log no longer holds that record, deleted by
+   * retention or replaced by a repair's hole),
    * `WAL_INVALID_OPTIONS` for bad options (a record limit above the
    * server's `max_payload` included) or an existing stream whose subjects
    * are not exactly `subject`, `WAL_REMOTE_ERROR` when the cluster cannot
@@ -157,6 +167,17 @@ export class ReplicatedWal {
         throw fenced(
           stream,
           `records of this log through sequence ${from - 1}, while the log in ${wal.dir} ends at ${end.nextSequence - 1}`,
+        );
+      }
+      // A copy of the directory has this log's id: only the content tells its history from the stream's.
+      if (position.last !== null) {
+        await checkSameRecord(
+          walOptions.fs ?? nodeFs,
+          wal.dir,
+          wal.logId,
+          stream,
+          position.last,
+          end,
         );
       }
       // Last: the publisher starts publishing as it is made.
@@ -430,4 +451,46 @@ function checkOptions(options: ReplicatedWalOptions): ReplicatedWalOptions {
     throw invalid('duplicateWindowMs', 'a positive integer', duplicateWindowMs);
   }
   return options;
+}
+
+/**
+ * `WAL_FENCED` unless the local log's record at the stream's last record's
+ * sequences is that record (the same frame, byte for byte). Nothing to
+ * compare with (retention deleted it, a hole stands for it) passes: the
+ * catch-up after it is all the check there is then.
+ */
+async function checkSameRecord(
+  fs: WalFs,
+  dir: string,
+  logId: string,
+  stream: string,
+  tip: NonNullable<StreamPosition['last']>,
+  end: LogEnd,
+): Promise<void> {
+  const local = await localRecordAt(fs, dir, logId, tip.firstSequence, end);
+  if (local.kind === 'gone') return;
+  const { firstSequence: first, nextSequence: next } = tip;
+  const range = next - first === 1 ? `sequence ${first}` : `sequences ${first} to ${next - 1}`;
+  const streamSide = `its last record of this log, at ${range} (${tip.id})`;
+  if (local.kind === 'spanning') {
+    throw fenced(
+      stream,
+      `${streamSide}, while the log in ${dir} holds a record spanning sequences ${local.firstSequence} to ${local.nextSequence - 1} there: this copy of the log diverged from the stream`,
+    );
+  }
+  const { message } = local;
+  if (message.nextSequence !== next || !sameBytes(message.payload, tip.payload)) {
+    const theirs =
+      message.nextSequence === next
+        ? 'other entries'
+        : `a record of sequences ${first} to ${message.nextSequence - 1}`;
+    throw fenced(
+      stream,
+      `${streamSide}, while the log in ${dir} holds ${theirs} there: this copy of the log diverged from the stream`,
+    );
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
