@@ -664,8 +664,8 @@ export const MUTANTS = [
     'repair-incident-above-holes',
     REPAIR,
     "repair numbering its incident above every incident the log's holes name (the quarantine may have been deleted)",
-    ': max), inLog) + 1',
-    ': max), 0) + 1',
+    'Math.max(inLog, numbers.at(-1) ?? 0)',
+    'Math.max(0, numbers.at(-1) ?? 0)',
   ),
   mutant(
     'repair-records-floor',

@@ -26,9 +26,10 @@ export interface ReplayResult {
  * order, batches whole. Replay starts after `table.lastSequence` (a table
  * restored from a checkpoint), so replaying twice is idempotent, and sealed
  * segments wholly below it are not read. It sets `table.logId` to the
- * log's id and `table.incident` to its highest repair incident. A replayed put or delete overwrites what the table holds under
- * its key, also an entry put into the table directly (the log is the
- * truth: put into the table only what you also wrote to the log).
+ * log's id and `table.incident` to its highest repair incident. A replayed
+ * put or delete overwrites what the table holds under its key, also an
+ * entry put into the table directly (the log is the truth: put into the
+ * table only what you also wrote to the log).
  *
  * It refuses, applying nothing:
  * - `WAL_SEQUENCE_REWOUND` when the log ends at or below the checkpoint:

@@ -1,43 +1,22 @@
 // Replay over a checkpoint after `repair({ floor })`: the log's last segment
 // is unreadable (magic, salt and first frame's length rotted), so only the
 // operator's floor says where the log continues.
-import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
 import { repair } from '@wal/recovery';
 import { expect, test } from 'vitest';
-
-const text = (b: Uint8Array | undefined) =>
-  b === undefined ? undefined : Buffer.from(b).toString();
-
-const state = (table: Memtable) => ({
-  lastSequence: table.lastSequence,
-  incident: table.incident,
-});
-
-function flip(bytes: Uint8Array, at: number, mask = 0x01): Uint8Array {
-  const out = bytes.slice();
-  out[at] = (out[at] as number) ^ mask;
-  return out;
-}
+import { flip, nineEntries, state, text, unreadable } from './floor-repair.js';
 
 async function rottedAfterCheckpoint() {
   const sim = new SimFs();
   const wal = await Wal.open({ dir: '/wal', fs: sim });
-  for (let i = 0; i < 9; i++) {
-    await wal.put(`k${i}`, `v${i}`);
-    if (i === 1 || i === 4) await wal.rotate();
-  }
-  const last = wal.file;
+  const last = await nineEntries(wal);
   await wal.close();
   const checkpoint = new Memtable();
   await replay('/wal', checkpoint, { fs: sim });
   expect(checkpoint.lastSequence).toBe(8);
-  let bytes = flip(sim.readFile(last), 0);
-  bytes = flip(bytes, HEADER_SALT_OFFSET);
-  bytes = flip(bytes, SEGMENT_HEADER_SIZE, 0x40);
-  sim.writeFile(last, bytes);
+  sim.writeFile(last, unreadable(sim.readFile(last)));
   return { sim, checkpoint, logId: wal.logId };
 }
 

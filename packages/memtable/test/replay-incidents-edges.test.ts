@@ -3,38 +3,13 @@
 // died after its manifest, and manifests that are not objects.
 import fs from 'node:fs';
 import path from 'node:path';
-import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { nodeFs, WAL_FS_METHODS, Wal, type WalFs } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
 import { archiveLog, directoryTarget, listIncidents, repair, restoreLog } from '@wal/recovery';
 import { tempDir, wrapMethods } from '@wal/test-support';
 import { expect, test } from 'vitest';
-
-const text = (b: Uint8Array | undefined) =>
-  b === undefined ? undefined : Buffer.from(b).toString();
-
-function flip(bytes: Uint8Array, at: number, mask = 0x01): Uint8Array {
-  const out = bytes.slice();
-  out[at] = (out[at] as number) ^ mask;
-  return out;
-}
-
-// Magic, salt and the first frame's length: no frame of the segment reads.
-function rot(bytes: Uint8Array): Uint8Array {
-  let out = flip(bytes, 0);
-  out = flip(out, HEADER_SALT_OFFSET);
-  return flip(out, SEGMENT_HEADER_SIZE, 0x40);
-}
-
-/** k0..k8 in segments [0,1] [2,3,4] [5..8]; returns the last segment's file. */
-async function nineEntries(wal: Wal): Promise<string> {
-  for (let i = 0; i < 9; i++) {
-    await wal.put(`k${i}`, `v${i}`);
-    if (i === 1 || i === 4) await wal.rotate();
-  }
-  return wal.file;
-}
+import { nineEntries, text, unreadable } from './floor-repair.js';
 
 test('a log restored from its archive after a floor repair below the checkpoint is refused, not replayed past the re-issued sequences', async () => {
   // restoreLog writes only segments: the quarantine folder (the manifest)
@@ -47,7 +22,7 @@ test('a log restored from its archive after a floor repair below the checkpoint 
   const checkpoint = new Memtable();
   await replay(dir, checkpoint, { fs: nodeFs });
   expect(checkpoint.lastSequence).toBe(8);
-  fs.writeFileSync(last, rot(fs.readFileSync(last)));
+  fs.writeFileSync(last, unreadable(fs.readFileSync(last)));
   await repair(dir, { floor: 6 });
   const target = directoryTarget(path.join(root, 'archive'));
   const wal = await Wal.open({ dir, fs: nodeFs });
@@ -90,7 +65,7 @@ test('a floor repair made while replay was reading the log is not taken as seen'
   let listings = 0;
   const racing = wrapMethods(sim as WalFs, WAL_FS_METHODS, async (method, args, call) => {
     if (method === 'readdir' && args[0] === '/wal/quarantine' && ++listings === 2) {
-      sim.writeFile(last, rot(sim.readFile(last)));
+      sim.writeFile(last, unreadable(sim.readFile(last)));
       await repair('/wal', { fs: sim, floor: 9 });
     }
     return call(...args);
@@ -113,7 +88,7 @@ test('a floor repair that died after its manifest still counts as made: refused 
   await first.close();
   const checkpoint = new Memtable();
   await replay('/wal', checkpoint, { fs: sim });
-  sim.writeFile(last, rot(sim.readFile(last)));
+  sim.writeFile(last, unreadable(sim.readFile(last)));
   const failing = wrapMethods(sim as WalFs, WAL_FS_METHODS, async (method, args, call) => {
     if (method === 'rename' && String(args[0]).endsWith('.log.tmp')) {
       throw Object.assign(new Error('EIO: rename'), { code: 'EIO' });

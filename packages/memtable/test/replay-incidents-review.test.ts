@@ -1,42 +1,22 @@
 // Review of replay's check of repair incidents (a floor repair at or below
 // a checkpoint's lastSequence is refused): the cases that hold.
-import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { WAL_FS_METHODS, Wal, type WalFs } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
 import { listIncidents, repair } from '@wal/recovery';
 import { wrapMethods } from '@wal/test-support';
 import { expect, test } from 'vitest';
-
-const text = (b: Uint8Array | undefined) =>
-  b === undefined ? undefined : Buffer.from(b).toString();
-
-const state = (table: Memtable) => ({
-  lastSequence: table.lastSequence,
-  incident: table.incident,
-});
-
-function flip(bytes: Uint8Array, at: number, mask = 0x01): Uint8Array {
-  const out = bytes.slice();
-  out[at] = (out[at] as number) ^ mask;
-  return out;
-}
+import { nineEntries, state, text, unreadable } from './floor-repair.js';
 
 // Magic, salt and the first frame's length: no frame of the segment reads.
 function rot(sim: SimFs, file: string): void {
-  let bytes = flip(sim.readFile(file), 0);
-  bytes = flip(bytes, HEADER_SALT_OFFSET);
-  sim.writeFile(file, flip(bytes, SEGMENT_HEADER_SIZE, 0x40));
+  sim.writeFile(file, unreadable(sim.readFile(file)));
 }
 
 /** k0..k8 in /wal, segments [0,1] [2,3,4] [5..8], and a table checkpointed at 8. */
 async function checkpointed(sim = new SimFs()) {
   const wal = await Wal.open({ dir: '/wal', fs: sim });
-  for (let i = 0; i < 9; i++) {
-    await wal.put(`k${i}`, `v${i}`);
-    if (i === 1 || i === 4) await wal.rotate();
-  }
-  const last = wal.file;
+  const last = await nineEntries(wal);
   await wal.close();
   const checkpoint = new Memtable();
   await replay('/wal', checkpoint, { fs: sim });

@@ -1,4 +1,4 @@
-import { CorruptionError, ErrorCode, WalError } from '@wal/codec';
+import { CorruptionError, type DecodedRecord, ErrorCode, WalError } from '@wal/codec';
 import type { WalFs } from '@wal/fs';
 import { listSegmentFiles, readFrames, readSegmentInfo } from '@wal/fs/segments';
 import { encodeRecordMessage, opsOf, type RecordMessage } from './message.js';
@@ -9,6 +9,53 @@ export interface LogEnd {
   size: number;
   nextSequence: number;
 }
+
+/**
+ * The batch and hole records of the log in `dir` below `end`, in order,
+ * from the segment holding `from` on (sealed segments wholly below it are
+ * skipped by their seals), with the file each is in. A bad header or
+ * damage throws (`intact` says which records were expected); it never
+ * skips.
+ */
+async function* recordsFrom(
+  fs: WalFs,
+  dir: string,
+  from: number,
+  end: LogEnd,
+  intact: (file: string) => string,
+  signal?: AbortSignal,
+): AsyncGenerator<{ file: string; record: BatchOrHole }> {
+  for (const { file, segment } of await listSegmentFiles(fs, dir)) {
+    if (segment > end.segment) break;
+    const info = await readSegmentInfo(fs, file, segment);
+    if (!info.header) {
+      throw new WalError(
+        ErrorCode.CORRUPTION,
+        `expected a valid segment header in ${file}, found ${info.headerDetail}`,
+      );
+    }
+    if (info.seal && info.seal.nextSequence <= from) continue;
+    const last = segment === end.segment;
+    for await (const event of readFrames(fs, info, last ? { last, size: end.size } : { last })) {
+      signal?.throwIfAborted();
+      if (event.kind === 'damage') {
+        throw new CorruptionError(
+          `expected intact records ${intact(file)}, found ${event.damage.reason} at offset ${event.damage.offset}: ${event.damage.detail}`,
+          event.damage,
+        );
+      }
+      if (event.kind !== 'frames') continue;
+      for (const { record } of event.frames) {
+        if (record.type === 'batch' || record.type === 'hole') yield { file, record };
+      }
+    }
+  }
+}
+
+type BatchOrHole = Extract<DecodedRecord, { type: 'batch' | 'hole' }>;
+
+const replicating = (file: string) => `to replicate from ${file}`;
+const comparing = (file: string) => `in ${file} to compare with the stream's`;
 
 /**
  * The records of the log in `dir` from `fromSequence` (a record boundary;
@@ -26,50 +73,27 @@ export async function* localRecords(
 ): AsyncGenerator<RecordMessage> {
   if (fromSequence !== null && fromSequence >= end.nextSequence) return;
   let expected = fromSequence ?? -1;
-  for (const { file, segment } of await listSegmentFiles(fs, dir)) {
-    if (segment > end.segment) break;
-    const info = await readSegmentInfo(fs, file, segment);
-    if (!info.header) {
+  for await (const { file, record } of recordsFrom(fs, dir, expected, end, replicating, signal)) {
+    if (record.type === 'hole') {
+      if (record.nextSequence <= expected) continue;
       throw new WalError(
-        ErrorCode.CORRUPTION,
-        `expected a valid segment header in ${file}, found ${info.headerDetail}`,
+        ErrorCode.TRUNCATED,
+        `expected record ${expected} in ${file} to replicate, found a hole (repair incident ${record.incident}) for sequences ${record.firstSequence} to ${record.nextSequence - 1}: those entries are lost, and the stream cannot skip them`,
       );
     }
-    if (info.seal && info.seal.nextSequence <= expected) continue;
-    const last = segment === end.segment;
-    for await (const event of readFrames(fs, info, last ? { last, size: end.size } : { last })) {
-      signal?.throwIfAborted();
-      if (event.kind === 'damage') {
-        throw new CorruptionError(
-          `expected intact records to replicate from ${file}, found ${event.damage.reason} at offset ${event.damage.offset}: ${event.damage.detail}`,
-          event.damage,
-        );
-      }
-      if (event.kind !== 'frames') continue;
-      for (const { record } of event.frames) {
-        if (record.type === 'hole') {
-          if (record.nextSequence <= expected) continue;
-          throw new WalError(
-            ErrorCode.TRUNCATED,
-            `expected record ${expected} in ${file} to replicate, found a hole (repair incident ${record.incident}) for sequences ${record.firstSequence} to ${record.nextSequence - 1}: those entries are lost, and the stream cannot skip them`,
-          );
-        }
-        if (record.type !== 'batch') continue;
-        const next = record.firstSequence + record.entries.length;
-        if (expected === -1) expected = record.firstSequence;
-        if (next <= expected) continue;
-        if (record.firstSequence > expected) throw gone(dir, expected, end);
-        if (record.firstSequence < expected) {
-          throw new WalError(
-            ErrorCode.FENCED,
-            `expected a record of ${file} to start at sequence ${expected} (after the stream's last), found one spanning ${record.firstSequence} to ${next - 1}: this log and the stream have diverged`,
-          );
-        }
-        if (record.firstSequence >= end.nextSequence) return;
-        yield encodeRecordMessage(logId, record.firstSequence, opsOf(record.entries));
-        expected = next;
-      }
+    const next = record.firstSequence + record.entries.length;
+    if (expected === -1) expected = record.firstSequence;
+    if (next <= expected) continue;
+    if (record.firstSequence > expected) throw gone(dir, expected, end);
+    if (record.firstSequence < expected) {
+      throw new WalError(
+        ErrorCode.FENCED,
+        `expected a record of ${file} to start at sequence ${expected} (after the stream's last), found one spanning ${record.firstSequence} to ${next - 1}: this log and the stream have diverged`,
+      );
     }
+    if (record.firstSequence >= end.nextSequence) return;
+    yield encodeRecordMessage(logId, record.firstSequence, opsOf(record.entries));
+    expected = next;
   }
   if (expected !== -1 && expected < end.nextSequence) throw gone(dir, expected, end);
 }
@@ -103,43 +127,19 @@ export async function localRecordAt(
   firstSequence: number,
   end: LogEnd,
 ): Promise<LocalRecordAt> {
-  for (const { file, segment } of await listSegmentFiles(fs, dir)) {
-    if (segment > end.segment) break;
-    const info = await readSegmentInfo(fs, file, segment);
-    if (!info.header) {
-      throw new WalError(
-        ErrorCode.CORRUPTION,
-        `expected a valid segment header in ${file}, found ${info.headerDetail}`,
-      );
+  for await (const { record } of recordsFrom(fs, dir, firstSequence, end, comparing)) {
+    const next =
+      record.type === 'batch' ? record.firstSequence + record.entries.length : record.nextSequence;
+    if (next <= firstSequence) continue;
+    // The first record reaching past it: a hole, or one after it (those before deleted), has nothing to compare.
+    if (record.type === 'hole' || record.firstSequence > firstSequence) return { kind: 'gone' };
+    if (record.firstSequence < firstSequence) {
+      return { kind: 'spanning', firstSequence: record.firstSequence, nextSequence: next };
     }
-    if (info.seal && info.seal.nextSequence <= firstSequence) continue;
-    const last = segment === end.segment;
-    for await (const event of readFrames(fs, info, last ? { last, size: end.size } : { last })) {
-      if (event.kind === 'damage') {
-        throw new CorruptionError(
-          `expected intact records in ${file} to compare with the stream's, found ${event.damage.reason} at offset ${event.damage.offset}: ${event.damage.detail}`,
-          event.damage,
-        );
-      }
-      if (event.kind !== 'frames') continue;
-      for (const { record } of event.frames) {
-        if (record.type !== 'batch' && record.type !== 'hole') continue;
-        const next =
-          record.type === 'batch'
-            ? record.firstSequence + record.entries.length
-            : record.nextSequence;
-        if (next <= firstSequence) continue;
-        // The first record reaching past it: a hole, or one after it (those before deleted), has nothing to compare.
-        if (record.type === 'hole' || record.firstSequence > firstSequence) return { kind: 'gone' };
-        if (record.firstSequence < firstSequence) {
-          return { kind: 'spanning', firstSequence: record.firstSequence, nextSequence: next };
-        }
-        return {
-          kind: 'record',
-          message: encodeRecordMessage(logId, record.firstSequence, opsOf(record.entries)),
-        };
-      }
-    }
+    return {
+      kind: 'record',
+      message: encodeRecordMessage(logId, record.firstSequence, opsOf(record.entries)),
+    };
   }
   return { kind: 'gone' };
 }

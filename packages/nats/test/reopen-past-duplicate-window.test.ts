@@ -182,20 +182,26 @@ async function expectExactlyOnce(nc: NatsConnection, stream: string, dir: string
   expect([...table.entries()]).toEqual([...local.entries()]);
 }
 
+// The writer before the reopen: it acknowledges locally, so its puts go on
+// while the stream is cut off, and it gives up on a publish after 1 s.
+function openFirst(dir: string, nats: NatsConnection, stream: string): Promise<ReplicatedWal> {
+  return ReplicatedWal.open({
+    dir,
+    nats,
+    stream,
+    ack: 'local',
+    duplicateWindowMs: WINDOW_MS,
+    publishTimeoutMs: 1_000,
+  });
+}
+
 describe('a writer reopened only after the duplicate window passed', () => {
   test('records the stream stored whose acknowledgements never came are not sent again', async () => {
     const nc = await connectCluster();
     const { proxy, nc: through } = await connectThrough();
     const dir = tempDir();
     const stream = uniqueName('dupwin-acks');
-    const first = await ReplicatedWal.open({
-      dir,
-      nats: through,
-      stream,
-      ack: 'local',
-      duplicateWindowMs: WINDOW_MS,
-      publishTimeoutMs: 1_000,
-    });
+    const first = await openFirst(dir, through, stream);
     for (let i = 0; i < 10; i++) await first.put(`k${i}`, `v${i}`);
     await first.waitReplicated(9);
     proxy.dropReplies();
@@ -224,14 +230,7 @@ describe('a writer reopened only after the duplicate window passed', () => {
     const nc = await connectCluster();
     const dir = tempDir();
     const stream = uniqueName('dupwin-down');
-    const first = await ReplicatedWal.open({
-      dir,
-      nats: nc,
-      stream,
-      ack: 'local',
-      duplicateWindowMs: WINDOW_MS,
-      publishTimeoutMs: 1_000,
-    });
+    const first = await openFirst(dir, nc, stream);
     for (let i = 0; i < 20; i++) await first.put(`k${i}`, `v${i}`);
     await first.waitReplicated(19);
     const names = nats.nodes.map((n) => n.name);
@@ -264,14 +263,7 @@ describe('a writer reopened only after the duplicate window passed', () => {
       const dir = tempDir();
       const stream = uniqueName('dupwin-late');
       const subject = `wal.${stream}`;
-      const first = await ReplicatedWal.open({
-        dir,
-        nats: old.nc,
-        stream,
-        ack: 'local',
-        duplicateWindowMs: WINDOW_MS,
-        publishTimeoutMs: 1_000,
-      });
+      const first = await openFirst(dir, old.nc, stream);
       for (let i = 0; i < 10; i++) await first.put(`k${i}`, `v${i}`);
       await first.waitReplicated(9);
       old.proxy.hold();

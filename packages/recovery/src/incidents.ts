@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { describeValue, isIndex } from '@wal/codec';
 import { checkPath } from '@wal/codec/internal';
-import { errnoOf, ioError } from '@wal/fs/internal';
+import { errnoOf } from '@wal/fs/internal';
 import { readWhole } from './archive-check.js';
 import { parseIncidentsOptions } from './options.js';
-import { MANIFEST_FILE, QUARANTINE_DIR } from './repair.js';
+import { incidentNumbers, MANIFEST_FILE, QUARANTINE_DIR } from './repair.js';
 import type { CommonOptions } from './types.js';
 
 /** One repair of a log, as the manifest in its `quarantine/<incident>/` folder records it. */
@@ -45,10 +45,10 @@ export interface Incident {
  * What a checkpoint needs from them (`replay` in @wal/memtable checks it):
  * a repair from a floor (`fromFloor`) that continued the log at or below a
  * checkpoint's `lastSequence` made the writer issue those sequences again,
- * and a replay from that checkpoint would skip them. The
- * folders are the log's record of its repairs: keep them. Without its
- * folder, a repair is known only by the holes it wrote, and once those are
- * gone too its number may be used again.
+ * and a replay from that checkpoint would skip them. The folders are the
+ * log's record of its repairs: keep them. Without its folder, a repair is
+ * known only by the holes it wrote, and once those are gone too its number
+ * may be used again.
  *
  * Rejects with `WAL_INVALID_ARGUMENT` for a bad `dir`, `WAL_INVALID_OPTIONS`
  * for bad options (both before any I/O), and `WAL_IO_ERROR` when a folder
@@ -57,17 +57,7 @@ export interface Incident {
 export async function listIncidents(dir: string, options?: CommonOptions): Promise<Incident[]> {
   const quarantine = path.join(path.resolve(checkPath(dir, 'dir')), QUARANTINE_DIR);
   const { fs } = parseIncidentsOptions(options);
-  let names: string[];
-  try {
-    names = await fs.readdir(quarantine);
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return [];
-    throw ioError('read directory', quarantine, error);
-  }
-  const numbers = names
-    .filter((name) => /^[1-9]\d*$/.test(name))
-    .map(Number)
-    .sort((a, b) => a - b);
+  const numbers = await incidentNumbers(fs, quarantine);
   const incidents: Incident[] = [];
   for (const incident of numbers) {
     const incidentDir = path.join(quarantine, String(incident));

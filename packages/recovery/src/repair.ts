@@ -201,16 +201,23 @@ async function lock(fs: WalFs, dir: string): Promise<() => Promise<void>> {
 // number is never reused, also after the quarantine was cleaned: a hole
 // names its folder, and a checkpoint's replay counts incidents it has seen.
 async function nextIncident(fs: WalFs, dir: string, inLog: number): Promise<number> {
-  const quarantine = path.join(dir, QUARANTINE_DIR);
-  let names: string[] = [];
+  const numbers = await incidentNumbers(fs, path.join(dir, QUARANTINE_DIR));
+  return Math.max(inLog, numbers.at(-1) ?? 0) + 1;
+}
+
+/** The incident folders' numbers in `quarantine`, ascending; none when it is missing. */
+export async function incidentNumbers(fs: WalFs, quarantine: string): Promise<number[]> {
+  let names: string[];
   try {
     names = await fs.readdir(quarantine);
   } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw ioError('read directory', quarantine, error);
+    if (errnoOf(error) === 'ENOENT') return [];
+    throw ioError('read directory', quarantine, error);
   }
-  return (
-    names.reduce((max, name) => (/^\d+$/.test(name) ? Math.max(max, Number(name)) : max), inLog) + 1
-  );
+  return names
+    .filter((name) => /^[1-9]\d*$/.test(name))
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 // Order: the incident folder and every copy, durably; the manifest; then

@@ -13,6 +13,7 @@ import {
   encodeSealFrame,
   encodeSegmentHeader,
   FRAME_HEADER_SIZE,
+  HEADER_SALT_OFFSET,
   isBadSegmentHeader,
   SEAL_FRAME_SIZE,
   SEGMENT_HEADER_SIZE,
@@ -259,6 +260,26 @@ export async function simLog(
   const log = buildLog('/wal', specs);
   await writeLog(log, sim);
   return { sim, log };
+}
+
+/**
+ * Segments of 2, 3 and 4 puts in /wal, the last one's magic, salt and first
+ * frame's length rotted: no frame of it reads under any salt, so repair
+ * needs a floor to go on.
+ */
+export async function simLogUnreadableLast(): Promise<{
+  sim: SimFs;
+  log: BuiltLog;
+  last: BuiltSegment;
+}> {
+  const { sim, log } = await simLog([puts(2), puts(3), puts(4)]);
+  const last = log.segments.at(-1);
+  if (!last) throw new Error('fixture');
+  let bytes = flip(last.bytes, 0);
+  bytes = flip(bytes, HEADER_SALT_OFFSET);
+  bytes = flip(bytes, SEGMENT_HEADER_SIZE, 0x40);
+  sim.writeFile(last.file, bytes);
+  return { sim, log, last };
 }
 
 /** `count` batches of one put each, value `size` bytes. */

@@ -1,19 +1,10 @@
-// Review of listIncidents (41a105c): bad input is a typed error and changes
-// nothing; odd quarantine contents are reported, never thrown untyped.
-import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { SimFs } from '@wal/fs/testing';
 import { listIncidents, repair } from '@wal/recovery';
 import { expect, test } from 'vitest';
-import { type BuiltLog, flip, LOG_ID, puts, simLog } from './helpers.js';
+import { LOG_ID, puts, simLog, simLogUnreadableLast } from './helpers.js';
 
 async function repaired() {
-  const { sim, log } = await simLog([puts(2), puts(3), puts(4)]);
-  const last = (log.segments as BuiltLog['segments']).at(-1);
-  if (!last) throw new Error('fixture');
-  let bytes = flip(last.bytes, 0);
-  bytes = flip(bytes, HEADER_SALT_OFFSET);
-  bytes = flip(bytes, SEGMENT_HEADER_SIZE, 0x40);
-  sim.writeFile(last.file, bytes);
+  const { sim } = await simLogUnreadableLast();
   await repair('/wal', { fs: sim, floor: 9 });
   return sim;
 }

@@ -2,24 +2,13 @@
 // checkpoint's replay checks (a repair from a floor below it).
 import fs from 'node:fs';
 import path from 'node:path';
-import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
+import { SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import { SimFs } from '@wal/fs/testing';
 import { listIncidents, repair, scanLog } from '@wal/recovery';
 import { tempDir } from '@wal/test-support';
 import { expect, test } from 'vitest';
-import { type BuiltLog, flip, LOG_ID, puts, simLog } from './helpers.js';
-
-async function rottedLast() {
-  const { sim, log } = await simLog([puts(2), puts(3), puts(4)]);
-  const last = (log.segments as BuiltLog['segments']).at(-1);
-  if (!last) throw new Error('fixture');
-  let bytes = flip(last.bytes, 0);
-  bytes = flip(bytes, HEADER_SALT_OFFSET);
-  bytes = flip(bytes, SEGMENT_HEADER_SIZE, 0x40);
-  sim.writeFile(last.file, bytes);
-  return { sim, log };
-}
+import { flip, LOG_ID, puts, simLog, simLogUnreadableLast } from './helpers.js';
 
 test('a missing directory, or a log never repaired, has no incidents; nothing is created', async () => {
   const sim = new SimFs();
@@ -30,7 +19,7 @@ test('a missing directory, or a log never repaired, has no incidents; nothing is
 });
 
 test('each repair is listed in incident order with its log, where it continued the log, and whether from a floor', async () => {
-  const { sim } = await rottedLast();
+  const { sim } = await simLogUnreadableLast();
   expect(await repair('/wal', { fs: sim, floor: 4 })).toMatchObject({ fromFloor: true });
   // A second repair, of rot in the first record, reads every segment; a
   // floor on a log whose last segment reads only raises nextSequence.
@@ -58,7 +47,7 @@ test('each repair is listed in incident order with its log, where it continued t
 });
 
 test('a folder without a manifest (a repair that died before changing the log) is left out; a bad manifest says what it held', async () => {
-  const { sim } = await rottedLast();
+  const { sim } = await simLogUnreadableLast();
   await repair('/wal', { fs: sim, floor: 9 });
   await sim.mkdirp('/wal/quarantine/2');
   await sim.mkdirp('/wal/quarantine/notes');

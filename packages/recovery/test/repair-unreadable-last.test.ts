@@ -1,23 +1,8 @@
-// repair when nothing reads in the log's last segment (magic, salt and first
-// frame's length rotted): nothing tells how far its sequences went, so it
-// refuses (changing nothing) unless the operator passes a floor.
-import { HEADER_SALT_OFFSET, SEGMENT_HEADER_SIZE } from '@wal/codec';
 import { Wal } from '@wal/fs';
 import type { SimFs } from '@wal/fs/testing';
 import { repair, verify } from '@wal/recovery';
 import { describe, expect, test } from 'vitest';
-import { type BuiltLog, flip, puts, simLog } from './helpers.js';
-
-async function rotted() {
-  const { sim, log } = await simLog([puts(2), puts(3), puts(4)]);
-  const last = (log.segments as BuiltLog['segments']).at(-1);
-  if (!last) throw new Error('fixture');
-  let bytes = flip(last.bytes, 0);
-  bytes = flip(bytes, HEADER_SALT_OFFSET);
-  bytes = flip(bytes, SEGMENT_HEADER_SIZE, 0x40);
-  sim.writeFile(last.file, bytes);
-  return { sim, log, last };
-}
+import { puts, simLog, simLogUnreadableLast } from './helpers.js';
 
 async function snapshot(sim: SimFs): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -28,7 +13,7 @@ async function snapshot(sim: SimFs): Promise<Map<string, string>> {
 
 describe('repair of a last segment where nothing reads', () => {
   test('refuses with WAL_CORRUPTION, naming the segment and floor; every file byte-identical, no quarantine', async () => {
-    const { sim, last } = await rotted();
+    const { sim, last } = await simLogUnreadableLast();
     const before = await snapshot(sim);
     for (const dryRun of [false, true]) {
       const error = await repair('/wal', { fs: sim, dryRun }).catch((e: unknown) => e);
@@ -45,7 +30,7 @@ describe('repair of a last segment where nothing reads', () => {
   });
 
   test('with floor: repairs, the range up to floor is lost, verify is clean, the writer continues at floor', async () => {
-    const { sim, log } = await rotted();
+    const { sim, log } = await simLogUnreadableLast();
     const floor = log.entries.length + 50;
     const done = await repair('/wal', { fs: sim, floor });
     expect(done.nextSequence).toBe(floor);
