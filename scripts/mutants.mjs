@@ -92,6 +92,7 @@ const KILLERS = {
     'packages/memtable/test/replay-log-id.test.ts',
   ],
   'repair-keeps-log-id': ['packages/memtable/test/replay.test.ts'],
+  'repair-rotted-last-header-ours': [RECOVERY_TEST('repair-unreadable-last')],
   'replay-floor-below-checkpoint': ['packages/memtable/test/replay-after-floor-repair.test.ts'],
   'replay-hole-without-manifest': ['packages/memtable/test/replay-incidents-edges.test.ts'],
   'repair-incident-above-holes': [RECOVERY_TEST('incidents')],
@@ -680,6 +681,13 @@ export const MUTANTS = [
     'repair taking the log id the damaged headers state when no header is valid (a checkpoint names it)',
     '    commonLogId(await statedLogIds(fs, infos)) ??\n',
     '',
+  ),
+  mutant(
+    'repair-rotted-last-header-ours',
+    PLAN,
+    "repair taking a last segment whose whole header rotted (segment number and log id too) as the log's, so it needs a floor",
+    'const ours = ownHeader || (chain.logIdKnown && !anothers);',
+    'const ours = ownHeader || (chain.logIdKnown && statedLogId === logId);',
   ),
   mutant(
     'sealed-hash-still-listed',

@@ -26,6 +26,13 @@ export function unreadable(bytes: Uint8Array): Uint8Array {
   return flip(out, SEGMENT_HEADER_SIZE, 0x40);
 }
 
+/** A rotted sector at the start: the whole header (segment number and log id too) and the first frame. */
+export function headerGone(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out.fill(0xa5, 0, SEGMENT_HEADER_SIZE + 16);
+  return out;
+}
+
 /** Puts k0..k8 in segments [0,1] [2,3,4] [5..8]; returns the last segment's file. */
 export async function nineEntries(wal: Wal): Promise<string> {
   for (let i = 0; i < 9; i++) {

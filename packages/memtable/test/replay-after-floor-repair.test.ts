@@ -6,9 +6,9 @@ import { SimFs } from '@wal/fs/testing';
 import { Memtable, replay } from '@wal/memtable';
 import { repair } from '@wal/recovery';
 import { expect, test } from 'vitest';
-import { flip, nineEntries, state, text, unreadable } from './floor-repair.js';
+import { flip, headerGone, nineEntries, state, text, unreadable } from './floor-repair.js';
 
-async function rottedAfterCheckpoint() {
+async function rottedAfterCheckpoint(rot = unreadable) {
   const sim = new SimFs();
   const wal = await Wal.open({ dir: '/wal', fs: sim });
   const last = await nineEntries(wal);
@@ -16,7 +16,7 @@ async function rottedAfterCheckpoint() {
   const checkpoint = new Memtable();
   await replay('/wal', checkpoint, { fs: sim });
   expect(checkpoint.lastSequence).toBe(8);
-  sim.writeFile(last, unreadable(sim.readFile(last)));
+  sim.writeFile(last, rot(sim.readFile(last)));
   return { sim, checkpoint, logId: wal.logId };
 }
 
@@ -44,8 +44,8 @@ test('floor = the checkpoint + 1: replay over the checkpoint applies exactly wha
 // The floor below the checkpoint (6 under 8): the writer issues 6, 7, 8
 // again, and a replay from the checkpoint would skip them as entries it
 // holds. Only the repair's record of where it continued the log tells.
-async function floorTooLow(rotateAt: number | null) {
-  const { sim, checkpoint } = await rottedAfterCheckpoint();
+async function floorTooLow(rotateAt: number | null, rot = unreadable) {
+  const { sim, checkpoint } = await rottedAfterCheckpoint(rot);
   const done = await repair('/wal', { fs: sim, floor: 6 });
   expect(done).toMatchObject({ incident: 1, nextSequence: 6 });
   const wal = await Wal.open({ dir: '/wal', fs: sim });
@@ -72,6 +72,19 @@ test.each([
     for (let i = 0; i < 9; i++) expect(text(checkpoint.get(`k${i}`))).toBe(`v${i}`);
   },
 );
+
+// Its segment number and log id rotted too, the segment was once set aside
+// as another file: repair resolved without a floor, at 5, and the writer
+// issued 5..8 again under the checkpoint.
+test('a last segment whose whole header rotted is the same case: repair needs a floor, and one below the checkpoint is refused', async () => {
+  const { sim } = await rottedAfterCheckpoint(headerGone);
+  await expect(repair('/wal', { fs: sim })).rejects.toMatchObject({ code: 'WAL_CORRUPTION' });
+  const { sim: again, checkpoint } = await floorTooLow(null, headerGone);
+  await expect(replay('/wal', checkpoint, { fs: again })).rejects.toMatchObject({
+    code: 'WAL_SEQUENCE_REWOUND',
+  });
+  expect(state(checkpoint)).toEqual({ lastSequence: 8, incident: null });
+});
 
 test('a table that replayed past the floor repair takes its incident, and its checkpoint replays on', async () => {
   const { sim } = await floorTooLow(null);

@@ -4,6 +4,7 @@ import {
   FRAME_HEADER_SIZE,
   HEADER_FIRST_SEQUENCE_OFFSET,
   HEADER_LOG_ID_OFFSET,
+  HEADER_MAGIC_OFFSET,
   HEADER_MAX_RECORD_BYTES_OFFSET,
   HEADER_SALT_OFFSET,
   HEADER_SEGMENT_OFFSET,
@@ -11,6 +12,7 @@ import {
   LOG_ID_SIZE,
   MAX_RECORD_BYTES_LIMIT,
   MIN_RECORD_BYTES,
+  SEGMENT_MAGIC,
   readU32,
   readU64,
   SEGMENT_HEADER_SIZE,
@@ -364,13 +366,22 @@ async function salvageHeader(
   // The last segment, bytes past its header and not one frame read under
   // any salt: how far its records went is unknown (a hole can cover any
   // number of sequences), so the next sequence has no safe bound.
-  // Only a file that still says it is this log's (its header names this
-  // segment, or this log's id): a file of other bytes is not part of it.
+  // After segments naming the log's id, it is taken as this log's unless
+  // what is left of its header says it is another's (the magic intact,
+  // another id): a rotted sector can take the whole header, segment number
+  // and id too, and a segment name is only given to a file whose header
+  // was durable. With no segment naming the id, the writer starts a new
+  // log (a new id), which no checkpoint of the old one replays.
   const statedLogId = Buffer.from(
     probe.subarray(HEADER_LOG_ID_OFFSET, HEADER_LOG_ID_OFFSET + LOG_ID_SIZE),
   ).toString('hex');
-  const ours = ownHeader || (chain.logIdKnown && statedLogId === logId);
+  const anothers = hasMagic(probe) && statedLogId !== logId;
+  const ours = ownHeader || (chain.logIdKnown && !anothers);
   if (last && !read && ours && info.size > SEGMENT_HEADER_SIZE) s.unreadable = true;
+}
+
+function hasMagic(probe: Uint8Array): boolean {
+  return SEGMENT_MAGIC.every((b, i) => probe[HEADER_MAGIC_OFFSET + i] === b);
 }
 
 async function readSalvaged(fs: WalFs, info: SegmentInfo, last: boolean) {
