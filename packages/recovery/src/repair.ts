@@ -115,10 +115,11 @@ export interface RepairResult {
  * from `nextSequence`.
  *
  * When no salt reads a single frame in the log's last segment (its header
- * and first frame rotted), nothing tells how far its sequences went: repair
- * then refuses with `WAL_CORRUPTION` (a {@link CorruptionError} naming the
- * damage), changing nothing on disk (also with `dryRun`), unless `floor`
- * says where the log continues. With `floor`, `nextSequence` is at least
+ * and first frame rotted; also the whole header, segment number and log id
+ * with it, unless its intact magic names another log's id), nothing tells
+ * how far its sequences went: repair then refuses with `WAL_CORRUPTION` (a
+ * {@link CorruptionError} naming the damage), changing nothing on disk (also
+ * with `dryRun`), unless `floor` says where the log continues. With `floor`, `nextSequence` is at least
  * `floor` and the sequences up to it are recorded as lost.
  *
  * Takes the writer lock (`WAL_LOCKED` if a writer holds it). Rejects with

@@ -76,7 +76,7 @@ describe('repair of a last segment where nothing reads', () => {
     const other = edit(last.bytes, (b) => {
       b.set(encodeSegmentHeader({ ...last.header, segment: 77, logId: 'ffffffffffffffff' }), 0);
       b.fill(0xa5, SEGMENT_HEADER_SIZE);
-      b[HEADER_SALT_OFFSET] ^= 1;
+      b[HEADER_SALT_OFFSET] = (b[HEADER_SALT_OFFSET] as number) ^ 1;
     });
     sim.writeFile(last.file, other);
     const done = await repair('/wal', { fs: sim });
