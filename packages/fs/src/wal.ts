@@ -30,7 +30,7 @@ import {
 import { prepareDirectory } from './prepare-directory.js';
 import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
-import { SegmentLog } from './segment-log.js';
+import { reopenDurable, SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
 import { SequenceWaiters } from './sequence-waiters.js';
 import type { WalFs } from './wal-fs.js';
@@ -171,6 +171,7 @@ export class Wal {
       heldFrom: () => this.#heldFrom(),
       maxSegmentBytes: options.maxSegmentBytes,
       preallocateBytes: options.preallocateBytes,
+      durableWrites: options.sync === 'always',
       poison: (error) => this.#poison(error),
       // Jobs run one at a time: a sync covers every group written before it.
       synced: () => this.#advanceDurable(this.#writtenSequence),
@@ -213,6 +214,7 @@ export class Wal {
     }
     try {
       const opened = await openLog(fs, dir, resolved.maxRecordBytes);
+      if (resolved.sync === 'always') opened.active.fd = await reopenDurable(fs, opened.active);
       return new Wal({ ...resolved, dir }, release, opened);
     } catch (error) {
       // The refusal is the answer: a failed release must not replace it.

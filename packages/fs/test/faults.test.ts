@@ -180,11 +180,11 @@ describe('a failed fdatasync poisons the writer', () => {
 
 describe('a failed write', () => {
   test.each(['EIO', 'ENOSPC'])(
-    "%s rejects that append with WAL_IO_ERROR, consumes no sequence, and the writer stays 'open'",
+    "'none': %s rejects that append with WAL_IO_ERROR, consumes no sequence, and the writer stays 'open'",
     async (code) => {
       const dir = tempDir();
       const faulty = new FaultyFs();
-      const wal = await Wal.open({ dir, fs: faulty.fs });
+      const wal = await Wal.open({ dir, fs: faulty.fs, sync: 'none' });
       await append(wal, puts(2));
       const size = wal.segmentSize;
       const fileSize = fs.statSync(wal.file).size; // with the zeros preallocated after the frames
@@ -208,6 +208,54 @@ describe('a failed write', () => {
       const reopened = await openWal(dir);
       expect(reopened.repairs).toEqual([]);
       expect(readEntries(dir)).toEqual(puts(4));
+    },
+  );
+
+  // Under 'always' frames go out on a durable handle: a write that returns
+  // has synced its range, and one that fails may have failed in its sync.
+  test("'always': ENOSPC (space is reserved as the write is made) rejects that append, its bytes cut, and the writer stays 'open'", async () => {
+    const dir = tempDir();
+    const faulty = new FaultyFs();
+    const wal = await Wal.open({ dir, fs: faulty.fs });
+    await append(wal, puts(2));
+    const size = wal.segmentSize;
+    faulty.fail('write', 'ENOSPC');
+    const error = await rejectsWith(wal.put('lost', 'x'), 'WAL_IO_ERROR');
+    expect(rootCode(error)).toBe('ENOSPC');
+    expect(wal.state).toBe('open');
+    expect(wal.nextSequence).toBe(2);
+    // Cut back to the last frame, zeros and all: the next write preallocates again.
+    expect(fs.statSync(wal.file).size).toBe(size);
+    await append(wal, puts(2, 2));
+    await wal.close();
+    expect((await openWal(dir)).repairs).toEqual([]);
+    expect(readEntries(dir)).toEqual(puts(4));
+  });
+
+  // An ENOSPC from the sync itself is taken as the write's: safe, since under
+  // 'always' everything before it is durable and its own bytes are cut.
+  test.each([
+    ['write', 'EIO', 'failed'],
+    ['fdatasync', 'EIO', 'failed'],
+    ['fdatasync', 'ENOSPC', 'open'],
+  ] as const)(
+    "'always': a durable write failing in its %s with %s: the writer is %s (EIO as after a failed fdatasync); its bytes are cut, never read back",
+    async (op, code, state) => {
+      const dir = tempDir();
+      const faulty = new FaultyFs();
+      const wal = await Wal.open({ dir, fs: faulty.fs });
+      await append(wal, puts(2));
+      const size = wal.segmentSize;
+      faulty.fail(op, code);
+      await rejectsWith(wal.put('lost', 'x'), state === 'failed' ? 'WAL_FAILED' : 'WAL_IO_ERROR');
+      expect(wal.state).toBe(state);
+      if (state === 'failed') expect(rootCode(wal.failure)).toBe(code);
+      expect(fs.statSync(wal.file).size).toBe(size);
+      await wal.close();
+      const reopened = await openWal(dir);
+      expect(reopened.repairs).toEqual([]);
+      expect(readEntries(dir)).toEqual(puts(2));
+      expect(await reopened.put('after', 'reopen')).toBe(2);
     },
   );
 
@@ -341,7 +389,7 @@ describe('a failed write', () => {
     const wal = await openWal({ dir, fs: faulty.fs });
     await append(wal, puts(2));
     const fd = [...faulty.openHandles].find(([, p]) => p === wal.file)?.[0];
-    faulty.shortWrite(9).fail('write', 'EIO');
+    faulty.shortWrite(9).fail('write', 'ENOSPC');
     await rejectsWith(wal.put('partial', 'value'), 'WAL_IO_ERROR');
     const cut = faulty.indexOf('ftruncate');
     await wal.rotate();
