@@ -51,8 +51,6 @@ export async function reopenDurable(
   }
 }
 
-const SPACE_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
-
 // The zeros preallocation writes, at most this many per write.
 const ZEROS = new Uint8Array(1024 * 1024);
 
@@ -153,11 +151,8 @@ export class SegmentLog {
         this.#options.poison(error);
       }
       // A durable write's failure may have been its sync's: the writer fails,
-      // as after a failed fdatasync. Space is reserved as a write is made, so
-      // ENOSPC and EDQUOT come before any page was to be written.
-      if (this.#options.durableWrites && !SPACE_ERRORS.has(errnoOf(cause) ?? '')) {
-        throw this.#options.poison(error);
-      }
+      // as after a failed fdatasync, whatever the code.
+      if (this.#options.durableWrites) throw this.#options.poison(error);
       throw error;
     }
     this.#active.size += bytes.length;
@@ -184,6 +179,10 @@ export class SegmentLog {
       for (let p = from; p < to; p += ZEROS.length) {
         await writeFully(this.#fs, fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - p)), p, file);
       }
+    } catch (error) {
+      // Zeros, but a failed sync all the same.
+      if (this.#options.durableWrites) throw this.#options.poison(error as WalError);
+      throw error;
     } finally {
       this.#active.capacity = to;
     }

@@ -49,8 +49,8 @@ export type WalState = 'open' | 'failed' | 'closing' | 'closed';
 
 const EMPTY = new Uint8Array(0);
 
-// Records appended together, written with one write and synced with one
-// fdatasync. Frames are encoded as they are appended, for the segment they
+// Records appended together, written with one write and synced with it
+// (under 'always' the write is durable itself) or by a later fdatasync. Frames are encoded as they are appended, for the segment they
 // will land in: its salt, and its synced watermark as known then.
 interface Group {
   kind: 'group';
@@ -108,9 +108,10 @@ const RETAINED_BUFFER = 4 * 1024 * 1024;
  *
  * Appends are queued and written together (group commit): the records
  * appended while one group is written and synced form the next group, which
- * goes out in one write and, with `sync: 'always'`, one fdatasync as soon as
- * the previous one returns. Every sync runs off the main thread (and with
- * the default `nodeFs`, every write larger than a page-cache copy).
+ * goes out in one write (with `sync: 'always'`, durable when it returns)
+ * as soon as the previous one returns. Every sync and durable write runs
+ * off the main thread (and with the default `nodeFs`, every write larger
+ * than a page-cache copy).
  * Disk order = sequence order = resolution order, and a group's promises
  * resolve only after its own sync. See {@link WalOptions} for what a
  * resolved promise means per mode.
@@ -229,9 +230,10 @@ export class Wal {
   }
 
   /**
-   * Every sequence below this is durable: its record was fdatasync'ed (or
-   * was already in the log when it was opened, which syncs what it keeps).
-   * Under `'always'` it passes a group once the group's fdatasync returns,
+   * Every sequence below this is durable: its record was fdatasync'ed or
+   * written durably (or was already in the log when it was opened, which
+   * syncs what it keeps). Under `'always'` it passes a group once the
+   * group's durable write returns,
    * just before the group's appends resolve; under `'interval'` and `'none'`
    * it moves only when a sync runs (the interval's, `sync()`, `rotate()`,
    * `close()`), to what that sync covered. It never moves before the sync
