@@ -51,7 +51,7 @@ const KILLERS = {
   'salvage-rewrite': [FS_TEST('salvage')],
   'salvage-cut': [FS_TEST('salvage')],
   'failed-write-cut': [FS_TEST('faults')],
-  'durable-writes-handle': [FS_TEST('model'), FS_TEST('faults')],
+  'durable-writes-handle': [FS_TEST('model')],
   'durable-write-failure-cut': [FS_TEST('faults')],
   'durable-write-failure-poisons': [FS_TEST('faults')],
   'durable-cut-fdatasync': [FS_TEST('interrupted-rotation'), FS_TEST('rotation')],
