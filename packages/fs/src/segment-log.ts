@@ -32,7 +32,7 @@ interface SegmentLogOptions {
   durableWrites: boolean;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
-  /** Called after every fdatasync of the active segment that returned. */
+  /** Called after every sync of the active segment that returned (an fdatasync, or durable writes'). */
   synced: () => void;
 }
 

@@ -49,9 +49,10 @@ export type WalState = 'open' | 'failed' | 'closing' | 'closed';
 
 const EMPTY = new Uint8Array(0);
 
-// Records appended together, written with one write and synced with it
-// (under 'always' the write is durable itself) or by a later fdatasync. Frames are encoded as they are appended, for the segment they
-// will land in: its salt, and its synced watermark as known then.
+// Records appended together, written with one write (under 'always' durable
+// when it returns; otherwise synced by a later fdatasync). Frames are
+// encoded as they are appended, for the segment they will land in: its
+// salt, and its synced watermark as known then.
 interface Group {
   kind: 'group';
   segment: number;
@@ -233,10 +234,9 @@ export class Wal {
    * Every sequence below this is durable: its record was fdatasync'ed or
    * written durably (or was already in the log when it was opened, which
    * syncs what it keeps). Under `'always'` it passes a group once the
-   * group's durable write returns,
-   * just before the group's appends resolve; under `'interval'` and `'none'`
-   * it moves only when a sync runs (the interval's, `sync()`, `rotate()`,
-   * `close()`), to what that sync covered. It never moves before the sync
+   * group's durable write returns, just before the group's appends resolve;
+   * under `'interval'` and `'none'` it moves only when a sync runs (the
+   * interval's, `sync()`, `rotate()`, `close()`), to what that sync covered. It never moves before the sync
    * has returned, and never goes back.
    */
   get durableSequence(): number {
