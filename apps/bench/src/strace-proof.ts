@@ -14,9 +14,10 @@
  *   grep -E '^<pid> (fsync|fdatasync)\(' /tmp/wal-strace.txt
  *
  * prints nothing, while without the pid it finds every one of them on
- * libuv's pool threads. The main thread does make the small writes (segment
- * headers, a lone writer's groups, the seal, the mark: `pwrite64` of at most
- * 4 KiB); groups of many writers and the preallocated zeros go to the pool.
+ * libuv's pool threads. Under 'always' every write to the active segment
+ * (groups, zeros, seal, mark) is a durable `pwrite64` (its handle opened
+ * `O_DSYNC`), on the pool too; the main thread makes only small writes on
+ * plain handles (a new segment's header, under its temporary name).
  */
 import fs from 'node:fs';
 import os from 'node:os';

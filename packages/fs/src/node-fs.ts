@@ -21,10 +21,39 @@ function call<T>(run: (done: (error: NodeJS.ErrnoException | null, value?: T) =>
  */
 const MAIN_THREAD_WRITE_BYTES = 4 * 1024;
 
+// Handles opened 'r+dsync'. Their writes wait for the disk, so they always
+// go to the pool. Where the platform has no O_DSYNC (Windows), such a write
+// is a write and an fdatasync, two calls on the pool, with the same promise.
+const durableHandles = new Set<number>();
+const { O_DSYNC, O_RDWR } = fs.constants;
+
+function open(file: string, flags: 'r' | 'r+' | 'wx+' | 'r+dsync'): Promise<number> {
+  if (flags !== 'r+dsync') return call<number>((done) => fs.open(file, flags, done));
+  const mode = O_DSYNC === undefined ? 'r+' : O_RDWR | O_DSYNC;
+  return call<number>((done) => fs.open(file, mode, done)).then((fd) => {
+    durableHandles.add(fd);
+    return fd;
+  });
+}
+
+function close(fd: number): Promise<void> {
+  // Before the call: once closed, the number may come back from another open.
+  durableHandles.delete(fd);
+  return call<void>((done) => fs.close(fd, done));
+}
+
+function poolWrite(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  return call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done));
+}
+
 function write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
-  if (buffer.length > MAIN_THREAD_WRITE_BYTES) {
-    return call<number>((done) => fs.write(fd, buffer, 0, buffer.length, position, done));
+  if (durableHandles.has(fd)) {
+    if (O_DSYNC !== undefined) return poolWrite(fd, buffer, position);
+    return poolWrite(fd, buffer, position).then((n) =>
+      call<void>((done) => fs.fdatasync(fd, done)).then(() => n),
+    );
   }
+  if (buffer.length > MAIN_THREAD_WRITE_BYTES) return poolWrite(fd, buffer, position);
   try {
     return Promise.resolve(fs.writeSync(fd, buffer, 0, buffer.length, position));
   } catch (error) {
@@ -34,12 +63,13 @@ function write(fd: number, buffer: Uint8Array, position: number): Promise<number
 
 /**
  * The default {@link WalFs}: `node:fs`. Every fsync, fdatasync and read,
- * and every write larger than 4 KiB, runs off the main thread, on libuv's
- * pool; writes of at most 4 KiB are made at once, on the main thread.
+ * every write larger than 4 KiB and every write on an `'r+dsync'` handle
+ * (`O_DSYNC`) runs off the main thread, on libuv's pool; other writes of at
+ * most 4 KiB are made at once, on the main thread.
  */
 export const nodeFs: WalFs = {
-  open: (file, flags) => call<number>((done) => fs.open(file, flags, done)),
-  close: (fd) => call<void>((done) => fs.close(fd, done)),
+  open,
+  close,
   read: (fd, buffer, offset, length, position) =>
     call<number>((done) => fs.read(fd, buffer, offset, length, position, done)),
   write,

@@ -56,7 +56,12 @@ export interface WalOptions {
   /** The log's directory. Created if missing. */
   dir: string;
   /**
-   * `'always'` (default): a resolved append has been fdatasync'ed.
+   * `'always'` (default): a resolved append is durable. Its group was
+   *   written on a handle opened `O_DSYNC` (`WalFs` flag `'r+dsync'`), whose
+   *   write returns once its bytes are on stable storage: one call, where a
+   *   write and an fdatasync are two. A write that fails there may have
+   *   failed in its sync, so it fails the writer as a failed fdatasync
+   *   does, whatever its code (ENOSPC too); its bytes are cut first.
    * `'interval'`: synced within `syncIntervalMs`, and on rotate and close.
    * `'none'`: synced only by `sync()`, rotate and close.
    * In every mode a resolved append has reached the operating system.

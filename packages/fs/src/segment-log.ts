@@ -25,10 +25,30 @@ interface SegmentLogOptions {
   heldFrom: () => number;
   maxSegmentBytes: number;
   preallocateBytes: number;
+  /**
+   * True under `sync: 'always'`: the active segment is opened `'r+dsync'`, so
+   * a write returns durable and needs no fdatasync of its own.
+   */
+  durableWrites: boolean;
   /** Records a failure after which the writer must refuse everything; returns it. */
   poison: (error: WalError) => WalError;
-  /** Called after every fdatasync of the active segment that returned. */
+  /** Called after every sync of the active segment that returned (an fdatasync, or durable writes'). */
   synced: () => void;
+}
+
+/**
+ * Opens `segment.file` again as `'r+dsync'` and closes the handle it had;
+ * resolves to the new handle (on failure the old one is closed too).
+ */
+export async function reopenDurable(
+  fs: WalFs,
+  segment: { fd: number; file: string },
+): Promise<number> {
+  try {
+    return await io('open segment', segment.file, () => fs.open(segment.file, 'r+dsync'));
+  } finally {
+    await closeQuietly(fs, segment.fd);
+  }
 }
 
 // The zeros preallocation writes, at most this many per write.
@@ -46,6 +66,7 @@ export class SegmentLog {
   readonly #options: SegmentLogOptions;
   readonly #sealed: SealedSegment[];
   #active: ActiveSegment;
+  /** True when something since the last sync may not be durable (a plain write, a cut). */
   #dirty = false;
   /** Bytes of the active segment known to be durable (as of the last successful sync). */
   #syncedSize: number;
@@ -118,7 +139,9 @@ export class SegmentLog {
     } catch (cause) {
       const error = ioError('write', file, cause);
       try {
-        if (done > 0) {
+        // A durable write that failed in its sync left its bytes in the page
+        // cache, whatever it reported: they are cut too.
+        if (done > 0 || this.#options.durableWrites) {
           this.#dirty = true;
           await this.#fs.ftruncate(fd, size);
           this.#active.capacity = size;
@@ -127,13 +150,16 @@ export class SegmentLog {
       } catch {
         this.#options.poison(error);
       }
+      // A durable write's failure may have been its sync's: the writer fails,
+      // as after a failed fdatasync, whatever the code.
+      if (this.#options.durableWrites) throw this.#options.poison(error);
       throw error;
     }
     this.#active.size += bytes.length;
     if (this.#active.size > this.#active.capacity) this.#active.capacity = this.#active.size;
     this.#active.records += records;
     this.#active.marked = false;
-    this.#dirty = true;
+    if (!this.#options.durableWrites) this.#dirty = true;
   }
 
   // Zeros from past `end` (or the zeros already there), preallocateBytes of
@@ -148,11 +174,15 @@ export class SegmentLog {
     const from = Math.max(capacity, end);
     const to = Math.min(from + this.#options.preallocateBytes, this.#options.maxSegmentBytes);
     if (to <= from) return;
-    this.#dirty = true;
+    if (!this.#options.durableWrites) this.#dirty = true;
     try {
       for (let p = from; p < to; p += ZEROS.length) {
         await writeFully(this.#fs, fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - p)), p, file);
       }
+    } catch (error) {
+      // Zeros, but a failed sync all the same.
+      if (this.#options.durableWrites) throw this.#options.poison(error as WalError);
+      throw error;
     } finally {
       this.#active.capacity = to;
     }
@@ -167,12 +197,15 @@ export class SegmentLog {
   // dropped the dirty pages and marked them clean, so a retry that succeeds
   // proves nothing. The first failure poisons the writer until it is
   // reopened, and what was written since the last good sync is salvaged.
-  /** fdatasyncs the active segment. */
+  // With durable writes, what they wrote is durable already: an fdatasync
+  // is made only after a cut (and every sync still advances the watermark).
+  /** fdatasyncs the active segment (or, with durable writes, only what a cut left). */
   async sync(): Promise<void> {
+    const needed = this.#dirty || !this.#options.durableWrites;
     this.#dirty = false;
     const { fd, file, size } = this.#active;
     try {
-      await this.#fs.fdatasync(fd);
+      if (needed) await this.#fs.fdatasync(fd);
     } catch (cause) {
       const error = ioError('fdatasync', file, cause);
       const salvage = await this.#salvageAfterFailedSync();
@@ -281,6 +314,7 @@ export class SegmentLog {
     let created: { fd: number; file: string };
     try {
       created = await createSegment(this.#fs, this.#dir, header);
+      if (this.#options.durableWrites) created.fd = await reopenDurable(this.#fs, created);
     } catch (error) {
       throw this.#options.poison(error as WalError);
     }

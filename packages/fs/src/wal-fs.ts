@@ -3,9 +3,9 @@
  * (or a user) can plug in a fault-injecting or crash-simulating file system.
  *
  * It is asynchronous: the default implementation runs every fsync,
- * fdatasync, read and large write on libuv's thread pool (the fs callback
- * API), so none blocks the event loop; a small write is a page-cache copy,
- * made at once.
+ * fdatasync, read, large write and write on an `'r+dsync'` handle on
+ * libuv's thread pool (the fs callback API), so none blocks the event loop;
+ * a small write elsewhere is a page-cache copy, made at once.
  *
  * Methods reject with errors that carry a Node-style `code` (`ENOENT`,
  * `EIO`, `ENOSPC`, ...). File handles are plain numbers.
@@ -13,9 +13,13 @@
 export interface WalFs {
   /**
    * Opens a file: `'r'` to read, `'r+'` to read and write, `'wx+'` to create
-   * it for reading and writing (EEXIST if it exists).
+   * it for reading and writing (EEXIST if it exists). `'r+dsync'` is `'r+'`
+   * whose every write returns only once its bytes (and the size they reach)
+   * are durable, as after an fdatasync: `O_DSYNC`, one call where a write
+   * and an fdatasync are two. A failed write on such a handle may have
+   * failed in its sync: its bytes may be in the page cache, not on disk.
    */
-  open(file: string, flags: 'r' | 'r+' | 'wx+'): Promise<number>;
+  open(file: string, flags: 'r' | 'r+' | 'wx+' | 'r+dsync'): Promise<number>;
   /** Closes a handle from {@link WalFs.open}. */
   close(fd: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `buffer[offset..]`; resolves to bytes read. */
@@ -26,7 +30,10 @@ export interface WalFs {
     length: number,
     position: number,
   ): Promise<number>;
-  /** Writes `buffer` at `position`; resolves to bytes written (may be short). */
+  /**
+   * Writes `buffer` at `position`; resolves to bytes written (may be short).
+   * On a `'r+dsync'` handle those bytes are durable when it resolves.
+   */
   write(fd: number, buffer: Uint8Array, position: number): Promise<number>;
   /** Makes the file's data (and the metadata needed to read it) durable. */
   fdatasync(fd: number): Promise<void>;

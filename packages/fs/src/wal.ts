@@ -30,7 +30,7 @@ import {
 import { prepareDirectory } from './prepare-directory.js';
 import { SealedFeed, type SealedSegmentInfo } from './sealed.js';
 import { SegmentHold, type SegmentHoldOptions } from './segment-hold.js';
-import { SegmentLog } from './segment-log.js';
+import { reopenDurable, SegmentLog } from './segment-log.js';
 import { ioError } from './segments/io.js';
 import { SequenceWaiters } from './sequence-waiters.js';
 import type { WalFs } from './wal-fs.js';
@@ -49,9 +49,10 @@ export type WalState = 'open' | 'failed' | 'closing' | 'closed';
 
 const EMPTY = new Uint8Array(0);
 
-// Records appended together, written with one write and synced with one
-// fdatasync. Frames are encoded as they are appended, for the segment they
-// will land in: its salt, and its synced watermark as known then.
+// Records appended together, written with one write (under 'always' durable
+// when it returns; otherwise synced by a later fdatasync). Frames are
+// encoded as they are appended, for the segment they will land in: its
+// salt, and its synced watermark as known then.
 interface Group {
   kind: 'group';
   segment: number;
@@ -108,9 +109,10 @@ const RETAINED_BUFFER = 4 * 1024 * 1024;
  *
  * Appends are queued and written together (group commit): the records
  * appended while one group is written and synced form the next group, which
- * goes out in one write and, with `sync: 'always'`, one fdatasync as soon as
- * the previous one returns. Every sync runs off the main thread (and with
- * the default `nodeFs`, every write larger than a page-cache copy).
+ * goes out in one write (with `sync: 'always'`, durable when it returns)
+ * as soon as the previous one returns. Every sync and durable write runs
+ * off the main thread (and with the default `nodeFs`, every write larger
+ * than a page-cache copy).
  * Disk order = sequence order = resolution order, and a group's promises
  * resolve only after its own sync. See {@link WalOptions} for what a
  * resolved promise means per mode.
@@ -171,6 +173,7 @@ export class Wal {
       heldFrom: () => this.#heldFrom(),
       maxSegmentBytes: options.maxSegmentBytes,
       preallocateBytes: options.preallocateBytes,
+      durableWrites: options.sync === 'always',
       poison: (error) => this.#poison(error),
       // Jobs run one at a time: a sync covers every group written before it.
       synced: () => this.#advanceDurable(this.#writtenSequence),
@@ -213,6 +216,7 @@ export class Wal {
     }
     try {
       const opened = await openLog(fs, dir, resolved.maxRecordBytes);
+      if (resolved.sync === 'always') opened.active.fd = await reopenDurable(fs, opened.active);
       return new Wal({ ...resolved, dir }, release, opened);
     } catch (error) {
       // The refusal is the answer: a failed release must not replace it.
@@ -227,12 +231,12 @@ export class Wal {
   }
 
   /**
-   * Every sequence below this is durable: its record was fdatasync'ed (or
-   * was already in the log when it was opened, which syncs what it keeps).
-   * Under `'always'` it passes a group once the group's fdatasync returns,
-   * just before the group's appends resolve; under `'interval'` and `'none'`
-   * it moves only when a sync runs (the interval's, `sync()`, `rotate()`,
-   * `close()`), to what that sync covered. It never moves before the sync
+   * Every sequence below this is durable: its record was fdatasync'ed or
+   * written durably (or was already in the log when it was opened, which
+   * syncs what it keeps). Under `'always'` it passes a group once the
+   * group's durable write returns, just before the group's appends resolve;
+   * under `'interval'` and `'none'` it moves only when a sync runs (the
+   * interval's, `sync()`, `rotate()`, `close()`), to what that sync covered. It never moves before the sync
    * has returned, and never goes back.
    */
   get durableSequence(): number {

@@ -180,11 +180,11 @@ describe('a failed fdatasync poisons the writer', () => {
 
 describe('a failed write', () => {
   test.each(['EIO', 'ENOSPC'])(
-    "%s rejects that append with WAL_IO_ERROR, consumes no sequence, and the writer stays 'open'",
+    "'none': %s rejects that append with WAL_IO_ERROR, consumes no sequence, and the writer stays 'open'",
     async (code) => {
       const dir = tempDir();
       const faulty = new FaultyFs();
-      const wal = await Wal.open({ dir, fs: faulty.fs });
+      const wal = await Wal.open({ dir, fs: faulty.fs, sync: 'none' });
       await append(wal, puts(2));
       const size = wal.segmentSize;
       const fileSize = fs.statSync(wal.file).size; // with the zeros preallocated after the frames
@@ -211,10 +211,38 @@ describe('a failed write', () => {
     },
   );
 
+  // Under 'always' frames go out on a durable handle: a write that returns
+  // has synced its range, and one that fails may have failed in its sync.
+  test.each([
+    ['write', 'EIO'],
+    ['write', 'ENOSPC'],
+    ['fdatasync', 'EIO'],
+    ['fdatasync', 'ENOSPC'],
+  ] as const)(
+    "'always': a durable write failing in its %s with %s fails the writer, as a failed fdatasync does; its bytes are cut, never read back",
+    async (op, code) => {
+      const dir = tempDir();
+      const faulty = new FaultyFs();
+      const wal = await Wal.open({ dir, fs: faulty.fs });
+      await append(wal, puts(2));
+      const size = wal.segmentSize;
+      faulty.fail(op, code);
+      await rejectsWith(wal.put('lost', 'x'), 'WAL_FAILED');
+      expect(wal.state).toBe('failed');
+      expect(rootCode(wal.failure)).toBe(code);
+      expect(fs.statSync(wal.file).size).toBe(size);
+      await wal.close();
+      const reopened = await openWal(dir);
+      expect(reopened.repairs).toEqual([]);
+      expect(readEntries(dir)).toEqual(puts(2));
+      expect(await reopened.put('after', 'reopen')).toBe(2);
+    },
+  );
+
   test('a short write followed by an error: the partial bytes are cut', async () => {
     const dir = tempDir();
     const faulty = new FaultyFs();
-    const wal = await Wal.open({ dir, fs: faulty.fs });
+    const wal = await Wal.open({ dir, fs: faulty.fs, sync: 'none' });
     await append(wal, puts(3));
     const size = wal.segmentSize;
 
@@ -269,7 +297,7 @@ describe('a failed write', () => {
   test('a write that makes no progress is an I/O error, not a loop', async () => {
     const dir = tempDir();
     const faulty = new FaultyFs();
-    const wal = await openWal({ dir, fs: faulty.fs });
+    const wal = await openWal({ dir, fs: faulty.fs, sync: 'none' });
     faulty.shortWrite(0);
     const error = await rejectsWith(wal.put('k', 'v'), 'WAL_IO_ERROR');
     expect(error.message).toContain('no progress');
@@ -315,7 +343,7 @@ describe('a failed write', () => {
   test('zeros a failed preallocation wrote in part are cut when the segment is sealed', async () => {
     const dir = tempDir();
     const faulty = new FaultyFs();
-    const wal = await openWal({ dir, fs: faulty.fs, preallocateBytes: 4096 });
+    const wal = await openWal({ dir, fs: faulty.fs, sync: 'none', preallocateBytes: 4096 });
     // The zeros go out first: 100 of them, then the write fails.
     faulty.shortWrite(100).fail('write', 'ENOSPC');
     await rejectsWith(wal.put('k', 'v'), 'WAL_IO_ERROR');
@@ -338,7 +366,8 @@ describe('a failed write', () => {
     // segment, where open does not look and recovery finds damage mid-log.
     const dir = tempDir();
     const faulty = new FaultyFs();
-    const wal = await openWal({ dir, fs: faulty.fs });
+    // Plain writes: under 'always' a failed write fails the writer.
+    const wal = await openWal({ dir, fs: faulty.fs, sync: 'none' });
     await append(wal, puts(2));
     const fd = [...faulty.openHandles].find(([, p]) => p === wal.file)?.[0];
     faulty.shortWrite(9).fail('write', 'EIO');
@@ -456,7 +485,7 @@ describe('jobs queued behind a failed write', () => {
 
   test('appends queued behind the failed one are rejected too: no gap in the sequences', async () => {
     const sim = new SimFs();
-    const wal = await openWal({ dir: '/log', fs: sim, sync: 'always' });
+    const wal = await openWal({ dir: '/log', fs: sim, sync: 'none' });
     expect(await wal.put('k0', 'v0')).toBe(0);
     sim.inject({ ops: ['write'], code: 'ENOSPC' });
     const first = wal.put('lost', 'x');

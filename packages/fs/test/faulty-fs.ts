@@ -29,26 +29,41 @@ export class FaultyFs {
   readonly fs: WalFs;
   #rules: Rule[] = [];
 
+  /** Handles opened 'r+dsync': their writes are followed by their own sync. */
+  readonly #durable = new Set<number>();
+
   constructor(base: WalFs = nodeFs) {
     this.fs = wrapMethods(base, WAL_FS_METHODS, async (op, args, real) => {
       this.calls.push({ op, args });
-      const rule = this.#rules.find(
-        (r) => (r.op === op || r.op === '*') && r.times > 0 && r.when(args),
-      );
       let result: unknown;
+      const rule = this.#take(op, args);
       if (rule) {
-        rule.times--;
         // Like close(2), a failing close still releases the handle.
         if (op === 'close') {
           await real(...args).catch(() => undefined);
           this.openHandles.delete(args[0] as number);
+          this.#durable.delete(args[0] as number);
         }
         result = await rule.act(args);
       } else {
         result = await real(...args);
       }
-      if (op === 'open') this.openHandles.set(result as number, args[0] as string);
-      if (op === 'close') this.openHandles.delete(args[0] as number);
+      // A write on a durable handle syncs its range: that sync is counted,
+      // and fails, as an fdatasync of the handle (its bytes written, as when
+      // the sync of an O_DSYNC write fails).
+      if (op === 'write' && this.#durable.has(args[0] as number)) {
+        const sync = [args[0]];
+        this.calls.push({ op: 'fdatasync', args: sync });
+        await this.#take('fdatasync', sync)?.act(sync);
+      }
+      if (op === 'open') {
+        this.openHandles.set(result as number, args[0] as string);
+        if (args[1] === 'r+dsync') this.#durable.add(result as number);
+      }
+      if (op === 'close') {
+        this.openHandles.delete(args[0] as number);
+        this.#durable.delete(args[0] as number);
+      }
       if (op === 'rename') {
         for (const [fd, p] of this.openHandles)
           if (p === args[0]) this.openHandles.set(fd, args[1] as string);
@@ -97,6 +112,14 @@ export class FaultyFs {
   /** The path a handle was opened on (renames followed), for `when` filters. */
   pathOf(target: unknown): string {
     return String(typeof target === 'number' ? this.openHandles.get(target) : target);
+  }
+
+  #take(op: Op, args: unknown[]): Rule | undefined {
+    const rule = this.#rules.find(
+      (r) => (r.op === op || r.op === '*') && r.times > 0 && r.when(args),
+    );
+    if (rule) rule.times--;
+    return rule;
   }
 
   #add(

@@ -18,7 +18,9 @@ import {
 } from './helpers.js';
 
 // Counts fdatasyncs and writes, as a user would: by wrapping nodeFs. Writes
-// of frames and writes of the zeros the writer preallocates count apart.
+// of frames and writes of the zeros the writer preallocates count apart. A
+// write of frames on a durable handle ('r+dsync', under 'always') syncs its
+// range: it counts as a sync too.
 function countingFs(): {
   fs: WalFs;
   syncs: () => number;
@@ -28,15 +30,28 @@ function countingFs(): {
   let syncs = 0;
   let writes = 0;
   let zeroWrites = 0;
+  const durable = new Set<number>();
   const fs: WalFs = {
     ...nodeFs,
+    async open(file, flags) {
+      const fd = await nodeFs.open(file, flags);
+      if (flags === 'r+dsync') durable.add(fd);
+      return fd;
+    },
+    close(fd) {
+      durable.delete(fd);
+      return nodeFs.close(fd);
+    },
     fdatasync(fd) {
       syncs++;
       return nodeFs.fdatasync(fd);
     },
     write(fd, buffer, position) {
       if (isZeros(buffer)) zeroWrites++;
-      else writes++;
+      else {
+        writes++;
+        if (durable.has(fd)) syncs++;
+      }
       return nodeFs.write(fd, buffer, position);
     },
   };

@@ -410,6 +410,20 @@ export class GatedFs extends SimFs {
     this.durable.set(fd, Math.max(this.durable.get(fd) ?? 0, written));
   }
 
+  // The sync of a write on a durable handle ('r+dsync') is held the same way.
+  protected override async syncWritten(
+    fd: number,
+    position: number,
+    bytes: Uint8Array,
+  ): Promise<void> {
+    const written = this.#written.get(fd) ?? 0;
+    if (this.hold && !isZeros(bytes)) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    await super.syncWritten(fd, position, bytes);
+    this.durable.set(fd, Math.max(this.durable.get(fd) ?? 0, written));
+  }
+
   override write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
     if (!isZeros(buffer)) {
       this.writes.push({ fd, position, length: buffer.length });

@@ -154,6 +154,32 @@ export class FileData {
     this.#marks = this.#marks.filter((m) => m > this.#low);
   }
 
+  /**
+   * Makes `bytes`, written at `position` on an O_DSYNC handle, durable, and
+   * the file's size as far as they reach; the rest of the file stays as it
+   * was (such a write syncs its own range, not the whole file).
+   */
+  syncRange(position: number, bytes: Uint8Array): void {
+    const end = position + bytes.length;
+    const next = new Uint8Array(Math.max(this.#durable.length, end));
+    next.set(this.#durable);
+    next.set(bytes, position);
+    this.#durable = next;
+    const current = this.current;
+    const common = Math.min(current.length, next.length);
+    let low = current.length === next.length ? Number.POSITIVE_INFINITY : common;
+    for (let i = 0; i < common; i++) {
+      if (current[i] !== next[i]) {
+        low = i;
+        break;
+      }
+    }
+    for (const [start] of this.#lost) low = Math.min(low, start);
+    this.#low = low;
+    this.#marks = this.#marks.filter((m) => m > low);
+    if (!this.dirty) this.#beforeCut = null;
+  }
+
   /** What the process sees now, for an fdatasync that completes later. */
   snapshot(): Uint8Array {
     return this.current.slice();
@@ -175,6 +201,13 @@ export class FileData {
   /** Records a failed fdatasync: what was unsynced is lost to later syncs. */
   failSync(): void {
     if (this.dirty) this.#lost.push([this.syncedPrefix, this.#size]);
+  }
+
+  /** Records the failed sync of an O_DSYNC write of `start..end`: that range is lost to later syncs. */
+  failSyncRange(start: number, end: number): void {
+    const from = Math.max(start, this.syncedPrefix);
+    const to = Math.min(end, this.#size);
+    if (from < to) this.#lost.push([from, to]);
   }
 
   // True when both layers hold `source` at `position` already.

@@ -50,6 +50,8 @@ interface Handle {
   path: string;
   readable: boolean;
   writable: boolean;
+  /** Opened 'r+dsync': each write is followed by a sync of its range. */
+  dsync: boolean;
 }
 
 const MUTATING: ReadonlySet<FsOp> = new Set<FsOp>([
@@ -102,7 +104,7 @@ export class SimFs implements WalFs {
     return this.#locks.size;
   }
 
-  open(file: string, flags: 'r' | 'r+' | 'wx+'): Promise<number> {
+  open(file: string, flags: 'r' | 'r+' | 'wx+' | 'r+dsync'): Promise<number> {
     return this.#run(
       'open',
       file,
@@ -119,7 +121,13 @@ export class SimFs implements WalFs {
           ino = entry.ino;
         }
         const fd = this.#nextFd++;
-        this.#handles.set(fd, { ino, path: p, readable: true, writable: flags !== 'r' });
+        this.#handles.set(fd, {
+          ino,
+          path: p,
+          readable: true,
+          writable: flags !== 'r',
+          dsync: flags === 'r+dsync',
+        });
         return fd;
       },
       undefined,
@@ -151,8 +159,36 @@ export class SimFs implements WalFs {
     });
   }
 
+  // On an 'r+dsync' handle a write is two steps, each reported (a crash
+  // between them finds the bytes written, not durable): the write, then the
+  // sync of its range, which fails as an fdatasync does (the range's pages
+  // marked clean, unwritten) and, with inFlightSyncs, completes a turn later.
   write(fd: number, buffer: Uint8Array, position: number): Promise<number> {
-    return this.#run('write', this.#pathOf(fd), () => this.#write(fd, buffer, position, 'write'));
+    const file = this.#pathOf(fd);
+    const written = this.#run('write', file, () => this.#write(fd, buffer, position, 'write'));
+    if (!this.#handles.get(fd)?.dsync) return written;
+    return written.then(async (n) => {
+      await this.syncWritten(fd, position, buffer.slice(0, n));
+      return n;
+    });
+  }
+
+  /**
+   * The second step of a write on an `'r+dsync'` handle: the sync of the
+   * `bytes` it wrote at `position`. A subclass may delay it (a test holding
+   * syncs in flight).
+   */
+  protected async syncWritten(fd: number, position: number, bytes: Uint8Array): Promise<void> {
+    if (this.#options.inFlightSyncs) await new Promise<void>((resolve) => setImmediate(resolve));
+    const h = this.#handles.get(fd);
+    await this.#run(
+      'fdatasync',
+      this.#pathOf(fd),
+      () => this.#file(this.#handle(fd, 'write')).syncRange(position, bytes),
+      () => {
+        if (h) this.#volume.file(h.ino).failSyncRange(position, position + bytes.length);
+      },
+    );
   }
 
   fdatasync(fd: number): Promise<void> {
