@@ -7,7 +7,11 @@ import { describe, expect, test } from 'vitest';
 import { ReplicatedWal } from '../src/index.js';
 import { connectCluster, streamRanges, tempDir, uniqueName } from './helpers.js';
 
-/** nodeFs, but `fdatasync` and `unlink` fail with an errno while armed. */
+/**
+ * nodeFs, but `fdatasync` and `unlink` fail with an errno while armed. A
+ * write on a durable handle ('r+dsync', the active segment under 'always')
+ * syncs its range, so it fails as an fdatasync once written.
+ */
 function faultyFs(): {
   fs: WalFs;
   fail: (op: 'fdatasync' | 'unlink', code: string) => void;
@@ -20,8 +24,24 @@ function faultyFs(): {
       ? undefined
       : Object.assign(new Error(`${code}: injected fault, ${op}`), { code, syscall: op });
   };
+  const durable = new Set<number>();
   const fs: WalFs = {
     ...nodeFs,
+    open: async (file, flags) => {
+      const fd = await nodeFs.open(file, flags);
+      if (flags === 'r+dsync') durable.add(fd);
+      return fd;
+    },
+    close: (fd) => {
+      durable.delete(fd);
+      return nodeFs.close(fd);
+    },
+    write: async (fd, buffer, position) => {
+      const n = await nodeFs.write(fd, buffer, position);
+      const error = durable.has(fd) ? fault('fdatasync') : undefined;
+      if (error) throw error;
+      return n;
+    },
     fdatasync: (fd) => {
       const error = fault('fdatasync');
       return error ? Promise.reject(error) : nodeFs.fdatasync(fd);
