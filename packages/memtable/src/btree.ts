@@ -135,7 +135,11 @@ export class BTree<V> {
     this.#height = 0;
     this.#size = 0;
     this.#version++;
-    this.#forgetPath();
+    this.#finger = null;
+    this.#path.length = 0;
+    this.#pathIndex.length = 0;
+    this.#pathLower.length = 0;
+    this.#pathUpper.length = 0;
   }
 
   /**
@@ -148,17 +152,13 @@ export class BTree<V> {
     this.#height = other.#height;
     this.#size = other.#size;
     this.#version++;
-    this.#forgetPath();
-    other.clear();
-  }
-
-  /** Drops the last insert's path and finger, which lead into nodes this tree no longer holds. */
-  #forgetPath(): void {
+    // The last insert's path and finger lead into nodes this tree no longer holds.
     this.#finger = null;
     this.#path.length = 0;
     this.#pathIndex.length = 0;
     this.#pathLower.length = 0;
     this.#pathUpper.length = 0;
+    other.clear();
   }
 
   /** The leaf for `key`, recording the path to it and its fences for `set` and the splits. */
