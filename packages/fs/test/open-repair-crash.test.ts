@@ -22,6 +22,12 @@ async function crashedWithTornTail(): Promise<SimFs[]> {
   return images;
 }
 
+function brokenNames(sim: SimFs): string[] {
+  return simDisk(sim)
+    .names(DIR)
+    .filter((name) => /\.broken(\.\d+)?$/.test(name));
+}
+
 test('a crash at each step of a repairing open, then reopen: nothing durable lost, no sequence reused', async () => {
   const random = seededRandom(7);
   const images = await crashedWithTornTail();
@@ -36,6 +42,7 @@ test('a crash at each step of a repairing open, then reopen: nothing durable los
     const cut = w.repairs.length > 0;
     await w.close();
     if (!cut) continue;
+    const copy = probe.readFile(`${DIR}/${brokenNames(probe)[0]}`);
     cutting++;
     // Every third repairing image: the crash points inside open are what vary.
     if (cutting % 3 !== 1) continue;
@@ -57,6 +64,9 @@ test('a crash at each step of a repairing open, then reopen: nothing durable los
         await Wal.open({ dir: DIR, fs: base, sync: 'always' }).catch(() => undefined);
         base.onOperation = undefined;
         if (!crashed) continue;
+        // The copy of the cut bytes is whole under its name, or not there.
+        for (const name of brokenNames(crashed))
+          expect(crashed.readFile(`${DIR}/${name}`), `${name}, op ${k} v${variant}`).toEqual(copy);
         let second: Wal;
         try {
           second = await Wal.open({ dir: DIR, fs: crashed, sync: 'always' });

@@ -3,12 +3,16 @@ import type { WalFs } from '../wal-fs.js';
 import { READ_CHUNK_BYTES } from './frames.js';
 import { closeQuietly, io, readAt, writeFully } from './io.js';
 import { readNames } from './list.js';
+import { CREATING_SUFFIX } from './names.js';
 
 /**
  * Copies the byte ranges `[start, end)` of the open file `source` into a new
  * file `target`, each at the same offset (what lies between is a hole that
  * reads as zeros), makes it durable, and fsyncs its directory: bytes are
- * kept this way before anything cuts them from the log.
+ * kept this way before anything cuts them from the log. The copy is made
+ * under a temporary name and renamed into place, so a crash never leaves a
+ * partial copy under `target`: one that looked whole would mislead whoever
+ * inspects it. A leftover `wal_N.log.broken.tmp` is removed by the next open.
  */
 export async function copyRangeDurably(
   fs: WalFs,
@@ -17,18 +21,20 @@ export async function copyRangeDurably(
   ranges: readonly (readonly [number, number])[],
   target: string,
 ): Promise<void> {
-  const out = await io('create', target, () => fs.open(target, 'wx+'));
+  const temp = `${target}${CREATING_SUFFIX}`;
+  const out = await io('create', temp, () => fs.open(temp, 'wx+'));
   try {
     for (const [start, end] of ranges) {
       for (let p = start; p < end; p += READ_CHUNK_BYTES) {
         const bytes = await readAt(fs, fd, p, Math.min(READ_CHUNK_BYTES, end - p), source);
-        await writeFully(fs, out, bytes, p, target);
+        await writeFully(fs, out, bytes, p, temp);
       }
     }
-    await io('fdatasync', target, () => fs.fdatasync(out));
+    await io('fdatasync', temp, () => fs.fdatasync(out));
   } finally {
     await closeQuietly(fs, out);
   }
+  await io('rename', temp, () => fs.rename(temp, target));
   await fsyncDirOf(fs, target);
 }
 
@@ -42,7 +48,7 @@ export async function writeFileDurably(
   target: string,
   bytes: Uint8Array,
 ): Promise<void> {
-  const temp = `${target}.tmp`;
+  const temp = `${target}${CREATING_SUFFIX}`;
   const fd = await io('create', temp, () => fs.open(temp, 'wx+'));
   try {
     await writeFully(fs, fd, bytes, 0, temp);
