@@ -271,7 +271,7 @@ export const MUTANTS = [
     'copy-renamed-whole',
     DURABLE,
     'a durable copy made under a temporary name and renamed once whole',
-    'const temp = `${target}${CREATING_SUFFIX}`;\n  const out =',
+    ['const temp = `$', '{target}$', '{CREATING_SUFFIX}`;\n  const out ='].join(''),
     'const temp = target;\n  const out =',
   ),
   mutant(
