@@ -264,8 +264,8 @@ export const MUTANTS = [
     'copy-directory-fsync',
     DURABLE,
     'directory fsync after a durable copy',
-    "  await io('rename', temp, () => fs.rename(temp, target));\n  await fsyncDirOf(fs, target);",
-    "  await io('rename', temp, () => fs.rename(temp, target));",
+    "    await closeQuietly(fs, out);\n  }\n  await io('rename', temp, () => fs.rename(temp, target));\n  await fsyncDirOf(fs, target);",
+    "    await closeQuietly(fs, out);\n  }\n  await io('rename', temp, () => fs.rename(temp, target));",
   ),
   mutant(
     'copy-renamed-whole',
