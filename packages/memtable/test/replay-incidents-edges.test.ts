@@ -90,7 +90,8 @@ test('a floor repair that died after its manifest still counts as made: refused 
   await replay('/wal', checkpoint, { fs: sim });
   sim.writeFile(last, unreadable(sim.readFile(last)));
   const failing = wrapMethods(sim as WalFs, WAL_FS_METHODS, async (method, args, call) => {
-    if (method === 'rename' && String(args[0]).endsWith('.log.tmp')) {
+    // The rebuilt segment's rename, not the quarantine copies' (they come before the manifest).
+    if (method === 'rename' && /^\/wal\/wal_\d+\.log\.tmp$/.test(String(args[0]))) {
       throw Object.assign(new Error('EIO: rename'), { code: 'EIO' });
     }
     return call(...args);
