@@ -50,7 +50,6 @@ const KILLERS = {
   'append-fdatasync': [RELIABILITY_TEST('guarantees')],
   'poison-on-failed-sync': [FS_TEST('faults')],
   'salvage-rewrite': [FS_TEST('salvage')],
-  'salvage-cut': [FS_TEST('salvage')],
   'failed-write-cut': [FS_TEST('faults')],
   'durable-writes-handle': [FS_TEST('model')],
   'durable-write-failure-cut': [FS_TEST('faults')],
@@ -300,8 +299,8 @@ export const MUTANTS = [
     'seal-sync',
     LOG,
     'fdatasync of the seal before the next segment is created',
-    '      await this.#append(seal, 0);\n      this.acknowledge();\n      await this.sync();',
-    '      await this.#append(seal, 0);\n      this.acknowledge();',
+    '      await this.#append(seal, 0);\n      await this.sync();',
+    '      await this.#append(seal, 0);',
   ),
   // Preallocation: zeros after the frames are free space only in the last segment.
   mutant(
@@ -323,7 +322,7 @@ export const MUTANTS = [
     LOG,
     'capacity covering what a failed preallocation may have written (the seal cuts it)',
     '    } finally {\n      this.#active.capacity = to;\n    }',
-    '    } catch (error) {\n      throw error;\n    }\n    this.#active.capacity = to;',
+    '    }\n    this.#active.capacity = to;',
   ),
   mutant(
     'preallocate-synced-watermark',
@@ -368,7 +367,13 @@ export const MUTANTS = [
     '',
   ),
   // Appends: sync, fsyncgate, failed writes, marks.
-  mutant('append-fdatasync', LOG, 'fdatasync of a group', 'await this.#fs.fdatasync(fd);', ''),
+  mutant(
+    'append-fdatasync',
+    LOG,
+    'fdatasync of a group',
+    'if (needed) await this.#fs.fdatasync(fd);',
+    '',
+  ),
   mutant(
     'poison-on-failed-sync',
     LOG,
@@ -381,13 +386,6 @@ export const MUTANTS = [
     LOG,
     'the fsyncgate salvage: rewriting acknowledged unsynced bytes',
     'await writeFully(this.#fs, fd, bytes, start, file);',
-    '',
-  ),
-  mutant(
-    'salvage-cut',
-    LOG,
-    'the fsyncgate salvage: cutting the unacknowledged group',
-    "await io('truncate', file, () => this.#fs.ftruncate(fd, end));",
     '',
   ),
   mutant(

@@ -56,7 +56,7 @@ const ZEROS = new Uint8Array(1024 * 1024);
 
 /**
  * The log on disk as the writer sees it: the sealed segments and the active
- * one, and how much of the active one is written, acknowledged and durable.
+ * one, and how much of the active one is written and durable.
  * Every write, sync, seal, rotation and deletion of segments happens here.
  * Callers run one operation at a time (the writer serialises them).
  */
@@ -70,8 +70,6 @@ export class SegmentLog {
   #dirty = false;
   /** Bytes of the active segment known to be durable (as of the last successful sync). */
   #syncedSize: number;
-  /** Bytes of the active segment whose records have been acknowledged. */
-  #ackedSize: number;
   /** True after a retention unlink whose directory fsync has not succeeded yet. */
   #unlinkUnsynced = false;
 
@@ -82,7 +80,6 @@ export class SegmentLog {
     this.#sealed = opened.sealed;
     this.#active = opened.active;
     this.#syncedSize = opened.active.size;
-    this.#ackedSize = opened.active.size;
   }
 
   /** The segment appends go to. */
@@ -188,11 +185,6 @@ export class SegmentLog {
     }
   }
 
-  /** Marks everything written so far as acknowledged to callers. */
-  acknowledge(): void {
-    this.#ackedSize = this.#active.size;
-  }
-
   // The PostgreSQL lesson: after a failed fdatasync the kernel may have
   // dropped the dirty pages and marked them clean, so a retry that succeeds
   // proves nothing. The first failure poisons the writer until it is
@@ -223,38 +215,26 @@ export class SegmentLog {
     this.#options.synced();
   }
 
-  // Unacknowledged bytes (the group whose sync failed) are cut. Acknowledged
-  // ones not yet durable ('none' and 'interval') are written again in place:
-  // their pages may have been marked clean without reaching the disk, and
+  // What was written since the last good sync is written again in place:
+  // its pages may have been marked clean without reaching the disk, and
   // rewriting makes them dirty, so the next open's fdatasync persists them
-  // instead of a reopened writer appending after a future hole. Resolves to
-  // the error that stopped it, if any: the caller reports it, loudly.
+  // instead of a reopened writer appending after a future hole. All of it
+  // was acknowledged: a sync runs between the writer's jobs, never during a
+  // group's write, and 'none' and 'interval' resolve a group once written.
+  // Under 'always' a group's durability is its own write's, whose failure
+  // `#append` cuts. Resolves to the error that stopped the salvage, if any:
+  // the caller reports it, loudly.
   async #salvageAfterFailedSync(): Promise<Error | undefined> {
     const { fd, file, size } = this.#active;
-    let failure: Error | undefined;
-    let end = this.#ackedSize;
+    const start = this.#syncedSize;
+    if (size <= start) return undefined;
     try {
-      if (size > end) {
-        await io('truncate', file, () => this.#fs.ftruncate(fd, end));
-        this.#active.size = end;
-        this.#active.capacity = end;
-      }
+      const bytes = await readAt(this.#fs, fd, start, size - start, file);
+      await writeFully(this.#fs, fd, bytes, start, file);
+      return undefined;
     } catch (error) {
-      // The group stays: its pages are rewritten too, or a later power loss
-      // would leave a hole before what the reopened writer appends.
-      failure = error as Error;
-      end = size;
+      return error as Error;
     }
-    try {
-      const start = this.#syncedSize;
-      if (end > start) {
-        const bytes = await readAt(this.#fs, fd, start, end - start, file);
-        await writeFully(this.#fs, fd, bytes, start, file);
-      }
-    } catch (error) {
-      failure = error as Error;
-    }
-    return failure;
   }
 
   /**
@@ -273,7 +253,6 @@ export class SegmentLog {
       nextSequence,
     );
     await this.#append(frame, 0);
-    this.acknowledge();
     this.#active.marked = true;
     await this.sync();
   }
@@ -306,7 +285,6 @@ export class SegmentLog {
         { nextSequence, records: active.records, bytes: active.size + SEAL_FRAME_SIZE },
       );
       await this.#append(seal, 0);
-      this.acknowledge();
       await this.sync();
     } catch (error) {
       throw this.#options.poison(error as WalError);
@@ -337,7 +315,6 @@ export class SegmentLog {
       marked: false,
     };
     this.#syncedSize = SEGMENT_HEADER_SIZE;
-    this.#ackedSize = SEGMENT_HEADER_SIZE;
   }
 
   /** Deletes sealed segments whose last sequence is <= `sequence`; resolves to how many. */

@@ -808,7 +808,6 @@ export class Wal {
     if (start > 0 && this.#tail.segment === group.segment) this.#tail.size -= MARK_FRAME_SIZE;
     if (this.#options.sync === 'always') await this.#syncNow();
     else this.#armSyncTimer();
-    log.acknowledge();
     const { sequences, resolves } = group;
     for (let i = 0; i < resolves.length; i++)
       (resolves[i] as (s: number) => void)(sequences[i] as number);

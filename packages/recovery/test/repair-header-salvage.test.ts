@@ -141,6 +141,20 @@ describe("records repair reads but places below the log's start are listed lost"
     expect(done.nextSequence).toBe(3);
   });
 
+  test('the first segment set aside (its salt damaged, its one frame and its seal rotted: nothing reads under any salt): listed lost from where its header says it starts', async () => {
+    // The header's CRC gives its salt back, but no frame validates under it:
+    // only the stated first sequence says what the segment held.
+    const { sim, log } = await simLog([puts(1), puts(1), puts(1)]);
+    const [s0] = log.segments as BuiltLog['segments'];
+    if (!s0 || s0.sealAt === null) throw new Error('fixture');
+    const salted = flip(s0.bytes, HEADER_SALT_OFFSET);
+    sim.writeFile(s0.file, flip(flip(salted, SEGMENT_HEADER_SIZE + 3, 0x40), s0.sealAt + 10));
+    const done = await repair('/wal', { fs: sim });
+    expect(done.actions).toMatchObject([{ action: 'remove', segment: 0 }, { segment: 1 }]);
+    expect(done.lost).toEqual([{ firstSequence: 0, nextSequence: 1 }]);
+    expect(done.nextSequence).toBe(3);
+  });
+
   test('segments 0 and 1 swapped (each set aside: its own number is taken): their records are listed lost', async () => {
     const { sim, log } = await simLog([puts(2), puts(2), puts(2)]);
     const [s0, s1] = log.segments as BuiltLog['segments'];
