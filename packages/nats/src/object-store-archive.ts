@@ -31,7 +31,8 @@ const FIELDS = ['segment', 'firstSequence', 'lastSequence', 'bytes'] as const;
  * replicas. The first put of a segment creates it only if no other put got
  * there first (the object's revision is expected to be 0), so two archivers
  * never overwrite each other; a segment already archived is compared by
- * checksum and size, never replaced.
+ * checksum and size, never replaced. A deleted object is absent, as a
+ * removed file is for `directoryTarget`: the next put archives it again.
  */
 export class ObjectStoreArchive implements ArchiveTarget {
   readonly #store: ObjectStore;
@@ -74,13 +75,15 @@ export class ObjectStoreArchive implements ArchiveTarget {
     checkInfo(info, data);
     signal?.throwIfAborted();
     const name = segmentFileName(info.segment);
-    const existing = await this.#info(name);
-    if (existing) return same(existing, info);
+    const latest = await this.#latest(name);
+    if (latest && !latest.deleted) return same(latest, info);
     try {
+      // Only over what was read: nothing, or a deleted object (absent, as a
+      // file removed from a directoryTarget is: the segment is archived again).
       await this.#store.putBlob(
         { name, description: `@wal segment ${info.segment}`, metadata: toMetadata(info) },
         data,
-        { previousRevision: 0 },
+        { previousRevision: latest?.revision ?? 0 },
       );
     } catch (error) {
       // Another put created it first: the same segment is success, another one a conflict.
@@ -144,9 +147,14 @@ export class ObjectStoreArchive implements ArchiveTarget {
   }
 
   async #info(name: string): Promise<ObjectInfo | null> {
+    const info = await this.#latest(name);
+    return info && !info.deleted ? info : null;
+  }
+
+  // The object's latest info, a deleted one's included (its revision is what a put replaces).
+  async #latest(name: string): Promise<ObjectInfo | null> {
     try {
-      const info = await this.#store.info(name);
-      return info && !info.deleted ? info : null;
+      return await this.#store.info(name);
     } catch (error) {
       throw remoteError(`reading ${name}'s info from bucket ${this.bucket}`, error);
     }

@@ -162,6 +162,32 @@ describe('ObjectStoreArchive', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  test('a deleted object is absent: the next put of its segment archives it again, and the log restores whole', async () => {
+    const nats = await connectCluster();
+    const bucket = uniqueName('redo');
+    const archive = await ObjectStoreArchive.open({ nats, bucket });
+    const source = tempDir();
+    const sealed = await sealedLog(source, 4, 32 * 1024, 500);
+    for (const { file, ...info } of sealed) await archive.put(info, readFileSync(file));
+    const { file, ...deleted } = sealed[2] as (typeof sealed)[number];
+    const os = await new Objm(nats).open(bucket);
+    await os.delete(path.basename(file));
+    expect(await archive.get(deleted.segment)).toBeUndefined();
+    expect((await archive.list()).map((s) => s.segment)).not.toContain(deleted.segment);
+
+    await archive.put(deleted, readFileSync(file));
+    expect(await archive.list()).toEqual(sealed.map(({ file: _, ...info }) => info));
+    expect(sha256((await archive.get(deleted.segment)) ?? new Uint8Array())).toBe(
+      sha256(readFileSync(file)),
+    );
+    // Archived again, it is a segment like the others: another checksum conflicts.
+    await expect(
+      archive.put({ ...deleted, checksum: 'f'.repeat(64) }, readFileSync(file)),
+    ).rejects.toMatchObject({ code: 'WAL_ARCHIVE_CONFLICT' });
+    const restored = await restoreLog({ target: archive, dir: path.join(tempDir(), 'r') });
+    expect(restored.nextSequence).toBe((sealed.at(-1)?.lastSequence as number) + 1);
+  });
+
   test("@wal/recovery's archiver on this target, SIGKILLed mid-put, resumes: every sealed segment archived once, no gap, bytes equal", async () => {
     const nats = await connectCluster();
     const bucket = uniqueName('resume');
